@@ -1,0 +1,19 @@
+"""The console's screens, one module per area; AREAS lists them in menu order (keys 1-7)."""
+
+from __future__ import annotations
+
+
+def areas() -> list[type]:
+    # Imported here so that `import screens` stays cheap for the command line.
+    from screens.applications import ApplicationsArea
+    from screens.audit import AuditArea
+    from screens.dashboard import DashboardArea
+    from screens.participants import ParticipantsArea
+    from screens.payments import PaymentsArea
+    from screens.platforms import PlatformsArea
+    from screens.providers import ProvidersArea
+
+    return [
+        DashboardArea, ApplicationsArea, PlatformsArea, ProvidersArea,
+        ParticipantsArea, PaymentsArea, AuditArea,
+    ]

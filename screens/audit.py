@@ -1,0 +1,135 @@
+"""The Audit area: events newest first, filtered by operator, entity and action; chain check."""
+
+from __future__ import annotations
+
+import json
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Input, Static
+
+from store.audit import VerifyResult
+from store.paging import page_of
+from store.services import audit_log
+from tui.area import Area
+from tui.i18n import t
+from tui.widgets.paged_table import PagedTable
+
+
+def _row(event: audit_log.EventView) -> tuple[str, list[str]]:
+    return str(event.id), [
+        str(event.id),
+        event.at.strftime("%Y-%m-%d %H:%M:%S"),
+        event.operator_name,
+        event.action,
+        f"{event.entity} {event.entity_id}".strip(),
+        event.reason[:40],
+    ]
+
+
+class AuditArea(Area):
+    AREA_ID = "audit"
+    TITLE = "area.audit"
+    DEFAULT_CSS = """
+    AuditArea #audit-filters { height: 3; }
+    AuditArea #audit-filters Input { width: 1fr; }
+    AuditArea #audit-detail { height: auto; max-height: 10; border-top: solid $primary; padding: 0 1; }
+    AuditArea #audit-status { height: 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("slash", "filter", "keys.filter", id="mitra.audit.filter"),
+        Binding("v", "verify", "keys.verify_chain", id="mitra.audit.verify"),
+        Binding("r", "refresh", "keys.refresh", id="mitra.audit.refresh"),
+        Binding("escape", "clear_filter", "keys.clear_filter", show=False, id="mitra.audit.clear"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="audit-filters"):
+            yield Input(id="filter-operator")
+            yield Input(id="filter-entity")
+            yield Input(id="filter-action")
+        yield Static("", id="audit-status")
+        yield PagedTable(
+            [
+                ("id", "audit.col.id"), ("at", "audit.col.at"), ("operator", "audit.col.operator"),
+                ("action", "audit.col.action"), ("entity", "audit.col.entity"), ("reason", "audit.col.reason"),
+            ],
+            _row,
+            id="audit-events",
+        )
+        yield Static("", id="audit-detail")
+
+    def on_mount(self) -> None:
+        self._set_placeholders()
+
+    def _set_placeholders(self) -> None:
+        self.query_one("#filter-operator", Input).placeholder = t("audit.filter.operator")
+        self.query_one("#filter-entity", Input).placeholder = t("audit.filter.entity")
+        self.query_one("#filter-action", Input).placeholder = t("audit.filter.action")
+
+    def relabel(self) -> None:
+        self._set_placeholders()
+        self.query_one(PagedTable).relabel()
+        self.reload()
+
+    def activate(self) -> None:
+        self.reload()
+
+    def _filters(self) -> audit_log.EventFilter:
+        return audit_log.EventFilter(
+            operator=self.query_one("#filter-operator", Input).value,
+            entity=self.query_one("#filter-entity", Input).value,
+            action=self.query_one("#filter-action", Input).value,
+        )
+
+    def reload(self) -> None:
+        filters = self._filters()
+
+        async def fetch(db, actor, cursor, limit):
+            before = cursor[0] if cursor else None
+            events = await audit_log.list_events(db, actor, filters, before_id=before, limit=limit + 1)
+            return page_of(events, limit, lambda event: (event.id,))
+
+        self.query_one(PagedTable).load(fetch)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.reload()
+        self.query_one(PagedTable).focus()
+
+    def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
+        more = "" if message.complete else "+"
+        self.query_one("#audit-status", Static).update(t("audit.shown", count=f"{message.total_rows}{more}"))
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        row = self.query_one(PagedTable).selected_row()
+        if row is None:
+            return
+        body = json.dumps(row.changes, ensure_ascii=False, indent=None, default=str)
+        reason = f"\n{t('audit.col.reason')}: {row.reason}" if row.reason else ""
+        self.query_one("#audit-detail", Static).update(f"#{row.id} {row.action}  {body}{reason}")
+
+    def action_filter(self) -> None:
+        self.query_one("#filter-operator", Input).focus()
+
+    def action_clear_filter(self) -> None:
+        for field in self.query(Input):
+            field.value = ""
+        self.reload()
+        self.query_one(PagedTable).focus()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_verify(self) -> None:
+        self.query_one("#audit-status", Static).update(t("audit.verifying"))
+        self.call(audit_log.verify, then=self.show_verification)
+
+    def show_verification(self, result: VerifyResult) -> None:
+        if result.intact:
+            message = t("audit.intact", count=result.checked)
+            self.app.notify(message, title=t("area.audit"))
+        else:
+            message = t(f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked)
+            self.app.notify(message, title=t("area.audit"), severity="error", timeout=15)
+        self.query_one("#audit-status", Static).update(message)

@@ -1,0 +1,89 @@
+"""The login screen: user name and password; in the demo, the demo operators to pick from."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from store.actor import Actor
+from store.errors import MitraError
+from store.services import operators
+from tui.i18n import describe_error, t
+from tui.widgets.status_bar import StatusBar
+from tui.workers import ServiceCaller
+
+
+class LoginScreen(ServiceCaller, Screen):
+    DEFAULT_CSS = """
+    LoginScreen { align: center middle; }
+    LoginScreen #login-box { width: 64; height: auto; border: round $accent; padding: 1 2; }
+    LoginScreen #login-title { text-style: bold; width: 100%; content-align: center middle; }
+    LoginScreen Input { margin-bottom: 1; }
+    LoginScreen #login-error { color: $error; height: auto; }
+    LoginScreen #demo-operators { height: auto; max-height: 12; margin-top: 1; }
+    LoginScreen #demo-hint { color: $text-muted; margin-top: 1; }
+    """
+    BINDINGS = [Binding("ctrl+q", "app.quit", "keys.quit", id="mitra.login.quit")]
+
+    def __init__(self, demo_operators: list[tuple[str, str]] | None = None) -> None:
+        super().__init__()
+        self._demo_operators = demo_operators or []
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Center(), Vertical(id="login-box"):
+            yield Label(t("login.title"), id="login-title")
+            yield Label(t("login.username"))
+            yield Input(id="username", placeholder=t("login.username"))
+            yield Label(t("login.password"))
+            yield Input(id="password", password=True, placeholder=t("login.password"))
+            yield Button(t("login.submit"), id="login-submit", variant="primary")
+            yield Static("", id="login-error")
+            if self._demo_operators:
+                yield Static(t("login.demo_hint"), id="demo-hint")
+                yield OptionList(
+                    *[Option(f"{name:<12} {roles}", id=name) for name, roles in self._demo_operators],
+                    id="demo-operators",
+                )
+
+    def on_mount(self) -> None:
+        self.query_one("#username", Input).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.query_one("#username", Input).value = event.option.id or ""
+        self.query_one("#password", Input).value = "demo"
+        self.submit()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "username":
+            self.query_one("#password", Input).focus()
+        else:
+            self.submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "login-submit":
+            self.submit()
+
+    def submit(self) -> None:
+        username = self.query_one("#username", Input).value
+        password = self.query_one("#password", Input).value
+        if not username.strip():
+            self.query_one("#username", Input).focus()
+            return
+        self.query_one("#login-error", Static).update(t("login.checking"))
+        app = self.app
+
+        async def do_login(_db, _actor) -> Actor:
+            return await operators.login(app.db, username, password)
+
+        self.call(do_login, then=app.logged_in, on_error=self.failed)
+
+    def failed(self, error: MitraError) -> None:
+        self.query_one("#login-error", Static).update(describe_error(error))
+        password = self.query_one("#password", Input)
+        password.value = ""
+        password.focus()

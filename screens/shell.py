@@ -1,0 +1,77 @@
+"""The shell: status bar, area tabs, the areas, and the footer."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Tab, Tabs
+
+from screens import areas
+from tui.area import Area
+from tui.i18n import t
+from tui.widgets.footer import TranslatedFooter
+from tui.widgets.status_bar import StatusBar
+from tui.workers import ServiceCaller
+
+
+class ShellScreen(ServiceCaller, Screen):
+    DEFAULT_CSS = """
+    ShellScreen Tabs { height: 2; }
+    ShellScreen ContentSwitcher { height: 1fr; }
+    """
+    AREA_CLASSES = areas()
+    BINDINGS = [
+        Binding(str(number), f"area('{cls.AREA_ID}')", cls.TITLE, show=False, id=f"mitra.area.{cls.AREA_ID}")
+        for number, cls in enumerate(AREA_CLASSES, start=1)
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield Tabs(
+            *[Tab(self._tab_label(n, cls), id=f"tab-{cls.AREA_ID}") for n, cls in enumerate(self.AREA_CLASSES, 1)],
+            id="area-tabs",
+        )
+        with ContentSwitcher(initial=self.AREA_CLASSES[0].AREA_ID, id="areas"):
+            for cls in self.AREA_CLASSES:
+                yield cls()
+        yield TranslatedFooter()
+
+    @staticmethod
+    def _tab_label(number: int, cls: type[Area]) -> str:
+        return f"{number} {t(cls.TITLE)}"
+
+    @property
+    def current_area(self) -> Area:
+        switcher = self.query_one("#areas", ContentSwitcher)
+        return switcher.query_one(f"#{switcher.current}", Area)
+
+    def on_mount(self) -> None:
+        self.current_area.activate()
+
+    def action_area(self, area_id: str) -> None:
+        self.query_one("#area-tabs", Tabs).active = f"tab-{area_id}"
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab is None or event.tabs.id != "area-tabs":
+            return
+        area_id = event.tab.id.removeprefix("tab-")
+        switcher = self.query_one("#areas", ContentSwitcher)
+        if switcher.current != area_id:
+            switcher.current = area_id
+            area = self.current_area
+            area.activate()
+            # Focus the area's first focusable widget so its keys work straight away.
+            focusable = [widget for widget in area.query("*") if widget.focusable]
+            if focusable:
+                focusable[0].focus()
+
+    def relabel(self) -> None:
+        """Redraw every text after a language switch."""
+        tabs = self.query_one("#area-tabs", Tabs)
+        for number, cls in enumerate(self.AREA_CLASSES, start=1):
+            tabs.query_one(f"#tab-{cls.AREA_ID}", Tab).label = self._tab_label(number, cls)
+        self.query_one(StatusBar).refresh_text()
+        for area in self.query(Area):
+            area.relabel()
+        self.refresh_bindings()

@@ -1,0 +1,208 @@
+"""The hash-chained audit log: appending, verifying and exporting.
+
+Each event's hash is sha256(previous hash + canonical JSON of the event's content). Appends are
+serialised (BEGIN IMMEDIATE on SQLite; a transaction-scoped advisory lock on PostgreSQL), so the
+chain holds with many operators writing at once; triggers in the schema reject UPDATE and DELETE.
+`verify` recomputes the chain and names the first event that does not match.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from store.models import AuditEvent
+
+GENESIS_HASH = "0" * 64
+# Any constant works; it only has to be the same for every Mitra process on the database.
+PG_AUDIT_LOCK_KEY = 0x6D697472  # "mitr"
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, no spaces, dates as ISO strings."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value)
+    return str(value)
+
+
+def _timestamp_text(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_hash(prev_hash: str, event: dict[str, Any]) -> str:
+    content = canonical_json(
+        [
+            event["id"],
+            _timestamp_text(event["at"]),
+            event["operator_id"],
+            event["operator_name"],
+            event["action"],
+            event["entity"],
+            event["entity_id"],
+            event["changes"],
+            event["reason"],
+        ]
+    )
+    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+
+
+@dataclass
+class PendingEvent:
+    """An event recorded during a unit of work, appended to the chain at commit."""
+
+    action: str
+    entity: str
+    entity_id: Any
+    changes: dict[str, Any]
+    reason: str = ""
+
+    def resolved_entity_id(self) -> str:
+        value = self.entity_id
+        if hasattr(value, "id"):  # an ORM object whose id was assigned at flush
+            value = value.id
+        return "" if value is None else str(value)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Only the fields whose value changed: {"before": {...}, "after": {...}}."""
+    changed = sorted(key for key in after if before.get(key) != after.get(key))
+    return {
+        "before": {key: before.get(key) for key in changed},
+        "after": {key: after.get(key) for key in changed},
+    }
+
+
+async def append(
+    session: AsyncSession,
+    events: Iterable[PendingEvent],
+    *,
+    operator_id: int | None,
+    operator_name: str,
+    is_postgres: bool,
+) -> int:
+    """Append `events` to the chain inside the caller's transaction; returns how many."""
+    events = list(events)
+    if not events:
+        return 0
+    if is_postgres:
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_AUDIT_LOCK_KEY})
+    last = (
+        await session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    ).first()
+    next_id, prev_hash = (last.id + 1, last.hash) if last else (1, GENESIS_HASH)
+    at = dt.datetime.now(dt.UTC)
+    rows = []
+    for pending in events:
+        row = {
+            "id": next_id,
+            "at": at,
+            "operator_id": operator_id,
+            "operator_name": operator_name,
+            "action": pending.action,
+            "entity": pending.entity,
+            "entity_id": pending.resolved_entity_id(),
+            "changes": canonical_json(pending.changes),
+            "reason": pending.reason or "",
+        }
+        row["prev_hash"] = prev_hash
+        row["hash"] = prev_hash = event_hash(prev_hash, row)
+        rows.append(row)
+        next_id += 1
+    await session.execute(insert(AuditEvent), rows)
+    return len(rows)
+
+
+@dataclass
+class VerifyResult:
+    checked: int
+    broken_id: int | None = None
+    problem: str = ""
+
+    @property
+    def intact(self) -> bool:
+        return self.broken_id is None
+
+
+async def _stream_events(connection: AsyncConnection, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
+    last_id = 0
+    while True:
+        rows = (
+            await connection.execute(
+                select(AuditEvent.__table__).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            )
+        ).mappings().all()
+        if not rows:
+            return
+        for row in rows:
+            yield dict(row)
+        last_id = rows[-1]["id"]
+
+
+async def verify(connection: AsyncConnection) -> VerifyResult:
+    """Recompute the chain from the first event; stop at the first that does not match."""
+    expected_id, prev_hash, checked = 1, GENESIS_HASH, 0
+    async for row in _stream_events(connection):
+        if row["id"] != expected_id:
+            return VerifyResult(checked, expected_id, "missing")
+        if row["prev_hash"] != prev_hash:
+            return VerifyResult(checked, row["id"], "chain")
+        if event_hash(prev_hash, row) != row["hash"]:
+            return VerifyResult(checked, row["id"], "content")
+        prev_hash = row["hash"]
+        expected_id += 1
+        checked += 1
+    return VerifyResult(checked)
+
+
+async def count(connection: AsyncConnection) -> int:
+    return (await connection.execute(select(func.count()).select_from(AuditEvent))).scalar_one()
+
+
+EXPORT_COLUMNS = (
+    "id", "at", "operator_id", "operator_name", "action", "entity", "entity_id",
+    "changes", "reason", "prev_hash", "hash",
+)
+
+
+def _export_value(row: dict[str, Any], column: str) -> Any:
+    value = row[column]
+    if column == "at":
+        return _timestamp_text(value)
+    return value
+
+
+async def export(connection: AsyncConnection, fmt: str) -> AsyncIterator[str]:
+    """The whole log, oldest first, as CSV or JSON lines (yielded in chunks)."""
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        async for row in _stream_events(connection):
+            writer.writerow([_export_value(row, column) for column in EXPORT_COLUMNS])
+            if buffer.tell() > 1 << 16:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+    elif fmt == "jsonl":
+        async for row in _stream_events(connection):
+            record = {column: _export_value(row, column) for column in EXPORT_COLUMNS}
+            record["changes"] = json.loads(record["changes"])
+            yield canonical_json(record) + "\n"
+    else:
+        raise ValueError(f"unknown export format {fmt!r}")

@@ -1,0 +1,105 @@
+"""One engine factory for SQLite and PostgreSQL, with the settings money needs.
+
+SQLite (see ../shared/docs/data-layer.md): foreign keys on, WAL, synchronous=FULL, a busy timeout,
+and every write unit of work opened with BEGIN IMMEDIATE. Python's default transaction handling
+loses updates between processes; we take transactions over with `isolation_level = None` and emit
+BEGIN ourselves. PostgreSQL: pre-ping, a small pool, statement and lock timeouts, and the
+application name, which carries the operator once one has logged in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from store.config import describe, redact, resolve_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+PG_STATEMENT_TIMEOUT_MS = 120_000
+PG_LOCK_TIMEOUT_MS = 15_000
+PG_CONNECT_TIMEOUT_S = 5
+
+# Execution option that marks a connection as a write unit of work.
+WRITE_OPTION = "mitra_write"
+
+
+@dataclass
+class Database:
+    """The engines of one database: `engine` for reads, `write_engine` for units of work.
+
+    Both share one pool; on SQLite the write engine opens transactions with BEGIN IMMEDIATE so
+    that read-then-write units of work are serialised instead of losing updates.
+    """
+
+    url: URL
+    engine: AsyncEngine
+    write_engine: AsyncEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+
+    @property
+    def backend(self) -> str:
+        return self.url.get_backend_name()
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    @property
+    def label(self) -> str:
+        """Host/db or file name, for the header: never a password."""
+        return describe(self.url)
+
+    @property
+    def safe_url(self) -> str:
+        return redact(self.url)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        # Take transaction control away from the sqlite3 module (see the module docstring).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection) -> None:
+        immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_database(url: str | URL | None = None, *, application_name: str = "mitra") -> Database:
+    """Build the engines for `url` (or the configured default); connects lazily."""
+    resolved = url if isinstance(url, URL) else resolve_url(url)
+    if resolved.get_backend_name() == "sqlite":
+        engine = create_async_engine(resolved, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _install_sqlite_pragmas(engine)
+    else:
+        engine = create_async_engine(
+            resolved,
+            pool_pre_ping=True,
+            pool_size=3,
+            max_overflow=4,
+            pool_recycle=1800,
+            connect_args={
+                "timeout": PG_CONNECT_TIMEOUT_S,
+                "server_settings": {
+                    "application_name": application_name[:63],
+                    "statement_timeout": str(PG_STATEMENT_TIMEOUT_MS),
+                    "lock_timeout": str(PG_LOCK_TIMEOUT_MS),
+                },
+            },
+        )
+    return Database(url=resolved, engine=engine)

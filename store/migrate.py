@@ -1,0 +1,128 @@
+"""Schema migrations and the revision gate.
+
+- `upgrade(db)` migrates to the newest revision (under an advisory lock on PostgreSQL, so two
+  admins cannot migrate at once; on SQLite with foreign keys off, then checked).
+- `open_database(...)` refuses a database at another revision than this code expects, with a
+  message saying what to run; a brand-new SQLite file is migrated automatically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection, URL
+
+from store.engine import Database, create_database
+from store.errors import SchemaMismatch
+from store.failures import typed_errors
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+PG_MIGRATION_LOCK_KEY = 0x6D696772  # "migr"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _known_revisions() -> set[str]:
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def _current(sync_connection: Connection) -> str | None:
+    return MigrationContext.configure(sync_connection).get_current_revision()
+
+
+def _has_tables(sync_connection: Connection) -> bool:
+    return bool(inspect(sync_connection).get_table_names())
+
+
+def _migrate_sync(sync_connection: Connection, target: str, downgrade: bool = False) -> None:
+    config = alembic_config()
+    step = command.downgrade if downgrade else command.upgrade
+    config.attributes["connection"] = sync_connection
+    if sync_connection.dialect.name == "sqlite":
+        # Batch migrations recreate tables: with foreign keys on, that would cascade deletes.
+        # The pragma only works outside a transaction, hence the raw DBAPI cursor.
+        raw = sync_connection.connection.dbapi_connection
+        raw.cursor().execute("PRAGMA foreign_keys=OFF")
+        try:
+            step(config, target)
+            problems = sync_connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            sync_connection.commit()
+            if problems:
+                raise RuntimeError(f"foreign key check failed after migration: {problems[:5]}")
+        finally:
+            raw.cursor().execute("PRAGMA foreign_keys=ON")
+    else:
+        sync_connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": PG_MIGRATION_LOCK_KEY})
+        sync_connection.commit()
+        try:
+            step(config, target)
+            sync_connection.commit()
+        finally:
+            sync_connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": PG_MIGRATION_LOCK_KEY})
+            sync_connection.commit()
+
+
+async def upgrade(db: Database, target: str = "head") -> tuple[str | None, str]:
+    """Migrate; returns (revision before, revision after)."""
+    with typed_errors(db.label):
+        async with db.engine.connect() as connection:
+            before = await connection.run_sync(_current)
+            await connection.run_sync(_migrate_sync, target)
+            after = await connection.run_sync(_current)
+    return before, after
+
+
+async def downgrade_to_empty(db: Database) -> None:
+    """Drop every Mitra table (the demo builder's --replace); never called on a live office."""
+    with typed_errors(db.label):
+        async with db.engine.connect() as connection:
+            await connection.run_sync(_migrate_sync, "base", True)
+
+
+async def current_revision(db: Database) -> str | None:
+    with typed_errors(db.label):
+        async with db.engine.connect() as connection:
+            return await connection.run_sync(_current)
+
+
+async def check_revision(db: Database, *, auto_migrate_new_sqlite: bool = True) -> str:
+    """Refuse a database whose schema revision is not the one this code expects."""
+    head = head_revision()
+    with typed_errors(db.label):
+        async with db.engine.connect() as connection:
+            current = await connection.run_sync(_current)
+            empty = current is None and not await connection.run_sync(_has_tables)
+    if current == head:
+        return head
+    if empty and db.is_sqlite and auto_migrate_new_sqlite:
+        await upgrade(db)
+        return head
+    if current is None:
+        raise SchemaMismatch("schema.not_initialised", target=db.label)
+    if current in _known_revisions():
+        raise SchemaMismatch("schema.behind", target=db.label, current=current, expected=head)
+    raise SchemaMismatch("schema.ahead", target=db.label, current=current, expected=head)
+
+
+async def open_database(url: str | URL | None = None, *, application_name: str = "mitra") -> Database:
+    """Engines for `url`, after checking the schema revision (migrating a new SQLite file)."""
+    db = create_database(url, application_name=application_name)
+    try:
+        await check_revision(db)
+    except BaseException:
+        await db.dispose()
+        raise
+    return db

@@ -1,0 +1,68 @@
+"""Every table of the store. Importing this package registers them all on `metadata`."""
+
+from store.models.audit import AuditEvent
+from store.models.base import NAMING_CONVENTION, Versioned, metadata, utcnow
+from store.models.operators import Operator, OperatorRole, Role, Setting
+from store.models.organisations import (
+    DECIDED_STATES,
+    DEFAULT_COMMISSION_CAP_BP,
+    ApplicationCriterion,
+    ApplicationState,
+    Criterion,
+    LegalForm,
+    ObligationItem,
+    ObligationKind,
+    OwnershipGroup,
+    Platform,
+    PlatformApplication,
+    PlatformStatus,
+    Recommendation,
+    Verdict,
+)
+from store.models.participants import (
+    ACTIVE_ENROLLMENT,
+    BlacklistEntry,
+    Enrollment,
+    EnrollmentStatus,
+    ExclusionEntry,
+    ExclusionKind,
+    ExclusionList,
+    Participant,
+    ParticipantStatus,
+    SelectionRejection,
+    Sex,
+    Wave,
+    WaveProvinceQuota,
+    WaveState,
+)
+from store.models.payments import (
+    AccountChannel,
+    AccountOwner,
+    BatchApproval,
+    BatchKind,
+    BatchState,
+    LineStatus,
+    PaymentBatch,
+    PaymentLine,
+    PayoutAccount,
+)
+from store.models.providers import (
+    ONLINE_MODES,
+    Assessment,
+    AssessmentScheme,
+    AssessmentScore,
+    Course,
+    CourseListing,
+    CourseMode,
+    CourseState,
+    CurationStage,
+    DocumentKind,
+    DocumentStatus,
+    ListingStatus,
+    Provider,
+    ProviderDocument,
+    ProviderPlatform,
+    ProviderState,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

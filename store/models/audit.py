@@ -1,0 +1,34 @@
+"""The audit log: append-only, hash-chained (see store/audit.py for the chain)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import BigInteger, Index, String, Text
+from sqlmodel import Field, SQLModel
+
+from store.models.base import UTCDateTime, fk
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_entity", "entity", "entity_id"),
+        Index("ix_audit_event_operator_name", "operator_name"),
+        Index("ix_audit_event_action", "action"),
+    )
+
+    # Assigned by the appender as previous id + 1 (appends are serialised): the id is part of
+    # the hashed content, and a gap in the sequence shows a removed event.
+    id: int = Field(sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    operator_id: int | None = fk("operator.id", nullable=True)
+    operator_name: str = Field(sa_type=String(64), nullable=False)
+    action: str = Field(sa_type=String(80), nullable=False)
+    entity: str = Field(sa_type=String(40), nullable=False)
+    entity_id: str = Field(default="", sa_type=String(80), nullable=False)
+    # Canonical JSON: {"before": {...}, "after": {...}} of the changed fields, or details.
+    changes: str = Field(default="{}", sa_type=Text, nullable=False)
+    reason: str = Field(default="", sa_type=Text, nullable=False)
+    prev_hash: str = Field(sa_type=String(64), nullable=False)
+    hash: str = Field(sa_type=String(64), nullable=False, unique=True)

@@ -1,0 +1,61 @@
+"""Operators (people who log in), their roles, and office-wide settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, PrimaryKeyConstraint, String, Text
+from sqlmodel import Field, SQLModel
+
+from store.models.base import ID, UTCDateTime, Versioned, fk, id_field, one_of, timestamp
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # operators, waves, thresholds
+    REVIEWER = "reviewer"  # checks platform applications and recommends
+    CURATOR = "curator"  # assesses providers and courses
+    COORDINATOR = "coordinator"  # waves, participants, enrollments
+    FINANCE = "finance"  # prepares payment batches, records payment results
+    APPROVER = "approver"  # decides recommended applications and submitted batches
+    AUDITOR = "auditor"  # reads everything, changes nothing
+    PLATFORM = "platform"  # staff of one platform, scoped to it
+
+
+class Operator(Versioned, table=True):
+    __tablename__ = "operator"
+
+    id: int | None = id_field()
+    username: str = Field(sa_type=String(64), unique=True, nullable=False)
+    full_name: str = Field(default="", sa_type=String(200), nullable=False)
+    password_hash: str = Field(sa_type=String(300), nullable=False)
+    # Platform staff are scoped to exactly one platform; office staff have none.
+    platform_id: int | None = fk("platform.id", nullable=True, index=True)
+    is_active: bool = Field(default=True, nullable=False)
+    failed_logins: int = Field(default=0, nullable=False)
+    last_login_at: dt.datetime | None = timestamp()
+    created_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
+
+
+class OperatorRole(SQLModel, table=True):
+    __tablename__ = "operator_role"
+    __table_args__ = (
+        PrimaryKeyConstraint("operator_id", "role"),
+        one_of("role", Role),
+    )
+
+    operator_id: int = Field(
+        sa_column=Column(ID, ForeignKey("operator.id", ondelete="CASCADE"), nullable=False)
+    )
+    role: str = Field(sa_type=String(20), nullable=False)
+
+
+class Setting(Versioned, table=True):
+    """An office-wide setting an admin can change (approval thresholds, caps ...), as JSON."""
+
+    __tablename__ = "setting"
+
+    key: str = Field(sa_type=String(100), primary_key=True)
+    value: str = Field(sa_type=Text, nullable=False)
+    updated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_by: int | None = fk("operator.id", nullable=True)

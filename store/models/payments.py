@@ -1,0 +1,184 @@
+"""Payout accounts, payment batches, their lines and approvals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+from store.models.base import Money, Versioned, fk, id_field, one_of, timestamp
+
+
+class AccountOwner(StrEnum):
+    PARTICIPANT = "participant"
+    PROVIDER = "provider"
+
+
+class AccountChannel(StrEnum):
+    BANK = "bank"
+    EWALLET = "ewallet"
+
+
+class PayoutAccount(Versioned, table=True):
+    __tablename__ = "payout_account"
+    __table_args__ = (
+        one_of("owner_kind", AccountOwner),
+        one_of("channel", AccountChannel),
+        CheckConstraint(
+            "(owner_kind = 'participant' AND participant_id IS NOT NULL AND provider_id IS NULL)"
+            " OR (owner_kind = 'provider' AND provider_id IS NOT NULL AND participant_id IS NULL)",
+            name="one_owner",
+        ),
+    )
+
+    id: int | None = id_field()
+    owner_kind: str = Field(sa_type=String(20), nullable=False)
+    participant_id: int | None = fk("participant.id", nullable=True, index=True)
+    provider_id: int | None = fk("provider.id", nullable=True, index=True)
+    channel: str = Field(sa_type=String(20), nullable=False)
+    institution: str = Field(sa_type=String(100), nullable=False)  # bank or e-wallet name
+    account_number: str = Field(sa_type=String(40), nullable=False)
+    holder_name: str = Field(sa_type=String(200), nullable=False)
+    holder_nik: str = Field(default="", sa_type=String(16), nullable=False)
+    holder_npwp: str = Field(default="", sa_type=String(16), nullable=False)
+    verified: bool = Field(default=False, nullable=False)
+    created_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
+
+
+class BatchKind(StrEnum):
+    TRAINING_FEE = "training_fee"  # fees for completed enrollments, for one platform
+    INCENTIVE = "incentive"  # incentive instalments, for one wave and one payer
+
+
+class BatchState(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    SENT = "sent"
+    RECONCILED = "reconciled"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+class PaymentBatch(Versioned, table=True):
+    __tablename__ = "payment_batch"
+    __table_args__ = (
+        one_of("kind", BatchKind),
+        one_of("state", BatchState),
+        # The composite key lets approvals prove, by foreign key, who prepared the batch.
+        UniqueConstraint("id", "prepared_by", name="uq_payment_batch_id_preparer"),
+        CheckConstraint(
+            "(kind = 'training_fee' AND platform_id IS NOT NULL)"
+            " OR (kind = 'incentive' AND wave_id IS NOT NULL AND payer <> '')",
+            name="scope_matches_kind",
+        ),
+        CheckConstraint("rejected_by IS NULL OR rejected_by <> prepared_by", name="rejecter_not_preparer"),
+        CheckConstraint("approvals_needed >= 1", name="approvals_needed_positive"),
+        CheckConstraint("total_idr >= 0 AND line_count >= 0", name="totals_range"),
+        Index("ix_payment_batch_state", "state"),
+    )
+
+    id: int | None = id_field()
+    kind: str = Field(sa_type=String(20), nullable=False)
+    platform_id: int | None = fk("platform.id", nullable=True, index=True)
+    wave_id: int | None = fk("wave.id", nullable=True, index=True)
+    payer: str = Field(default="", sa_type=String(100), nullable=False)
+    state: str = Field(default=BatchState.DRAFT, sa_type=String(20), nullable=False)
+    # A rejected batch is never edited: a new version links back to it.
+    batch_version: int = Field(default=1, nullable=False)
+    previous_batch_id: int | None = fk("payment_batch.id", nullable=True)
+    line_count: int = Field(default=0, nullable=False)
+    total_idr: int = Field(default=0, sa_type=Money, nullable=False)
+    approvals_needed: int = Field(default=1, nullable=False)
+    prepared_by: int = fk("operator.id")
+    prepared_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
+    submitted_at: dt.datetime | None = timestamp()
+    rejected_by: int | None = fk("operator.id", nullable=True)
+    rejected_at: dt.datetime | None = timestamp()
+    reject_reason: str = Field(default="", sa_type=Text, nullable=False)
+    sent_by: int | None = fk("operator.id", nullable=True)
+    sent_at: dt.datetime | None = timestamp()
+    reconciled_at: dt.datetime | None = timestamp()
+
+
+class LineStatus(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+
+
+class PaymentLine(SQLModel, table=True):
+    """One payment to one payee. The account is copied in when the line is created."""
+
+    __tablename__ = "payment_line"
+    __table_args__ = (
+        one_of("status", LineStatus),
+        CheckConstraint("amount_idr > 0", name="amount_positive"),
+        CheckConstraint("net_idr = amount_idr - commission_idr", name="net_is_amount_less_commission"),
+        # Never pay twice: a payable item is on at most one live line (a line of a draft,
+        # submitted, approved or sent batch, or one reconciled as paid).
+        Index(
+            "uq_payment_line_live_item",
+            "item_key",
+            unique=True,
+            sqlite_where=text("live"),
+            postgresql_where=text("live"),
+        ),
+        Index("ix_payment_line_batch", "batch_id", "id"),
+        Index("ix_payment_line_item_key", "item_key"),
+    )
+
+    id: int | None = id_field()
+    batch_id: int = fk("payment_batch.id")
+    # "fee:<enrollment id>" or "incentive:<participant id>:<instalment>".
+    item_key: str = Field(sa_type=String(60), nullable=False)
+    enrollment_id: int | None = fk("enrollment.id", nullable=True, index=True)
+    participant_id: int | None = fk("participant.id", nullable=True, index=True)
+    provider_id: int | None = fk("provider.id", nullable=True)
+    instalment: int | None = Field(default=None)
+    province_code: str = Field(default="", sa_type=String(2), nullable=False)
+    amount_idr: int = Field(sa_type=Money, nullable=False)
+    commission_idr: int = Field(default=0, sa_type=Money, nullable=False)
+    net_idr: int = Field(sa_type=Money, nullable=False)
+    payee_name: str = Field(sa_type=String(200), nullable=False)
+    account_channel: str = Field(sa_type=String(20), nullable=False)
+    account_institution: str = Field(sa_type=String(100), nullable=False)
+    account_number: str = Field(sa_type=String(40), nullable=False)
+    status: str = Field(default=LineStatus.PENDING, sa_type=String(20), nullable=False)
+    live: bool = Field(default=True, nullable=False)
+    payer_reference: str = Field(default="", sa_type=String(100), nullable=False)
+    failure_reason: str = Field(default="", sa_type=Text, nullable=False)
+    # When a failed line is paid again in a later batch, the new line points at the original.
+    retry_of_line_id: int | None = fk("payment_line.id", nullable=True)
+    reconciled_at: dt.datetime | None = timestamp()
+
+
+class BatchApproval(SQLModel, table=True):
+    __tablename__ = "batch_approval"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "approver_id"),
+        # Maker-checker in the schema: the preparer, copied here and proven by the composite
+        # foreign key, can never be the approver.
+        ForeignKeyConstraint(
+            ["batch_id", "prepared_by"],
+            ["payment_batch.id", "payment_batch.prepared_by"],
+            name="fk_batch_approval_batch_preparer",
+        ),
+        CheckConstraint("approver_id <> prepared_by", name="approver_not_preparer"),
+    )
+
+    id: int | None = id_field()
+    batch_id: int = fk("payment_batch.id")
+    prepared_by: int = fk("operator.id")
+    approver_id: int = fk("operator.id")
+    approved_at: dt.datetime | None = timestamp(default_now=True, nullable=False)

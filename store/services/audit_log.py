@@ -1,0 +1,96 @@
+"""Reading, verifying and exporting the audit log as an operator."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from store import audit
+from store.actor import Actor
+from store.engine import Database
+from store.models import AuditEvent
+from store.uow import read_session, unit_of_work
+
+
+@dataclass(frozen=True)
+class EventView:
+    id: int
+    at: dt.datetime
+    operator_name: str
+    action: str
+    entity: str
+    entity_id: str
+    changes: dict[str, Any]
+    reason: str
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    operator: str = ""
+    entity: str = ""
+    action: str = ""  # a prefix: "application." matches every application event
+    entity_id: str = ""
+
+
+def _view(row) -> EventView:
+    return EventView(
+        row.id, row.at, row.operator_name, row.action, row.entity, row.entity_id,
+        json.loads(row.changes), row.reason,
+    )
+
+
+async def list_events(
+    db: Database, actor: Actor, filters: EventFilter = EventFilter(), *, before_id: int | None = None, limit: int = 100
+) -> list[EventView]:
+    """Newest first, one keyset page: pass the last id seen as `before_id` for the next page."""
+    actor.require("audit.read")
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    if filters.operator:
+        query = query.where(AuditEvent.operator_name == filters.operator.strip().lower())
+    if filters.entity:
+        query = query.where(AuditEvent.entity == filters.entity.strip())
+    if filters.entity_id:
+        query = query.where(AuditEvent.entity_id == filters.entity_id.strip())
+    if filters.action:
+        prefix = filters.action.strip()
+        query = query.where(AuditEvent.action >= prefix, AuditEvent.action < prefix + "\uffff")
+    async with read_session(db) as session:
+        rows = (await session.execute(query)).scalars().all()
+    return [_view(row) for row in rows]
+
+
+async def history(db: Database, actor: Actor, entity: str, entity_ids: list[str]) -> list[EventView]:
+    """Every event of these records, oldest first (a record's history panel)."""
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.entity == entity, AuditEvent.entity_id.in_([str(i) for i in entity_ids]))
+        .order_by(AuditEvent.id)
+    )
+    async with read_session(db) as session:
+        rows = (await session.execute(query)).scalars().all()
+    return [_view(row) for row in rows]
+
+
+async def verify(db: Database, actor: Actor) -> audit.VerifyResult:
+    actor.require("audit.verify")
+    async with db.engine.connect() as connection:
+        return await audit.verify(connection)
+
+
+async def export(db: Database, actor: Actor, fmt: str) -> AsyncIterator[str]:
+    """Stream the whole log; the export itself is recorded in the log first."""
+    actor.require("audit.export")
+    if fmt not in ("csv", "jsonl"):
+        raise ValueError(fmt)
+    async with unit_of_work(db, actor) as uow:
+        uow.audit("audit.exported", "audit_event", "", details={"format": fmt})
+    async with db.engine.connect() as connection:
+        async for chunk in audit.export(connection, fmt):
+            yield chunk

@@ -1,0 +1,140 @@
+"""The work waiting for an operator: one count per queue their roles own."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.actor import Actor
+from store.engine import Database
+from store.models import (
+    ApplicationState,
+    BatchState,
+    Course,
+    CourseState,
+    Enrollment,
+    EnrollmentStatus,
+    ObligationItem,
+    PaymentBatch,
+    PlatformApplication,
+    Provider,
+    ProviderPlatform,
+    ProviderState,
+    Role,
+    Wave,
+    WaveState,
+)
+from store.uow import read_session
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    key: str  # catalog key of the queue's name: "queue.<key>"
+    area: str  # the console area that works this queue
+    count: int
+
+
+Counter = Callable[[AsyncSession, Actor, dt.date], Awaitable[int]]
+
+
+def _count(model, *conditions) -> Counter:
+    async def count(session: AsyncSession, _actor: Actor, _today: dt.date) -> int:
+        return (await session.execute(select(func.count()).select_from(model).where(*conditions))).scalar_one()
+
+    return count
+
+
+async def _overdue(session: AsyncSession, actor: Actor, today: dt.date) -> int:
+    query = select(func.count()).select_from(ObligationItem).where(
+        ObligationItem.submitted_on.is_(None), ObligationItem.due_on < today
+    )
+    if actor.is_platform_staff:
+        query = query.where(ObligationItem.platform_id == actor.platform_id)
+    return (await session.execute(query)).scalar_one()
+
+
+def _own_providers(state: ProviderState) -> Counter:
+    async def count(session: AsyncSession, actor: Actor, _today: dt.date) -> int:
+        query = (
+            select(func.count())
+            .select_from(Provider)
+            .join(ProviderPlatform, ProviderPlatform.provider_id == Provider.id)
+            .where(Provider.state == state, ProviderPlatform.platform_id == actor.platform_id)
+        )
+        return (await session.execute(query)).scalar_one()
+
+    return count
+
+
+async def _waves_to_sweep(session: AsyncSession, _actor: Actor, today: dt.date) -> int:
+    """Waves in progress, not yet swept, whose purchase deadline has passed (a handful of rows:
+    the date arithmetic is done here rather than in two SQL dialects)."""
+    waves = (
+        await session.execute(
+            select(Wave.starts_on, Wave.purchase_deadline_days).where(
+                Wave.state == WaveState.IN_PROGRESS, Wave.swept_at.is_(None)
+            )
+        )
+    ).all()
+    return sum(1 for starts_on, days in waves if starts_on + dt.timedelta(days=days) < today)
+
+
+# role -> [(queue key, area, counter)]
+QUEUES: dict[str, list[tuple[str, str, Counter]]] = {
+    Role.REVIEWER: [
+        ("applications_submitted", "applications",
+         _count(PlatformApplication, PlatformApplication.state == ApplicationState.SUBMITTED)),
+        ("applications_in_review", "applications",
+         _count(PlatformApplication, PlatformApplication.state == ApplicationState.IN_REVIEW)),
+        ("applications_needs_info", "applications",
+         _count(PlatformApplication, PlatformApplication.state == ApplicationState.NEEDS_INFO)),
+    ],
+    Role.APPROVER: [
+        ("applications_recommended", "applications",
+         _count(PlatformApplication, PlatformApplication.state == ApplicationState.RECOMMENDED)),
+        ("batches_submitted", "payments", _count(PaymentBatch, PaymentBatch.state == BatchState.SUBMITTED)),
+    ],
+    Role.CURATOR: [
+        ("providers_submitted", "providers", _count(Provider, Provider.state == ProviderState.SUBMITTED)),
+        ("providers_in_curation", "providers", _count(Provider, Provider.state == ProviderState.IN_CURATION)),
+        ("courses_submitted", "providers", _count(Course, Course.state == CourseState.SUBMITTED)),
+    ],
+    Role.COORDINATOR: [
+        ("waves_to_sweep", "participants", _waves_to_sweep),
+        ("completions_flagged", "participants",
+         _count(Enrollment, Enrollment.flagged_fast, Enrollment.flag_cleared_at.is_(None),
+                Enrollment.status == EnrollmentStatus.COMPLETED)),
+    ],
+    Role.FINANCE: [
+        ("batches_draft", "payments", _count(PaymentBatch, PaymentBatch.state == BatchState.DRAFT)),
+        ("batches_to_send", "payments", _count(PaymentBatch, PaymentBatch.state == BatchState.APPROVED)),
+        ("batches_to_reconcile", "payments", _count(PaymentBatch, PaymentBatch.state == BatchState.SENT)),
+    ],
+    Role.ADMIN: [("obligations_overdue", "platforms", _overdue)],
+    Role.AUDITOR: [("obligations_overdue", "platforms", _overdue)],
+    Role.PLATFORM: [
+        ("obligations_overdue", "platforms", _overdue),
+        ("own_providers_inventoried", "providers", _own_providers(ProviderState.INVENTORIED)),
+        ("own_providers_rejected", "providers", _own_providers(ProviderState.REJECTED)),
+    ],
+}
+
+
+async def work_waiting(db: Database, actor: Actor, today: dt.date | None = None) -> list[QueueCount]:
+    today = today or dt.date.today()
+    seen: set[str] = set()
+    result: list[QueueCount] = []
+    async with read_session(db) as session:
+        for role in Role:
+            if role not in actor.roles:
+                continue
+            for key, area, build in QUEUES.get(role, []):
+                if key in seen:
+                    continue
+                seen.add(key)
+                result.append(QueueCount(key, area, await build(session, actor, today)))
+    return result

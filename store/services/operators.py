@@ -1,0 +1,208 @@
+"""Operators: log in, create, deactivate. Logins and failed logins are audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from store.actor import SYSTEM, Actor
+from store.engine import Database
+from store.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from store.models import Operator, OperatorRole, Platform, Role, utcnow
+from store.passwords import check_password, hash_password
+from store.uow import read_session, unit_of_work
+
+MIN_PASSWORD_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class OperatorView:
+    id: int
+    username: str
+    full_name: str
+    roles: tuple[str, ...]
+    platform_code: str | None
+    is_active: bool
+
+
+async def _roles_of(session, operator_id: int) -> frozenset[str]:
+    rows = await session.execute(select(OperatorRole.role).where(OperatorRole.operator_id == operator_id))
+    return frozenset(rows.scalars())
+
+
+async def _platform_code(session, platform_id: int | None) -> str | None:
+    if platform_id is None:
+        return None
+    return (await session.execute(select(Platform.code).where(Platform.id == platform_id))).scalar_one_or_none()
+
+
+async def operator_count(db: Database) -> int:
+    async with read_session(db) as session:
+        return (await session.execute(select(func.count()).select_from(Operator))).scalar_one()
+
+
+def _normalise_username(username: str) -> str:
+    cleaned = (username or "").strip().lower()
+    if not cleaned or len(cleaned) > 64 or not all(ch.isalnum() or ch in "._-" for ch in cleaned):
+        raise InvalidInput("input.username", field="username", value=username)
+    return cleaned
+
+
+async def login(db: Database, username: str, password: str) -> Actor:
+    """Check credentials; audit the login or the failure. Raises AuthenticationFailed."""
+    name = (username or "").strip().lower()
+    async with unit_of_work(db, SYSTEM) as uow:
+        operator = (
+            await uow.session.execute(select(Operator).where(Operator.username == name))
+        ).scalar_one_or_none()
+        ok = operator is not None and check_password(password, operator.password_hash)
+        if not ok or not operator.is_active:
+            if operator is not None:
+                operator.failed_logins += 1
+            # Failed logins are attributed to the name that was tried, whoever typed it.
+            uow.actor = Actor(operator.id if operator else None, name or "?", frozenset())
+            uow.audit(
+                "operator.login_failed", "operator", operator.id if operator else name,
+                details={"reason": "inactive" if ok else "bad_credentials"},
+            )
+            failure = AuthenticationFailed("auth.inactive" if ok else "auth.failed")
+        else:
+            operator.failed_logins = 0
+            operator.last_login_at = utcnow()
+            roles = await _roles_of(uow.session, operator.id)
+            actor = Actor(
+                operator.id, operator.username, roles, operator.platform_id,
+                await _platform_code(uow.session, operator.platform_id), operator.full_name,
+            )
+            uow.actor = actor
+            uow.audit("operator.login", "operator", operator.id)
+            failure = None
+    if failure is not None:
+        raise failure
+    return actor
+
+
+async def create_operator(
+    db: Database,
+    actor: Actor | None,
+    username: str,
+    password: str,
+    roles: list[str] | tuple[str, ...],
+    *,
+    platform_code: str | None = None,
+    full_name: str = "",
+) -> OperatorView:
+    """Add an operator. With no operator in the database, the first one needs no actor and must
+    be an admin; after that only an admin may add operators."""
+    username = _normalise_username(username)
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise InvalidInput("input.password_short", field="password", min=MIN_PASSWORD_LENGTH)
+    wanted = _check_roles(roles, platform_code)
+    async with unit_of_work(db, actor or SYSTEM) as uow:
+        session = uow.session
+        existing = (await session.execute(select(func.count()).select_from(Operator))).scalar_one()
+        if existing == 0:
+            if Role.ADMIN not in wanted:
+                raise RuleViolation("operator.first_must_be_admin")
+        elif actor is None:
+            raise PermissionDenied("permission.login_required")
+        else:
+            actor.require("operator.manage")
+        platform_id = None
+        if platform_code:
+            platform_id = (
+                await session.execute(select(Platform.id).where(Platform.code == platform_code.lower()))
+            ).scalar_one_or_none()
+            if platform_id is None:
+                raise NotFound("platform.not_found", code=platform_code)
+        taken = (await session.execute(select(Operator.id).where(Operator.username == username))).first()
+        if taken:
+            raise Conflict("operator.exists", username=username)
+        operator = Operator(
+            username=username, full_name=full_name.strip(), password_hash=hash_password(password),
+            platform_id=platform_id,
+        )
+        session.add(operator)
+        await session.flush()
+        session.add_all(OperatorRole(operator_id=operator.id, role=role) for role in sorted(wanted))
+        uow.audit(
+            "operator.created", "operator", operator.id,
+            after={"username": username, "roles": sorted(wanted), "platform": platform_code, "full_name": full_name},
+        )
+        return OperatorView(operator.id, username, operator.full_name, tuple(sorted(wanted)), platform_code, True)
+
+
+def _check_roles(roles, platform_code: str | None) -> set[str]:
+    wanted = set()
+    for role in roles:
+        try:
+            wanted.add(Role(role.strip().lower()).value)
+        except ValueError:
+            raise InvalidInput("input.role", field="role", value=role) from None
+    if not wanted:
+        raise InvalidInput("input.required", field="role")
+    # Platform staff are scoped to one platform and hold no office role.
+    if Role.PLATFORM in wanted and (len(wanted) > 1 or not platform_code):
+        raise RuleViolation("operator.platform_staff_scope")
+    if platform_code and Role.PLATFORM not in wanted:
+        raise RuleViolation("operator.platform_staff_scope")
+    return wanted
+
+
+async def set_active(db: Database, actor: Actor, username: str, active: bool, reason: str = "") -> OperatorView:
+    actor.require("operator.manage")
+    username = _normalise_username(username)
+    async with unit_of_work(db, actor) as uow:
+        operator = (
+            await uow.session.execute(select(Operator).where(Operator.username == username))
+        ).scalar_one_or_none()
+        if operator is None:
+            raise NotFound("operator.not_found", username=username)
+        if operator.id == actor.operator_id and not active:
+            raise RuleViolation("operator.cannot_deactivate_self")
+        before = {"is_active": operator.is_active}
+        operator.is_active = active
+        uow.audit(
+            "operator.activated" if active else "operator.deactivated", "operator", operator.id,
+            before=before, after={"is_active": active}, reason=reason,
+        )
+        roles = await _roles_of(uow.session, operator.id)
+        return OperatorView(
+            operator.id, operator.username, operator.full_name, tuple(sorted(roles)),
+            await _platform_code(uow.session, operator.platform_id), operator.is_active,
+        )
+
+
+async def list_operators(db: Database, actor: Actor) -> list[OperatorView]:
+    actor.require("operator.read")
+    async with read_session(db) as session:
+        rows = (
+            await session.execute(
+                select(Operator.id, Operator.username, Operator.full_name, Operator.is_active, Platform.code)
+                .outerjoin(Platform, Platform.id == Operator.platform_id)
+                .order_by(Operator.username)
+            )
+        ).all()
+        roles: dict[int, list[str]] = {}
+        for operator_id, role in await session.execute(select(OperatorRole.operator_id, OperatorRole.role)):
+            roles.setdefault(operator_id, []).append(role)
+    return [
+        OperatorView(row.id, row.username, row.full_name, tuple(sorted(roles.get(row.id, []))), row.code, row.is_active)
+        for row in rows
+    ]
+
+
+async def load_actor(db: Database, username: str) -> Actor:
+    """The Actor of an existing operator, without a password: for trusted in-process jobs (the demo
+    builder, tests). The command line and the console always go through `login`."""
+    async with read_session(db) as session:
+        operator = (
+            await session.execute(select(Operator).where(Operator.username == username.lower()))
+        ).scalar_one_or_none()
+        if operator is None:
+            raise NotFound("operator.not_found", username=username)
+        return Actor(
+            operator.id, operator.username, await _roles_of(session, operator.id), operator.platform_id,
+            await _platform_code(session, operator.platform_id), operator.full_name,
+        )

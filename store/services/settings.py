@@ -1,0 +1,60 @@
+"""Office-wide settings an admin can change; every change is audited.
+
+Each setting has a default here; the `setting` table holds only the ones changed from it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+
+from store.actor import Actor
+from store.engine import Database
+from store.errors import Conflict, InvalidInput
+from store.models import Setting, utcnow
+from store.uow import read_session, unit_of_work
+
+DEFAULTS: dict[str, Any] = {
+    # Distinct approvers a payment batch needs: the last threshold the total reaches applies.
+    "payments.approval_thresholds": [[0, 1], [1_000_000_000, 2]],
+    # Commission cap for a newly approved platform, in basis points (1500 = 15 %).
+    "platforms.default_commission_cap_bp": 1500,
+    # Obligation reports fall due this many days after the end of their period.
+    "obligations.due_days": 10,
+}
+
+
+async def get(db: Database, key: str) -> Any:
+    if key not in DEFAULTS:
+        raise InvalidInput("input.setting", field="key", value=key)
+    async with read_session(db) as session:
+        row = await session.get(Setting, key)
+    return json.loads(row.value) if row else DEFAULTS[key]
+
+
+async def get_in(session, key: str) -> Any:
+    """The setting's value inside an open session or unit of work."""
+    row = await session.get(Setting, key)
+    return json.loads(row.value) if row else DEFAULTS[key]
+
+
+async def change(db: Database, actor: Actor, key: str, value: Any, *, expected_version: int | None = None) -> Any:
+    actor.require("setting.change")
+    if key not in DEFAULTS:
+        raise InvalidInput("input.setting", field="key", value=key)
+    async with unit_of_work(db, actor) as uow:
+        row = await uow.session.get(Setting, key)
+        before = json.loads(row.value) if row else DEFAULTS[key]
+        if row is None:
+            row = Setting(key=key, value=json.dumps(value), updated_at=utcnow(), updated_by=actor.operator_id)
+            uow.session.add(row)
+        else:
+            if expected_version is not None and row.version != expected_version:
+                raise Conflict("record.changed")
+            row.value = json.dumps(value)
+            row.updated_at = utcnow()
+            row.updated_by = actor.operator_id
+        uow.audit("setting.changed", "setting", key, before={"value": before}, after={"value": value})
+    return value

@@ -1,0 +1,94 @@
+"""Units of work: one transaction per operation, with its audit events appended at the end.
+
+    async with unit_of_work(db, actor) as uow:
+        record = await uow.session.get(...)
+        ...
+        uow.audit("thing.changed", "thing", record, before=..., after=...)
+
+On leaving the block the session is flushed, the audit events are appended to the chain in the
+same transaction, and everything commits together, or nothing does. Driver failures come out as
+the store's typed errors (a stale version as "changed by someone else").
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import audit
+from store.actor import Actor
+from store.engine import Database
+from store.failures import typed_errors
+
+
+class UnitOfWork:
+    def __init__(self, db: Database, session: AsyncSession, actor: Actor) -> None:
+        self.db = db
+        self.session = session
+        self.actor = actor
+        self._events: list[audit.PendingEvent] = []
+
+    def audit(
+        self,
+        action: str,
+        entity: str,
+        entity_id: Any,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+        reason: str = "",
+    ) -> None:
+        """Record an event; `before`/`after` are reduced to the fields that changed."""
+        if before is not None or after is not None:
+            changes: dict[str, Any] = audit.diff(before or {}, after or {})
+        else:
+            changes = {}
+        if details:
+            changes["details"] = details
+        self._events.append(audit.PendingEvent(action, entity, entity_id, changes, reason))
+
+    async def finish(self) -> None:
+        await self.session.flush()
+        await audit.append(
+            self.session,
+            self._events,
+            operator_id=self.actor.operator_id,
+            operator_name=self.actor.username,
+            is_postgres=not self.db.is_sqlite,
+        )
+
+
+@asynccontextmanager
+async def unit_of_work(db: Database, actor: Actor) -> AsyncIterator[UnitOfWork]:
+    """A write transaction (BEGIN IMMEDIATE on SQLite) that appends its audit events."""
+    session = AsyncSession(db.write_engine, expire_on_commit=False, autoflush=False)
+    try:
+        with typed_errors(db.label):
+            async with session.begin():
+                if not db.is_sqlite:
+                    # Recorded per transaction so database-side logs and triggers know the operator.
+                    await session.execute(
+                        text("SELECT set_config('app.actor', :actor, true)"), {"actor": actor.username}
+                    )
+                uow = UnitOfWork(db, session, actor)
+                yield uow
+                await uow.finish()
+    finally:
+        await session.close()
+
+
+@asynccontextmanager
+async def read_session(db: Database) -> AsyncIterator[AsyncSession]:
+    """A read-only session for queries (a plain BEGIN on SQLite: readers never block)."""
+    session = AsyncSession(db.engine, expire_on_commit=False, autoflush=False)
+    try:
+        with typed_errors(db.label):
+            async with session.begin():
+                yield session
+    finally:
+        await session.close()

@@ -1,0 +1,212 @@
+"""Test harness: every database test runs on SQLite and on PostgreSQL.
+
+- SQLite: a temporary file per test (never `:memory:`, whose single connection hides concurrency
+  bugs), copied from a template migrated once per session.
+- PostgreSQL: a database per test, created from a template database migrated once per session,
+  on the server named by $MITRA_TEST_POSTGRES_URL (.ci/run sets it). Without it, the PostgreSQL
+  half of each test is skipped with that reason; in CI it always runs.
+
+Two templates exist for each back end: `empty` (migrated, no rows) and `seeded` (the demo's
+operators, ownership groups and eight platforms, all with the password "demo"), because hashing
+operator passwords for every test would cost more than the tests themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from fixtures.build import DemoContext
+from fixtures.steps import organisations, people
+from store import migrate
+from store.actor import Actor
+from store.engine import Database, create_database
+from store.services import operators
+
+PG_ENV = "MITRA_TEST_POSTGRES_URL"
+PG_URL = os.environ.get(PG_ENV, "")
+BACKENDS = ["sqlite", "postgresql"]
+TEMPLATES = ("empty", "seeded")
+_counter = itertools.count()
+SESSION_TAG = f"{os.getpid()}"
+
+
+def pytest_report_header(config):
+    if PG_URL:
+        return f"PostgreSQL tests: on {make_url(PG_URL).render_as_string(hide_password=True)}"
+    return f"PostgreSQL tests: skipped ({PG_ENV} is not set; .ci/run sets it)"
+
+
+async def _seed(db: Database) -> None:
+    """The `seeded` template: the demo's first admin, organisations and operators."""
+    context = DemoContext(db, participants=0, seed=0, progress=lambda *_: None)
+    await people.first_admin(context)
+    await organisations.groups_and_platforms(context)
+    await people.staff(context)
+
+
+# --- PostgreSQL databases ---------------------------------------------------------------------
+
+
+def _pg_admin_url():
+    return make_url(PG_URL).set(drivername="postgresql+asyncpg")
+
+
+async def _pg_execute(*statements: str) -> None:
+    engine = create_async_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+def _pg_name(suffix: str) -> str:
+    base = make_url(PG_URL).database or "mitra"
+    return f"{base}_{SESSION_TAG}_{suffix}"[:63]
+
+
+def _pg_url_for(name: str) -> str:
+    return _pg_admin_url().set(database=name).render_as_string(hide_password=False)
+
+
+# --- templates --------------------------------------------------------------------------------
+
+
+@dataclass
+class Templates:
+    sqlite: dict[str, Path]
+    postgresql: dict[str, str]
+
+
+async def _build_template(url: str, seeded: bool) -> None:
+    db = create_database(url)
+    try:
+        await migrate.upgrade(db)
+        if seeded:
+            await _seed(db)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory) -> Templates:
+    folder = tmp_path_factory.mktemp("templates")
+    sqlite_files = {}
+    for name in TEMPLATES:
+        path = folder / f"{name}.db"
+        asyncio.run(_build_template(str(path), name == "seeded"))
+        sqlite_files[name] = path
+    pg_names = {}
+    if PG_URL:
+        for name in TEMPLATES:
+            database = _pg_name(f"tpl_{name}")
+            asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"'))
+            asyncio.run(_build_template(_pg_url_for(database), name == "seeded"))
+            pg_names[name] = database
+    yield Templates(sqlite_files, pg_names)
+    if pg_names:
+        asyncio.run(_pg_execute(*[f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in pg_names.values()]))
+
+
+# --- per-test databases ---------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    if request.param == "postgresql" and not PG_URL:
+        if os.environ.get("MITRA_REQUIRE_POSTGRES"):
+            pytest.fail(f"{PG_ENV} must be set where MITRA_REQUIRE_POSTGRES is (CI)")
+        pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (.ci/run does)")
+    return request.param
+
+
+async def _fresh_url(backend: str, template: str, templates: Templates, tmp_path: Path) -> tuple[str, str | None]:
+    """A URL to a new database copied from `template`; for PostgreSQL also its name (to drop)."""
+    if backend == "sqlite":
+        path = tmp_path / f"{template}-{next(_counter)}.db"
+        shutil.copyfile(templates.sqlite[template], path)
+        return str(path), None
+    name = _pg_name(f"t{next(_counter)}")
+    await _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates.postgresql[template]}"')
+    return _pg_url_for(name), name
+
+
+@pytest.fixture
+async def db_url_factory(backend, templates, tmp_path) -> AsyncIterator:
+    """Call `await db_url_factory("empty"|"seeded")` for the URL of a brand-new database."""
+    created: list[str] = []
+
+    async def make(template: str = "seeded") -> str:
+        url, name = await _fresh_url(backend, template, templates, tmp_path)
+        if name:
+            created.append(name)
+        return url
+
+    yield make
+    if created:
+        await _pg_execute(*[f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in created])
+
+
+@pytest.fixture
+async def db_url(db_url_factory) -> str:
+    """URL of a new seeded database (demo operators and platforms)."""
+    return await db_url_factory("seeded")
+
+
+@pytest.fixture
+async def db(db_url) -> AsyncIterator[Database]:
+    """A seeded database's engines, disposed after the test."""
+    database = create_database(db_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def empty_db(db_url_factory) -> AsyncIterator[Database]:
+    """A migrated database with no rows at all."""
+    database = create_database(await db_url_factory("empty"))
+    yield database
+    await database.dispose()
+
+
+class Actors:
+    """The seeded operators as Actors: `actors.admin`, `actors["tokopedia"]` ..."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: dict[str, Actor] = {}
+
+    async def load(self) -> "Actors":
+        for name in (
+            "admin", "reviewer", "curator", "coordinator", "finance", "approver", "approver2", "auditor",
+            "tokopedia", "bukalapak", "skillacademy", "maubelajarapa", "pintaria", "sekolahmu",
+            "pijarmahir", "sisnaker",
+        ):
+            self._cache[name] = await operators.load_actor(self._db, name)
+        return self
+
+    def __getattr__(self, name: str) -> Actor:
+        try:
+            return self._cache[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Actor:
+        return self._cache[name]
+
+
+@pytest.fixture
+async def actors(db) -> Actors:
+    return await Actors(db).load()

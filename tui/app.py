@@ -1,0 +1,144 @@
+"""The Mitra console: a login screen, then the shell with its seven areas."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from platformdirs import user_config_dir
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.command import Hit, Hits, Provider
+from textual.screen import Screen
+
+from screens.help import HelpScreen
+from screens.login import LoginScreen
+from screens.shell import ShellScreen
+from store.actor import Actor
+from store.engine import Database
+from store.errors import DatabaseUnavailable, MitraError
+from tui.i18n import LANGUAGES, current_language, describe_error, set_language, t
+from tui.workers import ServiceCaller
+
+THEMES = {"default": "textual-dark", "ansi": "ansi-dark"}
+KEYMAP_FILE = Path(user_config_dir("mitra", appauthor=False)) / "keymap.toml"
+
+
+class AreaCommands(Provider):
+    """Command palette entries: one per area, by its name in the current language."""
+
+    def _commands(self):
+        screen = self.app.screen
+        if not isinstance(screen, ShellScreen):
+            return []
+        return [
+            (t(cls.TITLE), t("palette.go_to", area=t(cls.TITLE)), cls.AREA_ID)
+            for cls in ShellScreen.AREA_CLASSES
+        ]
+
+    async def discover(self) -> Hits:
+        for name, help_text, area_id in self._commands():
+            yield Hit(1.0, name, self._go(area_id), help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, area_id in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), self._go(area_id), help=help_text)
+
+    def _go(self, area_id: str):
+        return lambda: self.app.screen.action_area(area_id)
+
+
+class MitraApp(ServiceCaller, App):
+    TITLE = "Mitra"
+    CSS_PATH = "styles/app.tcss"
+    COMMANDS = App.COMMANDS | {AreaCommands}
+    BINDINGS = [
+        Binding("f1", "help", "keys.help", id="mitra.help"),
+        Binding("question_mark", "help", "keys.help", show=False, id="mitra.help_alt"),
+        Binding("ctrl+q", "quit", "keys.quit", id="mitra.quit"),
+    ]
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        demo: bool = False,
+        demo_operators: list[tuple[str, str]] | None = None,
+        theme: str = "default",
+    ) -> None:
+        super().__init__()
+        self.db = db
+        self.demo = demo
+        self.demo_operators = demo_operators or []
+        self.actor: Actor | None = None
+        self._theme_choice = theme
+        self._apply_keymap_file()
+
+    def on_mount(self) -> None:
+        self.theme = THEMES.get(self._theme_choice, THEMES["default"])
+        self.push_screen(LoginScreen(self.demo_operators))
+
+    def _apply_keymap_file(self) -> None:
+        """Operators may remap keys by binding id in ~/.config/mitra/keymap.toml."""
+        if KEYMAP_FILE.exists():
+            try:
+                with KEYMAP_FILE.open("rb") as handle:
+                    self.set_keymap({str(k): str(v) for k, v in tomllib.load(handle).items()})
+            except (OSError, tomllib.TOMLDecodeError):
+                pass  # a broken keymap must not stop the console; the defaults apply
+
+    # --- session -------------------------------------------------------------------------
+
+    def logged_in(self, actor: Actor) -> None:
+        self.actor = actor
+        self.switch_screen(ShellScreen())
+
+    def action_logout(self) -> None:
+        self.actor = None
+        self.switch_screen(LoginScreen(self.demo_operators))
+
+    # --- errors --------------------------------------------------------------------------
+
+    def show_error(self, error: MitraError) -> None:
+        """Every error reaches the operator as a sentence; the console keeps running."""
+        title = t("shell.connection_title") if isinstance(error, DatabaseUnavailable) else t("shell.error_title")
+        self.notify(describe_error(error), title=title, severity="error", timeout=10)
+
+    # --- help, language, theme -------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        rows = []
+        seen = set()
+        for key, active in self.screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            rows.append((self.get_key_display(binding), t(binding.description)))
+        areas = [(str(n), t(cls.TITLE)) for n, cls in enumerate(ShellScreen.AREA_CLASSES, 1)]
+        self.push_screen(HelpScreen(rows, areas))
+
+    def switch_language(self, language: str | None = None) -> None:
+        if language is None:
+            language = LANGUAGES[(LANGUAGES.index(current_language()) + 1) % len(LANGUAGES)]
+        set_language(language)
+        for screen in self.screen_stack:
+            relabel = getattr(screen, "relabel", None)
+            if relabel:
+                relabel()
+        self.notify(t("shell.language_changed"))
+
+    def switch_theme(self) -> None:
+        self.theme = THEMES["ansi"] if self.theme == THEMES["default"] else THEMES["default"]
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        yield SystemCommand(t("palette.language"), t("palette.language_help"), self.switch_language)
+        yield SystemCommand(t("palette.theme"), t("palette.theme_help"), self.switch_theme)
+        if self.actor is not None:
+            yield SystemCommand(t("palette.logout"), t("palette.logout_help"), self.action_logout)

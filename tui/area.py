@@ -1,0 +1,30 @@
+"""The base of every area of the console (Dashboard, Applications, ... Audit)."""
+
+from __future__ import annotations
+
+from textual.containers import Vertical
+
+from tui.workers import ServiceCaller
+
+
+class Area(ServiceCaller, Vertical):
+    """One area of the shell. Subclasses set AREA_ID and TITLE (a catalog key).
+
+    `activate()` runs each time the area is shown: reload what may have changed meanwhile.
+    `relabel()` runs after the language changed: redraw texts that were set in code.
+    """
+
+    AREA_ID = ""
+    TITLE = ""
+    DEFAULT_CSS = """
+    Area { height: 1fr; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id=self.AREA_ID)
+
+    def activate(self) -> None:
+        """Called when the area becomes visible."""
+
+    def relabel(self) -> None:
+        """Called after a language switch."""

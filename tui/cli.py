@@ -1,0 +1,34 @@
+"""The `mitra` command. Without a subcommand it opens the console.
+
+Every command takes `--db URL` (else $MITRA_DATABASE_URL, else a SQLite file in the user data
+directory) and `--lang en|id`. Commands that change data act as `--operator USER`.
+"""
+
+from __future__ import annotations
+
+import click
+
+from tui.commands.audit import audit_group
+from tui.commands.common import db_option, lang_option
+from tui.commands.console import console, demo, open_checked, run_console
+from tui.commands.db import db_group
+from tui.commands.operators import operators_group
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--theme", type=click.Choice(["default", "ansi"]), default="default",
+              help="Colours: the default theme, or ansi to follow the terminal's palette (good over SSH).")
+@db_option
+@lang_option
+@click.pass_context
+def main(ctx: click.Context, theme: str, db_url: str | None) -> None:
+    """Mitra: the Kartu Prakerja back office in your terminal."""
+    if ctx.invoked_subcommand is None:
+        run_console(open_checked(db_url), theme=theme)
+
+
+main.add_command(demo)
+main.add_command(console)
+main.add_command(db_group)
+main.add_command(operators_group)
+main.add_command(audit_group)

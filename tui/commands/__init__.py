@@ -1,0 +1,1 @@
+"""The `mitra` command line, one module per group of commands (see tui/cli.py)."""

@@ -1,0 +1,62 @@
+"""`mitra audit verify` and `mitra audit export`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from store.engine import Database
+from store.services import audit_log
+from tui.commands.common import Failure, acting_operator, db_option, lang_option, operator_option, with_database
+from tui.i18n import t
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log: verify its hash chain, export it for auditors."""
+
+
+@audit_group.command("verify")
+@db_option
+@operator_option
+@lang_option
+def verify(db_url, operator_name) -> None:
+    """Recompute the hash chain; exit 1 naming the first broken event."""
+
+    @with_database
+    async def main(db: Database):
+        actor = await acting_operator(db, operator_name)
+        return await audit_log.verify(db, actor)
+
+    result = main(db_url)
+    if result.intact:
+        click.echo(t("cli.audit.intact", count=result.checked))
+        return
+    raise Failure(t(f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked))
+
+
+@audit_group.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file (default: standard output).")
+@db_option
+@operator_option
+@lang_option
+def export(fmt, output, db_url, operator_name) -> None:
+    """Export the whole log, oldest first."""
+
+    @with_database
+    async def main(db: Database):
+        actor = await acting_operator(db, operator_name)
+        handle = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+        try:
+            async for chunk in audit_log.export(db, actor, fmt):
+                handle.write(chunk)
+        finally:
+            if output:
+                handle.close()
+
+    main(db_url)
+    if output:
+        click.echo(t("cli.audit.exported", path=output), err=True)

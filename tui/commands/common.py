@@ -1,0 +1,112 @@
+"""What every command shares: database and operator options, running async work, and turning
+errors into one clear line (never a traceback, never a password)."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from store.actor import Actor
+from store.engine import Database
+from store.errors import MitraError
+from store.migrate import open_database
+from store.services import operators
+from tui.i18n import choose_language, describe_error, set_language, t
+
+T = TypeVar("T")
+PASSWORD_ENV = "MITRA_PASSWORD"
+DEBUG_ENV = "MITRA_DEBUG"
+
+
+class Failure(click.ClickException):
+    """A one-line error on stderr and exit status 1 (or `code`)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+    def show(self, file=None) -> None:  # no "Error:" prefix: the sentence stands alone
+        click.echo(self.format_message(), err=True)
+
+
+def run(awaitable_factory: Callable[[], Awaitable[T]]) -> T:
+    """Run async work; typed errors become a translated line, others a short line too."""
+    try:
+        return asyncio.run(awaitable_factory())
+    except MitraError as error:
+        raise Failure(describe_error(error)) from None
+    except KeyboardInterrupt:
+        raise Failure(t("cli.interrupted"), code=130) from None
+    except (click.ClickException, click.exceptions.Exit, click.Abort):
+        raise
+    except Exception as error:  # noqa: BLE001 - the last guard before a traceback
+        if os.environ.get(DEBUG_ENV):
+            raise
+        raise Failure(t("error.unexpected", detail=f"{type(error).__name__}: {error}")) from None
+
+
+def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--db URL` on every command (else $MITRA_DATABASE_URL, else the default file)."""
+    return click.option(
+        "--db", "db_url", metavar="URL", envvar="MITRA_DATABASE_URL", default=None,
+        help="Database URL or SQLite file (default: $MITRA_DATABASE_URL or the user data file).",
+    )(command)
+
+
+def operator_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--operator", "operator_name", metavar="USER", envvar="MITRA_OPERATOR", default=None,
+        help="Act as this operator (password from $MITRA_PASSWORD or a prompt).",
+    )(command)
+
+
+def lang_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    def apply(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+        language = choose_language(value)
+        set_language(language)
+        return language
+
+    return click.option(
+        "--lang", type=click.Choice(["en", "id"]), default=None, expose_value=False,
+        is_eager=True, callback=apply, help="Language: en or id (default: from $LANG).",
+    )(command)
+
+
+def read_password(prompt: str) -> str:
+    if PASSWORD_ENV in os.environ:
+        return os.environ[PASSWORD_ENV]
+    if not sys.stdin.isatty():
+        raise Failure(t("cli.password_needed", env=PASSWORD_ENV))
+    return getpass.getpass(prompt)
+
+
+async def acting_operator(db: Database, operator_name: str | None) -> Actor:
+    """Log in as `--operator` (audited); refuses without valid credentials."""
+    if not operator_name:
+        raise Failure(t("permission.login_required"))
+    password = read_password(t("cli.password_prompt", user=operator_name))
+    return await operators.login(db, operator_name, password)
+
+
+def with_database(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    """Open the database (checking its schema revision), run `func(db, ...)`, dispose."""
+
+    @functools.wraps(func)
+    def wrapper(db_url: str | None, *args: Any, **kwargs: Any) -> T:
+        async def main() -> T:
+            db = await open_database(db_url)
+            try:
+                return await func(db, *args, **kwargs)
+            finally:
+                await db.dispose()
+
+        return run(main)
+
+    return wrapper

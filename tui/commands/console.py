@@ -1,0 +1,114 @@
+"""Opening the console, on the configured database or on a fresh demo."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from store import migrate
+from store.engine import Database, create_database
+from store.errors import RuleViolation
+from tui.commands.common import Failure, db_option, lang_option, run
+from tui.i18n import t
+
+
+def run_console(db: Database, *, demo: bool = False, theme: str = "default") -> None:
+    """Run the console until the operator quits, then dispose of the engines."""
+    from fixtures import demo_operator_list
+    from tui.app import MitraApp
+
+    logging.basicConfig(filename=os.devnull)  # log records must never paint over the screen
+    app = MitraApp(db, demo=demo, demo_operators=demo_operator_list() if demo else None, theme=theme)
+    try:
+        app.run()
+    finally:
+        asyncio.run(db.dispose())
+
+
+def open_checked(db_url: str | None) -> Database:
+    """The database, refused with one clear line when unreachable or at another revision."""
+
+    async def main() -> Database:
+        return await migrate.open_database(db_url)
+
+    return run(main)
+
+
+async def _database_is_empty(db: Database) -> bool:
+    from sqlalchemy import func, select
+
+    from store.models import Operator
+
+    try:
+        async with db.engine.connect() as connection:
+            return (await connection.execute(select(func.count()).select_from(Operator))).scalar_one() == 0
+    except Exception:  # noqa: BLE001 - no schema yet: empty
+        return True
+
+
+async def build(db_url: str | None, participants: int, seed: int, replace: bool) -> Database:
+    """Migrate the database at `db_url` and fill it with the demo data."""
+    from fixtures import build_demo
+
+    db = create_database(db_url)
+    try:
+        if not await _database_is_empty(db):
+            if not replace:
+                raise RuleViolation("demo.not_empty", target=db.label)
+            await migrate.downgrade_to_empty(db)
+        await migrate.upgrade(db)
+
+        def progress(what: str, done: int, total: int) -> None:
+            if what.startswith("step:"):
+                click.echo(t("cli.demo.step", step=what[5:], done=done, total=total), err=True)
+            else:
+                click.echo(f"\r  {t('cli.demo.count', what=what, done=done, total=total)}", nl=done >= total, err=True)
+
+        await build_demo(db, participants=participants, seed=seed, progress=progress)
+    except BaseException:
+        await db.dispose()
+        raise
+    return db
+
+
+@click.command("demo")
+@click.option("--build-only", is_flag=True, help="Build the demo database and exit.")
+@click.option("--participants", type=click.IntRange(min=0), default=2000, show_default=True,
+              help="How many participants to generate.")
+@click.option("--seed", type=int, default=2020, show_default=True, help="Generator seed: same seed, same data.")
+@click.option("--replace", is_flag=True, help="Wipe a database that already holds data (never the default).")
+@click.option("--theme", type=click.Choice(["default", "ansi"]), default="default", show_default=True)
+@db_option
+@lang_option
+def demo(build_only, participants, seed, replace, theme, db_url) -> None:
+    """Build a demo database from fixtures/ and open the console on it (DEMO badge)."""
+    temporary = None
+    if db_url is None and not build_only:
+        temporary = tempfile.TemporaryDirectory(prefix="mitra-demo-")
+        db_url = str(Path(temporary.name) / "demo.db")
+    elif db_url is None:
+        raise Failure(t("cli.demo.db_required"))
+    try:
+        db = run(lambda: build(db_url, participants, seed, replace))
+        if build_only:
+            asyncio.run(db.dispose())
+            click.echo(t("cli.demo.built", target=db.label))
+            return
+        run_console(db, demo=True, theme=theme)
+    finally:
+        if temporary is not None:
+            temporary.cleanup()
+
+
+@click.command("console", hidden=True)
+@click.option("--theme", type=click.Choice(["default", "ansi"]), default="default", show_default=True)
+@db_option
+@lang_option
+def console(theme, db_url) -> None:
+    """Open the console on the configured database."""
+    run_console(open_checked(db_url), theme=theme)

@@ -1,0 +1,86 @@
+"""`mitra operators add|list|deactivate|activate`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from store.engine import Database
+from store.services import operators
+from tui.commands.common import acting_operator, db_option, lang_option, operator_option, with_database
+from tui.i18n import t
+
+
+@click.group("operators")
+def operators_group() -> None:
+    """Operators: who may log in, with which roles."""
+
+
+@operators_group.command("add")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, help="Role (repeat for several).")
+@click.option("--platform", "platform_code", default=None, help="Platform code, for platform staff.")
+@click.option("--full-name", default="", help="The operator's full name.")
+@click.option("--password-stdin", is_flag=True, help="Read the new operator's password from standard input.")
+@db_option
+@operator_option
+@lang_option
+def add(username, roles, platform_code, full_name, password_stdin, db_url, operator_name) -> None:
+    """Add an operator. The very first operator of a database must be an admin and needs no login."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt(t("cli.operators.new_password", user=username), hide_input=True, confirmation_prompt=True)
+
+    @with_database
+    async def main(db: Database):
+        actor = None
+        if await operators.operator_count(db) > 0 or operator_name:
+            actor = await acting_operator(db, operator_name)
+        return await operators.create_operator(
+            db, actor, username, password, list(roles), platform_code=platform_code, full_name=full_name
+        )
+
+    view = main(db_url)
+    click.echo(t("cli.operators.added", user=view.username, roles=", ".join(view.roles)))
+
+
+@operators_group.command("list")
+@db_option
+@operator_option
+@lang_option
+def list_(db_url, operator_name) -> None:
+    """List operators with their roles and platform."""
+
+    @with_database
+    async def main(db: Database):
+        actor = await acting_operator(db, operator_name)
+        return await operators.list_operators(db, actor)
+
+    for view in main(db_url):
+        state = "" if view.is_active else f"  ({t('cli.operators.inactive')})"
+        platform = f"  [{view.platform_code}]" if view.platform_code else ""
+        click.echo(f"{view.username:<16} {', '.join(view.roles)}{platform}{state}")
+
+
+def _set_active(active: bool):
+    @click.argument("username")
+    @click.option("--reason", default="", help="Why (recorded in the audit log).")
+    @db_option
+    @operator_option
+    @lang_option
+    def command(username, reason, db_url, operator_name) -> None:
+        @with_database
+        async def main(db: Database):
+            actor = await acting_operator(db, operator_name)
+            return await operators.set_active(db, actor, username, active, reason)
+
+        view = main(db_url)
+        click.echo(t("cli.operators.activated" if active else "cli.operators.deactivated", user=view.username))
+
+    return command
+
+
+operators_group.command("deactivate", help="Stop an operator from logging in.")(_set_active(False))
+operators_group.command("activate", help="Let a deactivated operator log in again.")(_set_active(True))

@@ -1,0 +1,97 @@
+"""The one translation function, `t`, and the language choice.
+
+Catalogs are TOML files under tui/locales/<language>/ (one file per area, merged); keys are
+dotted paths ("shell.area.dashboard"). English and Indonesian must hold the same keys with the
+same placeholders: tests/test_i18n.py checks it.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from store.errors import MitraError
+
+LANGUAGES = ("en", "id")
+LOCALES = Path(__file__).with_name("locales")
+
+_current = "en"
+
+
+def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in table.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, path + "."))
+        else:
+            flat[path] = str(value)
+    return flat
+
+
+@cache
+def catalog(language: str) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for path in sorted((LOCALES / language).glob("*.toml")):
+        with path.open("rb") as handle:
+            entries = _flatten(tomllib.load(handle))
+        duplicated = merged.keys() & entries.keys()
+        if duplicated:
+            raise RuntimeError(f"{path}: keys defined twice: {sorted(duplicated)[:5]}")
+        merged.update(entries)
+    return merged
+
+
+def choose_language(explicit: str | None = None) -> str:
+    """`--lang` first, then $LANG (id_* means Indonesian), else English."""
+    if explicit:
+        if explicit not in LANGUAGES:
+            raise ValueError(explicit)
+        return explicit
+    env = os.environ.get("LANG", "")
+    return "id" if env.lower().startswith("id") else "en"
+
+
+def set_language(language: str) -> None:
+    global _current
+    if language not in LANGUAGES:
+        raise ValueError(language)
+    _current = language
+
+
+def current_language() -> str:
+    return _current
+
+
+class _Lenient(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def t(key: str, /, **params: Any) -> str:
+    """The text for `key` in the current language, with {placeholders} filled in."""
+    text = catalog(_current).get(key)
+    if text is None:
+        text = catalog("en").get(key, key)
+    if not params:
+        return text
+    return string.Formatter().vformat(text, (), _Lenient(params))
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def describe_error(error: MitraError) -> str:
+    """One sentence for an operator: what happened and, where it helps, what to do."""
+    params = dict(error.params)
+    field_key = f"field.{params.get('field')}"
+    if field_key in catalog("en"):
+        params["field"] = t(field_key)
+    if error.key in catalog("en"):
+        return t(error.key, **params)
+    return t("error.unknown", key=error.key)

@@ -1,0 +1,24 @@
+"""The footer, with binding descriptions translated at render time.
+
+Bindings carry a catalog key as their description ("keys.help"); translating when the footer is
+drawn lets the language change while the console runs.
+"""
+
+from __future__ import annotations
+
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey, FooterLabel
+
+from tui.i18n import t
+
+
+class TranslatedFooter(Footer):
+    def compose(self):
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                widget.description = t(widget.description)
+                if widget.tooltip:
+                    widget.tooltip = t(str(widget.tooltip))
+            elif isinstance(widget, FooterLabel):
+                widget.update(t(str(widget.content)))
+            yield widget

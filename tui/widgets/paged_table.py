@@ -1,0 +1,135 @@
+"""A table over a keyset-paged store query: never loads a whole list.
+
+Textual's DataTable froze for 11 s when handed 100,000 rows. This one asks the store for a page
+(100 rows by default) and fetches the next when the cursor comes near the end, so a list of
+millions opens as fast as a list of ten. Rows are added to the table as pages arrive; the
+DataTable itself renders only the visible lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from textual.message import Message
+from textual.widgets import DataTable
+
+from store.paging import Cursor, Page
+from tui.i18n import t
+from tui.workers import ServiceCaller
+
+Fetch = Callable[..., Awaitable[Page[Any]]]
+
+
+class PagedTable(ServiceCaller, DataTable):
+    DEFAULT_CSS = """
+    PagedTable { height: 1fr; }
+    """
+    BINDINGS = [
+        ("j", "cursor_down", ""),
+        ("k", "cursor_up", ""),
+        ("g", "scroll_top", ""),
+        ("G", "scroll_bottom", ""),
+    ]
+
+    class Loaded(Message):
+        """A page arrived; `total_rows` is how many rows the table now holds."""
+
+        def __init__(self, table: "PagedTable", total_rows: int, complete: bool) -> None:
+            super().__init__()
+            self.table = table
+            self.total_rows = total_rows
+            self.complete = complete
+
+    def __init__(
+        self,
+        columns: Sequence[tuple[str, str]],
+        render_row: Callable[[Any], tuple[str, Sequence[Any]]],
+        *,
+        page_size: int = 100,
+        **kwargs: Any,
+    ) -> None:
+        """`columns`: (key, catalog key of the label); `render_row(row)` -> (row key, cells)."""
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self._column_spec = list(columns)
+        self._render_row = render_row
+        self._page_size = page_size
+        self._fetch: Fetch | None = None
+        self._cursor: Cursor | None = None
+        self._complete = True
+        self._loading_page = False
+        self._generation = 0
+        self.rows_by_key: dict[str, Any] = {}
+
+    def on_mount(self) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        """(Re)create the columns with labels in the current language."""
+        self.clear(columns=True)
+        for key, label in self._column_spec:
+            self.add_column(t(label), key=key)
+
+    def load(self, fetch: Fetch) -> None:
+        """Start over with a new query: `fetch(db, actor, cursor, limit) -> Page`."""
+        self._fetch = fetch
+        self._generation += 1
+        self._cursor = None
+        self._complete = False
+        self.rows_by_key.clear()
+        self.clear()
+        self._next_page()
+
+    def reload(self) -> None:
+        if self._fetch is not None:
+            self.load(self._fetch)
+
+    def _next_page(self) -> None:
+        if self._fetch is None or self._complete or self._loading_page:
+            return
+        self._loading_page = True
+        generation = self._generation
+        self.call(
+            self._fetch, self._cursor, self._page_size,
+            then=lambda page: self._add_page(generation, page),
+            on_error=self._failed,
+            group=f"page-{id(self)}",
+        )
+
+    def _failed(self, error) -> None:
+        self._loading_page = False
+        self.app.show_error(error)
+
+    def _add_page(self, generation: int, page: Page[Any]) -> None:
+        self._loading_page = False
+        if generation != self._generation:
+            return  # a newer query started meanwhile
+        for row in page.rows:
+            key, cells = self._render_row(row)
+            if key in self.rows_by_key:
+                continue
+            self.rows_by_key[key] = row
+            self.add_row(*cells, key=key)
+        self._cursor = page.next_cursor
+        self._complete = page.next_cursor is None
+        self.post_message(self.Loaded(self, self.row_count, self._complete))
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
+
+    def selected_row(self) -> Any | None:
+        if self.row_count == 0:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return self.rows_by_key.get(key)
+
+    def watch_cursor_coordinate(self, old, new) -> None:
+        super().watch_cursor_coordinate(old, new)
+        if new.row >= self.row_count - 10:
+            self._next_page()
+
+    def action_scroll_bottom(self) -> None:
+        # Only to the end of what is loaded: jumping to the end of millions is not a page.
+        super().action_scroll_bottom()
+        self.move_cursor(row=self.row_count - 1)

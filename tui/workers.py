@@ -1,0 +1,94 @@
+"""Calling store services from the console without ever blocking the event loop.
+
+    self.call(providers.list_providers, filters, then=self.show_providers)
+
+runs the service in an exclusive worker (a newer call of the same group cancels an older one, so
+a stale result never lands), then hands the result to `then` from a message handler on the UI
+side: workers never touch widgets. Errors go to `on_error` (default: shown to the operator by
+the app, never a traceback, never an exit).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual.message import Message
+from textual.widget import Widget
+
+from store.errors import MitraError
+
+log = logging.getLogger("mitra.tui")
+
+
+class ServiceDone(Message):
+    def __init__(self, then: Callable[[Any], Any] | None, result: Any = None) -> None:
+        super().__init__()
+        self.then = then
+        self.result = result
+
+
+class ServiceFailed(Message):
+    def __init__(self, on_error: Callable[[MitraError], Any] | None, error: MitraError) -> None:
+        super().__init__()
+        self.on_error = on_error
+        self.error = error
+
+
+class ServiceCaller:
+    """Mixin for widgets and screens that call store services."""
+
+    def call(
+        self: Widget,
+        service: Callable[..., Awaitable[Any]],
+        *args: Any,
+        then: Callable[[Any], Any] | None = None,
+        on_error: Callable[[MitraError], Any] | None = None,
+        group: str | None = None,
+        busy: Widget | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Run `service(db, actor, *args, **kwargs)` in a worker and deliver the result."""
+        app = self.app
+        group = group or getattr(then, "__name__", None) or service.__name__
+        if busy is not None:
+            busy.loading = True
+
+        async def invoke() -> None:
+            try:
+                result = await service(app.db, app.actor, *args, **kwargs)
+            except MitraError as error:
+                self.post_message(ServiceFailed(on_error, error))
+            except Exception as error:  # noqa: BLE001 - a bug must not take the console down
+                log.exception("service %s failed", service.__name__)
+                self.post_message(ServiceFailed(on_error, MitraError("error.unexpected", detail=f"{type(error).__name__}: {error}")))
+            else:
+                self.post_message(ServiceDone(then, result))
+            finally:
+                if busy is not None:
+                    self.post_message(BusyDone(busy))
+
+        self.run_worker(invoke(), group=group, exclusive=True, exit_on_error=False)
+
+    def on_service_done(self, message: ServiceDone) -> None:
+        message.stop()
+        if message.then is not None:
+            message.then(message.result)
+
+    def on_service_failed(self, message: ServiceFailed) -> None:
+        message.stop()
+        if message.on_error is not None:
+            message.on_error(message.error)
+        else:
+            self.app.show_error(message.error)
+
+    def on_busy_done(self, message: "BusyDone") -> None:
+        message.stop()
+        message.widget.loading = False
+
+
+class BusyDone(Message):
+    def __init__(self, widget: Widget) -> None:
+        super().__init__()
+        self.widget = widget
