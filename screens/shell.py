@@ -48,6 +48,7 @@ class ShellScreen(ServiceCaller, Screen):
 
     def on_mount(self) -> None:
         self.current_area.activate()
+        self.current_area.focus_default()
 
     def action_area(self, area_id: str) -> None:
         self.query_one("#area-tabs", Tabs).active = f"tab-{area_id}"
@@ -61,10 +62,7 @@ class ShellScreen(ServiceCaller, Screen):
             switcher.current = area_id
             area = self.current_area
             area.activate()
-            # Focus the area's first focusable widget so its keys work straight away.
-            focusable = [widget for widget in area.query("*") if widget.focusable]
-            if focusable:
-                focusable[0].focus()
+            area.focus_default()
 
     def relabel(self) -> None:
         """Redraw every text after a language switch."""

@@ -28,7 +28,7 @@ class AreaCommands(Provider):
     """Command palette entries: one per area, by its name in the current language."""
 
     def _commands(self):
-        screen = self.app.screen
+        screen = self.screen  # the screen the palette was opened from
         if not isinstance(screen, ShellScreen):
             return []
         return [
@@ -48,7 +48,8 @@ class AreaCommands(Provider):
                 yield Hit(score, matcher.highlight(name), self._go(area_id), help=help_text)
 
     def _go(self, area_id: str):
-        return lambda: self.app.screen.action_area(area_id)
+        screen = self.screen
+        return lambda: screen.action_area(area_id)
 
 
 class MitraApp(ServiceCaller, App):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.containers import Vertical
+from textual.widgets import Input
 
 from tui.workers import ServiceCaller
 
@@ -28,3 +29,11 @@ class Area(ServiceCaller, Vertical):
 
     def relabel(self) -> None:
         """Called after a language switch."""
+
+    def focus_default(self) -> None:
+        """Focus the area's main list, not a text field: single-letter and number keys then work
+        straight away (they never fire while an Input has focus)."""
+        for widget in self.query("*"):
+            if widget.focusable and not isinstance(widget, Input):
+                widget.focus()
+                return

@@ -1,0 +1,85 @@
+"""The console shell under run_test: login, header, areas, language, help."""
+
+from __future__ import annotations
+
+from textual.widgets import ContentSwitcher, Label
+
+from screens.help import HelpScreen
+from screens.login import LoginScreen
+from screens.shell import ShellScreen
+from tests.tui_support import SIZE, console, login, settle, wait_until
+from tui.i18n import set_language
+
+
+def _text(app, selector: str) -> str:
+    return str(app.screen.query_one(selector, Label).render())
+
+
+async def test_login_shows_operator_and_roles_in_the_header(db):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, LoginScreen)
+        await login(pilot, "approver")
+        assert "approver (approver)" in _text(app, "#status-operator")
+        assert db.label in _text(app, "#status-db")
+
+
+async def test_wrong_password_keeps_the_login_screen_with_a_message(db):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.query_one("#username").value = "reviewer"
+        screen.query_one("#password").value = "wrong"
+        screen.query_one("#password").focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "Wrong" in str(screen.query_one("#login-error").render()))
+        assert isinstance(app.screen, LoginScreen)
+
+
+async def test_number_keys_and_palette_switch_areas(db):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "auditor")
+        switcher = app.screen.query_one("#areas", ContentSwitcher)
+        assert switcher.current == "dashboard"
+        app.screen.query_one("#area-tabs").focus()
+        await pilot.press("7")
+        await settle(pilot)
+        assert switcher.current == "audit"
+        await pilot.press("3")
+        assert switcher.current == "platforms"
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Participants")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert switcher.current == "participants"
+
+
+async def test_language_switch_translates_the_shell(db):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        tabs = app.screen.query_one("#area-tabs")
+        assert "Payments" in str(tabs.query_one("#tab-payments").label)
+        app.switch_language("id")
+        await settle(pilot)
+        assert "Pembayaran" in str(tabs.query_one("#tab-payments").label)
+        assert "keuangan" in _text(app, "#status-operator")
+        set_language("en")
+
+
+async def test_help_lists_the_keys_of_the_current_view(db):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "auditor")
+        await pilot.press("7")
+        await settle(pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = " ".join(str(static.render()) for static in app.screen.query("Static"))
+        assert "Verify chain" in text and "Audit" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, ShellScreen)

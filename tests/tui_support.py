@@ -1,0 +1,43 @@
+"""Driving the real console under `App.run_test` (no mocks): log in, wait for workers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual.pilot import Pilot
+
+from screens.shell import ShellScreen
+from tui.app import MitraApp
+
+SIZE = (130, 40)
+
+
+async def settle(pilot: Pilot, rounds: int = 3) -> None:
+    """Let workers finish and their results reach the widgets."""
+    for _ in range(rounds):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def wait_until(pilot: Pilot, condition, timeout: float = 10.0) -> None:
+    """Pause until `condition()` is true (database work runs in workers)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await settle(pilot, 1)
+
+
+async def login(pilot: Pilot, username: str, password: str = "demo") -> None:
+    """Type the credentials on the login screen and wait for the shell."""
+    screen = pilot.app.screen
+    screen.query_one("#username").value = username
+    screen.query_one("#password").value = password
+    screen.query_one("#password").focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ShellScreen))
+    await settle(pilot)
+
+
+def console(db, **kwargs) -> MitraApp:
+    return MitraApp(db, **kwargs)
