@@ -85,11 +85,12 @@ async def upgrade(db: Database, target: str = "head") -> tuple[str | None, str]:
     return before, after
 
 
-async def downgrade_to_empty(db: Database) -> None:
-    """Drop every Mitra table (the demo builder's --replace); never called on a live office."""
+async def downgrade(db: Database, target: str = "base") -> None:
+    """Migrate down to `target`; "base" drops every Mitra table (the demo builder's --replace).
+    Never run on a live office database."""
     with typed_errors(db.label):
         async with db.engine.connect() as connection:
-            await connection.run_sync(_migrate_sync, "base", True)
+            await connection.run_sync(_migrate_sync, target, True)
 
 
 async def current_revision(db: Database) -> str | None:

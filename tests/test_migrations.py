@@ -18,7 +18,7 @@ async def test_upgrade_from_nothing_to_head(db_url_factory, backend):
     url = await db_url_factory("empty")
     db = create_database(url)
     try:
-        await migrate.downgrade_to_empty(db)
+        await migrate.downgrade(db)
         async with db.engine.connect() as connection:
             tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
         assert set(tables) <= {"alembic_version"}
@@ -71,7 +71,7 @@ async def test_database_ahead_is_refused(empty_db):
 async def test_uninitialised_postgres_database_is_not_migrated_silently(db_url_factory, backend):
     db = create_database(await db_url_factory("empty"))
     try:
-        await migrate.downgrade_to_empty(db)
+        await migrate.downgrade(db)
         async with db.engine.begin() as connection:
             await connection.execute(text("CREATE TABLE someone_elses (id integer)"))
         with pytest.raises(SchemaMismatch) as refused:

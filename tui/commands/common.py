@@ -69,7 +69,11 @@ def operator_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def lang_option(command: Callable[..., Any]) -> Callable[..., Any]:
     def apply(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
-        language = choose_language(value)
+        # `mitra --lang id db current` and `mitra db current --lang id` both work: a subcommand
+        # without --lang keeps what the group chose.
+        chosen = ctx.find_root().meta
+        language = value or chosen.get("mitra.lang") or choose_language(None)
+        chosen["mitra.lang"] = language
         set_language(language)
         return language
 

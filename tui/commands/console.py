@@ -60,7 +60,7 @@ async def build(db_url: str | None, participants: int, seed: int, replace: bool)
         if not await _database_is_empty(db):
             if not replace:
                 raise RuleViolation("demo.not_empty", target=db.label)
-            await migrate.downgrade_to_empty(db)
+            await migrate.downgrade(db)
         await migrate.upgrade(db)
 
         def progress(what: str, done: int, total: int) -> None:

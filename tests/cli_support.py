@@ -1,0 +1,20 @@
+"""Running the real `mitra` command in a subprocess, as an operator would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+MITRA = str(Path(sys.executable).with_name("mitra"))
+
+
+def mitra(*args: str, password: str | None = "demo", stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MITRA_")}
+    env["LANG"] = "C.UTF-8"
+    if password is not None:
+        env["MITRA_PASSWORD"] = password
+    return subprocess.run(
+        [MITRA, *args], capture_output=True, text=True, input=stdin, env=env, timeout=timeout,
+    )
