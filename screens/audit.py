@@ -32,11 +32,12 @@ class AuditArea(Area):
     AREA_ID = "audit"
     TITLE = "area.audit"
     DEFAULT_CSS = """
-    AuditArea #audit-filters { height: 3; }
-    AuditArea #audit-filters Input { width: 1fr; }
+    AuditArea #audit-filters { height: 1; margin: 1 0 0 0; }
+    AuditArea #audit-filters Input { width: 1fr; margin-right: 1; }
     AuditArea #audit-detail { height: auto; max-height: 10; border-top: solid $primary; padding: 0 1; }
     AuditArea #audit-status { height: 1; color: $text-muted; }
     """
+    ACTION_PERMISSIONS = {"verify": "audit.verify"}
     BINDINGS = [
         Binding("slash", "filter", "keys.filter", id="mitra.audit.filter"),
         Binding("v", "verify", "keys.verify_chain", id="mitra.audit.verify"),
@@ -46,9 +47,9 @@ class AuditArea(Area):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="audit-filters"):
-            yield Input(id="filter-operator")
-            yield Input(id="filter-entity")
-            yield Input(id="filter-action")
+            yield Input(id="filter-operator", compact=True)
+            yield Input(id="filter-entity", compact=True)
+            yield Input(id="filter-action", compact=True)
         yield Static("", id="audit-status")
         yield PagedTable(
             [

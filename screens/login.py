@@ -20,11 +20,11 @@ from tui.workers import ServiceCaller
 class LoginScreen(ServiceCaller, Screen):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
-    LoginScreen #login-box { width: 64; height: auto; border: round $accent; padding: 1 2; }
-    LoginScreen #login-title { text-style: bold; width: 100%; content-align: center middle; }
+    LoginScreen #login-box { width: 64; height: auto; border: round $accent; padding: 0 2; }
+    LoginScreen #login-title { text-style: bold; width: 100%; content-align: center middle; margin-bottom: 1; }
     LoginScreen Input { margin-bottom: 1; }
     LoginScreen #login-error { color: $error; height: auto; }
-    LoginScreen #demo-operators { height: auto; max-height: 12; margin-top: 1; }
+    LoginScreen #demo-operators { height: auto; max-height: 17; }
     LoginScreen #demo-hint { color: $text-muted; margin-top: 1; }
     """
     BINDINGS = [Binding("ctrl+q", "app.quit", "keys.quit", id="mitra.login.quit")]
@@ -38,20 +38,23 @@ class LoginScreen(ServiceCaller, Screen):
         with Center(), Vertical(id="login-box"):
             yield Label(t("login.title"), id="login-title")
             yield Label(t("login.username"))
-            yield Input(id="username", placeholder=t("login.username"))
+            yield Input(id="username", compact=True)
             yield Label(t("login.password"))
-            yield Input(id="password", password=True, placeholder=t("login.password"))
-            yield Button(t("login.submit"), id="login-submit", variant="primary")
+            yield Input(id="password", password=True, compact=True)
+            yield Button(t("login.submit"), id="login-submit", variant="primary", compact=True)
             yield Static("", id="login-error")
             if self._demo_operators:
                 yield Static(t("login.demo_hint"), id="demo-hint")
                 yield OptionList(
-                    *[Option(f"{name:<12} {roles}", id=name) for name, roles in self._demo_operators],
+                    *[Option(f"{name:<14} {roles}", id=name) for name, roles in self._demo_operators],
                     id="demo-operators",
+                    compact=True,
                 )
 
     def on_mount(self) -> None:
-        self.query_one("#username", Input).focus()
+        # In the demo, picking an operator from the list is the quickest way in.
+        first = "#demo-operators" if self._demo_operators else "#username"
+        self.query_one(first).focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.query_one("#username", Input).value = event.option.id or ""

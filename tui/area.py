@@ -17,6 +17,9 @@ class Area(ServiceCaller, Vertical):
 
     AREA_ID = ""
     TITLE = ""
+    # action -> permission: keys whose permission the operator lacks are not offered at all
+    # (the store refuses them anyway). Override check_action for state-dependent conditions.
+    ACTION_PERMISSIONS: dict[str, str] = {}
     DEFAULT_CSS = """
     Area { height: 1fr; padding: 0 1; }
     """
@@ -29,6 +32,15 @@ class Area(ServiceCaller, Vertical):
 
     def relabel(self) -> None:
         """Called after a language switch."""
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        permission = self.ACTION_PERMISSIONS.get(action)
+        return permission is None or self.allowed(permission)
+
+    def allowed(self, permission: str) -> bool:
+        """Whether the logged-in operator's roles allow `permission` (the store checks again)."""
+        actor = self.app.actor
+        return actor is not None and actor.can(permission)
 
     def focus_default(self) -> None:
         """Focus the area's main list, not a text field: single-letter and number keys then work

@@ -1,0 +1,76 @@
+"""`mitra demo --build-only`: builds on both back ends; the same arguments give the same data."""
+
+from __future__ import annotations
+
+from sqlalchemy import DateTime, func, select
+
+from store.engine import create_database
+from store.migrate import downgrade
+from store.models import Operator, Participant, Platform, metadata
+from store.validators import nik as check_nik
+from tests.cli_support import mitra
+
+VOLATILE = {"password_hash", "hash", "prev_hash"}
+
+
+async def _dump(url: str) -> dict[str, list[tuple]]:
+    """Every table's rows in key order, without timestamps, salts and hashes."""
+    db = create_database(url)
+    tables: dict[str, list[tuple]] = {}
+    try:
+        async with db.engine.connect() as connection:
+            for table in metadata.sorted_tables:
+                columns = [
+                    column for column in table.columns
+                    if column.name not in VOLATILE and not isinstance(column.type, DateTime)
+                    and not isinstance(getattr(column.type, "impl", None), DateTime)
+                ]
+                rows = await connection.execute(select(*columns).order_by(*table.primary_key.columns))
+                tables[table.name] = [tuple(row) for row in rows]
+    finally:
+        await db.dispose()
+    return tables
+
+
+async def _blank(db_url_factory) -> str:
+    url = await db_url_factory("empty")
+    db = create_database(url)
+    await downgrade(db)
+    await db.dispose()
+    return url
+
+
+async def test_demo_build_only_gives_a_complete_database(db_url_factory):
+    url = await _blank(db_url_factory)
+    result = mitra("demo", "--build-only", "--db", url, "--participants", "300", "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    db = create_database(url)
+    try:
+        async with db.engine.connect() as connection:
+            platforms = (await connection.execute(select(func.count()).select_from(Platform))).scalar_one()
+            names = set((await connection.execute(select(Operator.username))).scalars())
+            participants = (await connection.execute(select(Participant.nik, Participant.birth_date, Participant.sex))).all()
+    finally:
+        await db.dispose()
+    assert platforms == 8
+    assert {"admin", "reviewer", "curator", "coordinator", "finance", "approver", "approver2", "auditor",
+            "tokopedia", "sisnaker"} <= names
+    assert len(participants) >= 300
+    for nik, birth_date, sex in participants:
+        check_nik(nik, birth_date=birth_date, sex=sex)  # every generated NIK is well formed
+
+
+async def test_same_arguments_same_data(db_url_factory):
+    first, second = await _blank(db_url_factory), await _blank(db_url_factory)
+    for url in (first, second):
+        result = mitra("demo", "--build-only", "--db", url, "--participants", "250", "--seed", "11")
+        assert result.returncode == 0, result.stderr
+    dump = await _dump(first)
+    assert dump == await _dump(second)
+    assert len(dump["participant"]) >= 250
+
+
+async def test_demo_refuses_a_database_that_holds_data(db_url):
+    result = mitra("demo", "--build-only", "--db", db_url, "--participants", "10")
+    assert result.returncode == 1
+    assert "--replace" in result.stderr

@@ -1,0 +1,54 @@
+"""What the shell looks like (pytest-textual-snapshot). Update with `--snapshot-update` after an
+intended visual change, and look at the report before committing."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from store.engine import create_database
+from tests.tui_support import SIZE, login, settle
+from tui.app import MitraApp
+
+
+@pytest.fixture
+def office_db(templates, tmp_path):
+    # A fixed file name: the header shows it.
+    path = tmp_path / "office.db"
+    shutil.copyfile(templates.sqlite["seeded"], path)
+    return create_database(str(path))
+
+
+def test_login_screen(snap_compare, office_db):
+    assert snap_compare(MitraApp(office_db), terminal_size=SIZE)
+
+
+def test_demo_login_lists_the_demo_operators(snap_compare, office_db):
+    from fixtures import demo_operator_list
+
+    app = MitraApp(office_db, demo=True, demo_operators=demo_operator_list())
+    assert snap_compare(app, terminal_size=SIZE)
+
+
+def test_dashboard_of_a_reviewer(snap_compare, office_db):
+    async def log_in(pilot):
+        await login(pilot, "reviewer")
+
+    assert snap_compare(MitraApp(office_db), terminal_size=SIZE, run_before=log_in)
+
+
+def test_help_screen(snap_compare, office_db):
+    async def open_help(pilot):
+        await login(pilot, "auditor")
+        await pilot.press("f1")
+        await settle(pilot)
+
+    assert snap_compare(MitraApp(office_db), terminal_size=SIZE, run_before=open_help)
+
+
+def test_ansi_theme(snap_compare, office_db):
+    async def log_in(pilot):
+        await login(pilot, "finance")
+
+    assert snap_compare(MitraApp(office_db, theme="ansi"), terminal_size=SIZE, run_before=log_in)
