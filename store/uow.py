@@ -71,9 +71,14 @@ async def unit_of_work(db: Database, actor: Actor) -> AsyncIterator[UnitOfWork]:
         with typed_errors(db.label):
             async with session.begin():
                 if not db.is_sqlite:
-                    # Recorded per transaction so database-side logs and triggers know the operator.
+                    # The operator, for this transaction (app.actor, readable by triggers) and for
+                    # the server's activity view (application_name "mitra:<operator>").
                     await session.execute(
-                        text("SELECT set_config('app.actor', :actor, true)"), {"actor": actor.username}
+                        text(
+                            "SELECT set_config('app.actor', :actor, true),"
+                            " set_config('application_name', :application, false)"
+                        ),
+                        {"actor": actor.username, "application": f"mitra:{actor.username}"[:63]},
                     )
                 uow = UnitOfWork(db, session, actor)
                 yield uow

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from store import audit
 from store.errors import Conflict
@@ -94,3 +94,13 @@ async def test_processes_doing_read_modify_write_lose_no_update(db, db_url, acto
         result = await audit.verify(connection)
         assert result.intact
         assert result.checked == events_before + workers * per_worker
+
+
+async def test_postgres_sees_the_operator_of_each_transaction(db, actors, backend):
+    if backend == "sqlite":
+        pytest.skip("SQLite has no server-side session settings")
+    async with unit_of_work(db, actors.curator) as uow:
+        actor, application = (
+            await uow.session.execute(text("SELECT current_setting('app.actor'), current_setting('application_name')"))
+        ).one()
+    assert (actor, application) == ("curator", "mitra:curator")
