@@ -66,8 +66,25 @@ async def list_events(
     return [_view(row) for row in rows]
 
 
-async def history(db: Database, actor: Actor, entity: str, entity_ids: list[str]) -> list[EventView]:
+# Who may read a record's history: whoever may read the record itself. Areas whose records are
+# scoped to a platform check that scope before asking for the history.
+HISTORY_PERMISSIONS = {
+    "platform_application": "application.read",
+    "platform": "platform.read",
+    "obligation_item": "obligation.read",
+    "provider": "provider.read",
+    "course": "course.read",
+    "wave": "wave.read",
+    "participant": "participant.read",
+    "enrollment": "participant.read",
+    "payment_batch": "payment.read",
+    "operator": "operator.read",
+}
+
+
+async def history(db: Database, actor: Actor, entity: str, entity_ids: list[str | int]) -> list[EventView]:
     """Every event of these records, oldest first (a record's history panel)."""
+    actor.require(HISTORY_PERMISSIONS.get(entity, "audit.read"))
     query = (
         select(AuditEvent)
         .where(AuditEvent.entity == entity, AuditEvent.entity_id.in_([str(i) for i in entity_ids]))
