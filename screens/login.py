@@ -55,6 +55,17 @@ class LoginScreen(ServiceCaller, Screen):
         # In the demo, picking an operator from the list is the quickest way in.
         first = "#demo-operators" if self._demo_operators else "#username"
         self.query_one(first).focus()
+        app = self.app
+
+        async def count_operators(_db, _actor) -> int:
+            return await operators.operator_count(app.db)
+
+        self.call(count_operators, then=self.show_first_run_hint)
+
+    def show_first_run_hint(self, count: int) -> None:
+        """A new database has nobody to log in as: say how to create the first admin."""
+        if count == 0:
+            self.query_one("#login-error", Static).update(t("login.no_operators"))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.query_one("#username", Input).value = event.option.id or ""

@@ -83,3 +83,9 @@ async def test_help_lists_the_keys_of_the_current_view(db):
         assert "Verify chain" in text and "Audit" in text
         await pilot.press("escape")
         assert isinstance(app.screen, ShellScreen)
+
+
+async def test_a_database_without_operators_says_how_to_create_the_first_admin(empty_db):
+    app = console(empty_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "mitra operators add" in str(app.screen.query_one("#login-error").render()))
