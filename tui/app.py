@@ -82,6 +82,10 @@ class MitraApp(ServiceCaller, App):
         self.theme = THEMES.get(self._theme_choice, THEMES["default"])
         self.push_screen(LoginScreen(self.demo_operators))
 
+    async def on_unmount(self) -> None:
+        # Pooled connections belong to this event loop: close them before it ends.
+        await self.db.dispose()
+
     def _apply_keymap_file(self) -> None:
         """Operators may remap keys by binding id in ~/.config/mitra/keymap.toml."""
         if KEYMAP_FILE.exists():

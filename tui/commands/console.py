@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import tempfile
@@ -24,17 +23,18 @@ def run_console(db: Database, *, demo: bool = False, theme: str = "default") -> 
 
     logging.basicConfig(filename=os.devnull)  # log records must never paint over the screen
     app = MitraApp(db, demo=demo, demo_operators=demo_operator_list() if demo else None, theme=theme)
-    try:
-        app.run()
-    finally:
-        asyncio.run(db.dispose())
+    app.run()  # the app disposes of the engines in its own event loop when it closes
 
 
 def open_checked(db_url: str | None) -> Database:
     """The database, refused with one clear line when unreachable or at another revision."""
 
     async def main() -> Database:
-        return await migrate.open_database(db_url)
+        db = await migrate.open_database(db_url)
+        # Connections belong to the event loop that opened them: close these before the
+        # console starts its own loop (the engine opens new ones there).
+        await db.dispose()
+        return db
 
     return run(main)
 
@@ -70,9 +70,9 @@ async def build(db_url: str | None, participants: int, seed: int, replace: bool)
                 click.echo(f"\r  {t('cli.demo.count', what=what, done=done, total=total)}", nl=done >= total, err=True)
 
         await build_demo(db, participants=participants, seed=seed, progress=progress)
-    except BaseException:
+    finally:
+        # Close this loop's connections; the engine opens new ones in the console's loop.
         await db.dispose()
-        raise
     return db
 
 
@@ -96,7 +96,6 @@ def demo(build_only, participants, seed, replace, theme, db_url) -> None:
     try:
         db = run(lambda: build(db_url, participants, seed, replace))
         if build_only:
-            asyncio.run(db.dispose())
             click.echo(t("cli.demo.built", target=db.label))
             return
         run_console(db, demo=True, theme=theme)
