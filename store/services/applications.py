@@ -317,9 +317,10 @@ def _move(uow: UnitOfWork, app: PlatformApplication, action: str, state: str, *,
               details=details or None, reason=reason)
 
 
-async def _fresh(db: Database, application_id: int) -> ApplicationDetail:
-    async with read_session(db) as session:
-        return await _detail(session, application_id)
+async def _changed(uow: UnitOfWork, application_id: int) -> ApplicationDetail:
+    """The application as this unit of work leaves it (new version included)."""
+    await uow.session.flush()
+    return await _detail(uow.session, application_id)
 
 
 async def set_verdict(
@@ -356,7 +357,7 @@ async def set_verdict(
             details={"criterion": number, "suggested": criterion.suggested,
                      "override": is_override(verdict, criterion.suggested)},
         )
-    return await _fresh(db, application_id)
+        return await _changed(uow, application_id)
 
 
 async def request_information(
@@ -368,7 +369,7 @@ async def request_information(
     async with unit_of_work(db, actor) as uow:
         app = await _for_change(uow, application_id, expected_version, frozenset({S.IN_REVIEW}), "application.not_in_review")
         _move(uow, app, "application.info_requested", S.NEEDS_INFO, reason=note)
-    return await _fresh(db, application_id)
+        return await _changed(uow, application_id)
 
 
 async def record_answer(
@@ -380,7 +381,7 @@ async def record_answer(
     async with unit_of_work(db, actor) as uow:
         app = await _for_change(uow, application_id, expected_version, frozenset({S.NEEDS_INFO}), "application.not_waiting")
         _move(uow, app, "application.info_received", S.IN_REVIEW, reason=note)
-    return await _fresh(db, application_id)
+        return await _changed(uow, application_id)
 
 
 async def _verdicts(session: AsyncSession, application_id: int) -> dict[int, str]:
@@ -409,7 +410,7 @@ async def recommend(
         app.reject_reason_code = reason
         _move(uow, app, "application.recommended", S.RECOMMENDED, reason=note,
               recommendation=recommendation, reject_reason=reason)
-    return await _fresh(db, application_id)
+        return await _changed(uow, application_id)
 
 
 async def send_back(
@@ -424,7 +425,7 @@ async def send_back(
         app.recommendation, app.recommendation_note = None, ""
         app.recommended_by, app.recommended_at, app.reject_reason_code = None, None, None
         _move(uow, app, "application.sent_back", S.IN_REVIEW, reason=note, withdrawn=withdrawn)
-    return await _fresh(db, application_id)
+        return await _changed(uow, application_id)
 
 
 # --- deciding ---------------------------------------------------------------------------------
@@ -539,4 +540,4 @@ async def decide(
         app.updated_at = app.decided_at
         _move(uow, app, "application.decided", OUTCOME_STATE[outcome], reason=note,
               outcome=outcome, recommendation=app.recommendation, reject_reason=reason, **created)
-    return await _fresh(db, application_id)
+        return await _changed(uow, application_id)
