@@ -14,6 +14,7 @@ from textual.widgets import Input, Label, Select, Static
 from store.models import Recommendation, RejectReason
 from store.services.applications import ApplicationDetail, DecisionPreview
 from tui.i18n import t
+from tui.money import percent
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,6 @@ class OutcomePrompt(ModalScreen[OutcomeChoice | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-
-def percent(basis_points: int) -> str:
-    whole, rest = divmod(basis_points, 100)
-    return f"{whole}" if not rest else f"{whole}.{rest:02d}"
 
 
 def _outcome_sentence(outcome: str, name: str, legal_name: str, reason: str | None) -> str:
