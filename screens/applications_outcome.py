@@ -6,15 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Select
 
 from store.models import Recommendation, RejectReason
 from store.services.applications import ApplicationDetail, DecisionPreview
 from tui.i18n import t
 from tui.money import percent
+from tui.widgets.prompt import PromptScreen
 
 
 @dataclass(frozen=True)
@@ -24,30 +23,18 @@ class OutcomeChoice:
     note: str
 
 
-class OutcomePrompt(ModalScreen[OutcomeChoice | None]):
+class OutcomePrompt(PromptScreen):
     """Outcome (preselected), rejection reason (for a rejection) and note; Enter in the note
-    accepts, Esc cancels."""
-
-    DEFAULT_CSS = """
-    OutcomePrompt { align: center middle; }
-    OutcomePrompt > Vertical {
-        width: 84; height: auto; border: thick $accent; background: $surface; padding: 1 2;
-    }
-    OutcomePrompt #outcome-title { text-style: bold; margin-bottom: 1; }
-    OutcomePrompt #outcome-error { color: $error; height: auto; }
-    OutcomePrompt #outcome-hint { color: $text-muted; margin-top: 1; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "keys.cancel", id="mitra.outcome.cancel")]
+    accepts, Esc cancels. Dismisses with an OutcomeChoice or None."""
 
     def __init__(self, title: str, outcome: str, reason: str | None = None) -> None:
-        super().__init__()
-        self._title = title
+        super().__init__(title)
         self._outcome = outcome
         self._reason = reason
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._title, id="outcome-title")
+            yield self.title_label()
             yield Label(t("applications.outcome_label"))
             yield Select(
                 [(t("applications.outcome." + o.value), o.value) for o in Recommendation],
@@ -60,8 +47,7 @@ class OutcomePrompt(ModalScreen[OutcomeChoice | None]):
             )
             yield Label(t("field.note"))
             yield Input(id="outcome-note", placeholder=t("applications.note_placeholder"))
-            yield Static("", id="outcome-error")
-            yield Static(t("prompt.hint"), id="outcome-hint")
+            yield from self.footer_lines()
 
     def on_mount(self) -> None:
         self._show_reason()
@@ -83,14 +69,11 @@ class OutcomePrompt(ModalScreen[OutcomeChoice | None]):
         event.stop()
         note = event.value.strip()
         if not note:
-            self.query_one("#outcome-error", Static).update(t("prompt.required"))
+            self.show_error(t("prompt.required"))
             return
         outcome = self._outcome_value()
         reason = str(self.query_one("#reason-select", Select).value) if outcome == Recommendation.REJECT else None
         self.dismiss(OutcomeChoice(outcome, reason, note))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 def _outcome_sentence(outcome: str, name: str, legal_name: str, reason: str | None) -> str:

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label, Static
 
 from store.errors import MitraError
@@ -24,6 +24,7 @@ from store.services.platforms import PlatformDetail
 from tui.i18n import t
 from tui.money import percent
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.prompt import PromptScreen
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
@@ -55,34 +56,22 @@ def item_text(item: ObligationView) -> str:
     return text
 
 
-class SubmissionPrompt(ModalScreen[tuple[str, str] | None]):
-    """The date a report arrived (default today) and its reference."""
-
-    DEFAULT_CSS = """
-    SubmissionPrompt { align: center middle; }
-    SubmissionPrompt > Vertical {
-        width: 80; height: auto; border: thick $accent; background: $surface; padding: 1 2;
-    }
-    SubmissionPrompt #submission-title { text-style: bold; margin-bottom: 1; }
-    SubmissionPrompt #submission-error { color: $error; height: auto; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "keys.cancel", id="mitra.submission.cancel")]
+class SubmissionPrompt(PromptScreen):
+    """The date a report arrived (default today) and its reference; dismisses with both or None."""
 
     def __init__(self, title: str, body: str) -> None:
-        super().__init__()
-        self._title = title
+        super().__init__(title)
         self._body = body
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self._title, id="submission-title")
+            yield self.title_label()
             yield Static(self._body)
             yield Label(t("field.submitted_on"))
             yield Input(value=dt.date.today().isoformat(), id="submission-date")
             yield Label(t("field.reference"))
             yield Input(id="submission-reference", placeholder=t("obligations.reference_placeholder"))
-            yield Static("", id="submission-error")
-            yield Static(t("prompt.hint"))
+            yield from self.footer_lines()
 
     def on_mount(self) -> None:
         self.query_one("#submission-reference", Input).focus()
@@ -94,12 +83,9 @@ class SubmissionPrompt(ModalScreen[tuple[str, str] | None]):
             return
         reference = event.value.strip()
         if not reference:
-            self.query_one("#submission-error", Static).update(t("prompt.required"))
+            self.show_error(t("prompt.required"))
             return
         self.dismiss((self.query_one("#submission-date", Input).value.strip(), reference))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class PlatformScreen(ServiceCaller, Screen):

@@ -360,28 +360,32 @@ async def set_verdict(
         return await _changed(uow, application_id)
 
 
+async def _noted_move(
+    db: Database, actor: Actor, application_id: int, note: str, expected_version: int,
+    from_state: str, to_state: str, action: str, refusal: str,
+) -> ApplicationDetail:
+    actor.require("application.review")
+    note = _note(note)
+    async with unit_of_work(db, actor) as uow:
+        app = await _for_change(uow, application_id, expected_version, frozenset({from_state}), refusal)
+        _move(uow, app, action, to_state, reason=note)
+        return await _changed(uow, application_id)
+
+
 async def request_information(
     db: Database, actor: Actor, application_id: int, note: str, *, expected_version: int
 ) -> ApplicationDetail:
     """Ask the applicant for more information (the note says what); the review waits."""
-    actor.require("application.review")
-    note = _note(note)
-    async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, frozenset({S.IN_REVIEW}), "application.not_in_review")
-        _move(uow, app, "application.info_requested", S.NEEDS_INFO, reason=note)
-        return await _changed(uow, application_id)
+    return await _noted_move(db, actor, application_id, note, expected_version, S.IN_REVIEW, S.NEEDS_INFO,
+                             "application.info_requested", "application.not_in_review")
 
 
 async def record_answer(
     db: Database, actor: Actor, application_id: int, note: str, *, expected_version: int
 ) -> ApplicationDetail:
     """The applicant answered (the note says how): the application is back in review."""
-    actor.require("application.review")
-    note = _note(note)
-    async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, frozenset({S.NEEDS_INFO}), "application.not_waiting")
-        _move(uow, app, "application.info_received", S.IN_REVIEW, reason=note)
-        return await _changed(uow, application_id)
+    return await _noted_move(db, actor, application_id, note, expected_version, S.NEEDS_INFO, S.IN_REVIEW,
+                             "application.info_received", "application.not_waiting")
 
 
 async def _verdicts(session: AsyncSession, application_id: int) -> dict[int, str]:
