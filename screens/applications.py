@@ -81,10 +81,15 @@ class ApplicationsArea(Area):
     def relabel(self) -> None:
         self.query_one("#applications-name", Input).placeholder = t("applications.filter_name")
         self.query_one(PagedTable).relabel()
-        self.reload()
+        self.activate()
 
     def activate(self) -> None:
-        if self.state_filter == MINE and applications.waiting_states(self.app.actor) is None:
+        actor = self.app.actor
+        if actor is None or not actor.can("application.read"):
+            # Platform staff see no applications (office work only).
+            self.query_one("#applications-status", Static).update(t("applications.not_for_role"))
+            return
+        if self.state_filter == MINE and applications.waiting_states(actor) is None:
             self.state_filter = ALL
         self.reload()
 
@@ -124,20 +129,21 @@ class ApplicationsArea(Area):
     # --- keys -----------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        actor = self.app.actor
         if action == "new":
-            return self.app.actor is not None and self.app.actor.can("application.intake")
-        return True
+            return actor is not None and actor.can("application.intake")
+        return actor is not None and actor.can("application.read")
 
     def action_filter(self) -> None:
         self.query_one("#applications-name", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.reload()
+        self.activate()
         self.query_one(PagedTable).focus()
 
     def action_clear_filter(self) -> None:
         self.query_one("#applications-name", Input).value = ""
-        self.reload()
+        self.activate()
         self.query_one(PagedTable).focus()
 
     def action_next_state(self) -> None:

@@ -18,6 +18,7 @@ from store.services import obligations
 from store.uow import read_session
 from tests.application_support import submit
 from tests.tui_support import SIZE, console, login, settle, wait_until
+from tui.i18n import set_language
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import TextPrompt
 
@@ -262,3 +263,36 @@ async def test_suspend_is_not_offered_to_other_roles(db, actors):
         await press(pilot, "3")
         area = app.screen.query_one("#platforms")
         assert area.check_action("suspend", ()) is False and area.check_action("roll", ()) is False
+
+
+async def test_review_screen_speaks_the_chosen_language_and_lists_its_keys(db, actors):
+    await submit(db, actors.reviewer, brand_name="Kelas Bahasa")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        await open_applications(pilot)
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: review(app).detail is not None)
+        title = app.screen.query_one("#review-title")
+        assert "Application #" in str(title.render()) and "submitted" in str(title.render())
+        await press(pilot, "f1")
+        keys = " ".join(str(static.render()) for static in app.screen.query("Static"))
+        assert "Accept suggestion" in keys and "Next" in keys and "Decide" not in keys
+        await press(pilot, "escape")
+        app.switch_language("id")
+        await settle(pilot)
+        try:
+            assert "Pendaftaran #" in str(title.render()) and "diajukan" in str(title.render())
+            criteria = app.screen.query_one("#criteria", DataTable)
+            assert "Bentuk badan hukum" in str(criteria.get_row_at(0)[1])
+        finally:
+            set_language("en")
+
+
+async def test_platform_staff_get_no_applications_queue(db, actors):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "tokopedia")
+        await press(pilot, "2")
+        assert "your roles do not include them" in str(app.screen.query_one("#applications-status").render())
+        assert app.screen.query_one(ApplicationsArea).check_action("open", ()) is False

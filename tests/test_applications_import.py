@@ -117,3 +117,21 @@ def test_cli_exit_status_and_messages(db_url, tmp_path):
 
     result = _run(db_url, tmp_path / "missing.csv")
     assert result.exit_code == 1 and "Cannot read" in result.output
+
+
+def test_platforms_commands_list_and_roll_obligations(db_url):
+    def run(*args: str):
+        return CliRunner().invoke(
+            main, ["platforms", *args, "--db", db_url, "--operator", "admin", "--lang", "en"],
+            env={"MITRA_PASSWORD": "demo"},
+        )
+
+    result = run("roll-obligations", "--through", "2026-11-15", "--start", "2026-10-01")
+    assert result.exit_code == 0, result.output
+    assert "Obligation periods opened through 2026-11-15: 160 new items for 8 platforms." in result.output
+    result = run("roll-obligations", "--through", "2026-11-15")
+    assert "0 new items" in result.output
+    result = run("list")
+    assert result.exit_code == 0
+    lines = [line for line in result.output.splitlines() if line.startswith("tokopedia")]
+    assert lines and "active" in lines[0] and "overdue reports" in lines[0]
