@@ -18,9 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
-from store import validators
 from store.actor import Actor
 from store.criteria import check_outcome, is_override, note_required
 from store.engine import Database
