@@ -197,6 +197,7 @@ async def test_needs_information_round_trip(db, actors):
         ("request_information", None, "application.not_in_review"),
         ("record_answer", "P", "application.not_waiting"),  # in review
         ("send_back", "P", "application.not_recommended"),
+        ("decide", "P", "application.not_recommended"),
     ],
 )
 async def test_transitions_from_the_wrong_state_are_refused(db, actors, action, state_letters, key):
@@ -204,7 +205,7 @@ async def test_transitions_from_the_wrong_state_are_refused(db, actors, action, 
     detail = await applications.get_application(db, actors.reviewer, application_id)
     if state_letters:
         detail = await set_verdicts(db, actors.reviewer, application_id, state_letters)
-    actor = actors.approver if action == "send_back" else actors.reviewer
+    actor = actors.approver if action in ("send_back", "decide") else actors.reviewer
     call = {
         "recommend": lambda: applications.recommend(
             db, actor, application_id, "approve", "ok", expected_version=detail.version),
@@ -213,6 +214,8 @@ async def test_transitions_from_the_wrong_state_are_refused(db, actors, action, 
         "record_answer": lambda: applications.record_answer(
             db, actor, application_id, "answer", expected_version=detail.version),
         "send_back": lambda: applications.send_back(db, actor, application_id, "why", expected_version=detail.version),
+        "decide": lambda: applications.decide(
+            db, actor, application_id, "reject", "why", expected_version=detail.version, reject_reason="other"),
     }[action]
     with pytest.raises(RuleViolation) as refused:
         await call()
