@@ -102,6 +102,12 @@ def rows(text: str, required: Sequence[str], optional: Sequence[str] = ()) -> It
         yield line, {name: value.strip() for name, value in zip(header, values)}
 
 
+def column_count(text: str) -> int:
+    """How many columns the header has: what `malformed` compares a row's fields with."""
+    first_line = text.split("\n", 1)[0]
+    return len(next(csv.reader([first_line], delimiter=_delimiter(first_line)), []))
+
+
 def malformed(row: dict[str, str], expected: int) -> InvalidInput | None:
     """The error for a row whose number of fields does not match the header, if it is one."""
     if "__malformed__" in row:

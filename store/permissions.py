@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "platform.suspend": frozenset({A}),
     "obligation.read": EVERYONE,
     "obligation.record": frozenset({A, RV, CO, PL}),
+    "obligation.schedule": frozenset({A}),
     # Providers and courses
     "provider.read": EVERYONE,
     "provider.inventory": frozenset({A, CU, PL}),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from store.errors import InvalidInput
+from store.models.organisations import LegalForm
 from store.provinces import PROVINCES
 
 _DIGITS = re.compile(r"\d+")
@@ -96,6 +97,47 @@ def provinces(values: str | list[str], field: str = "provinces") -> list[str]:
     if unknown:
         raise InvalidInput("input.province", field=field, value=" ".join(unknown))
     return codes
+
+
+def legal_form(value: str, field: str = "legal_form") -> str:
+    """One of the LegalForm codes (pt, other_private, bumn, bumd, government), any case."""
+    cleaned = (value or "").strip().lower()
+    if not cleaned:
+        raise InvalidInput("input.required", field=field)
+    if cleaned not in {form.value for form in LegalForm}:
+        raise InvalidInput("input.legal_form", field=field, value=value)
+    return cleaned
+
+
+def iso_date(value: str | dt.date, field: str, *, not_after: dt.date | None = None) -> dt.date:
+    """A date written YYYY-MM-DD; `not_after` refuses later dates (e.g. today: no future dates)."""
+    if isinstance(value, dt.date):
+        day = value
+    else:
+        cleaned = (value or "").strip()
+        if not cleaned:
+            raise InvalidInput("input.required", field=field)
+        try:
+            day = dt.date.fromisoformat(cleaned)
+        except ValueError:
+            raise InvalidInput("input.date", field=field, value=value) from None
+    if not_after is not None and day > not_after:
+        raise InvalidInput("input.date_future", field=field, value=day.isoformat(), limit=not_after.isoformat())
+    return day
+
+
+def count(value: str | int, field: str) -> int:
+    """A whole number of things, zero or more (blank means zero)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        cleaned = str(value or "").strip() or "0"
+        if not cleaned.isdigit():
+            raise InvalidInput("input.count", field=field, value=value)
+        number = int(cleaned)
+    if number < 0:
+        raise InvalidInput("input.count", field=field, value=value)
+    return number
 
 
 def family_card(value: str, field: str = "family_card", *, required: bool = False) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from tui.commands.applications import import_group, platforms_group
 from tui.commands.audit import audit_group
 from tui.commands.common import db_option, lang_option
 from tui.commands.console import console, demo, open_checked, run_console
@@ -32,3 +33,5 @@ main.add_command(console)
 main.add_command(db_group)
 main.add_command(operators_group)
 main.add_command(audit_group)
+main.add_command(import_group)
+main.add_command(platforms_group)

@@ -25,6 +25,15 @@ def group_digits(amount: int, language: str | None = None) -> str:
     return f"{amount:,}".replace(",", separator)
 
 
+def percent(basis_points: int, language: str | None = None) -> str:
+    """A rate held in basis points, as a percentage: 1500 -> "15 %", 1250 -> "12,50 %" (id)."""
+    whole, rest = divmod(basis_points, 100)
+    if not rest:
+        return f"{whole} %"
+    decimal = "," if (language or current_language()) == "id" else "."
+    return f"{whole}{decimal}{rest:02d} %"
+
+
 def rupiah(amount: int, language: str | None = None) -> str:
     """Rp1.000.000 (Indonesian) or Rp1,000,000 (English); negative amounts as -Rp..."""
     sign = "-" if amount < 0 else ""

@@ -12,11 +12,13 @@ from store.models.organisations import (
     LegalForm,
     ObligationItem,
     ObligationKind,
+    OPEN_STATES,
     OwnershipGroup,
     Platform,
     PlatformApplication,
     PlatformStatus,
     Recommendation,
+    RejectReason,
     Verdict,
 )
 from store.models.participants import (

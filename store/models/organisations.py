@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import IntEnum, StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from store.models.base import Versioned, fk, id_field, one_of, timestamp
@@ -42,12 +42,29 @@ class ApplicationState(StrEnum):
 DECIDED_STATES = frozenset(
     {ApplicationState.APPROVED, ApplicationState.REJECTED, ApplicationState.RECLASSIFIED}
 )
+# Not yet decided: a company has at most one of these at a time.
+OPEN_STATES = frozenset(ApplicationState) - DECIDED_STATES
+
+
+def _sql_list(states) -> str:
+    return ", ".join(f"'{state}'" for state in sorted(states))
 
 
 class Recommendation(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     RECLASSIFY = "reclassify"
+
+
+class RejectReason(StrEnum):
+    """Why an application was rejected (the decision note says the rest)."""
+
+    CRITERIA_NOT_MET = "criteria_not_met"
+    INCOMPLETE_DOCUMENTS = "incomplete_documents"
+    NO_RESPONSE = "no_response"
+    CONFLICT_OF_INTEREST = "conflict_of_interest"
+    FALSE_INFORMATION = "false_information"
+    OTHER = "other"
 
 
 class Criterion(IntEnum):
@@ -73,10 +90,36 @@ class PlatformApplication(Versioned, table=True):
         one_of("legal_form", LegalForm),
         one_of("state", ApplicationState),
         one_of("recommendation", Recommendation, nullable=True),
+        one_of("reject_reason_code", RejectReason, nullable=True),
         # Maker-checker: the approver is never the reviewer who recommended.
         CheckConstraint(
             "decided_by IS NULL OR recommended_by IS NULL OR decided_by <> recommended_by",
             name="decider_not_recommender",
+        ),
+        # A recommended or decided application says who recommended what; a decided one says who
+        # decided, when and why; each outcome carries what it produced.
+        CheckConstraint(
+            f"state NOT IN ({_sql_list(DECIDED_STATES | {ApplicationState.RECOMMENDED})}) "
+            "OR (recommendation IS NOT NULL AND recommended_by IS NOT NULL)",
+            name="recommendation_recorded",
+        ),
+        CheckConstraint(
+            f"state NOT IN ({_sql_list(DECIDED_STATES)}) "
+            "OR (decided_by IS NOT NULL AND decided_at IS NOT NULL AND decision_note <> '')",
+            name="decision_recorded",
+        ),
+        CheckConstraint("state <> 'approved' OR platform_id IS NOT NULL", name="approved_has_platform"),
+        CheckConstraint("state <> 'reclassified' OR provider_id IS NOT NULL", name="reclassified_has_provider"),
+        CheckConstraint("state <> 'rejected' OR reject_reason_code IS NOT NULL", name="rejected_has_reason"),
+        # One platform or provider per application, one re-application per rejected application.
+        UniqueConstraint("platform_id"),
+        UniqueConstraint("provider_id"),
+        UniqueConstraint("previous_application_id"),
+        # A company (by NIB) has at most one application under way.
+        Index(
+            "ix_platform_application_open_nib", "nib", unique=True,
+            sqlite_where=text(f"state IN ({_sql_list(OPEN_STATES)})"),
+            postgresql_where=text(f"state IN ({_sql_list(OPEN_STATES)})"),
         ),
         Index("ix_platform_application_state", "state"),
     )
@@ -115,6 +158,9 @@ class PlatformApplication(Versioned, table=True):
     platform_id: int | None = fk("platform.id", nullable=True)
     provider_id: int | None = fk("provider.id", nullable=True)
     created_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
+    # Set by every change, criteria included, so that each change bumps `version`: a
+    # recommendation made on criteria someone changed meanwhile fails as "changed by someone else".
+    updated_at: dt.datetime | None = timestamp()
 
 
 class ApplicationCriterion(Versioned, table=True):
@@ -161,7 +207,7 @@ class Platform(Versioned, table=True):
     portal_url: str = Field(default="", sa_type=String(300), nullable=False)
     ownership_group_id: int | None = fk("ownership_group.id", nullable=True)
     # The application that created it is found by platform_application.platform_id.
-    agreement_number: str = Field(sa_type=String(100), nullable=False)
+    agreement_number: str = Field(sa_type=String(100), unique=True, nullable=False)
     agreement_date: dt.date = Field(nullable=False)
     commission_cap_bp: int = Field(default=DEFAULT_COMMISSION_CAP_BP, nullable=False)
     status: str = Field(default=PlatformStatus.ACTIVE, sa_type=String(20), nullable=False)
@@ -185,12 +231,25 @@ class ObligationKind(StrEnum):
 
 
 class ObligationItem(Versioned, table=True):
-    """One period's instance of one obligation of one platform, and its submission record."""
+    """One period's instance of one obligation of one platform, and its submission record.
+
+    Periods are whole months (one by default, see store/services/obligations.py); the report is
+    due some days after the period ends. Overdue: not submitted and the due date has passed.
+    """
 
     __tablename__ = "obligation_item"
     __table_args__ = (
         UniqueConstraint("platform_id", "kind", "period_start"),
         one_of("kind", ObligationKind),
+        CheckConstraint("period_end >= period_start", name="period_order"),
+        CheckConstraint("due_on >= period_end", name="due_after_period"),
+        # A submission says when, what (a reference) and who recorded it, or nothing at all.
+        CheckConstraint(
+            "(submitted_on IS NULL AND submitted_by IS NULL) OR "
+            "(submitted_on IS NOT NULL AND submitted_by IS NOT NULL AND reference <> '')",
+            name="submission_complete",
+        ),
+        CheckConstraint("submitted_on IS NULL OR submitted_on >= period_start", name="submitted_after_start"),
         Index("ix_obligation_item_due", "submitted_on", "due_on"),
     )
 
@@ -198,6 +257,7 @@ class ObligationItem(Versioned, table=True):
     platform_id: int = fk("platform.id", index=True)
     kind: str = Field(sa_type=String(40), nullable=False)
     period_start: dt.date = Field(nullable=False)
+    period_end: dt.date = Field(nullable=False)
     due_on: dt.date = Field(nullable=False)
     submitted_on: dt.date | None = Field(default=None)
     reference: str = Field(default="", sa_type=String(200), nullable=False)

@@ -92,6 +92,8 @@ QUEUES: dict[str, list[tuple[str, str, Counter]]] = {
          _count(PlatformApplication, PlatformApplication.state == ApplicationState.IN_REVIEW)),
         ("applications_needs_info", "applications",
          _count(PlatformApplication, PlatformApplication.state == ApplicationState.NEEDS_INFO)),
+        # Reviewers and coordinators record the platforms' reports (obligation.record), so they chase them.
+        ("obligations_overdue", "platforms", _overdue),
     ],
     Role.APPROVER: [
         ("applications_recommended", "applications",
@@ -104,6 +106,7 @@ QUEUES: dict[str, list[tuple[str, str, Counter]]] = {
         ("courses_submitted", "providers", _count(Course, Course.state == CourseState.SUBMITTED)),
     ],
     Role.COORDINATOR: [
+        ("obligations_overdue", "platforms", _overdue),
         ("waves_to_sweep", "participants", _waves_to_sweep),
         ("completions_flagged", "participants",
          _count(Enrollment, Enrollment.flagged_fast, Enrollment.flag_cleared_at.is_(None),

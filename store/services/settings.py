@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "platforms.default_commission_cap_bp": 1500,
     # Obligation reports fall due this many days after the end of their period.
     "obligations.due_days": 10,
+    # Length of an obligation period in months (monthly by default; 3 for quarterly reports).
+    "obligations.period_months": 1,
 }
 
 

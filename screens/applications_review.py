@@ -1,0 +1,430 @@
+"""Reviewing one application: the applicant's data beside the seven criteria, and its history.
+
+A reviewer moves between criteria (up/down, j/k), sets verdicts with single keys, and steps to the
+next or previous application of the queue (n/b) without going back to the list. Recommending and
+deciding go through a confirmation that states the outcome. Keys the operator's roles do not allow
+are not offered; keys the application's state does not allow are shown disabled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from screens.applications_outcome import OutcomeChoice, OutcomePrompt, decision_text, recommendation_text
+from store.criteria import check_outcome, note_required
+from store.errors import MitraError, RuleViolation
+from store.models import ApplicationState, Recommendation, Verdict
+from store.provinces import PROVINCE_COUNT
+from store.services import applications
+from store.services.applications import ApplicationDetail, CriterionView, DecisionPreview
+from tui.i18n import catalog, t
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.footer import TranslatedFooter
+from tui.widgets.prompt import TextPrompt
+from tui.widgets.status_bar import StatusBar
+from tui.workers import ServiceCaller
+
+S = ApplicationState
+VERDICT_MARKS = {Verdict.PASS: "✓", Verdict.FAIL: "✗", Verdict.NEEDS_INFO: "?", Verdict.UNCHECKED: "·"}
+REVIEW_ACTIONS = {"verdict", "accept", "note"}
+
+
+def verdict_label(verdict: str | None) -> str:
+    return "" if verdict is None else f"{VERDICT_MARKS[verdict]} {t('applications.verdict.' + verdict)}"
+
+
+def applicant_text(detail: ApplicationDetail) -> str:
+    """The applicant's data, one labelled line each."""
+    provinces = t("applications.provinces_count", count=len(detail.provinces), total=PROVINCE_COUNT)
+    lines = [
+        (t("field.legal_name"), detail.legal_name),
+        (t("field.legal_form"), t("applications.form." + detail.legal_form)),
+        (t("field.nib"), detail.nib),
+        (t("field.npwp"), detail.npwp),
+        (t("field.portal_url"), detail.portal_url),
+        (t("field.provinces"), f"{provinces}\n  {' '.join(detail.provinces)}"),
+        (t("field.payment_integration"), detail.payment_integration or "-"),
+        (t("field.own_group_providers"), str(detail.own_group_providers)),
+        (t("field.third_party_providers"), str(detail.third_party_providers)),
+        (t("field.licence_ref"), detail.licence_ref or "-"),
+        (t("field.deed_ref"), detail.deed_ref or "-"),
+        (t("field.ownership_group"), detail.ownership_group or "-"),
+        (t("field.contact_name"), " ".join(filter(None, [detail.contact_name, detail.contact_email, detail.contact_phone])) or "-"),
+        (t("field.submitted_on"), detail.submitted_on.isoformat()),
+    ]
+    if detail.previous_application_id:
+        lines.append((t("applications.previous"), f"#{detail.previous_application_id}"))
+    return "\n".join(f"[b]{label}[/b]: {value}" for label, value in lines)
+
+
+def outcome_text(detail: ApplicationDetail) -> str:
+    """The recommendation and decision so far."""
+    parts = []
+    if detail.recommendation:
+        parts.append(t(
+            "applications.recommended_line", outcome=t("applications.outcome." + detail.recommendation),
+            who=detail.recommended_by, note=detail.recommendation_note,
+        ))
+    if detail.decided:
+        parts.append(t(
+            "applications.decided_line", state=t("applications.state." + detail.state), who=detail.decided_by,
+            note=detail.decision_note,
+        ))
+        if detail.platform_code:
+            parts.append(t("applications.created_platform", code=detail.platform_code))
+        if detail.provider_id:
+            parts.append(t("applications.created_provider", id=detail.provider_id))
+    if detail.reject_reason:
+        parts.append(t("applications.reject_reason_line", reason=t("applications.reason." + detail.reject_reason)))
+    return "\n".join(parts)
+
+
+def history_row(event, current_id: int) -> list[str]:
+    """One audit event as the history panel shows it."""
+    changes = event.changes
+    details = changes.get("details") or {}
+    after = changes.get("after") or {}
+    label = t("history." + event.action) if "history." + event.action in catalog("en") else event.action
+    if event.action == "application.criterion_set":
+        summary = f"{details.get('criterion')}: {verdict_label(after.get('verdict'))}"
+        if details.get("override"):
+            summary += " " + t("applications.override")
+        if after.get("note"):
+            summary += f" — {after['note']}"
+    elif event.action in ("application.recommended", "application.decided"):
+        summary = t("applications.outcome." + str(details.get("outcome") or details.get("recommendation")))
+        if event.reason:
+            summary += f" — {event.reason}"
+    else:
+        summary = event.reason
+    where = "" if event.entity_id == str(current_id) else f"#{event.entity_id} "
+    return [event.at.strftime("%Y-%m-%d %H:%M"), event.operator_name, where + label, summary]
+
+
+class ReviewScreen(ServiceCaller, Screen):
+    """One application of a queue; `queue` holds the ids in the order the list showed them."""
+
+    DEFAULT_CSS = """
+    ReviewScreen #review-title { height: 1; padding: 0 1; text-style: bold; background: $boost; }
+    ReviewScreen #review-body { height: 1fr; }
+    ReviewScreen #applicant { width: 45%; border: round $primary; padding: 0 1; }
+    ReviewScreen #criteria-side { width: 55%; }
+    ReviewScreen #criteria { height: auto; max-height: 11; border: round $primary; }
+    ReviewScreen #criterion-help { height: auto; padding: 0 1; border: round $secondary; }
+    ReviewScreen #outcome { height: auto; padding: 0 1; color: $warning; }
+    ReviewScreen #history { height: 10; border: round $secondary; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "keys.back", id="mitra.review.back"),
+        Binding("j", "move(1)", "", show=False, id="mitra.review.down"),
+        Binding("k", "move(-1)", "", show=False, id="mitra.review.up"),
+        Binding("p", "verdict('pass')", "keys.review.pass", id="mitra.review.pass"),
+        Binding("f", "verdict('fail')", "keys.review.fail", id="mitra.review.fail"),
+        Binding("i", "verdict('needs_info')", "keys.review.needs_info", id="mitra.review.needs_info"),
+        Binding("u", "verdict('unchecked')", "keys.review.unchecked", show=False, id="mitra.review.unchecked"),
+        Binding("a", "accept", "keys.review.accept", id="mitra.review.accept"),
+        Binding("e", "note", "keys.review.note", id="mitra.review.note"),
+        Binding("m", "request_info", "keys.review.request_info", id="mitra.review.request_info"),
+        Binding("t", "answer", "keys.review.answer", id="mitra.review.answer"),
+        Binding("r", "recommend", "keys.review.recommend", id="mitra.review.recommend"),
+        Binding("d", "decide", "keys.review.decide", id="mitra.review.decide"),
+        Binding("s", "send_back", "keys.review.send_back", id="mitra.review.send_back"),
+        Binding("n", "step(1)", "keys.review.next_application", id="mitra.review.next"),
+        Binding("b", "step(-1)", "keys.review.previous_application", id="mitra.review.previous"),
+    ]
+
+    def __init__(self, queue: list[int], index: int = 0) -> None:
+        super().__init__()
+        self.queue = list(queue)
+        self.index = index
+        self.detail: ApplicationDetail | None = None
+
+    # --- layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield Static("", id="review-title")
+        with Horizontal(id="review-body"):
+            with VerticalScroll(id="applicant"):
+                yield Static("", id="applicant-data")
+            with Vertical(id="criteria-side"):
+                yield DataTable(id="criteria", cursor_type="row")
+                yield Static("", id="criterion-help")
+                yield Static("", id="outcome")
+        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield TranslatedFooter()
+
+    def on_mount(self) -> None:
+        self._columns()
+        self.query_one("#criteria", DataTable).focus()
+        self.load()
+
+    def _columns(self) -> None:
+        criteria = self.query_one("#criteria", DataTable)
+        criteria.clear(columns=True)
+        for key in ("number", "criterion", "suggested", "verdict", "note"):
+            criteria.add_column(t("applications.col." + key), key=key)
+        history = self.query_one("#history", DataTable)
+        history.clear(columns=True)
+        for key in ("at", "operator", "event", "details"):
+            history.add_column(t("applications.col." + key), key=key)
+
+    def relabel(self) -> None:
+        self._columns()
+        if self.detail is not None:
+            self.show(self.detail)
+        self.call(applications.application_history, self.current_id, then=self.show_history)
+
+    @property
+    def current_id(self) -> int:
+        return self.queue[self.index]
+
+    # --- loading --------------------------------------------------------------------------
+
+    def load(self) -> None:
+        self.call(applications.get_application, self.current_id, then=self.show)
+        self.call(applications.application_history, self.current_id, then=self.show_history)
+
+    def _failed(self, error: MitraError) -> None:
+        """Show the refusal and reload: the application may have changed meanwhile."""
+        self.app.show_error(error)
+        self.load()
+
+    def show(self, detail: ApplicationDetail) -> None:
+        moved = self.detail is None or self.detail.id != detail.id
+        self.detail = detail
+        self.query_one("#review-title", Static).update(t(
+            "applications.review_title", id=detail.id, name=detail.brand_name,
+            state=t("applications.state." + detail.state), position=self.index + 1, total=len(self.queue),
+        ))
+        self.query_one("#applicant-data", Static).update(applicant_text(detail))
+        table = self.query_one("#criteria", DataTable)
+        row = 0 if moved else table.cursor_row
+        table.clear()
+        for criterion in detail.criteria:
+            table.add_row(
+                str(criterion.number), t(f"criterion.name.{criterion.number}"), verdict_label(criterion.suggested),
+                verdict_label(criterion.verdict) + (" *" if criterion.overridden else ""), criterion.note,
+                key=str(criterion.number),
+            )
+        table.move_cursor(row=row)
+        self._show_criterion()
+        self.query_one("#outcome", Static).update(outcome_text(detail))
+        self.refresh_bindings()
+
+    def show_history(self, events) -> None:
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        for event in events:
+            table.add_row(*history_row(event, self.current_id), key=str(event.id))
+        if table.row_count:
+            table.move_cursor(row=table.row_count - 1)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "criteria":
+            self._show_criterion()
+            self.refresh_bindings()  # "accept suggestion" depends on the criterion
+
+    def _selected(self) -> CriterionView | None:
+        if self.detail is None:
+            return None
+        row = self.query_one("#criteria", DataTable).cursor_row
+        return self.detail.criteria[row] if 0 <= row < len(self.detail.criteria) else None
+
+    def _show_criterion(self) -> None:
+        criterion = self._selected()
+        if criterion is None:
+            return
+        text = f"[b]{criterion.number}. {t(f'criterion.name.{criterion.number}')}[/b]\n{t(f'criterion.help.{criterion.number}')}"
+        if criterion.note:
+            text += "\n" + t("applications.note_line", note=criterion.note)
+        if criterion.set_by:
+            text += "\n" + t("applications.set_by", who=criterion.set_by, at=criterion.set_at.strftime("%Y-%m-%d %H:%M"))
+        self.query_one("#criterion-help", Static).update(text)
+
+    # --- which keys are offered -------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        actor = self.app.actor
+        needs = {
+            "verdict": "application.review", "accept": "application.review", "note": "application.review",
+            "request_info": "application.review", "answer": "application.review",
+            "recommend": "application.recommend", "decide": "application.decide", "send_back": "application.decide",
+        }
+        if action in needs and (actor is None or not actor.can(needs[action])):
+            return False  # not offered to this operator's roles
+        if action == "step":
+            return 0 <= self.index + parameters[0] < len(self.queue) or None
+        detail = self.detail
+        if action not in needs:
+            return True
+        if detail is None:
+            return None
+        transitions = {
+            "request_info": detail.state == S.IN_REVIEW,
+            "answer": detail.state == S.NEEDS_INFO,
+            "recommend": detail.state == S.IN_REVIEW,
+            "decide": detail.state == S.RECOMMENDED,
+            "send_back": detail.state == S.RECOMMENDED,
+        }
+        if action in transitions:
+            if not transitions[action]:
+                return False  # not a step of this state: not offered
+            # Maker-checker: shown, but disabled for the approver who recommended it.
+            return None if action == "decide" and detail.recommended_by_id == actor.operator_id else True
+        allowed = detail.state in (S.SUBMITTED, S.IN_REVIEW)
+        if action == "accept" and allowed:
+            criterion = self._selected()
+            allowed = criterion is not None and criterion.suggested is not None
+        return True if allowed else None
+
+    # --- criteria ---------------------------------------------------------------------------
+
+    def action_move(self, step: int) -> None:
+        table = self.query_one("#criteria", DataTable)
+        table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
+
+    def _set(self, criterion: CriterionView, verdict: str, note: str) -> None:
+        detail = self.detail
+
+        def done(updated: ApplicationDetail) -> None:
+            self.show(updated)
+            self.action_move(1)  # on to the next criterion
+            self.call(applications.application_history, updated.id, then=self.show_history)
+
+        self.call(
+            applications.set_verdict, detail.id, criterion.number, verdict, note,
+            expected_version=detail.version, then=done, on_error=self._failed,
+        )
+
+    def action_verdict(self, verdict: str) -> None:
+        criterion = self._selected()
+        if criterion is None:
+            return
+        if note_required(verdict, criterion.suggested):
+            self._ask(
+                t("applications.note_title", number=criterion.number, verdict=t("applications.verdict." + verdict)),
+                t(f"criterion.name.{criterion.number}"), criterion.note,
+                lambda note: self._set(criterion, verdict, note),
+            )
+        else:
+            self._set(criterion, verdict, criterion.note)
+
+    def action_accept(self) -> None:
+        criterion = self._selected()
+        if criterion is not None and criterion.suggested:
+            self.action_verdict(criterion.suggested)
+
+    def action_note(self) -> None:
+        criterion = self._selected()
+        if criterion is None:
+            return
+        self._ask(
+            t("applications.note_edit_title", number=criterion.number), t(f"criterion.name.{criterion.number}"),
+            criterion.note, lambda note: self._set(criterion, criterion.verdict, note), required=False,
+        )
+
+    def _ask(self, title: str, body: str, initial: str, then: Callable[[str], None], *, required: bool = True) -> None:
+        def answered(text: str | None) -> None:
+            if text is not None:
+                then(text)
+
+        self.app.push_screen(TextPrompt(title, body, initial=initial, required=required), answered)
+
+    # --- transitions ------------------------------------------------------------------------
+
+    def _change(self, service, *args, **kwargs) -> None:
+        detail = self.detail
+        self.call(service, detail.id, *args, expected_version=detail.version, then=self._changed,
+                  on_error=self._failed, **kwargs)
+
+    def _changed(self, detail: ApplicationDetail) -> None:
+        self.show(detail)
+        self.call(applications.application_history, detail.id, then=self.show_history)
+
+    def action_request_info(self) -> None:
+        self._ask(t("applications.request_info_title"), t("applications.request_info_body"), "",
+                  lambda note: self._change(applications.request_information, note))
+
+    def action_answer(self) -> None:
+        self._ask(t("applications.answer_title"), t("applications.answer_body"), "",
+                  lambda note: self._change(applications.record_answer, note))
+
+    def action_send_back(self) -> None:
+        self._ask(t("applications.send_back_title"), t("applications.send_back_body"), "",
+                  lambda note: self._change(applications.send_back, note))
+
+    def action_recommend(self) -> None:
+        detail = self.detail
+        prompt = OutcomePrompt(t("applications.recommend_title", name=detail.brand_name), suggested_outcome(detail),
+                               detail.reject_reason)
+
+        def chosen(choice: OutcomeChoice | None) -> None:
+            if choice is None:
+                return
+            body = recommendation_text(detail, choice)
+            self.app.push_screen(
+                ConfirmScreen(t("applications.recommend_title", name=detail.brand_name), body,
+                              yes_label=t("applications.recommend_yes")),
+                lambda yes: yes and self._change(
+                    applications.recommend, choice.outcome, choice.note, reject_reason=choice.reason
+                ),
+            )
+
+        self.app.push_screen(prompt, chosen)
+
+    def action_decide(self) -> None:
+        detail = self.detail
+        prompt = OutcomePrompt(t("applications.decide_title", name=detail.brand_name),
+                               detail.recommendation or Recommendation.REJECT, detail.reject_reason)
+
+        def chosen(choice: OutcomeChoice | None) -> None:
+            if choice is not None:
+                self.call(applications.decision_preview, detail.id, choice.outcome,
+                          then=lambda preview: self._confirm_decision(preview, choice), on_error=self._failed)
+
+        self.app.push_screen(prompt, chosen)
+
+    def _confirm_decision(self, preview: DecisionPreview, choice: OutcomeChoice) -> None:
+        def answered(yes: bool) -> None:
+            if yes:
+                self.call(
+                    applications.decide, preview.application_id, choice.outcome, choice.note,
+                    expected_version=preview.version, reject_reason=choice.reason, terms=preview.terms,
+                    then=self._changed, on_error=self._failed,
+                )
+
+        self.app.push_screen(
+            ConfirmScreen(t("applications.decide_title", name=preview.brand_name), decision_text(preview, choice),
+                          yes_label=t("applications.decide_yes")),
+            answered,
+        )
+
+    # --- moving around ----------------------------------------------------------------------
+
+    def action_step(self, step: int) -> None:
+        if 0 <= self.index + step < len(self.queue):
+            self.index += step
+            self.detail = None
+            self.refresh_bindings()
+            self.load()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+
+def suggested_outcome(detail: ApplicationDetail) -> str:
+    """The outcome the verdicts allow, preselected when recommending (the store's own rule)."""
+    for outcome in (Recommendation.APPROVE, Recommendation.RECLASSIFY):
+        try:
+            check_outcome(outcome, detail.verdicts())
+        except RuleViolation:
+            continue
+        return outcome
+    return Recommendation.REJECT

@@ -1,0 +1,209 @@
+"""Platform partners: onboarding an approved applicant, listing, suspending and reinstating."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store import validators
+from store.actor import Actor
+from store.engine import Database
+from store.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from store.failures import explain_constraint
+from store.models import OwnershipGroup, Platform, PlatformApplication, PlatformStatus
+from store.services import obligations, settings
+from store.text import fold
+from store.uow import UnitOfWork, read_session, unit_of_work
+
+explain_constraint(("uq_platform_code", "platform.code"), "platforms.code_taken", Conflict)
+explain_constraint(("uq_platform_agreement_number", "platform.agreement_number"), "platforms.agreement_taken", Conflict)
+
+_ROMAN_MONTHS = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
+
+
+@dataclass(frozen=True)
+class PlatformTerms:
+    """What approval writes into the new platform's agreement."""
+
+    code: str
+    name: str
+    agreement_number: str
+    agreement_date: dt.date
+    commission_cap_bp: int
+
+
+def _code_from(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", fold(name))[:36] or "platform"
+
+
+async def _free(session: AsyncSession, column, candidates) -> str:
+    """The first candidate value not yet used in `column`."""
+    for candidate in candidates:
+        if (await session.execute(select(Platform.id).where(column == candidate))).first() is None:
+            return candidate
+    raise RuleViolation("platforms.no_free_value")
+
+
+async def proposed_terms(session: AsyncSession, application: PlatformApplication, today: dt.date) -> PlatformTerms:
+    """Defaults: a code from the brand name, the next agreement number in the office's style
+    (PKS-PMO/009/XI/2026), today's date and the default commission cap."""
+    base = _code_from(application.brand_name)
+    code = await _free(session, Platform.code, (base if n == 1 else f"{base}{n}" for n in range(1, 100)))
+    count = (await session.execute(select(func.count()).select_from(Platform))).scalar_one()
+    suffix = f"{_ROMAN_MONTHS[today.month - 1]}/{today.year}"
+    number = await _free(
+        session, Platform.agreement_number, (f"PKS-PMO/{n:03d}/{suffix}" for n in range(count + 1, count + 100))
+    )
+    cap = int(await settings.get_in(session, "platforms.default_commission_cap_bp"))
+    return PlatformTerms(code, application.brand_name, number, today, cap)
+
+
+def check_terms(terms: PlatformTerms) -> PlatformTerms:
+    code = (terms.code or "").strip().lower()
+    if not _CODE.match(code):
+        raise InvalidInput("platforms.code_invalid", field="code", value=terms.code)
+    number = validators.require_text(terms.agreement_number, "agreement_number", max_length=100)
+    if not 0 <= terms.commission_cap_bp <= 10_000:
+        raise InvalidInput("platforms.cap_invalid", field="commission_cap", value=terms.commission_cap_bp)
+    return PlatformTerms(code, terms.name, number, terms.agreement_date, terms.commission_cap_bp)
+
+
+async def onboard(uow: UnitOfWork, application: PlatformApplication, terms: PlatformTerms, today: dt.date) -> Platform:
+    """Create the platform of an approved application and open its obligations (inside the
+    decision's unit of work)."""
+    terms = check_terms(terms)
+    session = uow.session
+    if (await session.execute(select(Platform.id).where(Platform.code == terms.code))).first():
+        raise Conflict("platforms.code_taken", code=terms.code)
+    platform = Platform(
+        code=terms.code, name=terms.name, legal_name=application.legal_name, portal_url=application.portal_url,
+        ownership_group_id=application.ownership_group_id, agreement_number=terms.agreement_number,
+        agreement_date=terms.agreement_date, commission_cap_bp=terms.commission_cap_bp,
+    )
+    session.add(platform)
+    await session.flush()
+    uow.audit(
+        "platform.onboarded", "platform", platform.id,
+        after={
+            "code": terms.code, "name": terms.name, "agreement_number": terms.agreement_number,
+            "agreement_date": terms.agreement_date, "commission_cap_bp": terms.commission_cap_bp,
+            "status": PlatformStatus.ACTIVE,
+        },
+        details={"application_id": application.id},
+    )
+    opened = await obligations.open_periods(session, platform.id, obligations.month_start(terms.agreement_date), today)
+    if opened:
+        uow.audit(
+            "obligation.periods_opened", "platform", platform.id,
+            details={"items": opened, "from": obligations.month_start(terms.agreement_date), "through": today},
+        )
+    return platform
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlatformRow:
+    id: int
+    version: int
+    code: str
+    name: str
+    status: str
+    agreement_number: str
+    agreement_date: dt.date
+    commission_cap_bp: int
+    overdue: int  # obligation items past their due date, not submitted
+    not_yet_due: int  # open items whose due date has not come
+    scheduled_through: dt.date | None  # end of the latest period opened
+
+
+@dataclass(frozen=True)
+class PlatformDetail:
+    row: PlatformRow
+    legal_name: str
+    portal_url: str
+    ownership_group: str
+    status_reason: str
+    application_id: int | None  # the application that created it (None for the 2020 platforms)
+
+
+def _row(platform: Platform, counts: dict) -> PlatformRow:
+    overdue, not_yet_due, through = counts.get(platform.id, (0, 0, None))
+    return PlatformRow(
+        platform.id, platform.version, platform.code, platform.name, platform.status, platform.agreement_number,
+        platform.agreement_date, platform.commission_cap_bp, overdue, not_yet_due, through,
+    )
+
+
+async def list_platforms(db: Database, actor: Actor, today: dt.date | None = None) -> list[PlatformRow]:
+    """Every platform (platform staff: their own), with obligation counts; a handful of rows."""
+    actor.require("platform.read")
+    today = today or dt.date.today()
+    query = select(Platform).order_by(Platform.name)
+    if actor.is_platform_staff:
+        query = query.where(Platform.id == actor.platform_id)
+    async with read_session(db) as session:
+        platforms = (await session.execute(query)).scalars().all()
+        counts = await obligations.counts_by_platform(session, today)
+    return [_row(platform, counts) for platform in platforms]
+
+
+async def get_platform(db: Database, actor: Actor, platform_id: int, today: dt.date | None = None) -> PlatformDetail:
+    actor.require("platform.read")
+    actor.require_platform(platform_id)
+    today = today or dt.date.today()
+    async with read_session(db) as session:
+        platform = await session.get(Platform, platform_id)
+        if platform is None:
+            raise NotFound("platforms.not_found", id=platform_id)
+        counts = await obligations.counts_by_platform(session, today)
+        group = await session.get(OwnershipGroup, platform.ownership_group_id) if platform.ownership_group_id else None
+        application_id = (
+            await session.execute(select(PlatformApplication.id).where(PlatformApplication.platform_id == platform_id))
+        ).scalar_one_or_none()
+    return PlatformDetail(
+        _row(platform, counts), platform.legal_name, platform.portal_url, group.name if group else "",
+        platform.status_reason, application_id,
+    )
+
+
+# --- suspend and reinstate --------------------------------------------------------------------
+
+
+async def _set_status(
+    db: Database, actor: Actor, platform_id: int, status: PlatformStatus, reason: str, expected_version: int
+) -> PlatformDetail:
+    actor.require("platform.suspend")
+    reason = validators.require_text(reason, "reason", max_length=2000)
+    async with unit_of_work(db, actor) as uow:
+        platform = await uow.session.get(Platform, platform_id)
+        if platform is None:
+            raise NotFound("platforms.not_found", id=platform_id)
+        if platform.version != expected_version:
+            raise Conflict("record.changed")
+        if platform.status == status:
+            raise RuleViolation(f"platforms.already_{status}", code=platform.code)
+        before = {"status": platform.status, "status_reason": platform.status_reason}
+        platform.status = status
+        platform.status_reason = reason
+        uow.audit(
+            "platform.suspended" if status == PlatformStatus.SUSPENDED else "platform.reinstated",
+            "platform", platform.id, before=before, after={"status": status, "status_reason": reason}, reason=reason,
+        )
+        platform_id = platform.id
+    return await get_platform(db, actor, platform_id)
+
+
+async def suspend(db: Database, actor: Actor, platform_id: int, reason: str, *, expected_version: int) -> PlatformDetail:
+    """Stop a platform (no new sales elsewhere in the program); its obligations continue."""
+    return await _set_status(db, actor, platform_id, PlatformStatus.SUSPENDED, reason, expected_version)
+
+
+async def reinstate(db: Database, actor: Actor, platform_id: int, reason: str, *, expected_version: int) -> PlatformDetail:
+    return await _set_status(db, actor, platform_id, PlatformStatus.ACTIVE, reason, expected_version)

@@ -1,0 +1,298 @@
+"""The Applications and Platforms areas under run_test, driven by keys, checked in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from textual.widgets import DataTable, Input, Select
+
+from screens.applications import ApplicationsArea
+from screens.applications_form import ApplicationForm
+from screens.applications_outcome import OutcomePrompt
+from screens.applications_review import ReviewScreen
+from screens.platforms_detail import PlatformScreen, SubmissionPrompt
+from screens.shell import ShellScreen
+from store.models import AuditEvent, ObligationItem, Platform, PlatformApplication, Provider
+from store.services import obligations
+from store.uow import read_session
+from tests.application_support import submit
+from tests.tui_support import SIZE, console, login, settle, wait_until
+from tui.i18n import set_language
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.prompt import TextPrompt
+
+
+async def press(pilot, *keys: str) -> None:
+    """Press keys one by one, letting each key's database work finish before the next."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot, 2)
+
+
+async def type_text(pilot, text: str) -> None:
+    await pilot.press(*text)
+    await settle(pilot, 1)
+
+
+def review(app) -> ReviewScreen:
+    assert isinstance(app.screen, ReviewScreen), app.screen
+    return app.screen
+
+
+def queue_rows(app) -> list[str]:
+    table = app.screen.query_one("#applications-table")
+    return [row.brand_name for row in table.rows_by_key.values()]
+
+
+async def open_applications(pilot) -> None:
+    await press(pilot, "2")
+    area = pilot.app.screen.query_one(ApplicationsArea)
+    await wait_until(pilot, lambda: area.query_one("#applications-table").row_count > 0)
+
+
+async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors):
+    approve = await submit(db, actors.reviewer, brand_name="Kelas Satu", legal_name="PT Kelas Satu",
+                           submitted_on="2026-10-01")
+    reject = await submit(db, actors.reviewer, brand_name="Kelas Dua", legal_name="CV Kelas Dua",
+                          legal_form="other_private", submitted_on="2026-10-02")
+    reclassify = await submit(db, actors.reviewer, brand_name="Kelas Tiga", legal_name="PT Kelas Tiga",
+                              third_party_providers="0", submitted_on="2026-10-03")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        await open_applications(pilot)
+        assert queue_rows(app) == ["Kelas Satu", "Kelas Dua", "Kelas Tiga"]
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: review(app).detail is not None)
+        assert review(app).detail.id == approve
+
+        # 1: accept the four suggestions, pass the other three, recommend approval.
+        await press(pilot, "a", "a", "p", "p", "a", "p", "a")
+        assert [c.verdict for c in review(app).detail.criteria] == ["pass"] * 7
+        await press(pilot, "r")
+        assert isinstance(app.screen, OutcomePrompt)
+        assert app.screen.query_one("#outcome-select", Select).value == "approve"
+        await type_text(pilot, "All seven verified")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Approve Kelas Satu (PT Kelas Satu) as a platform partner." in str(
+            app.screen.query_one("#confirm-body").render())
+        await press(pilot, "y")
+        await wait_until(pilot, lambda: review(app).detail.state == "recommended")
+        assert review(app).check_action("verdict", ("pass",)) is None  # no more verdicts once recommended
+
+        # 2: criterion 1 fails (a CV): the note is asked for; recommend rejection.
+        await press(pilot, "n")
+        await wait_until(pilot, lambda: review(app).detail is not None and review(app).detail.id == reject)
+        await press(pilot, "a")
+        assert isinstance(app.screen, TextPrompt)  # accepting "fail" needs a note
+        await type_text(pilot, "A CV, not a PT")
+        await press(pilot, "enter", "a", "p", "p", "a", "p", "a")
+        assert [c.verdict for c in review(app).detail.criteria] == ["fail"] + ["pass"] * 6
+        await press(pilot, "r")
+        assert app.screen.query_one("#outcome-select", Select).value == "reject"
+        await type_text(pilot, "Legal form not eligible")
+        await press(pilot, "enter", "y")
+        await wait_until(pilot, lambda: review(app).detail.state == "recommended")
+        assert review(app).detail.reject_reason == "criteria_not_met"
+
+        # 3: sells only its own courses: criterion 7 fails, recommend reclassification.
+        await press(pilot, "n")
+        await wait_until(pilot, lambda: review(app).detail is not None and review(app).detail.id == reclassify)
+        await press(pilot, "a", "a", "p", "p", "a", "p", "a")
+        assert isinstance(app.screen, TextPrompt)
+        await type_text(pilot, "Only its own group's courses")
+        await press(pilot, "enter")
+        assert review(app).detail.criteria[6].verdict == "fail"
+        assert review(app).check_action("decide", ()) is False  # a reviewer is not offered the decision
+        await press(pilot, "r")
+        assert app.screen.query_one("#outcome-select", Select).value == "reclassify"
+        await type_text(pilot, "A training provider, not a marketplace")
+        await press(pilot, "enter", "y")
+        await wait_until(pilot, lambda: review(app).detail.state == "recommended")
+        await press(pilot, "escape")
+        assert isinstance(app.screen, ShellScreen)
+
+        # The approver logs in: the three recommendations wait for them.
+        app.action_logout()
+        await settle(pilot)
+        await login(pilot, "approver")
+        await open_applications(pilot)
+        assert queue_rows(app) == ["Kelas Satu", "Kelas Dua", "Kelas Tiga"]
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: review(app).detail is not None)
+        assert review(app).check_action("verdict", ("pass",)) is False  # not offered to an approver
+        for expected_outcome, note in (("approve", "Agreed"), ("reject", "Agreed, not a PT"),
+                                       ("reclassify", "Agreed, provider")):
+            await press(pilot, "d")
+            assert app.screen.query_one("#outcome-select", Select).value == expected_outcome
+            await type_text(pilot, note)
+            await press(pilot, "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            body = str(app.screen.query_one("#confirm-body").render())
+            if expected_outcome == "approve":
+                assert "code kelassatu" in body and "commission cap 15 %" in body
+            await press(pilot, "y")
+            await wait_until(pilot, lambda: review(app).detail.decided)
+            await press(pilot, "n")
+        assert review(app).check_action("decide", ()) is False  # decided: nothing left to decide
+
+    async with read_session(db) as session:
+        states = dict((await session.execute(select(PlatformApplication.id, PlatformApplication.state))).all())
+        platform = (await session.execute(select(Platform).where(Platform.code == "kelassatu"))).scalar_one()
+        items = (await session.execute(select(ObligationItem.id).where(ObligationItem.platform_id == platform.id))).all()
+        provider = (await session.execute(select(Provider).where(Provider.name == "Kelas Tiga"))).scalar_one()
+        trail = (await session.execute(
+            select(AuditEvent.entity_id, AuditEvent.action, AuditEvent.operator_name)
+            .where(AuditEvent.entity == "platform_application").order_by(AuditEvent.id)
+        )).all()
+    assert states == {approve: "approved", reject: "rejected", reclassify: "reclassified"}
+    assert platform.status == "active" and platform.name == "Kelas Satu" and len(items) == 10
+    assert provider.state == "inventoried"
+    for application_id in (approve, reject, reclassify):
+        actions = [(action, who) for entity_id, action, who in trail if entity_id == str(application_id)]
+        assert actions == [
+            ("application.submitted", "reviewer"), ("application.review_started", "reviewer"),
+            *[("application.criterion_set", "reviewer")] * 7,
+            ("application.recommended", "reviewer"), ("application.decided", "approver"),
+        ]
+
+
+async def test_queue_opens_on_the_roles_work_and_filters_by_name(db, actors):
+    await submit(db, actors.reviewer, brand_name="Alfa Kursus")
+    await submit(db, actors.reviewer, brand_name="Beta Kelas")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "approver")
+        await press(pilot, "2")
+        area = app.screen.query_one(ApplicationsArea)
+        assert "waiting for you" in str(area.query_one("#applications-filter").render())
+        assert queue_rows(app) == []  # nothing recommended yet
+        area.query_one("#applications-table").focus()
+        await press(pilot, "f")  # all states
+        await wait_until(pilot, lambda: len(queue_rows(app)) == 2)
+        await press(pilot, "slash")
+        assert isinstance(app.focused, Input)
+        await type_text(pilot, "bet")
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: queue_rows(app) == ["Beta Kelas"])
+        assert area.check_action("new", ()) is False  # approvers do no intake
+
+
+async def test_a_new_application_is_entered_in_the_form(db, actors):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        await press(pilot, "2")
+        app.screen.query_one("#applications-table").focus()
+        await press(pilot, "c")
+        form = app.screen
+        assert isinstance(form, ApplicationForm)
+        values = {
+            "legal_name": "PT Form Baru", "brand_name": "Form Baru", "nib": "12345", "npwp": "012345678901000",
+            "portal_url": "https://formbaru.id", "provinces": "31 32", "third_party_providers": "3",
+        }
+        for name, value in values.items():
+            form.query_one(f"#form-{name}", Input).value = value
+        await press(pilot, "ctrl+s")
+        await wait_until(pilot, lambda: "NIB" in str(form.query_one("#form-error").render()))
+        assert app.focused is form.query_one("#form-nib")
+        form.query_one("#form-nib", Input).value = "9300000000001"
+        await press(pilot, "ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen) and app.screen.detail is not None)
+        assert review(app).detail.brand_name == "Form Baru"
+        assert {c.number: c.suggested for c in review(app).detail.criteria if c.suggested}[2] == "fail"
+
+
+async def test_platforms_area_shows_overdue_reports_and_records_a_submission(db, actors):
+    today = dt.date.today()
+    await obligations.roll_forward(db, actors.admin, today, start=today.replace(day=1) - dt.timedelta(days=70))
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "tokopedia")
+        await press(pilot, "3")
+        table = app.screen.query_one("#platforms-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 1)
+        overdue_before = int(str(table.get_row_at(0)[3]))
+        assert overdue_before >= 10  # at least one past period's ten reports, none delivered
+        await press(pilot, "enter")
+        screen = app.screen
+        assert isinstance(screen, PlatformScreen)
+        await wait_until(pilot, lambda: screen.calendar is not None)
+        calendar = screen.query_one("#calendar", DataTable)
+        calendar.move_cursor(row=0, column=1)  # the oldest period shown: overdue
+        await settle(pilot)
+        assert screen.selected_item().status == "overdue"
+        await press(pilot, "s")
+        assert isinstance(app.screen, SubmissionPrompt)
+        await type_text(pilot, "TKP-001")
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: screen.selected_item() is not None and screen.selected_item().submitted_on)
+        assert screen.selected_item().status == "late"
+        assert screen.check_action("record", ()) is None  # already recorded
+        await press(pilot, "escape")
+        await wait_until(pilot, lambda: int(str(table.get_row_at(0)[3])) == overdue_before - 1)
+
+
+async def test_admin_suspends_a_platform_with_a_reason(db, actors):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "admin")
+        await press(pilot, "3")
+        table = app.screen.query_one("#platforms-table", DataTable)
+        await wait_until(pilot, lambda: table.row_count == 8)
+        area = app.screen.query_one("#platforms")
+        assert area.check_action("reinstate", ()) is None  # the first platform is active
+        await press(pilot, "s")
+        assert isinstance(app.screen, TextPrompt)
+        await type_text(pilot, "Budget reports missing")
+        await press(pilot, "enter")
+        assert isinstance(app.screen, ConfirmScreen)
+        await press(pilot, "y")
+        await wait_until(pilot, lambda: str(table.get_row_at(0)[2]) == "suspended")
+    async with read_session(db) as session:
+        platform = (await session.execute(select(Platform).where(Platform.code == "bukalapak"))).scalar_one()
+    assert (platform.status, platform.status_reason) == ("suspended", "Budget reports missing")
+
+
+async def test_suspend_is_not_offered_to_other_roles(db, actors):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        await press(pilot, "3")
+        area = app.screen.query_one("#platforms")
+        assert area.check_action("suspend", ()) is False and area.check_action("roll", ()) is False
+
+
+async def test_review_screen_speaks_the_chosen_language_and_lists_its_keys(db, actors):
+    await submit(db, actors.reviewer, brand_name="Kelas Bahasa")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        await open_applications(pilot)
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: review(app).detail is not None)
+        title = app.screen.query_one("#review-title")
+        assert "Application #" in str(title.render()) and "submitted" in str(title.render())
+        await press(pilot, "f1")
+        keys = " ".join(str(static.render()) for static in app.screen.query("Static"))
+        assert "Accept suggestion" in keys and "Next" in keys and "Decide" not in keys
+        await press(pilot, "escape")
+        app.switch_language("id")
+        await settle(pilot)
+        try:
+            assert "Pendaftaran #" in str(title.render()) and "diajukan" in str(title.render())
+            criteria = app.screen.query_one("#criteria", DataTable)
+            assert "Bentuk badan hukum" in str(criteria.get_row_at(0)[1])
+        finally:
+            set_language("en")
+
+
+async def test_platform_staff_get_no_applications_queue(db, actors):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "tokopedia")
+        await press(pilot, "2")
+        assert "your roles do not include them" in str(app.screen.query_one("#applications-status").render())
+        assert app.screen.query_one(ApplicationsArea).check_action("open", ()) is False
