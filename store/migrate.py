@@ -54,8 +54,14 @@ def _migrate_sync(sync_connection: Connection, target: str, downgrade: bool = Fa
     if sync_connection.dialect.name == "sqlite":
         # Batch migrations recreate tables: with foreign keys on, that would cascade deletes.
         # The pragma only works outside a transaction, hence the raw DBAPI cursor.
+        if sync_connection.in_transaction():
+            sync_connection.commit()  # reading the revision opened one; the pragma needs none
         raw = sync_connection.connection.dbapi_connection
-        raw.cursor().execute("PRAGMA foreign_keys=OFF")
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA foreign_keys=OFF")
+        cursor.execute("PRAGMA foreign_keys")
+        if cursor.fetchone()[0] != 0:
+            raise RuntimeError("could not turn SQLite foreign keys off for the migration")
         try:
             step(config, target)
             problems = sync_connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

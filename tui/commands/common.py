@@ -42,6 +42,8 @@ def run(awaitable_factory: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(awaitable_factory())
     except MitraError as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
         raise Failure(describe_error(error)) from None
     except KeyboardInterrupt:
         raise Failure(t("cli.interrupted"), code=130) from None

@@ -79,8 +79,15 @@ PG_TRIGGERS = [
 
 
 def upgrade() -> None:
+    # Existing items were monthly: their period ends the day before the next month begins.
     with op.batch_alter_table("obligation_item", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("period_end", sa.Date(), nullable=False))
+        batch_op.add_column(sa.Column("period_end", sa.Date(), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("UPDATE obligation_item SET period_end = date(period_start, '+1 month', '-1 day')")
+    else:
+        op.execute("UPDATE obligation_item SET period_end = (period_start + interval '1 month' - interval '1 day')::date")
+    with op.batch_alter_table("obligation_item", schema=None) as batch_op:
+        batch_op.alter_column("period_end", existing_type=sa.Date(), nullable=False)
         for name, condition in OBLIGATION_CHECKS.items():
             batch_op.create_check_constraint(op.f(f"ck_obligation_item_{name}"), condition)
 
