@@ -18,11 +18,14 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from store.actor import Actor
 from store.engine import Database
 from store.uow import UnitOfWork, unit_of_work
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
 def operation(func: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
@@ -34,3 +37,20 @@ def operation(func: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     service.within = func  # type: ignore[attr-defined]
     return service
 
+
+
+async def get_held(session: AsyncSession, model: type[M], key: Any) -> M | None:
+    """`session.get`, keeping the record for the rest of the session. The identity map holds
+    unchanged records only weakly, so a unit of work that touches one record many times (the
+    demo builder's) would otherwise load it again each time."""
+    record = session.info.setdefault("held", {}).get((model, key))
+    if record is None:
+        record = await session.get(model, key)
+        if record is not None:
+            hold(session, record, key)
+    return record
+
+
+def hold(session: AsyncSession, record: Any, key: Any) -> None:
+    """Keep a record just added (and flushed) for `get_held`."""
+    session.info.setdefault("held", {})[(type(record), key)] = record

@@ -88,7 +88,7 @@ async def test_rescoring_a_stage_can_make_it_pass(db, actors):
     result = card.stage("due_diligence").result
     assert result.score_centi == 311 and result.passed  # (3*4 + 2*4 + 2*2 + 1*2 + 1*2) / 9 = 3.11
     [*_, last] = await ps.events(db, "provider.scored", provider_id)
-    assert ps.changes(last)["before"] == {"score": 2} and ps.changes(last)["after"] == {"score": 4}
+    assert ps.changes(last)["before"] == {"tax_compliance": 2} and ps.changes(last)["after"] == {"tax_compliance": 4}
     assert ps.changes(last)["details"]["stage_passed"] is True
 
 

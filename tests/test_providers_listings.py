@@ -180,7 +180,7 @@ async def test_price_above_the_training_balance_is_refused(db, actors):
     # No wave on record: the 2023 scheme's Rp3.500.000 applies.
     dear = await ps.approved_course(db, actors, provider_id, price="3500001", outside_price="4000000")
     refusal = await _refused(db, actors.curator, dear, tokopedia, "10", "listing.price_above_balance")
-    assert refusal.params["balance"] == 3_500_000
+    assert refusal.params["balance_idr"] == 3_500_000
     at_balance = await ps.approved_course(db, actors, provider_id, price="3500000", outside_price="")
     assert (await courses.list_course(db, actors.curator, at_balance, tokopedia, "10")).status == "listed"
 
@@ -198,7 +198,7 @@ async def test_the_balance_is_that_of_the_most_recent_wave(db, actors):
     tokopedia = await ps.platform_id(db, "tokopedia")
     dear = await ps.approved_course(db, actors, provider_id, price="1200001", outside_price="")
     refusal = await _refused(db, actors.curator, dear, tokopedia, "10", "listing.price_above_balance")
-    assert refusal.params["balance"] == 1_200_000
+    assert refusal.params["balance_idr"] == 1_200_000
     fits = await ps.approved_course(db, actors, provider_id, price="1200000", outside_price="")
     assert (await courses.list_course(db, actors.curator, fits, tokopedia, "10")).status == "listed"
 
@@ -215,7 +215,7 @@ async def test_price_above_the_outside_price_is_refused(db, actors):
     tokopedia = await ps.platform_id(db, "tokopedia")
     dearer = await ps.approved_course(db, actors, provider_id, price="800000", outside_price="750000")
     refusal = await _refused(db, actors.curator, dearer, tokopedia, "10", "listing.price_above_outside")
-    assert (refusal.params["price"], refusal.params["outside"]) == (800_000, 750_000)
+    assert (refusal.params["price_idr"], refusal.params["outside_idr"]) == (800_000, 750_000)
     same = await ps.approved_course(db, actors, provider_id, price="750000", outside_price="750000")
     assert (await courses.list_course(db, actors.curator, same, tokopedia, "10")).status == "listed"
 

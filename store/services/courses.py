@@ -42,7 +42,7 @@ from store.models import (
     ProviderState,
     Wave,
 )
-from store.operation import operation
+from store.operation import get_held, hold, operation
 from store.services import curation, providers
 from store.text import fold
 from store.uow import UnitOfWork, read_session, unit_of_work
@@ -216,7 +216,7 @@ async def get_course(db: Database, actor: Actor, course_id: int) -> tuple[Course
 
 
 async def _course_for_change(uow: UnitOfWork, course_id: int, expected_version: int | None) -> tuple[Course, Provider]:
-    course = await uow.session.get(Course, course_id)
+    course = await get_held(uow.session, Course, course_id)
     if course is None:
         raise NotFound("course.not_found", id=course_id)
     provider = await providers.provider_for_change(uow, course.provider_id)
@@ -257,6 +257,7 @@ async def create_course(uow: UnitOfWork, provider_id: int, fields: CourseFields)
     course = Course(provider_id=provider_id, title_key=fold(fields.title), state=CourseState.DRAFT, **vars(fields))
     uow.session.add(course)
     await uow.session.flush()
+    hold(uow.session, course, course.id)
     uow.audit(
         "course.created", "course", course.id, after=vars(fields) | {"provider_id": provider_id, "state": "draft"}
     )
@@ -317,11 +318,15 @@ async def withdraw_course(uow: UnitOfWork, course_id: int, reason: str, *, expec
 
 async def training_balance(session: AsyncSession) -> int:
     """The training balance of the current scheme: that of the most recent wave by start date
-    when one exists, else the balance of the 2023 scheme (Rp3.500.000)."""
-    balance = (
-        await session.execute(select(Wave.training_balance_idr).order_by(Wave.starts_on.desc(), Wave.id.desc()).limit(1))
-    ).scalar_one_or_none()
-    return balance if balance is not None else SCHEME_2023_BALANCE_IDR
+    when one exists, else the balance of the 2023 scheme (Rp3.500.000). Asked once a session."""
+    if "training_balance" not in session.info:
+        balance = (
+            await session.execute(
+                select(Wave.training_balance_idr).order_by(Wave.starts_on.desc(), Wave.id.desc()).limit(1)
+            )
+        ).scalar_one_or_none()
+        session.info["training_balance"] = balance if balance is not None else SCHEME_2023_BALANCE_IDR
+    return session.info["training_balance"]
 
 
 @dataclass(frozen=True)
@@ -368,11 +373,11 @@ def listing_refusal(facts: ListingFacts, commission: int) -> RuleViolation | Non
     if f.platform_status != PlatformStatus.ACTIVE:
         return RuleViolation("listing.platform_suspended", platform=f.platform_name)
     if f.price_idr > f.balance_idr:
-        return RuleViolation("listing.price_above_balance", price=f.price_idr, balance=f.balance_idr)
+        return RuleViolation("listing.price_above_balance", price_idr=f.price_idr, balance_idr=f.balance_idr)
     if f.free_elsewhere:
         return RuleViolation("listing.free_elsewhere", title=f.title)
     if f.outside_price_idr is not None and f.price_idr > f.outside_price_idr:
-        return RuleViolation("listing.price_above_outside", price=f.price_idr, outside=f.outside_price_idr)
+        return RuleViolation("listing.price_above_outside", price_idr=f.price_idr, outside_idr=f.outside_price_idr)
     if commission > f.cap_bp:
         return RuleViolation(
             "listing.commission_above_cap", commission=_percent(commission), cap=_percent(f.cap_bp), platform=f.platform_name
@@ -409,7 +414,7 @@ async def list_course_within(uow: UnitOfWork, course_id: int, platform_id: int, 
     commission = commission_bp(commission)
     session = uow.session
     course, provider = await _course_for_change(uow, course_id, None)
-    platform = await session.get(Platform, platform_id)
+    platform = await get_held(session, Platform, platform_id)
     if platform is None:
         raise NotFound("platform.not_found", code=platform_id)
     uow.actor.require_platform(platform_id)
@@ -439,7 +444,10 @@ async def list_course_within(uow: UnitOfWork, course_id: int, platform_id: int, 
         after={"status": "listed", "commission_bp": commission},
         details={"course_id": course_id, "platform": platform.code, "price_idr": course.price_idr},
     )
-    return await _listing_view(session, existing.id)
+    return ListingView(
+        existing.id, existing.version, course_id, course.title, platform_id, platform.code, platform.name,
+        commission, existing.status, existing.status_reason,
+    )
 
 
 def record_refusal(uow: UnitOfWork, course_id: int, platform_id: int, commission: Any, refusal: RuleViolation) -> None:

@@ -13,6 +13,7 @@ platform that proposed it, may not assess that provider. The store refuses it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from store.models import (
     ProviderState,
     utcnow,
 )
-from store.operation import operation
+from store.operation import get_held, operation
 from store.services import providers
 from store.uow import UnitOfWork, read_session
 
@@ -127,8 +128,14 @@ def stages_json(rules: tuple[StageRule, ...]) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=32)
+def _parsed(stages_text: str) -> tuple[StageRule, ...]:
+    # A scheme version never changes once written: its text parses to the same rules.
+    return parse_stages(json.loads(stages_text))
+
+
 def _scheme(row: AssessmentScheme) -> Scheme:
-    return Scheme(row.id, row.version, parse_stages(json.loads(row.stages)))
+    return Scheme(row.id, row.version, _parsed(row.stages))
 
 
 async def latest_scheme(session: AsyncSession) -> Scheme:
@@ -141,13 +148,24 @@ async def latest_scheme(session: AsyncSession) -> Scheme:
 
 
 async def scheme_for(session: AsyncSession, provider_id: int) -> Scheme:
-    """The version the provider's curation started with, else the newest one."""
-    scheme_id = (
-        await session.execute(select(Assessment.scheme_id).where(Assessment.provider_id == provider_id).limit(1))
+    """The version the provider's curation started with, else the newest one (asked once a
+    session: the first assessment takes the newest version, which is what this returns)."""
+    known = session.info.setdefault("provider_scheme", {})
+    if provider_id not in known:
+        known[provider_id] = await _scheme_for(session, provider_id)
+    return known[provider_id]
+
+
+async def _scheme_for(session: AsyncSession, provider_id: int) -> Scheme:
+    row = (
+        await session.execute(
+            select(AssessmentScheme)
+            .join(Assessment, Assessment.scheme_id == AssessmentScheme.id)
+            .where(Assessment.provider_id == provider_id)
+            .limit(1)
+        )
     ).scalar_one_or_none()
-    if scheme_id is None:
-        return await latest_scheme(session)
-    return _scheme(await session.get(AssessmentScheme, scheme_id))
+    return _scheme(row) if row is not None else await latest_scheme(session)
 
 
 async def get_scheme(db: Database, actor: Actor, version: int | None = None) -> Scheme:
@@ -257,8 +275,12 @@ class StageView:
 @dataclass(frozen=True)
 class Scorecard:
     provider_id: int
-    scheme_version: int
+    scheme: Scheme
     stages: tuple[StageView, ...]
+
+    @property
+    def scheme_version(self) -> int:
+        return self.scheme.version
 
     @property
     def all_passed(self) -> bool:
@@ -267,32 +289,18 @@ class Scorecard:
     def stage(self, stage: str) -> StageView:
         return next(view for view in self.stages if view.stage == stage)
 
-
-async def _scores(session: AsyncSession, provider_id: int) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
-    """{stage: {indicator: score}} and {stage: curator name} of a provider's assessments."""
-    rows = await session.execute(
-        select(Assessment.stage, AssessmentScore.indicator, AssessmentScore.score)
-        .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-        .where(Assessment.provider_id == provider_id)
-    )
-    scores: dict[str, dict[str, int]] = {}
-    for stage, indicator, score in rows:
-        scores.setdefault(stage, {})[indicator] = score
-    curators = dict(
-        (
-            await session.execute(
-                select(Assessment.stage, Operator.username)
-                .join(Operator, Operator.id == Assessment.curator_id)
-                .where(Assessment.provider_id == provider_id)
-            )
-        ).all()
-    )
-    return scores, curators
+    def scores(self) -> dict[str, dict[str, int]]:
+        return {
+            view.stage: {item.indicator.code: item.score for item in view.indicators if item.score is not None}
+            for view in self.stages
+        }
 
 
-async def scorecard_of(session: AsyncSession, provider_id: int, offers_offline: bool) -> Scorecard:
-    scheme = await scheme_for(session, provider_id)
-    scores, curators = await _scores(session, provider_id)
+def build_scorecard(
+    provider_id: int, scheme: Scheme, scores: Mapping[str, Mapping[str, int]], curators: Mapping[str, str],
+    offers_offline: bool,
+) -> Scorecard:
+    """The scorecard for these scores (pure: the live results after each score come from here)."""
     applicable = applicable_stages(offers_offline)
     views = []
     earlier_passed = True
@@ -309,7 +317,24 @@ async def scorecard_of(session: AsyncSession, provider_id: int, offers_offline: 
         )
         if is_applicable:
             earlier_passed = earlier_passed and bool(result.passed)
-    return Scorecard(provider_id, scheme.version, tuple(views))
+    return Scorecard(provider_id, scheme, tuple(views))
+
+
+async def scorecard_of(session: AsyncSession, provider_id: int, offers_offline: bool) -> Scorecard:
+    scheme = await scheme_for(session, provider_id)
+    rows = await session.execute(
+        select(Assessment.stage, Operator.username, AssessmentScore.indicator, AssessmentScore.score)
+        .join(Operator, Operator.id == Assessment.curator_id)
+        .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+        .where(Assessment.provider_id == provider_id)
+    )
+    scores: dict[str, dict[str, int]] = {}
+    curators: dict[str, str] = {}
+    for stage, curator, indicator, score in rows:
+        curators[stage] = curator
+        if indicator is not None:
+            scores.setdefault(stage, {})[indicator] = score
+    return build_scorecard(provider_id, scheme, scores, curators, offers_offline)
 
 
 async def get_scorecard(db: Database, actor: Actor, provider_id: int) -> Scorecard:
@@ -324,7 +349,7 @@ async def get_scorecard(db: Database, actor: Actor, provider_id: int) -> Scoreca
 async def require_independent(session: AsyncSession, actor: Actor, provider: Provider) -> None:
     """Refuse a curator tied to the provider: scoped to a platform, or affiliated with the
     provider's ownership group or the group of a platform that proposed it."""
-    operator = await session.get(Operator, actor.operator_id) if actor.operator_id else None
+    operator = await get_held(session, Operator, actor.operator_id) if actor.operator_id else None
     if actor.platform_id is not None or (operator is not None and operator.platform_id is not None):
         raise RuleViolation("curation.curator_platform_scoped", curator=actor.username)
     group_id = operator.ownership_group_id if operator is not None else None
@@ -407,15 +432,17 @@ async def start_curation(uow: UnitOfWork, provider_id: int, *, expected_version:
 
 
 @operation
-async def score_indicator(uow: UnitOfWork, provider_id: int, stage: str, indicator: str, score: int) -> Scorecard:
-    """Score one indicator of one stage (0-4); returns the scorecard with the live results."""
+async def score_indicators(uow: UnitOfWork, provider_id: int, stage: str, scores: Mapping[str, int]) -> Scorecard:
+    """Score indicators of one stage (0-4 each); returns the scorecard with the live results.
+    The console scores one indicator per key (`score_indicator`); the demo a stage at a time."""
     uow.actor.require("provider.curate")
     session = uow.session
     provider = await _provider_to_curate(uow, provider_id, None)
     if provider.state != ProviderState.IN_CURATION:
         raise RuleViolation("curation.not_in_curation", state=provider.state)
-    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= MAX_SCORE:
-        raise InvalidInput("input.score", field="score", value=score)
+    for score in scores.values():
+        if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= MAX_SCORE:
+            raise InvalidInput("input.score", field="score", value=score)
     card = await scorecard_of(session, provider_id, provider.offers_offline)
     try:
         view = card.stage(stage)
@@ -426,41 +453,52 @@ async def score_indicator(uow: UnitOfWork, provider_id: int, stage: str, indicat
     if not view.open:
         earlier = next(s.stage for s in card.stages if s.applicable and not s.result.passed)
         raise RuleViolation("curation.stage_order", stage=stage, earlier=earlier)
-    if indicator not in {item.indicator.code for item in view.indicators}:
-        raise InvalidInput("input.indicator", field="indicator", value=indicator)
-    scheme = await scheme_for(session, provider_id)
-    assessment = (
-        await session.execute(select(Assessment).where(Assessment.provider_id == provider_id, Assessment.stage == stage))
-    ).scalar_one_or_none()
-    if assessment is None:
+    previous = {item.indicator.code: item.score for item in view.indicators}
+    unknown = sorted(set(scores) - set(previous))
+    if unknown:
+        raise InvalidInput("input.indicator", field="indicator", value=", ".join(unknown))
+    scheme = card.scheme
+    curators = {view.stage: view.curator for view in card.stages if view.curator}
+    if stage in curators:
+        assessment = (
+            await session.execute(
+                select(Assessment).where(Assessment.provider_id == provider_id, Assessment.stage == stage)
+            )
+        ).scalar_one()
+    else:
         assessment = Assessment(
             provider_id=provider_id, stage=stage, scheme_id=scheme.id, curator_id=uow.actor.operator_id
         )
         session.add(assessment)
         await session.flush()
-    row = await session.get(AssessmentScore, (assessment.id, indicator))
-    before = row.score if row is not None else None
-    if row is None:
-        session.add(AssessmentScore(assessment_id=assessment.id, indicator=indicator, score=score))
-    else:
-        row.score = score
-    scores = {item.indicator.code: item.score for item in view.indicators if item.score is not None}
-    scores[indicator] = score
-    result = stage_result(scheme.rule(stage), scores)
+        curators[stage] = uow.actor.username
+    for indicator, score in scores.items():
+        if previous[indicator] is None:
+            session.add(AssessmentScore(assessment_id=assessment.id, indicator=indicator, score=score))
+        else:
+            (await session.get(AssessmentScore, (assessment.id, indicator))).score = score
+    all_scores = card.scores()
+    all_scores[stage].update(scores)
+    result = stage_result(scheme.rule(stage), all_scores[stage])
     # The stage's recorded outcome exists only once every indicator is scored.
     assessment.score_centi = result.score_centi if result.complete else None
     assessment.passed = result.passed
     assessment.completed_at = utcnow() if result.complete else None
     uow.audit(
         "provider.scored", "provider", provider_id,
-        before={"score": before}, after={"score": score},
+        before={code: previous[code] for code in scores}, after=dict(scores),
         details={
-            "stage": stage, "indicator": indicator, "scheme_version": scheme.version,
+            "stage": stage, "scheme_version": scheme.version,
             "stage_score_centi": result.score_centi, "stage_passed": result.passed,
         },
     )
     await session.flush()
-    return await scorecard_of(session, provider_id, provider.offers_offline)
+    return build_scorecard(provider_id, scheme, all_scores, curators, provider.offers_offline)
+
+
+async def score_indicator(db: Database, actor: Actor, provider_id: int, stage: str, indicator: str, score: int) -> Scorecard:
+    """Score one indicator (the console's key press)."""
+    return await score_indicators(db, actor, provider_id, stage, {indicator: score})
 
 
 @operation

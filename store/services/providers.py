@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import validators
@@ -35,7 +35,7 @@ from store.models import (
     ProviderPlatform,
     ProviderState,
 )
-from store.operation import operation
+from store.operation import get_held, hold, operation
 from store.paging import Cursor, Page, keyset, page_of
 from store.text import fold, prefix_range
 from store.uow import UnitOfWork, read_session
@@ -241,9 +241,16 @@ class Choice:
 # --- scope ------------------------------------------------------------------------------------
 
 
-async def platform_ids_of(session: AsyncSession, provider_id: int) -> set[int]:
-    rows = await session.execute(select(ProviderPlatform.platform_id).where(ProviderPlatform.provider_id == provider_id))
-    return set(rows.scalars())
+async def platform_ids_of(session: AsyncSession, provider_id: int) -> frozenset[int]:
+    """The proposing platforms, remembered for the rest of the session (a unit of work that
+    touches one provider many times, like the demo builder's, asks once)."""
+    known = session.info.setdefault("provider_platforms", {})
+    if provider_id not in known:
+        rows = await session.execute(
+            select(ProviderPlatform.platform_id).where(ProviderPlatform.provider_id == provider_id)
+        )
+        known[provider_id] = frozenset(rows.scalars())
+    return known[provider_id]
 
 
 async def require_scope(session: AsyncSession, actor: Actor, provider_id: int) -> None:
@@ -254,7 +261,7 @@ async def require_scope(session: AsyncSession, actor: Actor, provider_id: int) -
 
 async def provider_for_change(uow: UnitOfWork, provider_id: int, expected_version: int | None = None) -> Provider:
     """The provider to change, after the scope and optimistic-lock checks."""
-    provider = await uow.session.get(Provider, provider_id)
+    provider = await get_held(uow.session, Provider, provider_id)
     if provider is None:
         raise NotFound("provider.not_found", id=provider_id)
     await require_scope(uow.session, uow.actor, provider_id)
@@ -342,14 +349,19 @@ async def inventory_provider(
     )
     session.add(provider)
     await session.flush()
+    hold(session, provider, provider.id)
     session.add_all(ProviderPlatform(provider_id=provider.id, platform_id=platform.id) for platform in platforms)
-    session.add_all(
-        ProviderDocument(
-            provider_id=provider.id, kind=kind,
-            status=DocumentStatus.PRESENT if kind in present else DocumentStatus.MISSING,
-        )
-        for kind in DocumentKind
+    await session.execute(
+        insert(ProviderDocument),
+        [
+            {
+                "version": 1, "provider_id": provider.id, "kind": kind.value, "reference": "", "note": "",
+                "status": DocumentStatus.PRESENT.value if kind in present else DocumentStatus.MISSING.value,
+            }
+            for kind in DocumentKind
+        ],
     )
+    await session.flush()  # units of work run without autoflush: later steps read these rows
     after = {
         name: value.isoformat() if isinstance(value, dt.date) else value
         for name, value in vars(fields).items()
