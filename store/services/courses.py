@@ -200,16 +200,28 @@ async def _listing_view(session: AsyncSession, listing_id: int) -> ListingView:
     return ListingView(*(await session.execute(_listing_query().where(CourseListing.id == listing_id))).one())
 
 
-async def get_course(db: Database, actor: Actor, course_id: int) -> tuple[CourseView, list[ListingView]]:
-    """A course and its listings."""
+@dataclass(frozen=True)
+class CourseFile:
+    course: CourseView
+    listings: tuple[ListingView, ...]
+    provider_name: str
+    provider_state: str
+    may_decide: bool  # the operator may approve or reject it (role and independence)
+
+
+async def get_course(db: Database, actor: Actor, course_id: int) -> CourseFile:
+    """A course with its listings, for its own screen."""
     actor.require("course.read")
     async with read_session(db) as session:
         course = await session.get(Course, course_id)
         if course is None:
             raise NotFound("course.not_found", id=course_id)
         await providers.require_scope(session, actor, course.provider_id)
+        provider = await session.get(Provider, course.provider_id)
         rows = await session.execute(_listing_query().where(CourseListing.course_id == course_id).order_by(Platform.code))
-        return _course_view(course), [ListingView(*row) for row in rows]
+        view, listings = _course_view(course), tuple(ListingView(*row) for row in rows)
+    may_decide = actor.can("course.decide") and await curation.may_assess(db, actor, course.provider_id)
+    return CourseFile(view, listings, provider.name, provider.state, may_decide)
 
 
 # --- course states ----------------------------------------------------------------------------
