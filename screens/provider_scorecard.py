@@ -79,7 +79,7 @@ class ScoreTable(DataTable):
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "score":
-            return True if self.editable else None
+            return self.editable  # hidden unless the operator may score this provider now
         return True
 
     def action_score(self, score: int) -> None:

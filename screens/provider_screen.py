@@ -49,7 +49,7 @@ class DocumentTable(DataTable):
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "mark":
-            return True if self.editable else None
+            return self.editable  # hidden unless the operator may change the checklist now
         return True
 
     def action_mark(self, status: str) -> None:

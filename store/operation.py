@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
 from store.engine import Database
-from store.uow import UnitOfWork, unit_of_work
+from store.uow import unit_of_work
 
 T = TypeVar("T")
 M = TypeVar("M")

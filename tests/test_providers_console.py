@@ -13,6 +13,7 @@ from screens.provider_scorecard import ScoreTable
 from screens.provider_screen import DocumentTable, ProviderScreen
 from screens.shell import ShellScreen
 from store.models import Course, CourseListing, Provider, ProviderDocument
+from store.services import curation
 from store.uow import read_session
 from tests import providers_support as ps
 from tests.tui_support import SIZE, console, login, settle, wait_until
@@ -54,6 +55,15 @@ async def open_area(pilot) -> None:
     await pilot.press("4")
     await settle(pilot)
     await wait_until(pilot, lambda: pilot.app.screen.query_one(PagedTable).complete)
+
+
+async def open_first_provider(pilot, username: str) -> ProviderScreen:
+    """Log in, go to Providers and open the first provider of the list."""
+    await login(pilot, username)
+    await open_area(pilot)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ProviderScreen) and pilot.app.screen.file is not None)
+    return pilot.app.screen
 
 
 async def test_from_platform_inventory_to_a_listed_course(db):
@@ -198,11 +208,7 @@ async def test_rejecting_asks_for_a_reason_then_confirms(db, actors):
     provider_id = await ps.submitted(db, actors, name="Lembaga Kilat")
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "curator")
-        await open_area(pilot)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ProviderScreen) and app.screen.file is not None)
-        screen = app.screen
+        screen = await open_first_provider(pilot, "curator")
         await pilot.press("x")
         await submit_form(pilot, {"reason": "   "})
         assert isinstance(app.screen, FormScreen)
@@ -223,10 +229,7 @@ async def test_saying_no_at_the_confirmation_changes_nothing(db, actors):
     provider_id = await ps.approved(db, actors, name="Lembaga Tetap")
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "admin")
-        await open_area(pilot)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ProviderScreen) and app.screen.file is not None)
+        await open_first_provider(pilot, "admin")
         await pilot.press("u")
         await submit_form(pilot, {"reason": "Testing the brakes"})
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -257,17 +260,12 @@ async def test_queue_steps_to_next_and_previous_provider(db, actors):
 
 async def test_the_stage_verdict_changes_live_with_each_score(db, actors):
     provider_id = await ps.submitted(db, actors, name="Lembaga Dinilai")
-    from store.services import curation
-
     await curation.start_curation(db, actors.curator, provider_id)
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "curator")
-        await open_area(pilot)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ProviderScreen) and app.screen.file is not None)
+        screen = await open_first_provider(pilot, "curator")
         await pilot.press("f3", "down")
-        table = app.screen.query_one(ScoreTable)
+        table = screen.query_one(ScoreTable)
         verdict = lambda: str(table.get_row("stage:due_diligence")[3])  # noqa: E731
         assert "not scored yet" in verdict()
         await pilot.press("4")  # legal standing (weight 3 of 9)
@@ -286,10 +284,7 @@ async def test_a_refused_listing_names_the_rule_in_the_form(db, actors):
     course_id = await ps.approved_course(db, actors, provider_id)
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "tokopedia")
-        await open_area(pilot)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ProviderScreen) and app.screen.file is not None)
+        await open_first_provider(pilot, "tokopedia")
         await pilot.press("f4", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, CourseScreen) and app.screen.file is not None)
         await pilot.press("l")
@@ -343,13 +338,12 @@ async def test_language_switch_translates_the_provider_screen(db, actors):
     await ps.submitted(db, actors, name="Lembaga Bahasa")
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "curator")
-        await open_area(pilot)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, ProviderScreen) and app.screen.file is not None)
-        app.switch_language("id")
-        await settle(pilot)
-        assert "Diajukan" in text_of(app.screen, "#provider-header")
-        tabs = app.screen.query_one("#provider-tabs")
-        assert "Dokumen" in str(tabs.get_tab("tab-documents").label)
-        set_language("en")
+        screen = await open_first_provider(pilot, "curator")
+        try:
+            app.switch_language("id")
+            await settle(pilot)
+            assert "Diajukan" in text_of(screen, "#provider-header")
+            assert "Dokumen" in str(screen.query_one("#provider-tabs").get_tab("tab-documents").label)
+            assert "Tahap / indikator" in str(screen.query_one(ScoreTable).columns["item"].label)
+        finally:
+            set_language("en")

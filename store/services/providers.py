@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import validators
@@ -458,22 +458,23 @@ async def submit_provider(uow: UnitOfWork, provider_id: int, *, expected_version
     return provider.state
 
 
+async def _suspension(uow: UnitOfWork, action: str, provider_id: int, reason: str, expected_version: int | None) -> str:
+    uow.actor.require("provider.suspend")
+    provider = await provider_for_change(uow, provider_id, expected_version)
+    move(uow, provider, action, reason)
+    return provider.state
+
+
 @operation
 async def suspend_provider(uow: UnitOfWork, provider_id: int, reason: str, *, expected_version: int | None = None) -> str:
     """Approved -> suspended: its courses take no new enrollments (see catalog.py)."""
-    uow.actor.require("provider.suspend")
-    provider = await provider_for_change(uow, provider_id, expected_version)
-    move(uow, provider, "suspend", reason)
-    return provider.state
+    return await _suspension(uow, "suspend", provider_id, reason, expected_version)
 
 
 @operation
 async def reinstate_provider(uow: UnitOfWork, provider_id: int, reason: str, *, expected_version: int | None = None) -> str:
     """Suspended -> approved again."""
-    uow.actor.require("provider.suspend")
-    provider = await provider_for_change(uow, provider_id, expected_version)
-    move(uow, provider, "reinstate", reason)
-    return provider.state
+    return await _suspension(uow, "reinstate", provider_id, reason, expected_version)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -589,15 +590,3 @@ async def group_choices(db: Database, actor: Actor) -> list[Choice]:
             select(OwnershipGroup.id, OwnershipGroup.code, OwnershipGroup.name).order_by(OwnershipGroup.name)
         )
         return [Choice(*row) for row in rows]
-
-
-async def count_by_state(db: Database, actor: Actor) -> dict[str, int]:
-    """How many providers in each state (within the operator's scope)."""
-    actor.require("provider.read")
-    query = select(Provider.state, func.count()).group_by(Provider.state)
-    if actor.is_platform_staff:
-        query = query.join(ProviderPlatform, ProviderPlatform.provider_id == Provider.id).where(
-            ProviderPlatform.platform_id == actor.platform_id
-        )
-    async with read_session(db) as session:
-        return dict((await session.execute(query)).all())
