@@ -296,7 +296,7 @@ class ProviderScreen(ServiceCaller, Screen):
         self.call(
             providers.set_document, self.provider_id, message.kind, message.status, reference=document.reference,
             note="" if message.status != "invalid" else document.note, expected_version=document.version,
-            then=lambda _view: self.reload(), group=f"document-{message.kind}",
+            then=lambda _view: self.reload(), on_error=self._failed, group=f"document-{message.kind}",
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
@@ -322,7 +322,7 @@ class ProviderScreen(ServiceCaller, Screen):
                 note=values["note"], expected_version=document.version,
             ),
         )
-        self.app.push_screen(form, lambda result: self.reload() if result else None)
+        self.app.push_screen(form, lambda _result: self.reload())
 
     def on_score_table_scored(self, message: ScoreTable.Scored) -> None:
         message.stop()
@@ -362,7 +362,13 @@ class ProviderScreen(ServiceCaller, Screen):
             [FormField("reason", "field.reason" if reason_required else "field.note")],
             run, intro=t(f"providers.confirm.{action}", name=name), confirm=confirm,
         )
-        self.app.push_screen(form, lambda result: self._decided(action) if result else None)
+        # Cancelled or not, reload: a refusal such as "changed by someone else" needs fresh data.
+        self.app.push_screen(form, lambda result: self._decided(action) if result else self.reload())
+
+    def _failed(self, error) -> None:
+        """Show the refusal and reload: the provider may have changed meanwhile."""
+        self.app.show_error(error)
+        self.reload()
 
     def _decided(self, action: str) -> None:
         self.app.notify(t(f"providers.done.{action}", name=self.file.provider.name), markup=False)
@@ -375,7 +381,10 @@ class ProviderScreen(ServiceCaller, Screen):
 
         def answered(yes: bool) -> None:
             if yes:
-                self.call(service, self.provider_id, expected_version=version, then=lambda _s: self._decided(action))
+                self.call(
+                    service, self.provider_id, expected_version=version, then=lambda _s: self._decided(action),
+                    on_error=self._failed,
+                )
 
         self.app.push_screen(
             ConfirmScreen(

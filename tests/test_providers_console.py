@@ -13,7 +13,7 @@ from screens.provider_scorecard import ScoreTable
 from screens.provider_screen import DocumentTable, ProviderScreen
 from screens.shell import ShellScreen
 from store.models import Course, CourseListing, Provider, ProviderDocument
-from store.services import curation
+from store.services import curation, providers
 from store.uow import read_session
 from tests import providers_support as ps
 from tests.tui_support import SIZE, console, login, settle, wait_until
@@ -347,3 +347,20 @@ async def test_language_switch_translates_the_provider_screen(db, actors):
             assert "Tahap / indikator" in str(screen.query_one(ScoreTable).columns["item"].label)
         finally:
             set_language("en")
+
+
+async def test_a_decision_on_a_stale_screen_is_refused_and_the_screen_reloads(db, actors):
+    provider_id = await ps.approved(db, actors, name="Lembaga Berubah")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_first_provider(pilot, "admin")
+        # Meanwhile a curator suspends it from another console.
+        await providers.suspend_provider(db, actors.curator, provider_id, "Complaint from participants")
+        await pilot.press("u")
+        await submit_form(pilot, {"reason": "Late reports"})
+        await answer_yes(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen) and "changed by someone else" in text_of(app.screen, "#form-error"))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: screen.file.provider.state == "suspended")
+        assert "Complaint from participants" in text_of(screen, "#provider-header")
+    assert [event.reason for event in await ps.events(db, "provider.suspended")] == ["Complaint from participants"]
