@@ -43,6 +43,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "provider.decide": frozenset({CU}),
     "provider.suspend": frozenset({A, CU}),
     "scheme.change": frozenset({A}),
+    "curator.affiliation": frozenset({A}),
     "course.read": EVERYONE,
     "course.edit": frozenset({A, CU, PL}),
     "course.decide": frozenset({CU}),

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import click
 
-from tui.commands.applications import import_group, platforms_group
+from tui.commands.applications import platforms_group
 from tui.commands.audit import audit_group
-from tui.commands.common import db_option, lang_option
+from tui.commands.common import db_option, import_group, lang_option
 from tui.commands.console import console, demo, open_checked, run_console
 from tui.commands.db import db_group
 from tui.commands.operators import operators_group
+from tui.commands.providers import curation_group
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,3 +36,4 @@ main.add_command(operators_group)
 main.add_command(audit_group)
 main.add_command(import_group)
 main.add_command(platforms_group)
+main.add_command(curation_group)

@@ -92,6 +92,11 @@ def describe_error(error: MitraError) -> str:
     field_key = f"field.{params.get('field')}"
     if field_key in catalog("en"):
         params["field"] = t(field_key)
+    from tui.money import rupiah  # here, not at the top: tui.money imports this module
+
+    for name, value in params.items():
+        if name.endswith("_idr") and isinstance(value, int):
+            params[name] = rupiah(value)  # amounts read "Rp3.500.000" in the operator's language
     if error.key in catalog("en"):
         return t(error.key, **params)
     return t("error.unknown", key=error.key)

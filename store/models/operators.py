@@ -31,6 +31,8 @@ class Operator(Versioned, table=True):
     password_hash: str = Field(sa_type=String(300), nullable=False)
     # Platform staff are scoped to exactly one platform; office staff have none.
     platform_id: int | None = fk("platform.id", nullable=True, index=True)
+    # A declared affiliation with a corporate group: a curator may not assess providers of it.
+    ownership_group_id: int | None = fk("ownership_group.id", nullable=True)
     is_active: bool = Field(default=True, nullable=False)
     failed_logins: int = Field(default=0, nullable=False)
     last_login_at: dt.datetime | None = timestamp()

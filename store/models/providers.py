@@ -27,6 +27,11 @@ class Provider(Versioned, table=True):
         one_of("legal_form", LegalForm),
         one_of("state", ProviderState),
         Index("ix_provider_state", "state"),
+        CheckConstraint("offers_online OR offers_offline", name="delivers_somehow"),
+        # Reject and suspend are reasoned decisions (a reinstatement keeps its reason too).
+        CheckConstraint(
+            "state NOT IN ('rejected', 'suspended') OR state_reason <> ''", name="decision_has_reason"
+        ),
     )
 
     id: int | None = id_field()
@@ -34,7 +39,8 @@ class Provider(Versioned, table=True):
     # Case- and accent-folded name for prefix search (see store/text.py).
     name_key: str = Field(default="", sa_type=String(200), nullable=False, index=True)
     legal_form: str = Field(default=LegalForm.PT, sa_type=String(20), nullable=False)
-    nib: str = Field(default="", sa_type=String(13), nullable=False, index=True)
+    # One record per legal entity: a second platform proposing it is added to provider_platform.
+    nib: str = Field(sa_type=String(13), nullable=False, unique=True)
     npwp: str = Field(default="", sa_type=String(16), nullable=False)
     province_code: str = Field(default="", sa_type=String(2), nullable=False)
     address: str = Field(default="", sa_type=Text, nullable=False)
@@ -86,6 +92,8 @@ class ProviderDocument(Versioned, table=True):
         UniqueConstraint("provider_id", "kind"),
         one_of("kind", DocumentKind),
         one_of("status", DocumentStatus),
+        # An invalid document says what is wrong with it.
+        CheckConstraint("status <> 'invalid' OR note <> ''", name="invalid_has_note"),
     )
 
     id: int | None = id_field()
@@ -108,7 +116,8 @@ class CurationStage(StrEnum):
 class AssessmentScheme(SQLModel, table=True):
     """A version of the indicators, weights and pass thresholds (immutable once written).
 
-    `stages` is JSON: {stage: {"threshold": n, "indicators": [{"code", "label", "weight"}]}}.
+    `stages` is JSON: {stage: {"threshold_centi": n, "indicators": [{"code", "label": {"en", "id"},
+    "weight"}]}}; scores are 0-4 and thresholds are in hundredths of a point (250 = 2.50).
     An admin change writes a new version; each assessment keeps the version it used.
     """
 
@@ -182,6 +191,11 @@ class Course(Versioned, table=True):
         CheckConstraint(
             "outside_price_idr IS NULL OR outside_price_idr >= 0", name="outside_price_range"
         ),
+        CheckConstraint(
+            "state NOT IN ('rejected', 'withdrawn') OR state_reason <> ''", name="decision_has_reason"
+        ),
+        # The price-outlier report compares courses of the same category and mode.
+        Index("ix_course_category_mode", "category", "mode"),
     )
 
     id: int | None = id_field()
@@ -214,6 +228,7 @@ class CourseListing(Versioned, table=True):
         UniqueConstraint("course_id", "platform_id"),
         one_of("status", ListingStatus),
         CheckConstraint("commission_bp BETWEEN 0 AND 10000", name="commission_range"),
+        CheckConstraint("status <> 'delisted' OR status_reason <> ''", name="delisting_has_reason"),
     )
 
     id: int | None = id_field()
@@ -221,5 +236,6 @@ class CourseListing(Versioned, table=True):
     platform_id: int = fk("platform.id", index=True)
     commission_bp: int = Field(nullable=False)
     status: str = Field(default=ListingStatus.LISTED, sa_type=String(20), nullable=False)
+    status_reason: str = Field(default="", sa_type=Text, nullable=False)
     listed_by: int | None = fk("operator.id", nullable=True)
     listed_at: dt.datetime | None = timestamp(default_now=True, nullable=False)

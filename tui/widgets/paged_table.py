@@ -76,6 +76,9 @@ class PagedTable(ServiceCaller, DataTable):
         self._generation += 1
         self._cursor = None
         self._complete = False
+        # A page still on its way belongs to the old query (its exclusive worker is cancelled by
+        # the new fetch): without this, the new query would wait for it forever.
+        self._loading_page = False
         self.rows_by_key.clear()
         self.clear()
         self._next_page()

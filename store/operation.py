@@ -1,0 +1,56 @@
+"""Services that compose: each runs in its own unit of work, or inside a caller's.
+
+    @operation
+    async def submit_provider(uow: UnitOfWork, provider_id: int, *, expected_version: int) -> ...:
+        uow.actor.require("provider.submit")
+        ...
+
+    await submit_provider(db, actor, 7, expected_version=3)        # one transaction, as the console does
+    await submit_provider.within(uow, 7, expected_version=3)       # inside a larger unit of work
+
+The second form lets the demo builder run a provider's whole inventory (record, documents,
+submission) as one transaction with the same rules and audit events, instead of dozens.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.actor import Actor
+from store.engine import Database
+from store.uow import unit_of_work
+
+T = TypeVar("T")
+M = TypeVar("M")
+
+
+def operation(func: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    @functools.wraps(func)
+    async def service(db: Database, actor: Actor, *args: Any, **kwargs: Any) -> T:
+        async with unit_of_work(db, actor) as uow:
+            return await func(uow, *args, **kwargs)
+
+    service.within = func  # type: ignore[attr-defined]
+    return service
+
+
+
+async def get_held(session: AsyncSession, model: type[M], key: Any) -> M | None:
+    """`session.get`, keeping the record for the rest of the session. The identity map holds
+    unchanged records only weakly, so a unit of work that touches one record many times (the
+    demo builder's) would otherwise load it again each time."""
+    record = session.info.setdefault("held", {}).get((model, key))
+    if record is None:
+        record = await session.get(model, key)
+        if record is not None:
+            hold(session, record, key)
+    return record
+
+
+def hold(session: AsyncSession, record: Any, key: Any) -> None:
+    """Keep a record just added (and flushed) for `get_held`."""
+    session.info.setdefault("held", {})[(type(record), key)] = record

@@ -1,0 +1,125 @@
+"""The demo's providers step: every state, the affiliated provider, each listing rule tripped,
+catalog keys in both languages, and the same data on every build."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from fixtures.build import DemoContext
+from fixtures.steps import providers as step
+from store.engine import create_database
+from store.errors import RuleViolation
+from store.models import Assessment, AssessmentScore, Course, CourseListing, Platform, Provider
+from store.services import courses
+from store.services.catalog import enrollable_listing
+from store.uow import read_session
+from tests import providers_support as ps
+from tui.i18n import catalog, placeholders
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def _build(db) -> None:
+    await step.providers_and_courses(DemoContext(db, participants=0, seed=2020, progress=lambda *_: None))
+
+
+async def test_demo_providers_cover_every_state_and_rule(db):
+    await _build(db)
+    async with read_session(db) as session:
+        states = dict((await session.execute(select(Provider.state, func.count()).group_by(Provider.state))).all())
+        course_count = (await session.execute(select(func.count()).select_from(Course))).scalar_one()
+        listed_on = set((await session.execute(
+            select(Platform.code).join(CourseListing, CourseListing.platform_id == Platform.id).distinct())).scalars())
+    assert set(states) == {"inventoried", "submitted", "in_curation", "approved", "rejected", "suspended"}
+    assert sum(states.values()) == 40 and 190 <= course_count <= 210
+    assert listed_on == {"tokopedia", "bukalapak", "skillacademy", "maubelajarapa", "pintaria", "sekolahmu",
+                         "pijarmahir", "sisnaker"}
+    assert [event.reason for event in await ps.events(db, "provider.reinstated")] == [
+        "Peralatan diganti dan diperiksa ulang oleh kurator"
+    ]
+    tripped = {ps.changes(event)["details"]["rule"] for event in await ps.events(db, "listing.refused")}
+    # Every rule but the suspended platform (no demo platform is suspended) is tripped at least once.
+    assert tripped == set(courses.LISTING_RULES) - {"listing.platform_suspended"}
+
+
+async def test_the_affiliated_providers_paid_course_is_refused_on_its_platform_listed_elsewhere(db):
+    await _build(db)
+    async with read_session(db) as session:
+        course = (await session.execute(
+            select(Course).where(Course.title == "Komunikasi Efektif di Tempat Kerja"))).scalar_one()
+        listed = (await session.execute(
+            select(Platform.code).join(CourseListing, CourseListing.platform_id == Platform.id)
+            .where(CourseListing.course_id == course.id))).scalars().all()
+    refusals = await ps.events(db, "listing.refused", course.id)
+    assert [ps.changes(event)["details"]["rule"] for event in refusals] == ["listing.cross_selling"]
+    assert ps.changes(refusals[0])["details"]["platform"] == "Skill Academy"
+    assert listed == ["tokopedia"]
+
+
+async def test_a_suspended_demo_providers_listings_take_no_enrollments(db):
+    await _build(db)
+    async with read_session(db) as session:
+        listing_id = (await session.execute(
+            select(CourseListing.id).join(Course, Course.id == CourseListing.course_id)
+            .join(Provider, Provider.id == Course.provider_id)
+            .where(Provider.state == "suspended", CourseListing.status == "listed").limit(1))).scalar_one()
+        with pytest.raises(RuleViolation) as refused:
+            await enrollable_listing(session, listing_id)
+    assert refused.value.key == "enrollment.provider_not_approved"
+
+
+async def test_same_seed_same_scores(db, db_url_factory, backend):
+    if backend != "sqlite":
+        pytest.skip("one back end is enough to compare two builds")
+    other = create_database(await db_url_factory("seeded"))
+    try:
+        digests = []
+        for database in (db, other):
+            await _build(database)
+            async with read_session(database) as session:
+                rows = (await session.execute(
+                    select(Provider.name, Assessment.stage, AssessmentScore.indicator, AssessmentScore.score)
+                    .join(Assessment, Assessment.provider_id == Provider.id)
+                    .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+                    .order_by(Provider.name, Assessment.stage, AssessmentScore.indicator))).all()
+            digests.append(json.dumps([list(row) for row in rows]))
+        assert digests[0] == digests[1] and len(json.loads(digests[0])) > 300
+    finally:
+        await other.dispose()
+
+
+def _raised_keys(path: Path) -> set[str]:
+    """Message keys given to the store's errors in a module (f-strings expanded by hand below)."""
+    keys = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in {
+            "RuleViolation", "InvalidInput", "NotFound", "Conflict", "PermissionDenied",
+        } and node.args and isinstance(node.args[0], ast.Constant):
+            keys.add(node.args[0].value)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "explain_constraint":
+            keys.add(node.args[1].value)
+    return keys
+
+
+def test_every_key_the_providers_area_raises_is_in_both_languages():
+    modules = ["providers", "curation", "courses", "provider_import"]
+    keys = set().union(*(_raised_keys(ROOT / "store" / "services" / f"{name}.py") for name in modules))
+    keys |= {f"provider.transition.{action}" for action in ("submit", "start_curation", "approve", "reject",
+                                                              "suspend", "reinstate")}
+    keys |= {f"course.transition.{action}" for action in ("submit", "approve", "reject", "withdraw")}
+    keys |= set(courses.LISTING_RULES)
+    english, indonesian = catalog("en"), catalog("id")
+    assert sorted(keys - set(english)) == []
+    assert sorted(keys - set(indonesian)) == []
+    area_keys = [key for key in english if key.startswith(("providers.", "provider.", "curation.", "course.",
+                                                           "listing.", "cli.providers.", "cli.curation."))]
+    for key in area_keys:
+        assert placeholders(english[key]) == placeholders(indonesian[key]), key
+    # Real Indonesian, not English copies: only names and abbreviations read the same in both.
+    same = sorted(key for key in area_keys if english[key] == indonesian[key] and len(english[key]) > 12)
+    assert same == [], same
