@@ -54,7 +54,7 @@ async def provider_row(db, name: str) -> Provider:
 async def open_area(pilot) -> None:
     await pilot.press("4")
     await settle(pilot)
-    await wait_until(pilot, lambda: pilot.app.screen.query_one(PagedTable).complete)
+    await wait_until(pilot, lambda: pilot.app.screen.query_one("#provider-list", PagedTable).complete)
 
 
 async def open_first_provider(pilot, username: str) -> ProviderScreen:
@@ -186,7 +186,7 @@ async def test_platform_staff_see_only_their_providers_and_cannot_curate(db, act
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot, "tokopedia")
         await open_area(pilot)
-        table = app.screen.query_one(PagedTable)
+        table = app.screen.query_one("#provider-list", PagedTable)
         assert [row.id for row in table.rows_by_key.values()] == [own]
         assert not app.screen.query_one("#filter-platform").display
         await pilot.press("q")  # the curation queue is not for platform staff
@@ -324,7 +324,7 @@ async def test_search_by_nib_and_filter_by_state(db, actors):
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot, "curator")
         await open_area(pilot)
-        table = app.screen.query_one(PagedTable)
+        table = app.screen.query_one("#provider-list", PagedTable)
         await pilot.press("slash")
         await pilot.press(*"3578")
         await wait_until(pilot, lambda: [r.id for r in table.rows_by_key.values()] == [second])
