@@ -13,6 +13,7 @@ from tui.commands.common import db_option, lang_option
 from tui.commands.console import console, demo, open_checked, run_console
 from tui.commands.db import db_group
 from tui.commands.operators import operators_group
+from tui.commands.payments import payments_group
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,3 +33,4 @@ main.add_command(console)
 main.add_command(db_group)
 main.add_command(operators_group)
 main.add_command(audit_group)
+main.add_command(payments_group)

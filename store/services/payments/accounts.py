@@ -186,6 +186,7 @@ async def import_participant_accounts(db: Database, actor: Actor, text: str) -> 
         now = utcnow()
         for start in range(0, len(parsed), CHUNK):
             report.imported += await _store_accounts(uow, parsed[start:start + CHUNK], report, now)
+        report.errors.sort(key=lambda error: error.line)  # unknown NIKs are found a chunk later
         uow.audit("payout_account.imported", "payout_account", "",
                   details={"read": report.read, "imported": report.imported, "rejected": report.rejected})
     return report
