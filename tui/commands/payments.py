@@ -235,8 +235,7 @@ def reconcile(batch_id, results, errors_file, db_url, operator_name) -> None:
 
     The file is applied entirely or not at all; refused rows are listed with their line numbers
     and the command exits with status 2."""
-    text = read_text(results)
-    report = as_operator(lambda db, actor: files.reconcile(db, actor, batch_id, text))(db_url, operator_name)
+    report = as_operator(lambda db, actor: files.reconcile_file(db, actor, batch_id, results))(db_url, operator_name)
     if report.errors:
         _report_rows(report, errors_file)
         raise Failure(t("cli.payments.results_refused", refused=report.rejected, read=report.read), code=2)

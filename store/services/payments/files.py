@@ -38,7 +38,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, select, update
 
 from store.actor import Actor
-from store.csvio import ImportReport, malformed, rows
+from store.csvio import ImportReport, malformed, read_text, rows
 from store.engine import Database
 from store.errors import InvalidInput, MitraError, NotFound, RuleViolation
 from store.models import BatchState, LineStatus, PaymentBatch, PaymentLine, utcnow
@@ -280,6 +280,12 @@ async def reconcile(db: Database, actor: Actor, batch_id: int, text: str) -> Rec
             uow.audit("payment_batch.results_refused", "payment_batch", batch_id,
                       details={"rows": report.read, "refused_rows": report.rejected})
     return report
+
+
+async def reconcile_file(db: Database, actor: Actor, batch_id: int, path: str | Path) -> ReconcileReport:
+    """`reconcile` with the results read from a file (UTF-8, with or without a byte-order mark)."""
+    actor.require("payment.reconcile")
+    return await reconcile(db, actor, batch_id, read_text(path))
 
 
 async def _read_and_apply(session, batch_id: int, parsed, report: ReconcileReport) -> None:
