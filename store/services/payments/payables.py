@@ -238,6 +238,7 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Sel
             account.c.account_number.label("account_number"),
             (paid + 1).label("instalment"),
             wave.c.incentive_count.label("instalments"),
+            (account.c.holder_nik == participant.c.nik).label("own_account"),
         )
         .select_from(participant)
         .join(wave, wave.c.id == participant.c.wave_id)
@@ -248,7 +249,6 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Sel
                 account.c.participant_id == participant.c.id,
                 account.c.owner_kind == AccountOwner.PARTICIPANT,
                 account.c.verified == true(),
-                account.c.holder_nik == participant.c.nik,
                 account.c.institution == scope.payer,
             ),
         )
@@ -268,7 +268,10 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Sel
         eligible = eligible.where(participant.c.province_code == filters.province_code)
     if filters.completed_by is not None:
         eligible = eligible.where(enrollment.c.completed_on <= filters.completed_by)
-    eligible = eligible.subquery("eligible")
+    # The same-NIK check is applied outside a fence (OFFSET 0 keeps PostgreSQL from flattening the
+    # subquery): inside the join, "account of p AND holder NIK = p's NIK" made the planner expect
+    # one row and probe the blacklist and exclusion lists by full scan for each of 800,000.
+    eligible = eligible.offset(0).subquery("eligible")
     item_key = (
         literal("incentive:") + cast(eligible.c.participant_id, String) + literal(":")
         + cast(eligible.c.instalment, String)
@@ -288,7 +291,7 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Sel
         eligible.c.account_institution,
         eligible.c.account_number,
         _latest_failure(item_key).label("retry_of_line_id"),
-    ).where(eligible.c.instalment <= eligible.c.instalments)
+    ).where(eligible.c.own_account, eligible.c.instalment <= eligible.c.instalments)
     if filters.limit is not None:
         query = query.order_by(eligible.c.participant_id).limit(filters.limit)
     return query
