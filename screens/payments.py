@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import Select, Static
 
 from screens.payments_batch import BatchScreen, scope_label
-from screens.payments_prepare import PrepareScreen
+from screens.payments_prepare import PrepareScreen, set_options_keeping_value
 from store.models import BatchKind, BatchState
 from store.services.payments import browse
 from store.services.payments.views import BatchRow
@@ -80,11 +80,8 @@ class PaymentsArea(Area):
         self.reload()
 
     def relabel(self) -> None:
-        for select, options in ((self.query_one("#filter-state", Select), self._state_options()),
-                                (self.query_one("#filter-kind", Select), self._kind_options())):
-            value = select.value
-            select.set_options(options)
-            select.value = value
+        set_options_keeping_value(self.query_one("#filter-state", Select), self._state_options())
+        set_options_keeping_value(self.query_one("#filter-kind", Select), self._kind_options())
         self.query_one(PagedTable).relabel()
         self.reload()
 

@@ -21,6 +21,26 @@ from tui.widgets.confirm import ConfirmScreen
 from tui.workers import ServiceCaller
 
 
+def set_options_keeping_value(select: Select, options: list[tuple[str, object]]) -> None:
+    """New option labels (a language switch) without losing the operator's choice."""
+    value = select.value
+    select.set_options(options)
+    if any(option_value == value for _, option_value in options):
+        select.value = value
+
+
+LABELS = {
+    "#prepare-title": "payments.prepare.title", "#label-kind": "payments.prepare.kind",
+    "#label-platform": "payments.prepare.platform", "#label-wave": "payments.prepare.wave",
+    "#label-payer": "payments.prepare.payer", "#label-province": "payments.prepare.province",
+    "#label-completed-by": "payments.prepare.completed_by", "#label-limit": "payments.prepare.limit",
+}
+BUTTONS = {
+    "#prepare-close": "prompt.cancel", "#prepare-preview": "payments.prepare.preview",
+    "#prepare-create": "payments.prepare.create",
+}
+
+
 class PrepareScreen(ServiceCaller, ModalScreen[BatchRow | None]):
     """Dismisses with the new draft, or None."""
 
@@ -44,53 +64,70 @@ class PrepareScreen(ServiceCaller, ModalScreen[BatchRow | None]):
     def __init__(self) -> None:
         super().__init__()
         self.summary: CandidateSummary | None = None
+        self._choices: browse.ScopeChoices | None = None
         self._platforms: dict[str, str] = {}  # code -> name
         self._previewed: tuple[Scope, CandidateFilter] | None = None
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Label(t("payments.prepare.title"), id="prepare-title")
-            yield Label(t("payments.prepare.kind"))
-            yield Select(
-                [(t(f"payments.kind.{kind.value}"), kind.value) for kind in BatchKind],
-                allow_blank=False, value=BatchKind.TRAINING_FEE.value, id="prepare-kind",
-            )
+            yield Label(id="prepare-title")
+            yield Label(id="label-kind")
+            yield Select(self._kinds(), allow_blank=False, value=BatchKind.TRAINING_FEE.value, id="prepare-kind")
             with Vertical(id="fee-scope", classes="scope"):
-                yield Label(t("payments.prepare.platform"))
+                yield Label(id="label-platform")
                 yield Select([], prompt=t("payments.prepare.platform"), id="prepare-platform")
             with Vertical(id="incentive-scope", classes="scope"):
-                yield Label(t("payments.prepare.wave"))
+                yield Label(id="label-wave")
                 yield Select([], prompt=t("payments.prepare.wave"), id="prepare-wave")
-                yield Label(t("payments.prepare.payer"))
+                yield Label(id="label-payer")
                 yield Select([], prompt=t("payments.prepare.payer"), id="prepare-payer")
             with Horizontal(id="prepare-filters"):
                 with Vertical():
-                    yield Label(t("payments.prepare.province"))
+                    yield Label(id="label-province")
                     yield Input(id="prepare-province", max_length=2)
                 with Vertical():
-                    yield Label(t("payments.prepare.completed_by"))
+                    yield Label(id="label-completed-by")
                     yield Input(id="prepare-completed-by", placeholder="YYYY-MM-DD", max_length=10)
                 with Vertical():
-                    yield Label(t("payments.prepare.limit"))
+                    yield Label(id="label-limit")
                     yield Input(id="prepare-limit", type="integer")
-            yield Static(t("payments.prepare.none"), id="prepare-result")
+            yield Static(id="prepare-result")
             with Horizontal(id="prepare-buttons"):
-                yield Button(t("prompt.cancel"), id="prepare-close")
-                yield Button(t("payments.prepare.preview"), id="prepare-preview", variant="primary")
-                yield Button(t("payments.prepare.create"), id="prepare-create", variant="warning", disabled=True)
+                yield Button("", id="prepare-close")
+                yield Button("", id="prepare-preview", variant="primary")
+                yield Button("", id="prepare-create", variant="warning", disabled=True)
+
+    @staticmethod
+    def _kinds() -> list[tuple[str, str]]:
+        return [(t(f"payments.kind.{kind.value}"), kind.value) for kind in BatchKind]
+
+    def relabel(self) -> None:
+        for selector, key in LABELS.items():
+            self.query_one(selector, Label).update(t(key))
+        for selector, key in BUTTONS.items():
+            self.query_one(selector, Button).label = t(key)
+        set_options_keeping_value(self.query_one("#prepare-kind", Select), self._kinds())
+        if self._choices is not None:
+            self.show_choices(self._choices)
+        self._forget_preview()
 
     def on_mount(self) -> None:
+        self.relabel()
         self._show_scope(BatchKind.TRAINING_FEE)
         self.call(browse.scope_choices, then=self.show_choices)
         self.query_one("#prepare-kind", Select).focus()
 
     def show_choices(self, choices: browse.ScopeChoices) -> None:
+        self._choices = choices
         self._platforms = dict(choices.platforms)
-        self.query_one("#prepare-platform", Select).set_options([(name, code) for code, name in choices.platforms])
-        self.query_one("#prepare-wave", Select).set_options(
-            [(t("payments.prepare.wave_option", number=number, year=year), number) for number, year in choices.waves]
+        set_options_keeping_value(
+            self.query_one("#prepare-platform", Select), [(name, code) for code, name in choices.platforms]
         )
-        self.query_one("#prepare-payer", Select).set_options([(payer, payer) for payer in choices.payers])
+        set_options_keeping_value(
+            self.query_one("#prepare-wave", Select),
+            [(t("payments.prepare.wave_option", number=number, year=year), number) for number, year in choices.waves],
+        )
+        set_options_keeping_value(self.query_one("#prepare-payer", Select), [(payer, payer) for payer in choices.payers])
 
     def _show_scope(self, kind: str) -> None:
         self.query_one("#fee-scope").display = kind == BatchKind.TRAINING_FEE

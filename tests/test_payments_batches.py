@@ -252,3 +252,24 @@ async def test_the_operator_reads_the_rule_not_sql(db, actors, world):
                 {"b": batch.id},
             )
     assert twice.value.key == "payment.paid_twice"
+
+
+async def test_platform_staff_see_only_their_own_platforms_fees(db, actors, world):
+    from store.services.payments import browse
+
+    await _trainees(world, 2)
+    fees = await batches.prepare_batch(db, actors.finance, FEES)
+    incentives = await batches.prepare_batch(db, actors.finance, INCENTIVES)
+    own = await browse.list_batches(db, actors.tokopedia)
+    assert [batch.id for batch in own.rows] == [fees.id]
+    assert (await browse.list_batches(db, actors.bukalapak)).rows == []
+    assert (await browse.batch_detail(db, actors.tokopedia, fees.id)).batch.total_idr == 2_000_000
+    for other in (
+        browse.batch_detail(db, actors.bukalapak, fees.id),
+        browse.batch_detail(db, actors.tokopedia, incentives.id),
+        browse.batch_lines(db, actors.tokopedia, incentives.id),
+    ):
+        with pytest.raises(PermissionDenied):
+            await other
+    with pytest.raises(PermissionDenied):
+        await batches.submit_batch(db, actors.tokopedia, fees.id)

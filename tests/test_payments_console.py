@@ -7,11 +7,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from textual.widgets import Input, Select, Static
 
+from screens.payments import PaymentsArea
 from screens.payments_batch import BatchScreen
 from screens.payments_prepare import PrepareScreen
 from store.models import BatchApproval, PaymentBatch, PaymentLine
 from store.services.payments import batches, files
-from store.services.payments.payables import Scope
+from store.services.payments.payables import CandidateFilter, Scope
 from tests.payments_support import PaymentWorld
 from tests.tui_support import SIZE, console, login, settle, wait_until
 from tui.i18n import set_language
@@ -182,3 +183,34 @@ async def test_refused_results_are_listed_with_their_line_numbers(db, actors, tm
         await wait_until(pilot, lambda: notes)
     assert "line 2, column line_id: Line 777 is not a line of batch 1." in notes[-1]
     assert (await _batch(db)).state == "sent"
+
+
+async def test_the_list_shows_kind_scope_state_count_total_approvals_and_filters(db, actors):
+    await _world(db)
+    await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"), CandidateFilter(limit=1))
+    submitted = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
+    await batches.submit_batch(db, actors.finance, submitted.id)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        await pilot.press("6")
+        area = app.screen.query_one(PaymentsArea)
+        table = area.query_one("#batches", PagedTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        assert table.get_row(str(submitted.id)) == [
+            str(submitted.id), "Training fees", "Tokopedia", "submitted", "1", "Rp600,000,000", "0/1", "1", "finance",
+        ]
+        assert area.check_action("prepare", ())
+        area.query_one("#filter-state", Select).value = "submitted"
+        await wait_until(pilot, lambda: table.row_count == 1 and str(submitted.id) in table.rows_by_key)
+        app.switch_language("id")
+        await wait_until(pilot, lambda: table.row_count == 1 and table.get_row(str(submitted.id))[3] == "diajukan")
+        assert table.get_row(str(submitted.id))[5] == "Rp600.000.000"
+    set_language("en")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "tokopedia")
+        await pilot.press("6")
+        area = app.screen.query_one(PaymentsArea)
+        await wait_until(pilot, lambda: area.query_one("#batches", PagedTable).row_count == 2)
+        assert not area.check_action("prepare", ())

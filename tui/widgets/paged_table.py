@@ -103,7 +103,10 @@ class PagedTable(ServiceCaller, DataTable):
     def _add_page(self, generation: int, page: Page[Any]) -> None:
         self._loading_page = False
         if generation != self._generation:
-            return  # a newer query started meanwhile
+            # A newer query started while this page was on its way; its first page waited for
+            # this one (one page at a time): fetch it now.
+            self._next_page()
+            return
         for row in page.rows:
             key, cells = self._render_row(row)
             if key in self.rows_by_key:
