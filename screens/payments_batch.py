@@ -222,6 +222,14 @@ class BatchScreen(ServiceCaller, Screen[None]):
         assert self.detail is not None
         return self.detail.batch
 
+    def act(self, service, *args, then) -> None:
+        """Run a decision; if it is refused (or the batch changed meanwhile), say why and reload."""
+        self.call(service, *args, then=then, on_error=self._refused)
+
+    def _refused(self, error: MitraError) -> None:
+        self.app.show_error(error)
+        self.reload()
+
     def _done(self, message: str) -> None:
         self.app.notify(message)
         self.reload()
@@ -239,7 +247,7 @@ class BatchScreen(ServiceCaller, Screen[None]):
 
         def go(yes: bool | None) -> None:
             if yes:
-                self.call(batches.submit_batch, batch.id, batch.version,
+                self.act(batches.submit_batch, batch.id, batch.version,
                           then=lambda _: self._done(t("payments.done.submitted", id=batch.id)))
 
         self.app.push_screen(ConfirmScreen(t("payments.confirm.submit.title", id=batch.id), body), go)
@@ -249,7 +257,7 @@ class BatchScreen(ServiceCaller, Screen[None]):
 
         def go(yes: bool | None) -> None:
             if yes:
-                self.call(batches.approve_batch, batch.id, batch.version, then=self._approved)
+                self.act(batches.approve_batch, batch.id, batch.version, then=self._approved)
 
         self.app.push_screen(
             ConfirmScreen(t("payments.confirm.approve.title", id=batch.id), approval_text(batch),
@@ -274,7 +282,7 @@ class BatchScreen(ServiceCaller, Screen[None]):
 
             def go(yes: bool | None) -> None:
                 if yes:
-                    self.call(service, batch.id, reason, batch.version,
+                    self.act(service, batch.id, reason, batch.version,
                               then=lambda _: self._done(t(f"payments.done.{kind}", id=batch.id)))
 
             self.app.push_screen(ConfirmScreen(t(f"payments.confirm.{kind}.title", id=batch.id), body), go)
@@ -297,14 +305,14 @@ class BatchScreen(ServiceCaller, Screen[None]):
             if not path:
                 return
             if batch.state == BatchState.SENT:  # a copy: nothing changes, no decision to confirm
-                self.call(files.export_disbursement, batch.id, path, then=self._exported)
+                self.act(files.export_disbursement, batch.id, path, then=self._exported)
                 return
             body = t("payments.confirm.export.body", count=group_digits(batch.line_count),
                      total=rupiah(batch.total_idr), words=in_words(batch.total_idr), path=path)
 
             def go(yes: bool | None) -> None:
                 if yes:
-                    self.call(files.export_disbursement, batch.id, path, then=self._exported)
+                    self.act(files.export_disbursement, batch.id, path, then=self._exported)
 
             self.app.push_screen(ConfirmScreen(t("payments.confirm.export.title", id=batch.id), body), go)
 
@@ -322,7 +330,7 @@ class BatchScreen(ServiceCaller, Screen[None]):
 
         def go(path: str | None) -> None:
             if path:
-                self.call(files.reconcile_file, batch.id, path, then=self._reconciled)
+                self.act(files.reconcile_file, batch.id, path, then=self._reconciled)
 
         self.app.push_screen(
             PromptScreen(t("payments.prompt.results.title", id=batch.id), t("payments.prompt.results.body")), go
@@ -350,7 +358,7 @@ class BatchScreen(ServiceCaller, Screen[None]):
 
         def go(yes: bool | None) -> None:
             if yes:
-                self.call(batches.new_version, batch.id, then=self._new_version)
+                self.act(batches.new_version, batch.id, then=self._new_version)
 
         body = t("payments.confirm.version.body", id=batch.id, scope=scope_label(batch))
         self.app.push_screen(ConfirmScreen(t("payments.confirm.version.title", id=batch.id), body), go)

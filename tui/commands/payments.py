@@ -90,6 +90,11 @@ def describe_batch(batch) -> str:
     )
 
 
+def echo_prepared(batch) -> None:
+    click.echo(t("cli.payments.prepared", batch=describe_batch(batch)))
+    click.echo(amount_line(batch.line_count, batch.total_idr))
+
+
 @click.group("payments")
 def payments_group() -> None:
     """Payment batches: training fees and incentives, prepared by one, approved by another."""
@@ -129,9 +134,7 @@ def candidates(platform_code, wave_number, payer, province, provider_id, complet
 def prepare(platform_code, wave_number, payer, province, provider_id, completed_by, limit, db_url, operator_name) -> None:
     """Create a draft batch with every current candidate of the scope."""
     scope, filters = _scope(platform_code, wave_number, payer), _filter(province, provider_id, completed_by, limit)
-    batch = as_operator(lambda db, actor: batches.prepare_batch(db, actor, scope, filters))(db_url, operator_name)
-    click.echo(t("cli.payments.prepared", batch=describe_batch(batch)))
-    click.echo(amount_line(batch.line_count, batch.total_idr))
+    echo_prepared(as_operator(lambda db, actor: batches.prepare_batch(db, actor, scope, filters))(db_url, operator_name))
 
 
 @payments_group.command("new-version")
@@ -139,9 +142,7 @@ def prepare(platform_code, wave_number, payer, province, provider_id, completed_
 @acting
 def new_version(batch_id, db_url, operator_name) -> None:
     """A new draft from a rejected batch (same scope and filter, current candidates)."""
-    batch = as_operator(lambda db, actor: batches.new_version(db, actor, batch_id))(db_url, operator_name)
-    click.echo(t("cli.payments.prepared", batch=describe_batch(batch)))
-    click.echo(amount_line(batch.line_count, batch.total_idr))
+    echo_prepared(as_operator(lambda db, actor: batches.new_version(db, actor, batch_id))(db_url, operator_name))
 
 
 @payments_group.command("show")

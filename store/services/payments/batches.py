@@ -388,6 +388,17 @@ def _reason(reason: str) -> str:
     return cleaned
 
 
+async def _close(uow: UnitOfWork, batch: Any, to_state: str, from_states: tuple[str, ...], reason: str, **values: Any) -> BatchRow:
+    """Rejected or cancelled: the batch freezes, its items are released, the reason is recorded."""
+    await transition(uow.session, batch, to_state, from_states, **values)
+    await _release_lines(uow.session, batch.id)
+    uow.audit(
+        f"payment_batch.{to_state}", "payment_batch", batch.id,
+        before={"state": batch.state}, after={"state": to_state}, details=_amounts(batch), reason=reason,
+    )
+    return await batch_row(uow.session, batch.id)
+
+
 async def reject_batch(db: Database, actor: Actor, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
     """Submitted -> rejected, with a reason; the batch freezes and its items are released."""
     actor.require("payment.approve")
@@ -397,17 +408,10 @@ async def reject_batch(db: Database, actor: Actor, batch_id: int, reason: str, e
         _require_state(batch, (BatchState.SUBMITTED,), "payment.reject_needs_submitted")
         if batch.prepared_by == actor.operator_id:
             raise RuleViolation("payment.preparer_cannot_reject", batch=batch_id)
-        await transition(
-            uow.session, batch, BatchState.REJECTED, (BatchState.SUBMITTED,),
+        return await _close(
+            uow, batch, BatchState.REJECTED, (BatchState.SUBMITTED,), reason,
             rejected_by=actor.operator_id, rejected_at=utcnow(), reject_reason=reason,
         )
-        await _release_lines(uow.session, batch_id)
-        uow.audit(
-            "payment_batch.rejected", "payment_batch", batch_id,
-            before={"state": batch.state}, after={"state": BatchState.REJECTED},
-            details=_amounts(batch), reason=reason,
-        )
-        return await batch_row(uow.session, batch_id)
 
 
 async def cancel_batch(db: Database, actor: Actor, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
@@ -417,15 +421,8 @@ async def cancel_batch(db: Database, actor: Actor, batch_id: int, reason: str, e
     async with unit_of_work(db, actor) as uow:
         batch = await _locked(uow, batch_id, expected_version)
         _require_state(batch, OPEN_STATES, "payment.cancel_needs_open")
-        await transition(
-            uow.session, batch, BatchState.CANCELLED, OPEN_STATES,
+        return await _close(
+            uow, batch, BatchState.CANCELLED, OPEN_STATES, reason,
             cancelled_by=actor.operator_id, cancelled_at=utcnow(), cancel_reason=reason,
         )
-        await _release_lines(uow.session, batch_id)
-        uow.audit(
-            "payment_batch.cancelled", "payment_batch", batch_id,
-            before={"state": batch.state}, after={"state": BatchState.CANCELLED},
-            details=_amounts(batch), reason=reason,
-        )
-        return await batch_row(uow.session, batch_id)
 

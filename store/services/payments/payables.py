@@ -159,6 +159,16 @@ def _latest_failure(item_key):
     )
 
 
+def copied_account(account) -> list:
+    """The payout account as the line keeps it: a later change never redirects the payment."""
+    return [
+        account.c.holder_name.label("payee_name"),
+        account.c.channel.label("account_channel"),
+        account.c.institution.label("account_institution"),
+        account.c.account_number.label("account_number"),
+    ]
+
+
 def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Select:
     enrollment = Enrollment.__table__.alias("e")
     course = Course.__table__.alias("c")
@@ -179,10 +189,7 @@ def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Select:
             enrollment.c.price_idr.label("amount_idr"),
             commission.label("commission_idr"),
             (enrollment.c.price_idr - commission).label("net_idr"),
-            account.c.holder_name.label("payee_name"),
-            account.c.channel.label("account_channel"),
-            account.c.institution.label("account_institution"),
-            account.c.account_number.label("account_number"),
+            *copied_account(account),
             _latest_failure(item_key).label("retry_of_line_id"),
         )
         .select_from(enrollment)
@@ -232,10 +239,7 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Sel
             enrollment.c.id.label("enrollment_id"),
             participant.c.province_code.label("province_code"),
             wave.c.incentive_idr.label("amount_idr"),
-            account.c.holder_name.label("payee_name"),
-            account.c.channel.label("account_channel"),
-            account.c.institution.label("account_institution"),
-            account.c.account_number.label("account_number"),
+            *copied_account(account),
             (paid + 1).label("instalment"),
             wave.c.incentive_count.label("instalments"),
             (account.c.holder_nik == participant.c.nik).label("own_account"),
