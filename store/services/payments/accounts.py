@@ -100,17 +100,16 @@ async def set_provider_account(
         ).scalar_one_or_none()
         before = _fields(account) if account else {}
         if account is None:
-            account = PayoutAccount(owner_kind=AccountOwner.PROVIDER, provider_id=provider_id, holder_npwp=npwp, channel=details.channel,
-                                    institution=details.institution, account_number=details.account_number,
-                                    holder_name=details.holder_name)
+            account = PayoutAccount(owner_kind=AccountOwner.PROVIDER, provider_id=provider_id, created_at=utcnow())
             uow.session.add(account)
+        elif expected_version is not None and account.version != expected_version:
+            raise Conflict("record.changed")
         else:
-            if expected_version is not None and account.version != expected_version:
-                raise Conflict("record.changed")
-            account.channel, account.institution = details.channel, details.institution
-            account.account_number, account.holder_name = details.account_number, details.holder_name
-            account.holder_npwp, account.verified, account.updated_at = npwp, False, utcnow()
-            account.verified_by = account.verified_at = None
+            account.updated_at = utcnow()
+        # A new or changed account is paid only once it has been verified again.
+        account.channel, account.institution = details.channel, details.institution
+        account.account_number, account.holder_name, account.holder_npwp = details.account_number, details.holder_name, npwp
+        account.verified, account.verified_by, account.verified_at = False, None, None
         await uow.session.flush()
         uow.audit("payout_account.registered", "payout_account", account.id, before=before, after=_fields(account),
                   details={"provider_id": provider_id})
