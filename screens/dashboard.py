@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from screens.payments_budget import WaveBudgets
 from store.services import dashboard
 from tui.area import Area
 from tui.i18n import t
@@ -26,6 +27,7 @@ class DashboardArea(Area):
     def compose(self) -> ComposeResult:
         yield Static(id="dashboard-title")
         yield DataTable(id="queues", cursor_type="row")
+        yield WaveBudgets(id="wave-budgets")
 
     def on_mount(self) -> None:
         self.relabel()
@@ -41,6 +43,7 @@ class DashboardArea(Area):
 
     def activate(self) -> None:
         self.call(dashboard.work_waiting, then=self.show_queues)
+        self.query_one(WaveBudgets).reload()
 
     def action_refresh(self) -> None:
         self.activate()

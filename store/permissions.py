@@ -70,6 +70,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "payment.approve": frozenset({AP}),
     "payout_account.manage": frozenset({FI, CO}),
     "payment.thresholds": frozenset({A}),
+    "payment.budget": frozenset({A, FI, AP, AU}),
 }
 
 

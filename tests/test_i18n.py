@@ -35,7 +35,7 @@ def test_both_languages_have_the_same_keys_and_placeholders():
 
 
 # Texts that are the same in both languages on purpose.
-SAME_IN_BOTH = {"palette.language_help", "applications.form_placeholder.legal_name"}
+SAME_IN_BOTH = {"palette.language_help", "applications.form_placeholder.legal_name", "payments.batch.title"}
 
 
 def test_indonesian_is_not_an_english_copy():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from textual.pilot import Pilot
+from textual.worker import WorkerCancelled, WorkerFailed
 
 from screens.shell import ShellScreen
 from tui.app import MitraApp
@@ -13,9 +14,14 @@ SIZE = (130, 40)
 
 
 async def settle(pilot: Pilot, rounds: int = 3) -> None:
-    """Let workers finish and their results reach the widgets."""
+    """Let workers finish and their results reach the widgets. A worker cancelled by a newer one
+    of its group (exclusive workers) is part of normal operation, not a failure."""
     for _ in range(rounds):
-        await pilot.app.workers.wait_for_complete()
+        for worker in list(pilot.app.workers):
+            try:
+                await worker.wait()
+            except (WorkerCancelled, WorkerFailed):
+                pass
         await pilot.pause()
 
 

@@ -14,6 +14,7 @@ from tui.commands.common import db_option, import_group, lang_option
 from tui.commands.console import console, demo, open_checked, run_console
 from tui.commands.db import db_group
 from tui.commands.operators import operators_group
+from tui.commands.payments import payments_group
 from tui.commands.providers import curation_group
 
 
@@ -37,3 +38,4 @@ main.add_command(audit_group)
 main.add_command(import_group)
 main.add_command(platforms_group)
 main.add_command(curation_group)
+main.add_command(payments_group)

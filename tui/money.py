@@ -41,7 +41,8 @@ def rupiah(amount: int, language: str | None = None) -> str:
 
 
 def _check(amount: int) -> None:
-    if not isinstance(amount, int) or amount < 0 or amount > MAX_AMOUNT:
+    # bool is an int to Python, but True is no amount of money.
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0 or amount > MAX_AMOUNT:
         raise ValueError(f"amount out of range: {amount!r}")
 
 

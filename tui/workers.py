@@ -69,7 +69,8 @@ class ServiceCaller:
                 if busy is not None:
                     self.post_message(BusyDone(busy))
 
-        self.run_worker(invoke(), group=group, exclusive=True, exit_on_error=False)
+        # A callable, not a coroutine: a worker cancelled before it starts then leaves nothing behind.
+        self.run_worker(invoke, group=group, exclusive=True, exit_on_error=False)
 
     def on_service_done(self, message: ServiceDone) -> None:
         message.stop()

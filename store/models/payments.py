@@ -39,12 +39,21 @@ class PayoutAccount(Versioned, table=True):
             " OR (owner_kind = 'provider' AND provider_id IS NOT NULL AND participant_id IS NULL)",
             name="one_owner",
         ),
+        # Participants are paid under their NIK, providers under their tax number.
+        CheckConstraint(
+            "(owner_kind = 'participant' AND length(holder_nik) = 16)"
+            " OR (owner_kind = 'provider' AND holder_npwp <> '')",
+            name="holder_identified",
+        ),
+        # One payout account per owner: a change replaces it (lines keep the copy they took).
+        UniqueConstraint("participant_id"),
+        UniqueConstraint("provider_id"),
     )
 
     id: int | None = id_field()
     owner_kind: str = Field(sa_type=String(20), nullable=False)
-    participant_id: int | None = fk("participant.id", nullable=True, index=True)
-    provider_id: int | None = fk("provider.id", nullable=True, index=True)
+    participant_id: int | None = fk("participant.id", nullable=True)
+    provider_id: int | None = fk("provider.id", nullable=True)
     channel: str = Field(sa_type=String(20), nullable=False)
     institution: str = Field(sa_type=String(100), nullable=False)  # bank or e-wallet name
     account_number: str = Field(sa_type=String(40), nullable=False)
@@ -52,7 +61,10 @@ class PayoutAccount(Versioned, table=True):
     holder_nik: str = Field(default="", sa_type=String(16), nullable=False)
     holder_npwp: str = Field(default="", sa_type=String(16), nullable=False)
     verified: bool = Field(default=False, nullable=False)
+    verified_by: int | None = fk("operator.id", nullable=True)
+    verified_at: dt.datetime | None = timestamp()
     created_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
+    updated_at: dt.datetime | None = timestamp()
 
 
 class BatchKind(StrEnum):
@@ -85,6 +97,19 @@ class PaymentBatch(Versioned, table=True):
         CheckConstraint("rejected_by IS NULL OR rejected_by <> prepared_by", name="rejecter_not_preparer"),
         CheckConstraint("approvals_needed >= 1", name="approvals_needed_positive"),
         CheckConstraint("total_idr >= 0 AND line_count >= 0", name="totals_range"),
+        CheckConstraint("commission_idr >= 0 AND commission_idr <= total_idr", name="commission_range"),
+        CheckConstraint(
+            "paid_idr >= 0 AND failed_idr >= 0 AND paid_idr + failed_idr <= total_idr", name="results_range"
+        ),
+        CheckConstraint(
+            "state <> 'rejected' OR (rejected_by IS NOT NULL AND reject_reason <> '')", name="rejection_reasoned"
+        ),
+        CheckConstraint(
+            "state <> 'cancelled' OR (cancelled_by IS NOT NULL AND cancel_reason <> '')",
+            name="cancellation_reasoned",
+        ),
+        # A rejected batch comes back at most once, as one new version.
+        UniqueConstraint("previous_batch_id"),
         Index("ix_payment_batch_state", "state"),
     )
 
@@ -97,8 +122,14 @@ class PaymentBatch(Versioned, table=True):
     # A rejected batch is never edited: a new version links back to it.
     batch_version: int = Field(default=1, nullable=False)
     previous_batch_id: int | None = fk("payment_batch.id", nullable=True)
+    # The candidate filter the batch was prepared with (JSON), reused by its new version.
+    filters: str = Field(default="{}", sa_type=Text, nullable=False)
     line_count: int = Field(default=0, nullable=False)
     total_idr: int = Field(default=0, sa_type=Money, nullable=False)
+    commission_idr: int = Field(default=0, sa_type=Money, nullable=False)
+    # Filled in from the payer's results: what was paid and what failed (and was released).
+    paid_idr: int = Field(default=0, sa_type=Money, nullable=False)
+    failed_idr: int = Field(default=0, sa_type=Money, nullable=False)
     approvals_needed: int = Field(default=1, nullable=False)
     prepared_by: int = fk("operator.id")
     prepared_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
@@ -106,6 +137,9 @@ class PaymentBatch(Versioned, table=True):
     rejected_by: int | None = fk("operator.id", nullable=True)
     rejected_at: dt.datetime | None = timestamp()
     reject_reason: str = Field(default="", sa_type=Text, nullable=False)
+    cancelled_by: int | None = fk("operator.id", nullable=True)
+    cancelled_at: dt.datetime | None = timestamp()
+    cancel_reason: str = Field(default="", sa_type=Text, nullable=False)
     sent_by: int | None = fk("operator.id", nullable=True)
     sent_at: dt.datetime | None = timestamp()
     reconciled_at: dt.datetime | None = timestamp()
@@ -125,6 +159,11 @@ class PaymentLine(SQLModel, table=True):
         one_of("status", LineStatus),
         CheckConstraint("amount_idr > 0", name="amount_positive"),
         CheckConstraint("net_idr = amount_idr - commission_idr", name="net_is_amount_less_commission"),
+        CheckConstraint("commission_idr >= 0 AND commission_idr <= amount_idr", name="commission_range"),
+        CheckConstraint("instalment IS NULL OR instalment >= 1", name="instalment_positive"),
+        # A failed line released its item; a paid line holds it for good.
+        CheckConstraint("status <> 'failed' OR NOT live", name="failed_not_live"),
+        CheckConstraint("status <> 'paid' OR live", name="paid_stays_live"),
         # Never pay twice: a payable item is on at most one live line (a line of a draft,
         # submitted, approved or sent batch, or one reconciled as paid).
         Index(
@@ -142,6 +181,7 @@ class PaymentLine(SQLModel, table=True):
     batch_id: int = fk("payment_batch.id")
     # "fee:<enrollment id>" or "incentive:<participant id>:<instalment>".
     item_key: str = Field(sa_type=String(60), nullable=False)
+    # The completed enrollment that earns the line (for an incentive: the first one).
     enrollment_id: int | None = fk("enrollment.id", nullable=True, index=True)
     participant_id: int | None = fk("participant.id", nullable=True, index=True)
     provider_id: int | None = fk("provider.id", nullable=True)

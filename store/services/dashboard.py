@@ -13,6 +13,7 @@ from store.actor import Actor
 from store.engine import Database
 from store.models import (
     ApplicationState,
+    BatchApproval,
     BatchState,
     Course,
     CourseState,
@@ -83,6 +84,17 @@ async def _waves_to_sweep(session: AsyncSession, _actor: Actor, today: dt.date) 
     return sum(1 for starts_on, days in waves if starts_on + dt.timedelta(days=days) < today)
 
 
+async def _batches_to_approve(session: AsyncSession, actor: Actor, _today: dt.date) -> int:
+    """Submitted batches waiting for *this* approver: not prepared by them, not approved by them yet."""
+    approved = select(BatchApproval.batch_id).where(BatchApproval.approver_id == actor.operator_id)
+    query = select(func.count()).select_from(PaymentBatch).where(
+        PaymentBatch.state == BatchState.SUBMITTED,
+        PaymentBatch.prepared_by != actor.operator_id,
+        PaymentBatch.id.not_in(approved),
+    )
+    return (await session.execute(query)).scalar_one()
+
+
 # role -> [(queue key, area, counter)]
 QUEUES: dict[str, list[tuple[str, str, Counter]]] = {
     Role.REVIEWER: [
@@ -98,7 +110,7 @@ QUEUES: dict[str, list[tuple[str, str, Counter]]] = {
     Role.APPROVER: [
         ("applications_recommended", "applications",
          _count(PlatformApplication, PlatformApplication.state == ApplicationState.RECOMMENDED)),
-        ("batches_submitted", "payments", _count(PaymentBatch, PaymentBatch.state == BatchState.SUBMITTED)),
+        ("batches_submitted", "payments", _batches_to_approve),
     ],
     Role.CURATOR: [
         ("providers_submitted", "providers", _count(Provider, Provider.state == ProviderState.SUBMITTED)),

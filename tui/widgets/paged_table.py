@@ -104,9 +104,9 @@ class PagedTable(ServiceCaller, DataTable):
         self.app.show_error(error)
 
     def _add_page(self, generation: int, page: Page[Any]) -> None:
-        self._loading_page = False
         if generation != self._generation:
-            return  # a newer query started meanwhile
+            return  # a page of an older query: the newer one has its own fetch under way
+        self._loading_page = False
         for row in page.rows:
             key, cells = self._render_row(row)
             if key in self.rows_by_key:

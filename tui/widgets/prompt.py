@@ -51,10 +51,13 @@ class PromptScreen(ModalScreen):
 class TextPrompt(PromptScreen):
     """Dismisses with the text typed (stripped), or None when cancelled."""
 
-    def __init__(self, title: str, body: str = "", *, initial: str = "", required: bool = True) -> None:
+    def __init__(
+        self, title: str, body: str = "", *, initial: str = "", placeholder: str = "", required: bool = True
+    ) -> None:
         super().__init__(title)
         self._body = body
         self._initial = initial
+        self._placeholder = placeholder
         self._required = required
 
     def compose(self) -> ComposeResult:
@@ -62,7 +65,7 @@ class TextPrompt(PromptScreen):
             yield self.title_label()
             if self._body:
                 yield Static(self._body, id="prompt-body")
-            yield Input(value=self._initial, id="prompt-input", placeholder=t("prompt.placeholder"))
+            yield Input(value=self._initial, id="prompt-input", placeholder=self._placeholder or t("prompt.placeholder"))
             yield from self.footer_lines()
 
     def on_mount(self) -> None:

@@ -1,0 +1,371 @@
+"""One payment batch: its summary (count, total, by provider or by province), its lines page by
+page, its approval trail, and the actions the operator's roles allow in the batch's state.
+
+Every decision goes through a confirmation that states the count, the total with thousands
+separators and the total in words; an approval also says whether it is the first or the final one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from store.errors import MitraError
+from store.models import BatchKind, BatchState
+from store.services.payments import batches, browse, files
+from store.services.payments.views import BatchRow
+from tui.i18n import describe_error, t
+from tui.money import group_digits, in_words, rupiah
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.footer import TranslatedFooter
+from tui.widgets.paged_table import PagedTable
+from tui.widgets.prompt import TextPrompt
+from tui.workers import ServiceCaller
+
+# action -> (permission, states in which it applies)
+ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "submit": ("payment.prepare", (BatchState.DRAFT,)),
+    "approve": ("payment.approve", (BatchState.SUBMITTED,)),
+    "reject": ("payment.approve", (BatchState.SUBMITTED,)),
+    "cancel": ("payment.prepare", (BatchState.DRAFT, BatchState.SUBMITTED)),
+    "export": ("payment.send", (BatchState.APPROVED, BatchState.SENT)),
+    "reconcile": ("payment.reconcile", (BatchState.SENT,)),
+    "new_version": ("payment.prepare", (BatchState.REJECTED,)),
+}
+
+
+def scope_label(batch: BatchRow) -> str:
+    if batch.kind == BatchKind.TRAINING_FEE:
+        return batch.platform_name or batch.platform_code or ""
+    return t("payments.scope.incentive", wave=batch.wave_number, payer=batch.payer)
+
+
+def amounts(count: int, total_idr: int) -> str:
+    """"1.234 lines · total Rp1.200.000.000" and the total in words, in the UI language."""
+    return t("payments.amounts", count=group_digits(count), total=rupiah(total_idr), words=in_words(total_idr))
+
+
+def approval_text(batch: BatchRow) -> str:
+    """What an approval given now does: the only one, the first of several, or the final one."""
+    number, needed = batch.next_approval, batch.approvals_needed
+    if needed == 1:
+        which = t("payments.confirm.approve.only")
+    elif number == 1:
+        which = t("payments.confirm.approve.first", needed=needed)
+    elif number >= needed:
+        which = t("payments.confirm.approve.final", number=number, needed=needed)
+    else:
+        which = t("payments.confirm.approve.middle", number=number, needed=needed)
+    return t(
+        "payments.confirm.approve.body", kind=t(f"payments.kind.{batch.kind}"), scope=scope_label(batch),
+        count=group_digits(batch.line_count), total=rupiah(batch.total_idr), words=in_words(batch.total_idr),
+        which=which,
+    )
+
+
+def _line_row(line: browse.LineRow) -> tuple[str, list[str]]:
+    if line.instalment is None:
+        item = t("payments.item.fee", commission=rupiah(line.commission_idr))
+    else:
+        item = t("payments.item.incentive", number=line.instalment)
+    status = line.status if line.live or line.status != "pending" else "released"
+    note = line.payer_reference or line.failure_reason
+    return str(line.id), [
+        str(line.id), item, line.payee_name, f"{line.account_institution} {line.account_number}",
+        rupiah(line.amount_idr), t(f"payments.line.{status}"), note[:30],
+        str(line.retry_of_line_id or ""),
+    ]
+
+
+class BatchScreen(ServiceCaller, Screen[None]):
+    DEFAULT_CSS = """
+    BatchScreen { padding: 0 1; }
+    BatchScreen #batch-title { text-style: bold; margin-top: 1; }
+    BatchScreen #batch-summary { height: auto; margin-bottom: 1; }
+    BatchScreen #batch-middle { height: auto; max-height: 12; }
+    BatchScreen #batch-groups { width: 1fr; height: auto; max-height: 12; }
+    BatchScreen #batch-trail { width: 1fr; height: auto; max-height: 12; padding: 0 1; border-left: solid $primary; }
+    BatchScreen #batch-lines { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "payments.key.back", id="mitra.batch.back"),
+        Binding("s", "submit", "payments.key.submit", id="mitra.batch.submit"),
+        Binding("a", "approve", "payments.key.approve", id="mitra.batch.approve"),
+        Binding("x", "reject", "payments.key.reject", id="mitra.batch.reject"),
+        Binding("c", "cancel", "payments.key.cancel", id="mitra.batch.cancel"),
+        Binding("e", "export", "payments.key.export", id="mitra.batch.export"),
+        Binding("m", "reconcile", "payments.key.reconcile", id="mitra.batch.reconcile"),
+        Binding("v", "new_version", "payments.key.new_version", id="mitra.batch.new_version"),
+        Binding("r", "refresh", "keys.refresh", id="mitra.batch.refresh"),
+    ]
+
+    def __init__(self, batch_id: int) -> None:
+        super().__init__()
+        self.batch_id = batch_id
+        self.detail: browse.BatchDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="batch-title")
+        yield Static("", id="batch-summary")
+        with Horizontal(id="batch-middle"):
+            yield DataTable(id="batch-groups", cursor_type="row")
+            with Vertical(id="batch-trail"):
+                yield Static("", id="batch-trail-text")
+        yield PagedTable(
+            [
+                ("id", "payments.col.line"), ("item", "payments.col.item"), ("payee", "payments.col.payee"),
+                ("account", "payments.col.account"), ("amount", "payments.col.amount"),
+                ("status", "payments.col.result"), ("note", "payments.col.reference"),
+                ("retry", "payments.col.retry"),
+            ],
+            _line_row,
+            id="batch-lines",
+        )
+        yield TranslatedFooter()
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one(PagedTable).focus()
+
+    # --- loading -----------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.call(browse.batch_detail, self.batch_id, then=self.show_detail)
+        batch_id = self.batch_id
+
+        async def fetch(db, actor, cursor, limit):
+            return await browse.batch_lines(db, actor, batch_id, cursor, limit)
+
+        self.query_one(PagedTable).load(fetch)
+
+    def show_detail(self, detail: browse.BatchDetail) -> None:
+        self.detail = detail
+        self._render_detail()
+        self.refresh_bindings()
+
+    def _render_detail(self) -> None:
+        detail = self.detail
+        if detail is None:
+            return
+        batch = detail.batch
+        self.query_one("#batch-title", Static).update(
+            t("payments.batch.title", id=batch.id, kind=t(f"payments.kind.{batch.kind}"), scope=scope_label(batch))
+        )
+        self.query_one("#batch-summary", Static).update("\n".join(self._summary_lines(detail)))
+        groups = self.query_one("#batch-groups", DataTable)
+        groups.clear(columns=True)
+        groups.add_column(t(f"payments.col.{detail.group_by}"), key="group")
+        groups.add_column(t("payments.col.lines"), key="count")
+        groups.add_column(t("payments.col.amount"), key="total")
+        for number, group in enumerate(detail.groups):
+            groups.add_row(group.label, group_digits(group.count), rupiah(group.total_idr), key=str(number))
+        if detail.group_count > len(detail.groups):
+            groups.add_row(t("payments.batch.groups_more", count=detail.group_count - len(detail.groups)), "", "", key="more")
+        self.query_one("#batch-trail-text", Static).update(self._trail_text(detail))
+
+    def _summary_lines(self, detail: browse.BatchDetail) -> list[str]:
+        batch = detail.batch
+        state = t("payments.batch.state", state=t(f"payments.state.{batch.state}"), version=batch.batch_version)
+        if batch.previous_batch_id:
+            state += t("payments.batch.previous", id=batch.previous_batch_id)
+        if detail.next_version_id:
+            state += t("payments.batch.next", id=detail.next_version_id)
+        lines = [state, amounts(batch.line_count, batch.total_idr)]
+        if batch.commission_idr:
+            lines.append(t("payments.batch.commission", commission=rupiah(batch.commission_idr),
+                           net=rupiah(batch.total_idr - batch.commission_idr)))
+        who = ", ".join(detail.approvers)
+        lines.append(t("payments.batch.approvals", given=batch.approvals_given, needed=batch.approvals_needed,
+                       who=f" ({who})" if who else ""))
+        counts = detail.counts
+        lines.append(t("payments.detail.counts", pending=counts.pending, paid=counts.paid, failed=counts.failed,
+                       retries=counts.retries))
+        if batch.paid_idr or batch.failed_idr:
+            lines.append(t("payments.batch.results", paid=rupiah(batch.paid_idr), failed=rupiah(batch.failed_idr)))
+        if detail.reject_reason:
+            lines.append(t("payments.batch.rejected", reason=detail.reject_reason))
+        if detail.cancel_reason:
+            lines.append(t("payments.batch.cancelled", reason=detail.cancel_reason))
+        return lines
+
+    @staticmethod
+    def _trail_text(detail: browse.BatchDetail) -> str:
+        rows = [t("payments.detail.trail")]
+        for event in detail.trail:
+            what = t("payments.event." + event.action.split(".", 1)[1])
+            reason = f": {event.reason}" if event.reason else ""
+            rows.append(f"{event.at:%Y-%m-%d %H:%M}  {event.operator_name}  {what}{reason}")
+        return "\n".join(rows)
+
+    def relabel(self) -> None:
+        self.query_one(PagedTable).relabel()
+        self.reload()
+
+    # --- what the operator may do ----------------------------------------------------------------
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action not in ACTIONS:
+            return True
+        permission, states = ACTIONS[action]
+        actor = self.app.actor
+        if self.detail is None or actor is None or not actor.can(permission):
+            return False
+        return self.detail.batch.state in states
+
+    @property
+    def batch(self) -> BatchRow:
+        assert self.detail is not None
+        return self.detail.batch
+
+    def act(self, service, *args, then) -> None:
+        """Run a decision; if it is refused (or the batch changed meanwhile), say why and reload."""
+        self.call(service, *args, then=then, on_error=self._refused)
+
+    def _refused(self, error: MitraError) -> None:
+        self.app.show_error(error)
+        self.reload()
+
+    def _done(self, message: str) -> None:
+        self.app.notify(message)
+        self.reload()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_submit(self) -> None:
+        batch = self.batch
+        body = t("payments.confirm.submit.body", count=group_digits(batch.line_count), total=rupiah(batch.total_idr),
+                 words=in_words(batch.total_idr))
+
+        def go(yes: bool | None) -> None:
+            if yes:
+                self.act(batches.submit_batch, batch.id, batch.version,
+                          then=lambda _: self._done(t("payments.done.submitted", id=batch.id)))
+
+        self.app.push_screen(ConfirmScreen(t("payments.confirm.submit.title", id=batch.id), body), go)
+
+    def action_approve(self) -> None:
+        batch = self.batch
+
+        def go(yes: bool | None) -> None:
+            if yes:
+                self.act(batches.approve_batch, batch.id, batch.version, then=self._approved)
+
+        self.app.push_screen(
+            ConfirmScreen(t("payments.confirm.approve.title", id=batch.id), approval_text(batch),
+                          yes_label=t("payments.confirm.approve.yes")),
+            go,
+        )
+
+    def _approved(self, result: batches.ApprovalResult) -> None:
+        if result.final:
+            self._done(t("payments.done.approved", id=result.batch.id))
+        else:
+            self._done(t("payments.done.approval_given", number=result.approval, needed=result.batch.approvals_needed))
+
+    def _decide_with_reason(self, kind: str, service) -> None:
+        batch = self.batch
+
+        def confirm(reason: str | None) -> None:
+            if not reason:
+                return
+            body = t(f"payments.confirm.{kind}.body", count=group_digits(batch.line_count),
+                     total=rupiah(batch.total_idr), words=in_words(batch.total_idr), reason=reason)
+
+            def go(yes: bool | None) -> None:
+                if yes:
+                    self.act(service, batch.id, reason, batch.version,
+                              then=lambda _: self._done(t(f"payments.done.{kind}", id=batch.id)))
+
+            self.app.push_screen(ConfirmScreen(t(f"payments.confirm.{kind}.title", id=batch.id), body), go)
+
+        self.app.push_screen(
+            TextPrompt(t(f"payments.prompt.{kind}.title", id=batch.id), t(f"payments.prompt.{kind}.body")), confirm
+        )
+
+    def action_reject(self) -> None:
+        self._decide_with_reason("reject", batches.reject_batch)
+
+    def action_cancel(self) -> None:
+        self._decide_with_reason("cancel", batches.cancel_batch)
+
+    def action_export(self) -> None:
+        batch = self.batch
+        default = str(Path.cwd() / f"batch-{batch.id}-disbursement.csv")
+
+        def confirm(path: str | None) -> None:
+            if not path:
+                return
+            if batch.state == BatchState.SENT:  # a copy: nothing changes, no decision to confirm
+                self.act(files.export_disbursement, batch.id, path, then=self._exported)
+                return
+            body = t("payments.confirm.export.body", count=group_digits(batch.line_count),
+                     total=rupiah(batch.total_idr), words=in_words(batch.total_idr), path=path)
+
+            def go(yes: bool | None) -> None:
+                if yes:
+                    self.act(files.export_disbursement, batch.id, path, then=self._exported)
+
+            self.app.push_screen(ConfirmScreen(t("payments.confirm.export.title", id=batch.id), body), go)
+
+        self.app.push_screen(
+            TextPrompt(t("payments.prompt.export.title", id=batch.id), t("payments.prompt.export.body"), initial=default),
+            confirm,
+        )
+
+    def _exported(self, result: files.ExportResult) -> None:
+        key = "payments.done.exported" if result.first_export else "payments.done.exported_again"
+        self._done(t(key, id=result.batch_id, path=result.path, sha=result.sha256[:16]))
+
+    def action_reconcile(self) -> None:
+        batch = self.batch
+
+        def go(path: str | None) -> None:
+            if path:
+                self.act(files.reconcile_file, batch.id, path, then=self._reconciled)
+
+        self.app.push_screen(
+            TextPrompt(t("payments.prompt.results.title", id=batch.id), t("payments.prompt.results.body")), go
+        )
+
+    def _reconciled(self, report: files.ReconcileReport) -> None:
+        if report.errors:
+            lines = [
+                t("cli.payments.row_error", line=error.line, column=error.column,
+                  reason=describe_error(MitraError(error.key, **error.params)))
+                for error in report.errors[:8]
+            ]
+            if len(report.errors) > 8:
+                lines.append(t("cli.payments.more_errors", count=len(report.errors) - 8))
+            self.app.notify("\n".join(lines), title=t("payments.results.refused"), severity="error", timeout=20)
+            return
+        message = t("cli.payments.results", paid=report.paid, paid_total=rupiah(report.paid_idr), failed=report.failed,
+                    failed_total=rupiah(report.failed_idr), unchanged=report.unchanged)
+        if report.reconciled:
+            message += "\n" + t("payments.done.reconciled", id=self.batch_id)
+        self._done(message)
+
+    def action_new_version(self) -> None:
+        batch = self.batch
+
+        def go(yes: bool | None) -> None:
+            if yes:
+                self.act(batches.new_version, batch.id, then=self._new_version)
+
+        body = t("payments.confirm.version.body", id=batch.id, scope=scope_label(batch))
+        self.app.push_screen(ConfirmScreen(t("payments.confirm.version.title", id=batch.id), body), go)
+
+    def _new_version(self, batch: BatchRow) -> None:
+        self.app.notify(t("payments.done.version", id=batch.id, count=group_digits(batch.line_count),
+                          total=rupiah(batch.total_idr)))
+        self.batch_id = batch.id
+        self.detail = None
+        self.reload()

@@ -1,0 +1,25 @@
+"""Payments: what is payable, batches from preparation to reconciliation, payout accounts.
+
+- `payables`: the candidates of a scope (training fees of one platform, incentive instalments of
+  one wave and one payer), as one SQL query that preparation copies into lines set-based.
+- `batches`: prepare, submit, approve (maker-checker, approvals growing with the amount, the
+  wave's budget), reject, cancel, new version; the approval thresholds.
+- `files`: the disbursement file (export, marks the batch sent) and the payer's results
+  (reconciliation).
+- `browse`: lists and details for the console and the command line, budgets per wave.
+- `accounts`: payout accounts of participants and providers.
+
+Never twice: a payable item is on at most one live line, by the partial unique index
+`uq_payment_line_live_item`; the constraints below are explained to the operator as rules.
+"""
+
+from store.failures import explain_constraint
+
+# SQLite names a failed unique index by its columns, PostgreSQL by the index name.
+explain_constraint(("uq_payment_line_live_item", "payment_line.item_key"), "payment.paid_twice")
+explain_constraint("ck_batch_approval_approver_not_preparer", "payment.preparer_cannot_approve")
+explain_constraint(("uq_batch_approval_batch_id_approver_id", "batch_approval.batch_id"), "payment.already_approved")
+explain_constraint("ck_payment_batch_rejecter_not_preparer", "payment.preparer_cannot_reject")
+explain_constraint(("uq_payment_batch_previous_batch_id", "payment_batch.previous_batch_id"), "payment.version_exists")
+explain_constraint(("uq_payout_account_participant_id", "payout_account.participant_id"), "payout.exists")
+explain_constraint(("uq_payout_account_provider_id", "payout_account.provider_id"), "payout.exists")

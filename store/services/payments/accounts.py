@@ -1,0 +1,242 @@
+"""Payout accounts: where a participant's incentive or a provider's fees are paid.
+
+One account per owner; registering again replaces it (unverified again until checked). A payment
+line copies the account when it is created, so a later change never redirects a payment already
+in a batch. Participants' accounts are registered under their own NIK (a different holder is
+refused); providers' under their tax number (NPWP). Institutions are kept upper-case ("BNI",
+"GOPAY") so that an incentive batch's payer matches its accounts exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, select, update
+
+from store import validators
+from store.actor import Actor
+from store.csvio import ImportReport, malformed, rows
+from store.engine import Database
+from store.errors import Conflict, InvalidInput, MitraError, NotFound, RuleViolation
+from store.models import AccountChannel, AccountOwner, Participant, PayoutAccount, Provider, utcnow
+from store.services.payments.payables import normalise_institution
+from store.uow import read_session, unit_of_work
+
+ACCOUNT = PayoutAccount.__table__
+_ACCOUNT_NUMBER = re.compile(r"^\d{6,30}$")
+IMPORT_COLUMNS = ("nik", "channel", "institution", "account_number", "holder_name", "holder_nik")
+IMPORT_OPTIONAL = ("verified",)
+_YES = {"yes", "y", "true", "1", "ya"}
+_NO = {"no", "n", "false", "0", "tidak", ""}
+CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class AccountDetails:
+    channel: str
+    institution: str
+    account_number: str
+    holder_name: str
+
+    def checked(self) -> AccountDetails:
+        if self.channel not in {c.value for c in AccountChannel}:
+            raise InvalidInput("payout.channel", field="payout_channel", value=self.channel)
+        institution = normalise_institution(validators.require_text(self.institution, "payout_institution", max_length=100))
+        number = re.sub(r"[\s.\-]", "", self.account_number or "")
+        if not _ACCOUNT_NUMBER.match(number):
+            raise InvalidInput("payout.account_number", field="payout_account_number", value=self.account_number)
+        holder = validators.require_text(self.holder_name, "payout_holder_name")
+        return AccountDetails(self.channel, institution, number, holder)
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    owner_kind: str
+    participant_id: int | None
+    provider_id: int | None
+    channel: str
+    institution: str
+    account_number: str
+    holder_name: str
+    holder_nik: str
+    holder_npwp: str
+    verified: bool
+    version: int
+
+
+def _view(account: PayoutAccount) -> AccountView:
+    return AccountView(
+        account.id, account.owner_kind, account.participant_id, account.provider_id, account.channel,
+        account.institution, account.account_number, account.holder_name, account.holder_nik,
+        account.holder_npwp, account.verified, account.version,
+    )
+
+
+def _fields(account: PayoutAccount) -> dict:
+    return {
+        "channel": account.channel, "institution": account.institution, "account_number": account.account_number,
+        "holder_name": account.holder_name, "verified": account.verified,
+    }
+
+
+async def set_provider_account(
+    db: Database, actor: Actor, provider_id: int, details: AccountDetails, holder_npwp: str,
+    *, expected_version: int | None = None,
+) -> AccountView:
+    """Register (or replace) a provider's account, held under the provider's NPWP."""
+    actor.require("payout_account.manage")
+    details = details.checked()
+    npwp = validators.npwp(holder_npwp, "payout_holder_npwp")
+    async with unit_of_work(db, actor) as uow:
+        provider = await uow.session.get(Provider, provider_id)
+        if provider is None:
+            raise NotFound("payout.provider_not_found", id=provider_id)
+        if provider.npwp and provider.npwp != npwp:
+            raise RuleViolation("payout.npwp_mismatch", provider=provider.name)
+        account = (
+            await uow.session.execute(select(PayoutAccount).where(PayoutAccount.provider_id == provider_id))
+        ).scalar_one_or_none()
+        before = _fields(account) if account else {}
+        if account is None:
+            account = PayoutAccount(owner_kind=AccountOwner.PROVIDER, provider_id=provider_id, created_at=utcnow())
+            uow.session.add(account)
+        elif expected_version is not None and account.version != expected_version:
+            raise Conflict("record.changed")
+        else:
+            account.updated_at = utcnow()
+        # A new or changed account is paid only once it has been verified again.
+        account.channel, account.institution = details.channel, details.institution
+        account.account_number, account.holder_name, account.holder_npwp = details.account_number, details.holder_name, npwp
+        account.verified, account.verified_by, account.verified_at = False, None, None
+        await uow.session.flush()
+        uow.audit("payout_account.registered", "payout_account", account.id, before=before, after=_fields(account),
+                  details={"provider_id": provider_id})
+        return _view(account)
+
+
+async def verify_account(db: Database, actor: Actor, account_id: int, *, expected_version: int | None = None) -> AccountView:
+    """Mark an account checked with its bank or e-wallet: only verified accounts are paid."""
+    actor.require("payout_account.manage")
+    async with unit_of_work(db, actor) as uow:
+        account = await uow.session.get(PayoutAccount, account_id)
+        if account is None:
+            raise NotFound("payout.not_found", id=account_id)
+        if expected_version is not None and account.version != expected_version:
+            raise Conflict("record.changed")
+        if not account.verified:
+            account.verified, account.verified_by, account.verified_at = True, actor.operator_id, utcnow()
+            await uow.session.flush()
+            uow.audit("payout_account.verified", "payout_account", account_id, before={"verified": False},
+                      after={"verified": True})
+        return _view(account)
+
+
+async def account_of(db: Database, actor: Actor, *, nik: str | None = None, provider_id: int | None = None) -> AccountView | None:
+    actor.require("payment.read")
+    query = select(PayoutAccount)
+    if nik is not None:
+        query = query.join(Participant, Participant.id == PayoutAccount.participant_id).where(Participant.nik == nik)
+    else:
+        query = query.where(PayoutAccount.provider_id == provider_id)
+    async with read_session(db) as session:
+        account = (await session.execute(query)).scalar_one_or_none()
+    return _view(account) if account else None
+
+
+def _yes_no(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _YES:
+        return True
+    if lowered in _NO:
+        return False
+    raise InvalidInput("payout.verified", field="payout_verified", value=value)
+
+
+async def import_participant_accounts(db: Database, actor: Actor, text: str) -> ImportReport:
+    """Participants' accounts from a CSV file (nik, channel, institution, account_number,
+    holder_name, holder_nik[, verified]); each row registers or replaces one account.
+
+    Rows that fail are reported with their line and column; the others are imported. One audit
+    event records the import with its counts (a file of 800,000 accounts is one decision).
+    """
+    actor.require("payout_account.manage")
+    report = ImportReport()
+    parsed: list[tuple[int, str, AccountDetails, bool]] = []
+    for line, row in rows(text, IMPORT_COLUMNS, IMPORT_OPTIONAL):
+        report.read += 1
+        problem = malformed(row, len(IMPORT_COLUMNS))
+        if problem:
+            report.reject(line, problem)
+            continue
+        try:
+            details = AccountDetails(row["channel"], row["institution"], row["account_number"], row["holder_name"]).checked()
+            nik = row["nik"].strip()
+            validators.parse_nik(nik)
+            if row["holder_nik"].strip() != nik:
+                raise RuleViolation("payout.nik_mismatch", field="payout_holder_nik", nik=nik)
+            verified = _yes_no(row.get("verified", ""))
+        except MitraError as error:
+            report.reject(line, error, _column(error))
+            continue
+        parsed.append((line, nik, details, verified))
+    async with unit_of_work(db, actor) as uow:
+        now = utcnow()
+        for start in range(0, len(parsed), CHUNK):
+            report.imported += await _store_accounts(uow, parsed[start:start + CHUNK], report, now)
+        report.errors.sort(key=lambda error: error.line)  # unknown NIKs are found a chunk later
+        uow.audit("payout_account.imported", "payout_account", "",
+                  details={"read": report.read, "imported": report.imported, "rejected": report.rejected})
+    return report
+
+
+def _column(error: MitraError) -> str:
+    field = str(error.params.get("field", ""))
+    return field.removeprefix("payout_")
+
+
+async def _store_accounts(uow, chunk, report: ImportReport, now) -> int:
+    session = uow.session
+    niks = [nik for _, nik, _, _ in chunk]
+    participants = dict(
+        (await session.execute(select(Participant.nik, Participant.id).where(Participant.nik.in_(niks)))).all()
+    )
+    existing = dict(
+        (
+            await session.execute(
+                select(ACCOUNT.c.participant_id, ACCOUNT.c.id).where(ACCOUNT.c.participant_id.in_(participants.values()))
+            )
+        ).all()
+    )
+    inserts, updates, done = [], [], set()
+    for line, nik, details, verified in chunk:
+        participant_id = participants.get(nik)
+        if participant_id is None:
+            report.reject(line, NotFound("payout.participant_not_found", nik=nik), "nik")
+            continue
+        if participant_id in done:
+            report.reject(line, RuleViolation("payout.duplicate_row", nik=nik), "nik")
+            continue
+        done.add(participant_id)
+        values = {
+            "channel": details.channel, "institution": details.institution, "account_number": details.account_number,
+            "holder_name": details.holder_name, "holder_nik": nik, "verified": verified,
+            "verified_by": uow.actor.operator_id if verified else None, "verified_at": now if verified else None,
+        }
+        if participant_id in existing:
+            updates.append({"account_id": existing[participant_id], **values, "updated_at": now})
+        else:
+            inserts.append({"owner_kind": AccountOwner.PARTICIPANT.value, "participant_id": participant_id,
+                            "provider_id": None, "holder_npwp": "", "version": 1, "created_at": now,
+                            "updated_at": None, **values})
+    if inserts:
+        await session.execute(ACCOUNT.insert(), inserts)
+    if updates:
+        await session.execute(
+            update(ACCOUNT)
+            .where(ACCOUNT.c.id == bindparam("account_id"))
+            .values(version=ACCOUNT.c.version + 1),
+            updates,
+        )
+    return len(inserts) + len(updates)

@@ -1,0 +1,251 @@
+"""Reading payments: batch lists and details, lines page by page, scopes, budgets per wave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import case, desc, func, select
+
+from store.actor import Actor
+from store.engine import Database
+from store.errors import NotFound
+from store.models import (
+    AccountOwner,
+    BatchApproval,
+    BatchKind,
+    BatchState,
+    Operator,
+    PaymentBatch,
+    PaymentLine,
+    PayoutAccount,
+    Platform,
+    Provider,
+    Wave,
+)
+from store.paging import Cursor, Page, keyset, page_of
+from store.provinces import PROVINCES
+from store.services import audit_log
+from store.services.payments.batches import batch_row
+from store.services.payments.views import BatchRow, batch_rows, to_batch_row
+from store.uow import read_session
+
+LINE = PaymentLine.__table__
+BATCH = PaymentBatch.__table__
+GROUPS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class BatchFilter:
+    state: str = ""
+    kind: str = ""
+
+
+def _visible(query, actor: Actor):
+    """Platform staff see only the training fees of their own platform."""
+    if actor.is_platform_staff:
+        return query.where(PaymentBatch.platform_id == actor.platform_id)
+    return query
+
+
+async def list_batches(
+    db: Database, actor: Actor, filters: BatchFilter = BatchFilter(), cursor: Cursor | None = None, limit: int = 100
+) -> Page[BatchRow]:
+    """Newest first, one keyset page."""
+    actor.require("payment.read")
+    query = _visible(batch_rows(), actor)
+    if filters.state:
+        query = query.where(PaymentBatch.state == filters.state)
+    if filters.kind:
+        query = query.where(PaymentBatch.kind == filters.kind)
+    async with read_session(db) as session:
+        found = (await session.execute(keyset(query, [PaymentBatch.id], cursor, limit, descending=True))).all()
+    return page_of([to_batch_row(row) for row in found], limit, lambda row: (row.id,))
+
+
+@dataclass(frozen=True)
+class GroupTotal:
+    label: str
+    count: int
+    total_idr: int
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    pending: int
+    paid: int
+    failed: int
+    retries: int  # lines that pay again an item whose earlier line failed
+
+
+@dataclass(frozen=True)
+class BatchDetail:
+    batch: BatchRow
+    group_by: str  # "provider" (training fees) or "province" (incentives)
+    groups: list[GroupTotal]  # the largest first, at most GROUPS_SHOWN
+    group_count: int
+    counts: LineCounts
+    approvers: list[str]
+    reject_reason: str
+    cancel_reason: str
+    next_version_id: int | None
+    trail: list[audit_log.EventView]
+
+
+async def _groups(session, batch: BatchRow) -> tuple[str, list[GroupTotal], int]:
+    if batch.kind == BatchKind.TRAINING_FEE:
+        query = select(Provider.name, func.count(), func.sum(LINE.c.amount_idr)).join(
+            Provider, Provider.id == LINE.c.provider_id
+        ).group_by(Provider.id, Provider.name)
+        group_by = "provider"
+    else:
+        label = LINE.c.province_code
+        query = select(label, func.count(), func.sum(LINE.c.amount_idr)).group_by(label)
+        group_by = "province"
+    grouped = (await session.execute(query.where(LINE.c.batch_id == batch.id).order_by(desc(func.sum(LINE.c.amount_idr))))).all()
+    groups = [
+        GroupTotal(PROVINCES.get(name, name) if group_by == "province" else name, int(count), int(total))
+        for name, count, total in grouped[:GROUPS_SHOWN]
+    ]
+    return group_by, groups, len(grouped)
+
+
+async def batch_detail(db: Database, actor: Actor, batch_id: int) -> BatchDetail:
+    """The batch, its summary by provider or province, line counts, approvals and its trail."""
+    actor.require("payment.read")
+    async with read_session(db) as session:
+        raw = (await session.execute(select(BATCH).where(BATCH.c.id == batch_id))).first()
+        if raw is None:
+            raise NotFound("payment.batch_not_found", batch=batch_id)
+        actor.require_platform(raw.platform_id)
+        batch = await batch_row(session, batch_id)
+        group_by, groups, group_count = await _groups(session, batch)
+        pending, paid, failed, retries = (
+            await session.execute(
+                select(
+                    func.coalesce(func.sum(case((LINE.c.status == "pending", 1), else_=0)), 0),
+                    func.coalesce(func.sum(case((LINE.c.status == "paid", 1), else_=0)), 0),
+                    func.coalesce(func.sum(case((LINE.c.status == "failed", 1), else_=0)), 0),
+                    func.count(LINE.c.retry_of_line_id),
+                ).where(LINE.c.batch_id == batch_id)
+            )
+        ).one()
+        approvers = list(
+            (
+                await session.execute(
+                    select(Operator.username)
+                    .join(BatchApproval, BatchApproval.approver_id == Operator.id)
+                    .where(BatchApproval.batch_id == batch_id)
+                    .order_by(BatchApproval.id)
+                )
+            ).scalars()
+        )
+        next_version = (await session.execute(select(BATCH.c.id).where(BATCH.c.previous_batch_id == batch_id))).scalar()
+    trail = await audit_log.history(db, actor, "payment_batch", [batch_id])
+    return BatchDetail(
+        batch, group_by, groups, group_count, LineCounts(int(pending), int(paid), int(failed), int(retries)),
+        approvers, raw.reject_reason, raw.cancel_reason, next_version, trail,
+    )
+
+
+@dataclass(frozen=True)
+class LineRow:
+    id: int
+    item_key: str
+    instalment: int | None
+    province_code: str
+    payee_name: str
+    account_channel: str
+    account_institution: str
+    account_number: str
+    amount_idr: int
+    commission_idr: int
+    net_idr: int
+    status: str
+    live: bool
+    payer_reference: str
+    failure_reason: str
+    retry_of_line_id: int | None
+
+
+async def batch_lines(
+    db: Database, actor: Actor, batch_id: int, cursor: Cursor | None = None, limit: int = 100, *, status: str = ""
+) -> Page[LineRow]:
+    """The batch's lines in id order, one keyset page (a batch may hold 800,000 lines)."""
+    actor.require("payment.read")
+    columns = [LINE.c[name] for name in LineRow.__dataclass_fields__]
+    query = select(*columns).where(LINE.c.batch_id == batch_id)
+    if status:
+        query = query.where(LINE.c.status == status)
+    async with read_session(db) as session:
+        platform_id = (await session.execute(select(BATCH.c.platform_id).where(BATCH.c.id == batch_id))).first()
+        if platform_id is None:
+            raise NotFound("payment.batch_not_found", batch=batch_id)
+        actor.require_platform(platform_id[0])
+        found = (await session.execute(keyset(query, [LINE.c.id], cursor, limit))).all()
+    return page_of([LineRow(**row._mapping) for row in found], limit, lambda row: (row.id,))
+
+
+@dataclass(frozen=True)
+class ScopeChoices:
+    platforms: list[tuple[str, str]]  # (code, name)
+    waves: list[tuple[int, int]]  # (number, year)
+    payers: list[str]  # institutions holding participants' accounts
+
+
+async def scope_choices(db: Database, actor: Actor) -> ScopeChoices:
+    actor.require("payment.prepare")
+    async with read_session(db) as session:
+        platforms = [tuple(row) for row in (await session.execute(select(Platform.code, Platform.name).order_by(Platform.name))).all()]
+        waves = [tuple(row) for row in (await session.execute(select(Wave.number, Wave.year).order_by(Wave.number))).all()]
+        payers = list(
+            (
+                await session.execute(
+                    select(PayoutAccount.institution)
+                    .where(PayoutAccount.owner_kind == AccountOwner.PARTICIPANT)
+                    .distinct()
+                    .order_by(PayoutAccount.institution)
+                )
+            ).scalars()
+        )
+    return ScopeChoices(platforms, waves, payers)
+
+
+@dataclass(frozen=True)
+class WaveBudget:
+    number: int
+    year: int
+    budget_idr: int
+    approved_idr: int  # approved, not yet sent
+    sent_idr: int  # sent, no result yet
+    paid_idr: int
+
+    @property
+    def used_idr(self) -> int:
+        return self.approved_idr + self.sent_idr + self.paid_idr
+
+
+async def wave_budgets(db: Database, actor: Actor) -> list[WaveBudget]:
+    """Incentive money per wave against its budget, from the batches' totals (no line scan)."""
+    actor.require("payment.budget")
+    batch = PaymentBatch
+
+    def total_in(state, amount):
+        return func.coalesce(func.sum(case((batch.state == state, amount), else_=0)), 0)
+
+    query = (
+        select(
+            Wave.number, Wave.year, Wave.budget_idr,
+            total_in(BatchState.APPROVED, batch.total_idr - batch.failed_idr),
+            total_in(BatchState.SENT, batch.total_idr - batch.paid_idr - batch.failed_idr),
+            func.coalesce(
+                func.sum(case((batch.state.in_((BatchState.SENT, BatchState.RECONCILED)), batch.paid_idr), else_=0)), 0
+            ),
+        )
+        .select_from(Wave)
+        .outerjoin(batch, (batch.wave_id == Wave.id) & (batch.kind == BatchKind.INCENTIVE))
+        .group_by(Wave.id, Wave.number, Wave.year, Wave.budget_idr)
+        .order_by(Wave.number)
+    )
+    async with read_session(db) as session:
+        found = (await session.execute(query)).all()
+    return [WaveBudget(*(int(value) for value in row)) for row in found]

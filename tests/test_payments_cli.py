@@ -1,0 +1,118 @@
+"""`mitra payments ...` from preparation to reconciliation, acting as the demo operators."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from store.models import PaymentBatch, PaymentLine
+from tests.payments_support import PaymentWorld
+from tui.cli import main
+from tui.i18n import set_language
+
+
+async def mitra(db_url: str, operator: str, *args: str):
+    """Run the command line in a thread (it runs its own event loop), as `operator`."""
+    runner = CliRunner()
+    result = await asyncio.to_thread(
+        runner.invoke, main, ["payments", *args, "--db", db_url, "--operator", operator, "--lang", "en"],
+        env={"MITRA_PASSWORD": "demo"},
+    )
+    set_language("en")
+    return result
+
+
+async def _world(db):
+    world = PaymentWorld(db)
+    provider = await world.provider()
+    await world.provider_account(provider)
+    listing = await world.listing(provider, "tokopedia", price_idr=600_000_000, commission_bp=1000)
+    wave = await world.wave(1)
+    for _ in range(2):
+        await world.trainee(wave, listing)
+
+
+async def _lines(db, batch_id):
+    async with db.engine.connect() as connection:
+        rows = await connection.execute(select(PaymentLine.__table__).where(PaymentLine.batch_id == batch_id).order_by(PaymentLine.id))
+        return [dict(row._mapping) for row in rows]
+
+
+async def test_a_batch_from_preparation_to_reconciliation(db, db_url, tmp_path):
+    await _world(db)
+    preview = await mitra(db_url, "finance", "candidates", "--platform", "tokopedia")
+    assert preview.exit_code == 0, preview.output
+    assert "2 lines, Rp1,200,000,000 (one billion two hundred million rupiah)" in preview.output
+    assert "Platform commission Rp120,000,000" in preview.output
+
+    prepared = await mitra(db_url, "finance", "prepare", "--platform", "tokopedia")
+    assert prepared.exit_code == 0, prepared.output
+    async with db.engine.connect() as connection:
+        batch_id = (await connection.execute(select(PaymentBatch.id))).scalar_one()
+    assert f"Batch {batch_id}: Training fees, Tokopedia, draft" in prepared.output
+
+    assert (await mitra(db_url, "finance", "submit", str(batch_id))).exit_code == 0
+    refused = await mitra(db_url, "finance", "approve", str(batch_id))
+    assert refused.exit_code == 1 and "Your roles do not allow this" in refused.output
+    first = await mitra(db_url, "approver", "approve", str(batch_id))
+    assert first.exit_code == 0 and "Approval 1 of 2 given" in first.output
+    final = await mitra(db_url, "approver2", "approve", str(batch_id))
+    assert final.exit_code == 0 and "Approved (approval 2 of 2, the final one)" in final.output
+
+    out = tmp_path / "disbursement.csv"
+    exported = await mitra(db_url, "finance", "export", str(batch_id), "-o", str(out))
+    assert exported.exit_code == 0, exported.output
+    with out.open(encoding="utf-8") as handle:
+        exported_rows = list(csv.DictReader(handle))
+    assert [row["amount"] for row in exported_rows] == ["600000000", "600000000"]
+
+    lines = await _lines(db, batch_id)
+    results = tmp_path / "results.csv"
+    results.write_text(
+        "line_id,amount,status,payer_reference,failure_reason\n"
+        f"{lines[0]['id']},600000000,paid,TRX-1,\n"
+        "424242,600000000,paid,TRX-2,\n"
+        f"{lines[1]['id']},60000000,paid,TRX-3,\n",
+        encoding="utf-8",
+    )
+    bad = await mitra(db_url, "finance", "reconcile", str(batch_id), str(results), "--errors", str(tmp_path / "e.csv"))
+    assert bad.exit_code == 2
+    assert "line 3, column line_id: Line 424242 is not a line of batch" in bad.output
+    assert f"line 4, column amount: Line {lines[1]['id']} is for Rp600,000,000, not Rp60,000,000." in bad.output
+    assert {line["status"] for line in await _lines(db, batch_id)} == {"pending"}
+
+    results.write_text(
+        "line_id,amount,status,payer_reference,failure_reason\n"
+        f"{lines[0]['id']},600000000,paid,TRX-1,\n"
+        f"{lines[1]['id']},600000000,failed,,rekening ditutup\n",
+        encoding="utf-8",
+    )
+    good = await mitra(db_url, "finance", "reconcile", str(batch_id), str(results))
+    assert good.exit_code == 0, good.output
+    assert "Recorded: 1 paid (Rp600,000,000), 1 failed (Rp600,000,000)" in good.output
+    assert f"Batch {batch_id} is reconciled" in good.output
+
+    shown = await mitra(db_url, "auditor", "show", str(batch_id))
+    assert shown.exit_code == 0, shown.output
+    assert "1 paid, 1 failed" in shown.output and "reconciled" in shown.output
+    listed = await mitra(db_url, "auditor", "list", "--state", "reconciled")
+    assert f"Batch {batch_id}:" in listed.output
+
+
+async def test_scope_must_be_one_platform_or_one_wave_and_payer(db, db_url):
+    both = await mitra(db_url, "finance", "candidates", "--platform", "tokopedia", "--wave", "1")
+    assert both.exit_code == 2 and "either --platform" in both.output
+    no_payer = await mitra(db_url, "finance", "candidates", "--wave", "1")
+    assert no_payer.exit_code == 2 and "--payer" in no_payer.output
+
+
+async def test_thresholds_are_shown_and_changed_by_admins(db, db_url):
+    shown = await mitra(db_url, "finance", "thresholds")
+    assert "from Rp1,000,000,000: 2 approver(s)" in shown.output
+    denied = await mitra(db_url, "finance", "thresholds", "--set", "0:1,500000000:2")
+    assert denied.exit_code == 1
+    changed = await mitra(db_url, "admin", "thresholds", "--set", "0:1,500000000:2")
+    assert changed.exit_code == 0 and "from Rp500,000,000: 2 approver(s)" in changed.output

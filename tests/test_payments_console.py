@@ -1,0 +1,216 @@
+"""The Payments area under run_test: finance prepares and submits, two approvers approve after
+reading the amount in words, finance exports the file and records the results; the database
+agrees at every step."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from textual.widgets import Input, Select, Static
+
+from screens.payments import PaymentsArea
+from screens.payments_batch import BatchScreen
+from screens.payments_prepare import PrepareScreen
+from store.models import BatchApproval, PaymentBatch, PaymentLine
+from store.services.payments import batches, files
+from store.services.payments.payables import CandidateFilter, Scope
+from tests.payments_support import PaymentWorld
+from tests.tui_support import SIZE, console, login, settle, wait_until
+from tui.i18n import set_language
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.paged_table import PagedTable
+from tui.widgets.prompt import PromptScreen
+
+
+async def _world(db):
+    world = PaymentWorld(db)
+    provider = await world.provider(name="LP Cakap Digital")
+    await world.provider_account(provider)
+    listing = await world.listing(provider, "tokopedia", price_idr=600_000_000)
+    wave = await world.wave(1)
+    for _ in range(2):
+        await world.trainee(wave, listing)
+
+
+async def _batch(db):
+    async with db.engine.connect() as connection:
+        return (await connection.execute(select(PaymentBatch.__table__))).one()
+
+
+def _text(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def _open_first_batch(pilot) -> BatchScreen:
+    await pilot.press("6")
+    table = pilot.app.screen.query_one("#batches", PagedTable)
+    await wait_until(pilot, lambda: table.row_count > 0)
+    table.focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, BatchScreen) and pilot.app.screen.detail is not None)
+    return pilot.app.screen
+
+
+async def _confirm(pilot) -> ConfirmScreen:
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+    return pilot.app.screen
+
+
+async def _answer_prompt(pilot, value: str) -> None:
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, PromptScreen))
+    field = pilot.app.screen.query_one(Input)
+    field.value = value
+    field.focus()
+    await pilot.press("enter")
+
+
+async def test_finance_prepares_approvers_approve_finance_sends_and_reconciles(db, tmp_path):
+    await _world(db)
+
+    # Finance prepares the Tokopedia fees and submits them.
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        await pilot.press("6")
+        await settle(pilot)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, PrepareScreen) and app.screen._platforms)
+        prepare = app.screen
+        prepare.query_one("#prepare-platform", Select).value = "tokopedia"
+        await pilot.click("#prepare-preview")
+        await wait_until(pilot, lambda: prepare.summary is not None)
+        assert "2 candidates · total Rp1,200,000,000" in _text(prepare, "#prepare-result")
+        assert "one billion two hundred million rupiah" in _text(prepare, "#prepare-result")
+        await pilot.click("#prepare-create")
+        confirm = await _confirm(pilot)
+        assert "2 lines, total Rp1,200,000,000" in _text(confirm, "#confirm-body")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, BatchScreen) and app.screen.detail is not None)
+        batch_screen = app.screen
+        assert "Batch 1 · Training fees · Tokopedia" in _text(batch_screen, "#batch-title")
+        assert (await _batch(db)).state == "draft"
+        assert not batch_screen.check_action("approve", ())  # finance cannot approve
+        await pilot.press("s")
+        await _confirm(pilot)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: batch_screen.detail.batch.state == "submitted")
+    stored = await _batch(db)
+    assert (stored.state, stored.approvals_needed, stored.total_idr) == ("submitted", 2, 1_200_000_000)
+
+    # The first approver reads the amount in words, in Indonesian, and that this is the first approval.
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "approver")
+        app.switch_language("id")
+        await settle(pilot)
+        screen = await _open_first_batch(pilot)
+        await pilot.press("a")
+        confirm = await _confirm(pilot)
+        body = _text(confirm, "#confirm-body")
+        assert "Total: Rp1.200.000.000" in body
+        assert "Terbilang: satu miliar dua ratus juta rupiah" in body
+        assert "Ini yang PERTAMA" in body
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.detail.batch.approvals_given == 1)
+    set_language("en")
+    assert (await _batch(db)).state == "submitted"
+
+    # The second approver gives the final approval.
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "approver2")
+        screen = await _open_first_batch(pilot)
+        await pilot.press("a")
+        confirm = await _confirm(pilot)
+        body = _text(confirm, "#confirm-body")
+        assert "In words: one billion two hundred million rupiah" in body
+        assert "FINAL approval (2 of 2)" in body
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.detail.batch.state == "approved")
+    async with db.engine.connect() as connection:
+        approvals = (await connection.execute(select(func.count()).select_from(BatchApproval))).scalar_one()
+    assert ((await _batch(db)).state, approvals) == ("approved", 2)
+
+    # Finance exports the disbursement file, then records the payer's results.
+    disbursement = tmp_path / "batch-1.csv"
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        screen = await _open_first_batch(pilot)
+        await pilot.press("e")
+        await _answer_prompt(pilot, str(disbursement))
+        confirm = await _confirm(pilot)
+        assert str(disbursement) in _text(confirm, "#confirm-body")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: screen.detail.batch.state == "sent")
+        assert disbursement.read_text().startswith("line_id,payee,channel,institution,account_number,amount,reference\n")
+
+        async with db.engine.connect() as connection:
+            line_ids = (await connection.execute(select(PaymentLine.id).order_by(PaymentLine.id))).scalars().all()
+        results = tmp_path / "results.csv"
+        results.write_text(
+            "line_id,amount,status,payer_reference,failure_reason\n"
+            f"{line_ids[0]},600000000,paid,TRX-1,\n{line_ids[1]},600000000,failed,,rekening ditutup\n",
+            encoding="utf-8",
+        )
+        await pilot.press("m")
+        await _answer_prompt(pilot, str(results))
+        await wait_until(pilot, lambda: screen.detail.batch.state == "reconciled")
+        assert "1 paid, 1 failed" in _text(screen, "#batch-summary")
+    stored = await _batch(db)
+    assert (stored.state, stored.paid_idr, stored.failed_idr) == ("reconciled", 600_000_000, 600_000_000)
+    async with db.engine.connect() as connection:
+        statuses = (await connection.execute(select(PaymentLine.status, PaymentLine.live).order_by(PaymentLine.id))).all()
+    assert [tuple(row) for row in statuses] == [("paid", True), ("failed", False)]
+
+
+async def test_refused_results_are_listed_with_their_line_numbers(db, actors, tmp_path):
+    await _world(db)
+    await batches.set_approval_thresholds(db, actors.admin, [[0, 1]])
+    batch = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
+    await batches.submit_batch(db, actors.finance, batch.id)
+    await batches.approve_batch(db, actors.approver, batch.id)
+    await files.export_disbursement(db, actors.finance, batch.id, tmp_path / "out.csv")
+    results = tmp_path / "results.csv"
+    results.write_text("line_id,amount,status,payer_reference\n777,600000000,paid,TRX-9\n", encoding="utf-8")
+    app = console(db)
+    notes = []
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        app.notify = lambda message, **kwargs: notes.append(message)
+        await login(pilot, "finance")
+        await _open_first_batch(pilot)
+        await pilot.press("m")
+        await _answer_prompt(pilot, str(results))
+        await wait_until(pilot, lambda: notes)
+    assert "line 2, column line_id: Line 777 is not a line of batch 1." in notes[-1]
+    assert (await _batch(db)).state == "sent"
+
+
+async def test_the_list_shows_kind_scope_state_count_total_approvals_and_filters(db, actors):
+    await _world(db)
+    await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"), CandidateFilter(limit=1))
+    submitted = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
+    await batches.submit_batch(db, actors.finance, submitted.id)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        await pilot.press("6")
+        area = app.screen.query_one(PaymentsArea)
+        table = area.query_one("#batches", PagedTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        assert table.get_row(str(submitted.id)) == [
+            str(submitted.id), "Training fees", "Tokopedia", "submitted", "1", "Rp600,000,000", "0/1", "1", "finance",
+        ]
+        assert area.check_action("prepare", ())
+        area.query_one("#filter-state", Select).value = "submitted"
+        await wait_until(pilot, lambda: table.row_count == 1 and str(submitted.id) in table.rows_by_key)
+        app.switch_language("id")
+        await wait_until(pilot, lambda: table.row_count == 1 and table.get_row(str(submitted.id))[3] == "diajukan")
+        assert table.get_row(str(submitted.id))[5] == "Rp600.000.000"
+    set_language("en")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "tokopedia")
+        await pilot.press("6")
+        area = app.screen.query_one(PaymentsArea)
+        await wait_until(pilot, lambda: area.query_one("#batches", PagedTable).row_count == 2)
+        assert not area.check_action("prepare", ())
