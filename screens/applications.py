@@ -38,6 +38,7 @@ def _row(row: ApplicationRow) -> tuple[str, list[str]]:
 class ApplicationsArea(Area):
     AREA_ID = "applications"
     TITLE = "area.applications"
+    READ_PERMISSION = "application.read"
     DEFAULT_CSS = """
     ApplicationsArea #applications-bar { height: 3; }
     ApplicationsArea #applications-name { width: 40; }

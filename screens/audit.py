@@ -31,6 +31,7 @@ def _row(event: audit_log.EventView) -> tuple[str, list[str]]:
 class AuditArea(Area):
     AREA_ID = "audit"
     TITLE = "area.audit"
+    READ_PERMISSION = "audit.read"
     DEFAULT_CSS = """
     AuditArea #audit-filters { height: 1; margin: 1 0 0 0; }
     AuditArea #audit-filters Input { width: 1fr; margin-right: 1; }

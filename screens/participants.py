@@ -8,3 +8,4 @@ from screens.coming import ComingArea
 class ParticipantsArea(ComingArea):
     AREA_ID = "participants"
     TITLE = "area.participants"
+    READ_PERMISSION = "participant.read"

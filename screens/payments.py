@@ -36,6 +36,7 @@ def _row(batch: BatchRow) -> tuple[str, list[str]]:
 class PaymentsArea(Area):
     AREA_ID = "payments"
     TITLE = "area.payments"
+    READ_PERMISSION = "payment.read"
     DEFAULT_CSS = """
     PaymentsArea #payments-filters { height: 3; }
     PaymentsArea #payments-filters Select { width: 30; margin-right: 2; }

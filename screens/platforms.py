@@ -33,6 +33,7 @@ def overdue_text(count: int) -> Text:
 class PlatformsArea(Area):
     AREA_ID = "platforms"
     TITLE = "area.platforms"
+    READ_PERMISSION = "platform.read"
     DEFAULT_CSS = """
     PlatformsArea #platforms-title { text-style: bold; margin: 1 0 0 0; }
     PlatformsArea #platforms-status { height: 1; color: $text-muted; }

@@ -33,6 +33,7 @@ def _row(row: providers.ProviderRow) -> tuple[str, list]:
 class ProvidersArea(Area):
     AREA_ID = "providers"
     TITLE = "area.providers"
+    READ_PERMISSION = "provider.read"
     DEFAULT_CSS = """
     ProvidersArea #provider-filters { height: 3; }
     ProvidersArea #provider-filters Select { width: 26; }

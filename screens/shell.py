@@ -8,7 +8,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Tab, Tabs
 
 from screens import areas
-from tui.area import Area
+from tui.area import Area, LockedArea
 from tui.i18n import t
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.status_bar import StatusBar
@@ -32,9 +32,11 @@ class ShellScreen(ServiceCaller, Screen):
             *[Tab(self._tab_label(n, cls), id=f"tab-{cls.AREA_ID}") for n, cls in enumerate(self.AREA_CLASSES, 1)],
             id="area-tabs",
         )
+        actor = self.app.actor
         with ContentSwitcher(initial=self.AREA_CLASSES[0].AREA_ID, id="areas"):
             for cls in self.AREA_CLASSES:
-                yield cls()
+                readable = cls.READ_PERMISSION is None or actor.can(cls.READ_PERMISSION)
+                yield cls() if readable else LockedArea(cls)
         yield TranslatedFooter()
 
     @staticmethod

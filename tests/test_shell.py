@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.widgets import ContentSwitcher, Label
 
 from screens.help import HelpScreen
@@ -89,3 +90,20 @@ async def test_a_database_without_operators_says_how_to_create_the_first_admin(e
     app = console(empty_db)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "mitra operators add" in str(app.screen.query_one("#login-error").render()))
+
+
+@pytest.mark.parametrize(
+    "username", ["admin", "reviewer", "curator", "coordinator", "finance", "approver", "auditor", "tokopedia"]
+)
+async def test_every_role_visits_every_area_without_an_error(db, username):
+    """Each area loads only what the operator may read; areas they may not read say so."""
+    app = console(db)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await login(pilot, username)
+        areas = ["dashboard", "applications", "platforms", "providers", "participants", "payments", "audit"]
+        for number, area in enumerate(areas, start=1):
+            await pilot.press(str(number))
+            await settle(pilot)
+            assert app.screen.query_one("#areas", ContentSwitcher).current == area
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert errors == []

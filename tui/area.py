@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from textual.containers import Vertical
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
+from tui.i18n import t
 from tui.workers import ServiceCaller
 
 
@@ -17,6 +18,9 @@ class Area(ServiceCaller, Vertical):
 
     AREA_ID = ""
     TITLE = ""
+    # What the operator needs to see this area at all; without it the shell shows a LockedArea
+    # in its place, and nothing is loaded.
+    READ_PERMISSION: str | None = None
     # action -> permission: keys whose permission the operator lacks are not offered at all
     # (the store refuses them anyway). Override check_action for state-dependent conditions.
     ACTION_PERMISSIONS: dict[str, str] = {}
@@ -49,3 +53,25 @@ class Area(ServiceCaller, Vertical):
             if widget.focusable and not isinstance(widget, Input):
                 widget.focus()
                 return
+
+
+class LockedArea(Area):
+    """Stands in for an area the operator's roles may not read: says so, loads nothing."""
+
+    DEFAULT_CSS = """
+    LockedArea Static { margin: 1 2; color: $text-muted; }
+    """
+
+    def __init__(self, area: type[Area]) -> None:
+        self.AREA_ID = area.AREA_ID
+        self.TITLE = area.TITLE
+        super().__init__()
+
+    def compose(self):
+        yield Static(id="locked-text")
+
+    def on_mount(self) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        self.query_one("#locked-text", Static).update(t("shell.area_locked", area=t(self.TITLE)))
