@@ -32,12 +32,17 @@ def _digits_only(value: str) -> str:
     return re.sub(r"[\s.\-/]", "", value or "")
 
 
+def _is_digits(value: str) -> bool:
+    """ASCII digits only: str.isdigit() also accepts "²" or "١", which int() then refuses."""
+    return value.isascii() and value.isdigit()
+
+
 def nib(value: str, field: str = "nib") -> str:
     """Business identification number (Nomor Induk Berusaha): 13 digits."""
     cleaned = _digits_only(value)
     if not cleaned:
         raise InvalidInput("input.required", field=field)
-    if not cleaned.isdigit() or len(cleaned) != 13:
+    if not _is_digits(cleaned) or len(cleaned) != 13:
         raise InvalidInput("input.nib", field=field, value=value)
     return cleaned
 
@@ -47,7 +52,7 @@ def npwp(value: str, field: str = "npwp") -> str:
     cleaned = _digits_only(value)
     if not cleaned:
         raise InvalidInput("input.required", field=field)
-    if not cleaned.isdigit() or len(cleaned) not in (15, 16):
+    if not _is_digits(cleaned) or len(cleaned) not in (15, 16):
         raise InvalidInput("input.npwp", field=field, value=value)
     return cleaned
 
@@ -102,7 +107,7 @@ def family_card(value: str, field: str = "family_card", *, required: bool = Fals
     cleaned = _digits_only(value)
     if not cleaned and not required:
         return ""
-    if not cleaned.isdigit() or len(cleaned) != 16:
+    if not _is_digits(cleaned) or len(cleaned) != 16:
         raise InvalidInput("input.family_card", field=field, value=value)
     return cleaned
 
@@ -115,7 +120,7 @@ def positive_money(value: int | str, field: str) -> int:
         amount = value
     else:
         cleaned = re.sub(r"^(rp)\s*|[.,\s]", "", str(value).strip(), flags=re.IGNORECASE)
-        if not cleaned.isdigit():
+        if not _is_digits(cleaned):
             raise InvalidInput("input.money", field=field, value=value)
         amount = int(cleaned)
     if amount <= 0:
@@ -151,7 +156,7 @@ def parse_nik(value: str, field: str = "nik") -> NikParts:
     nik_text = (value or "").strip()
     if not nik_text:
         raise InvalidInput("input.required", field=field)
-    if not nik_text.isdigit():
+    if not _is_digits(nik_text):
         raise InvalidInput("input.nik.digits", field=field, value=nik_text)
     if len(nik_text) != 16:
         raise InvalidInput("input.nik.length", field=field, value=nik_text, length=len(nik_text))
