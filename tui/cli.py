@@ -12,7 +12,10 @@ from tui.commands.audit import audit_group
 from tui.commands.common import db_option, lang_option
 from tui.commands.console import console, demo, open_checked, run_console
 from tui.commands.db import db_group
+from tui.commands.imports import import_group
 from tui.commands.operators import operators_group
+from tui.commands.participants import blacklist_group, participants_group
+from tui.commands.waves import waves_group
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,3 +35,7 @@ main.add_command(console)
 main.add_command(db_group)
 main.add_command(operators_group)
 main.add_command(audit_group)
+main.add_command(import_group)
+main.add_command(waves_group)
+main.add_command(participants_group)
+main.add_command(blacklist_group)

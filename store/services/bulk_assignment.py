@@ -89,7 +89,7 @@ async def preview(db: Database, actor: Actor, filters: BulkFilter, listing_id: i
             reasons = reasons.where(~has_active_enrollment())
         reasons = reasons.subquery()
         counts = dict(
-            (await session.execute(select(reasons.c.reason, func.count()).group_by(reasons.c.reason))).tuples().all()
+            (await session.execute(select(reasons.c.reason, func.count()).group_by(reasons.c.reason))).all()
         )
     assignable = counts.pop(None, 0)
     return BulkPreview(

@@ -135,7 +135,7 @@ async def next_sequence(session: AsyncSession, participant_ids: list[int]) -> di
         .where(Enrollment.participant_id.in_(participant_ids), Enrollment.status != EnrollmentStatus.CANCELLED)
         .group_by(Enrollment.participant_id)
     )
-    done = dict(rows.tuples().all())
+    done = dict(rows.all())
     return {participant_id: done.get(participant_id, 0) + 1 for participant_id in participant_ids}
 
 

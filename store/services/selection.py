@@ -162,7 +162,7 @@ async def _rejection_counts(session: AsyncSession, wave_id: int) -> dict[str, in
         .where(SelectionRejection.wave_id == wave_id)
         .group_by(SelectionRejection.reason)
     )
-    counts = dict(rows.tuples().all())
+    counts = dict(rows.all())
     return {reason: counts[reason] for reason in REASONS if reason in counts}
 
 

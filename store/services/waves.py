@@ -128,7 +128,7 @@ async def province_quotas(session: AsyncSession, wave_id: int) -> dict[str, int]
         .where(WaveProvinceQuota.wave_id == wave_id)
         .order_by(WaveProvinceQuota.province_code)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def wave_by_number(session: AsyncSession, number: int, *, for_update: bool = False) -> Wave:
