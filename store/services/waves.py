@@ -110,7 +110,7 @@ class WaveView:
         return self.starts_on + dt.timedelta(days=self.purchase_deadline_days)
 
     def ready_to_sweep(self, today: dt.date) -> bool:
-        return self.state == WaveState.IN_PROGRESS and today > self.deadline
+        return self.state == WaveState.IN_PROGRESS and self.swept_at is None and today > self.deadline
 
 
 def _view(wave: Wave, quotas: dict[str, int], funnel: Funnel | None = None) -> WaveView:

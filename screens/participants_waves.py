@@ -1,0 +1,190 @@
+"""The Waves view: each wave's scheme, deadline and funnel (registered, selected, purchased,
+completed, revoked), with selection, the rejections' reasons, and the deadline sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Label, Static
+
+from screens.participants_detail import parse_int
+from screens.participants_forms import Field, FormScreen
+from store.errors import InvalidInput
+from store.services import selection, waves
+from store.services.waves import WaveView
+from tui.i18n import t
+from tui.money import in_words, rupiah
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.footer import TranslatedFooter
+from tui.widgets.status_bar import StatusBar
+from tui.workers import ServiceCaller
+
+COLUMNS = ("wave", "state", "quota", "balance", "deadline", "registered", "selected", "purchased", "completed", "revoked")
+
+
+class WavesScreen(ServiceCaller, Screen[bool]):
+    DEFAULT_CSS = """
+    WavesScreen Vertical { padding: 0 1; }
+    WavesScreen #waves-title { text-style: bold; margin: 1 0; }
+    WavesScreen #waves-table { height: auto; max-height: 20; }
+    WavesScreen #wave-detail { margin-top: 1; height: auto; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "participants.key.back", id="mitra.waves.back"),
+        Binding("s", "select", "participants.key.select", id="mitra.waves.select"),
+        Binding("d", "sweep", "participants.key.sweep", id="mitra.waves.sweep"),
+        Binding("j", "rejections", "participants.key.rejections", id="mitra.waves.rejections"),
+        Binding("r", "refresh", "keys.refresh", id="mitra.waves.refresh"),
+    ]
+    PERMISSIONS = {"select": "wave.select", "sweep": "wave.sweep"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waves: list[WaveView] = []
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Vertical():
+            yield Label("", id="waves-title")
+            yield DataTable(id="waves-table", cursor_type="row")
+            yield Static("", id="wave-detail")
+        yield TranslatedFooter()
+
+    def on_mount(self) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        self.query_one("#waves-title", Label).update(t("participants.waves.title"))
+        table = self.query_one("#waves-table", DataTable)
+        table.clear(columns=True)
+        for key in COLUMNS:
+            table.add_column(t(f"participants.waves.col.{key}"), key=key)
+        self.action_refresh()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        permission = self.PERMISSIONS.get(action)
+        if permission and (self.app.actor is None or not self.app.actor.can(permission)):
+            return False
+        return True
+
+    def action_refresh(self) -> None:
+        self.call(waves.list_waves, then=self.show)
+
+    def show(self, found: list[WaveView]) -> None:
+        self.waves = found
+        table = self.query_one("#waves-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for wave in found:
+            funnel = wave.funnel
+            table.add_row(
+                f"{wave.number} ({wave.year})", t(f"wave.state.{wave.state}"), str(wave.quota),
+                rupiah(wave.training_balance_idr), wave.deadline.isoformat(), str(funnel.registered),
+                str(funnel.selected), str(funnel.purchased), str(funnel.completed), str(funnel.revoked),
+                key=str(wave.number),
+            )
+        if found:
+            table.move_cursor(row=min(max(cursor, 0), len(found) - 1))
+        self._describe()
+
+    def current(self) -> WaveView | None:
+        if not self.waves:
+            return None
+        return self.waves[min(self.query_one("#waves-table", DataTable).cursor_row, len(self.waves) - 1)]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._describe()
+
+    def _describe(self) -> None:
+        wave = self.current()
+        if wave is None:
+            self.query_one("#wave-detail", Static).update(t("participants.waves.none"))
+            return
+        quotas = " ".join(f"{code}:{quota}" for code, quota in wave.province_quotas.items()) or "-"
+        text = t(
+            "participants.waves.detail", number=wave.number, balance=rupiah(wave.training_balance_idr),
+            incentive=rupiah(wave.incentive_idr), incentives=wave.incentive_count, survey=rupiah(wave.survey_idr),
+            surveys=wave.survey_count, opens=wave.registration_opens.isoformat(),
+            closes=wave.registration_closes.isoformat(), starts=wave.starts_on.isoformat(),
+            days=wave.purchase_deadline_days, budget=rupiah(wave.budget_idr), quotas=quotas,
+            seed=wave.selection_seed if wave.selection_seed is not None else "-",
+        )
+        if wave.ready_to_sweep(dt.date.today()):
+            text += "\n" + t("participants.waves.ready_to_sweep", deadline=wave.deadline.isoformat())
+        self.query_one("#wave-detail", Static).update(text)
+
+    def action_back(self) -> None:
+        self.dismiss(True)
+
+    # --- selection -------------------------------------------------------------------------
+
+    def action_select(self) -> None:
+        wave = self.current()
+        if wave is None:
+            return
+
+        def submitted(values: dict | None) -> None:
+            if not values:
+                return
+            try:
+                seed = parse_int(values["seed"], "seed")
+            except InvalidInput as error:
+                self.app.show_error(error)
+                return
+            body = t("participants.select.confirm", number=wave.number, quota=wave.quota, seed=seed,
+                     balance=rupiah(wave.training_balance_idr), registered=wave.funnel.registered)
+            self.app.push_screen(
+                ConfirmScreen(t("participants.select.title", number=wave.number), body),
+                lambda yes: yes and self.call(selection.select_participants, wave.number, seed, then=self._selected),
+            )
+
+        self.app.push_screen(FormScreen(
+            t("participants.select.title", number=wave.number),
+            [Field("seed", "field.seed", str(secrets.randbelow(2**31)))], hint=t("participants.select.hint"),
+        ), submitted)
+
+    def _selected(self, result: selection.SelectionResult) -> None:
+        self.app.notify(t("cli.waves.selected", number=result.wave_number, seed=result.seed,
+                          registered=result.registered, selected=result.selected,
+                          rejected=sum(result.rejected.values())), timeout=10)
+        self.action_refresh()
+
+    # --- rejections ------------------------------------------------------------------------
+
+    def action_rejections(self) -> None:
+        wave = self.current()
+        if wave is not None:
+            self.call(selection.rejection_counts, wave.number, then=lambda counts: self._show_rejections(wave, counts))
+
+    def _show_rejections(self, wave: WaveView, counts: dict[str, int]) -> None:
+        from screens.participants_rejections import RejectionsScreen
+
+        self.app.push_screen(RejectionsScreen(wave.number, counts))
+
+    # --- the sweep -------------------------------------------------------------------------
+
+    def action_sweep(self) -> None:
+        wave = self.current()
+        if wave is not None:
+            self.call(selection.sweep_preview, wave.number, then=self._confirm_sweep)
+
+    def _confirm_sweep(self, preview: selection.SweepResult) -> None:
+        body = t("participants.sweep.confirm", number=preview.wave_number, deadline=preview.deadline.isoformat(),
+                 count=preview.revoked, returned=rupiah(preview.returned_idr), words=in_words(preview.returned_idr))
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.call(selection.sweep_wave, preview.wave_number, then=self._swept)
+
+        self.app.push_screen(ConfirmScreen(t("participants.sweep.title", number=preview.wave_number), body), decided)
+
+    def _swept(self, result: selection.SweepResult) -> None:
+        self.app.notify(t("cli.waves.swept", number=result.wave_number, deadline=result.deadline.isoformat(),
+                          revoked=result.revoked, blacklisted=result.blacklisted,
+                          returned=rupiah(result.returned_idr)), timeout=10)
+        self.action_refresh()
