@@ -93,10 +93,10 @@ class ParticipantsArea(Area):
         self.query_one(PagedTable).focus()
 
     def activate(self) -> None:
-        self.call(waves.list_waves, then=self._show_waves, group="participants-waves")
+        self.call(waves.wave_options, then=self._show_waves, group="participants-waves")
         self.reload()
 
-    def _show_waves(self, found: list[waves.WaveView]) -> None:
+    def _show_waves(self, found: list[waves.WaveOption]) -> None:
         select = self.query_one("#filter-wave", Select)
         current = select.value
         select.set_options([(t("participants.wave_option", number=wave.number, year=wave.year), wave.id) for wave in found])

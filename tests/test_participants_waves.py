@@ -257,3 +257,40 @@ async def test_a_standing_entry_is_not_listed_twice(db, actors):
         uow.session.add(BlacklistEntry(nik=nik_, reason="x", source="y", listed_on=START))
         with pytest.raises(Exception):
             await uow.session.flush()
+
+
+async def test_purchases_racing_the_sweep_leave_exact_books(db_url, actors):
+    """Assignments and the sweep of the same wave, at once from two connections: each
+    participant ends either revoked (balance returned, counted once) or in training."""
+    import asyncio
+
+    from store.engine import create_database
+    from store.errors import MitraError
+
+    people = [adult() for _ in range(12)]
+    db = create_database(db_url)
+    other = create_database(db_url)
+    try:
+        ids = await add_participants(db, actors.coordinator, people)
+        await waves.create_wave(db, actors.admin, wave_input(quota=12, balance=1_000_000))
+        await selection.select_participants(db, actors.coordinator, 7, seed=4)
+        listing = await make_listing(db, actors.admin, price=400_000)
+
+        async def buy(participant_id):
+            try:
+                await enrollments.assign(other, actors.coordinator, participant_id, listing)
+                return True
+            except MitraError:  # swept first: no active card any more
+                return False
+
+        sweep = selection.sweep_wave(db, actors.coordinator, 7, today=START + dt.timedelta(days=30))
+        result, *bought = await asyncio.gather(sweep, *(buy(pid) for pid in ids[:6]))
+        after = await selected(db, 7)
+        revoked = [p for p in after.values() if p.status == "revoked"]
+        training = [p for p in after.values() if p.status == "in_training"]
+        assert len(revoked) + len(training) == 12 and len(training) == sum(bought)
+        assert all(p.balance_idr == 0 for p in revoked) and all(p.balance_idr == 600_000 for p in training)
+        assert (result.revoked, result.returned_idr) == (len(revoked), len(revoked) * 1_000_000)
+    finally:
+        await db.dispose()
+        await other.dispose()

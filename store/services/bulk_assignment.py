@@ -24,6 +24,7 @@ from store.models import Enrollment, EnrollmentStatus, Participant, ParticipantS
 from store.services import catalog
 from store.services.enrollments import has_active_enrollment, next_sequence, refusal
 from store.services.registry import ParticipantFilter, filtered, mask_nik
+from store.services.waves import hold_waves
 from store.uow import read_session, unit_of_work
 
 BATCH = 2_000
@@ -138,10 +139,14 @@ async def run(
         async with unit_of_work(db, actor) as uow:
             session = uow.session
             listing = await catalog.enrollable_listing(session, listing_id)
+            batch = ids[start:start + batch_size]
+            await hold_waves(session, (
+                await session.execute(select(Participant.wave_id).where(Participant.id.in_(batch)).distinct())
+            ).scalars())
             rows = (
                 await session.execute(
                     select(Participant.id, Participant.nik, Participant.full_name, refusal(listing.price_idr))
-                    .where(Participant.id.in_(ids[start:start + batch_size]))
+                    .where(Participant.id.in_(batch))
                     .order_by(Participant.id)
                     .with_for_update(of=Participant)
                 )

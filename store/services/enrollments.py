@@ -42,6 +42,7 @@ from store.models import (
 )
 from store.paging import Cursor, Page, keyset, page_of
 from store.services import catalog
+from store.services.waves import hold_waves
 from store.text import prefix_range
 from store.uow import read_session, unit_of_work
 from store.validators import require_text
@@ -140,6 +141,10 @@ async def next_sequence(session: AsyncSession, participant_ids: list[int]) -> di
 
 
 async def _participant(session: AsyncSession, participant_id: int, expected_version: int | None) -> Participant:
+    """The participant, locked, after its wave (held first: the order the sweep locks in)."""
+    await hold_waves(session, (
+        await session.execute(select(Participant.wave_id).where(Participant.id == participant_id))
+    ).scalars())
     participant = await session.get(Participant, participant_id, with_for_update=True)
     if participant is None:
         raise NotFound("participant.not_found", id=participant_id)
@@ -289,7 +294,7 @@ async def cancel(
         enrollment = await _enrollment_for_report(session, actor, enrollment_id, expected_version)
         if enrollment.status != EnrollmentStatus.ASSIGNED or enrollment.progress_pct > 0:
             raise RuleViolation("enrollment.already_started", status=enrollment.status)
-        participant = await session.get(Participant, enrollment.participant_id, with_for_update=True)
+        participant = await _participant(session, enrollment.participant_id, None)
         enrollment.status = EnrollmentStatus.CANCELLED
         enrollment.cancelled_at = utcnow()
         enrollment.cancel_reason = reason

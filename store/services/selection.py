@@ -61,7 +61,7 @@ from store.models import (
 from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
 from store.services.registry import mask_nik
-from store.services.waves import province_quotas, wave_by_number
+from store.services.waves import allow_long_statements, province_quotas, wave_by_number
 from store.uow import read_session, unit_of_work
 
 MIN_AGE, MAX_AGE = 18, 64
@@ -197,6 +197,7 @@ async def select_participants(
             raise RuleViolation("wave.already_selected", number=wave.number)
         if not 0 <= seed < 2**63:
             raise RuleViolation("wave.bad_seed", seed=seed)
+        await allow_long_statements(session)
         pool = P.c.status == ParticipantStatus.REGISTERED.value
         registered = (await session.execute(select(func.count()).select_from(P).where(pool))).scalar_one()
 
@@ -369,23 +370,22 @@ async def sweep_wave(
         session = uow.session
         wave = await wave_by_number(session, wave_number, for_update=True)
         _check_sweepable(wave, today)
-        # Revoke first: a purchase committed meanwhile keeps its participant out of every step.
-        revoked = (
-            await session.execute(
-                update(P).where(_unpurchased(wave)).values(
-                    status=ParticipantStatus.REVOKED.value, revoked_at=at, revoke_reason=NO_PURCHASE,
-                    version=P.c.version + 1,
-                )
+        await allow_long_statements(session)
+        # Purchases hold their wave FOR SHARE (waves.hold_waves): with the wave locked here, none
+        # is half-way, so the balances summed now are exactly those the UPDATE returns.
+        revoked, returned = (
+            await session.execute(select(func.count(), func.coalesce(func.sum(P.c.balance_idr), 0)).where(_unpurchased(wave)))
+        ).one()
+        await session.execute(
+            update(P).where(_unpurchased(wave)).values(
+                status=ParticipantStatus.REVOKED.value, balance_idr=0, revoked_at=at, revoke_reason=NO_PURCHASE,
+                version=P.c.version + 1,
             )
-        ).rowcount
+        )
         this_sweep = and_(
             P.c.wave_id == wave.id, P.c.status == ParticipantStatus.REVOKED.value, P.c.revoked_at == at,
             P.c.revoke_reason == NO_PURCHASE,
         )
-        returned = int(  # PostgreSQL sums BIGINT as NUMERIC: back to integer rupiah
-            (await session.execute(select(func.coalesce(func.sum(P.c.balance_idr), 0)).where(this_sweep))).scalar_one()
-        )
-        await session.execute(update(P).where(this_sweep).values(balance_idr=0))
         blacklisted = (
             await session.execute(
                 insert(BlacklistEntry).from_select(
@@ -404,6 +404,6 @@ async def sweep_wave(
         uow.audit(
             "wave.swept", "wave", wave.id,
             details={"deadline": _deadline(wave), "revoked": revoked, "blacklisted": blacklisted,
-                     "returned_idr": returned},
+                     "returned_idr": int(returned)},  # PostgreSQL sums BIGINT as NUMERIC
         )
-    return SweepResult(wave.number, _deadline(wave), revoked, blacklisted, returned)
+    return SweepResult(wave.number, _deadline(wave), revoked, blacklisted, int(returned))

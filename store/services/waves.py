@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -129,6 +129,28 @@ async def province_quotas(session: AsyncSession, wave_id: int) -> dict[str, int]
         .order_by(WaveProvinceQuota.province_code)
     )
     return dict(rows.all())
+
+
+# Wave-wide operations (selection, the sweep) change hundreds of thousands of rows in one
+# statement: minutes on a busy PostgreSQL server, beyond the connection's default timeout.
+LONG_STATEMENT_TIMEOUT_MS = 30 * 60 * 1000
+
+
+async def allow_long_statements(session: AsyncSession) -> None:
+    """Raise PostgreSQL's statement timeout for this transaction only (SQLite has none)."""
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(LONG_STATEMENT_TIMEOUT_MS)}
+        )
+
+
+async def hold_waves(session: AsyncSession, wave_ids) -> None:
+    """Purchases and cancellations hold their participants' waves (FOR SHARE) until they commit:
+    the sweep, which takes its wave FOR UPDATE, then never interleaves with them and its counts
+    and returned balances are exact. (SQLite serialises writers anyway: a no-op there.)"""
+    ids = sorted({wave_id for wave_id in wave_ids if wave_id is not None})
+    if ids:
+        await session.execute(select(Wave.id).where(Wave.id.in_(ids)).with_for_update(read=True))
 
 
 async def wave_by_number(session: AsyncSession, number: int, *, for_update: bool = False) -> Wave:
@@ -271,6 +293,21 @@ async def list_waves(db: Database, actor: Actor) -> list[WaveView]:
             _view(wave, dict(sorted(by_wave.get(wave.id, {}).items())), _funnel(wave, counts.get(wave.id, {}), pool))
             for wave in waves
         ]
+
+
+@dataclass(frozen=True)
+class WaveOption:
+    id: int
+    number: int
+    year: int
+
+
+async def wave_options(db: Database, actor: Actor) -> list[WaveOption]:
+    """The waves, newest first, without their funnels (for filters: cheap at any size)."""
+    actor.require("wave.read")
+    async with read_session(db) as session:
+        rows = await session.execute(select(Wave.id, Wave.number, Wave.year).order_by(Wave.number.desc()))
+        return [WaveOption(*row) for row in rows]
 
 
 async def get_wave(db: Database, actor: Actor, number: int) -> WaveView:
