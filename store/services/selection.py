@@ -371,21 +371,11 @@ async def sweep_wave(
         wave = await wave_by_number(session, wave_number, for_update=True)
         _check_sweepable(wave, today)
         await allow_long_statements(session)
-        # Purchases hold their wave FOR SHARE (waves.hold_waves): with the wave locked here, none
-        # is half-way, so the balances summed now are exactly those the UPDATE returns.
+        # Purchases hold their wave FOR SHARE (waves.hold_waves): with the wave locked here none
+        # is half-way, so the participants counted, blacklisted and revoked below are the same.
         revoked, returned = (
             await session.execute(select(func.count(), func.coalesce(func.sum(P.c.balance_idr), 0)).where(_unpurchased(wave)))
         ).one()
-        await session.execute(
-            update(P).where(_unpurchased(wave)).values(
-                status=ParticipantStatus.REVOKED.value, balance_idr=0, revoked_at=at, revoke_reason=NO_PURCHASE,
-                version=P.c.version + 1,
-            )
-        )
-        this_sweep = and_(
-            P.c.wave_id == wave.id, P.c.status == ParticipantStatus.REVOKED.value, P.c.revoked_at == at,
-            P.c.revoke_reason == NO_PURCHASE,
-        )
         blacklisted = (
             await session.execute(
                 insert(BlacklistEntry).from_select(
@@ -394,12 +384,18 @@ async def sweep_wave(
                         literal(1), P.c.nik, literal(NO_PURCHASE), literal(f"sweep:wave:{wave.number}"),
                         literal(today), literal(actor.operator_id, BigInteger), literal(""), literal(""),
                     ).where(
-                        this_sweep,
+                        _unpurchased(wave),
                         ~exists().where(BlacklistEntry.nik == P.c.nik, BlacklistEntry.lifted_at.is_(None)),
                     ),
                 )
             )
         ).rowcount
+        await session.execute(
+            update(P).where(_unpurchased(wave)).values(
+                status=ParticipantStatus.REVOKED.value, balance_idr=0, revoked_at=at, revoke_reason=NO_PURCHASE,
+                version=P.c.version + 1,
+            )
+        )
         wave.swept_at = at
         uow.audit(
             "wave.swept", "wave", wave.id,
