@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Select, Static
 
-from screens.participants_forms import Field, FormScreen, JobScreen, ListingPickerScreen
+from screens.participants_forms import Field, FormScreen, GatedActions, JobScreen, ListingPickerScreen
 from store import csvio
 from store.errors import MitraError, RuleViolation
 from store.provinces import PROVINCES
@@ -33,7 +33,7 @@ def _row(row: ParticipantRow) -> tuple[str, list[str]]:
     ]
 
 
-class ParticipantsArea(Area):
+class ParticipantsArea(GatedActions, Area):
     AREA_ID = "participants"
     TITLE = "area.participants"
     DEFAULT_CSS = """
@@ -102,12 +102,6 @@ class ParticipantsArea(Area):
         select.set_options([(t("participants.wave_option", number=wave.number, year=wave.year), wave.id) for wave in found])
         if current in {wave.id for wave in found}:
             select.value = current
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        permission = self.PERMISSIONS.get(action)
-        if permission and (self.app.actor is None or not self.app.actor.can(permission)):
-            return False
-        return True
 
     # --- the list --------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
 from screens.participants import assign_one
-from screens.participants_forms import Field, FormScreen
+from screens.participants_forms import Field, FormScreen, GatedActions
 from store.errors import InvalidInput
 from store.services import enrollments, participant_file, registry
 from store.services.enrollments import EnrollmentView
@@ -47,7 +47,7 @@ def _reason(reason: str) -> str:
     return reason if text == key else text
 
 
-class ParticipantScreen(ServiceCaller, Screen[bool]):
+class ParticipantScreen(GatedActions, ServiceCaller, Screen[bool]):
     DEFAULT_CSS = """
     ParticipantScreen VerticalScroll { padding: 0 1; }
     ParticipantScreen .section { text-style: bold; color: $accent; margin-top: 1; }
@@ -111,12 +111,6 @@ class ParticipantScreen(ServiceCaller, Screen[bool]):
     def refresh_file(self) -> None:
         self.call(participant_file.get_participant, self.participant_id, then=self.show)
 
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        permission = self.PERMISSIONS.get(action)
-        if permission and (self.app.actor is None or not self.app.actor.can(permission)):
-            return False
-        return True
-
     # --- drawing ---------------------------------------------------------------------------
 
     def show(self, file: ParticipantFile) -> None:
@@ -176,6 +170,14 @@ class ParticipantScreen(ServiceCaller, Screen[bool]):
         table = self.query_one("#participant-enrollments", DataTable)
         return self.file.enrollments[min(table.cursor_row, len(self.file.enrollments) - 1)]
 
+    def active_enrollment(self) -> EnrollmentView | None:
+        """The highlighted course if it takes reports (assigned or in progress); else says so."""
+        enrollment = self.current_enrollment()
+        if enrollment is None or enrollment.status not in ACTIVE:
+            self.app.notify(t("participants.no_active_enrollment"), severity="warning")
+            return None
+        return enrollment
+
     def _done(self, _result=None) -> None:
         self.changed = True
         self.refresh_file()
@@ -201,9 +203,8 @@ class ParticipantScreen(ServiceCaller, Screen[bool]):
                        expected_version=self.file.version)
 
     def action_progress(self) -> None:
-        enrollment = self.current_enrollment()
-        if enrollment is None or enrollment.status not in ACTIVE:
-            self.app.notify(t("participants.no_active_enrollment"), severity="warning")
+        enrollment = self.active_enrollment()
+        if enrollment is None:
             return
 
         def submitted(values: dict | None) -> None:
@@ -222,9 +223,8 @@ class ParticipantScreen(ServiceCaller, Screen[bool]):
         )
 
     def action_complete(self) -> None:
-        enrollment = self.current_enrollment()
-        if enrollment is None or enrollment.status not in ACTIVE:
-            self.app.notify(t("participants.no_active_enrollment"), severity="warning")
+        enrollment = self.active_enrollment()
+        if enrollment is None:
             return
 
         def submitted(values: dict | None) -> None:

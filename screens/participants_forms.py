@@ -31,6 +31,16 @@ MODAL_CSS = """
 """
 
 
+class GatedActions:
+    """Actions the operator's roles do not allow are disabled: PERMISSIONS maps action -> permission."""
+
+    PERMISSIONS: dict[str, str] = {}
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        permission = self.PERMISSIONS.get(action)
+        return permission is None or (self.app.actor is not None and self.app.actor.can(permission))
+
+
 @dataclass(frozen=True)
 class Field:
     key: str

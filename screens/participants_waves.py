@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
 from screens.participants_detail import parse_int
-from screens.participants_forms import Field, FormScreen
+from screens.participants_forms import Field, FormScreen, GatedActions
 from store.errors import InvalidInput
 from store.services import selection, waves
 from store.services.waves import WaveView
@@ -27,7 +27,7 @@ from tui.workers import ServiceCaller
 COLUMNS = ("wave", "state", "quota", "balance", "deadline", "registered", "selected", "purchased", "completed", "revoked")
 
 
-class WavesScreen(ServiceCaller, Screen[bool]):
+class WavesScreen(GatedActions, ServiceCaller, Screen[bool]):
     DEFAULT_CSS = """
     WavesScreen Vertical { padding: 0 1; }
     WavesScreen #waves-title { text-style: bold; margin: 1 0; }
@@ -65,12 +65,6 @@ class WavesScreen(ServiceCaller, Screen[bool]):
         for key in COLUMNS:
             table.add_column(t(f"participants.waves.col.{key}"), key=key)
         self.action_refresh()
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        permission = self.PERMISSIONS.get(action)
-        if permission and (self.app.actor is None or not self.app.actor.can(permission)):
-            return False
-        return True
 
     def action_refresh(self) -> None:
         self.call(waves.list_waves, then=self.show)

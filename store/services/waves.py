@@ -71,6 +71,9 @@ class WaveInput:
         return self
 
 
+INPUT_FIELDS = tuple(WaveInput.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class Funnel:
     registered: int  # the registered participants the selection considered (or would now)
@@ -81,22 +84,9 @@ class Funnel:
 
 
 @dataclass(frozen=True)
-class WaveView:
+class WaveView(WaveInput):
     id: int
-    number: int
-    year: int
     state: str
-    training_balance_idr: int
-    incentive_idr: int
-    incentive_count: int
-    survey_idr: int
-    survey_count: int
-    quota: int
-    registration_opens: dt.date
-    registration_closes: dt.date
-    starts_on: dt.date
-    purchase_deadline_days: int
-    budget_idr: int
     selection_seed: int | None
     selected_at: dt.datetime | None
     swept_at: dt.datetime | None
@@ -115,10 +105,9 @@ class WaveView:
 
 def _view(wave: Wave, quotas: dict[str, int], funnel: Funnel | None = None) -> WaveView:
     return WaveView(
-        wave.id, wave.number, wave.year, wave.state, wave.training_balance_idr, wave.incentive_idr,
-        wave.incentive_count, wave.survey_idr, wave.survey_count, wave.quota, wave.registration_opens,
-        wave.registration_closes, wave.starts_on, wave.purchase_deadline_days, wave.budget_idr,
-        wave.selection_seed, wave.selected_at, wave.swept_at, wave.version, quotas, funnel,
+        **{name: getattr(wave, name) for name in INPUT_FIELDS},
+        id=wave.id, state=wave.state, selection_seed=wave.selection_seed, selected_at=wave.selected_at,
+        swept_at=wave.swept_at, version=wave.version, province_quotas=quotas, funnel=funnel,
     )
 
 
@@ -184,7 +173,7 @@ async def update_wave(db: Database, actor: Actor, wave_id: int, data: WaveInput,
             raise NotFound("wave.not_found", number=data.number)
         if wave.version != expected_version:
             raise Conflict("record.changed")
-        before = {name: getattr(wave, name) for name in asdict(data)}
+        before = {name: getattr(wave, name) for name in INPUT_FIELDS}
         after = asdict(data)
         if wave.state in LOCKED_STATES:
             changed = [name for name in SCHEME_FIELDS if before[name] != after[name]]
