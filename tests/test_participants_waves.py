@@ -294,3 +294,44 @@ async def test_purchases_racing_the_sweep_leave_exact_books(db_url, actors):
     finally:
         await db.dispose()
         await other.dispose()
+
+
+def test_wave_commands_select_list_rejections_and_sweep(db_url, tmp_path):
+    from click.testing import CliRunner
+
+    from tui.cli import main
+
+    def run(*args: str):
+        return CliRunner().invoke(main, [*args, "--db", db_url, "--lang", "en"], env={"MITRA_PASSWORD": "demo"},
+                                  catch_exceptions=False)
+
+    people = [adult() for _ in range(3)] + [adult(birth=dt.date(2010, 1, 1), name="Anak Sekolah")]
+    path = write_csv(tmp_path / "p.csv", people)
+    assert run("import", "participants", str(path), "--operator", "coordinator").exit_code == 0
+
+    async def make_wave():
+        from store.engine import create_database
+        from tests.conftest import Actors
+
+        database = create_database(db_url)
+        try:
+            await waves.create_wave(database, (await Actors(database).load()).admin, wave_input(quota=2))
+        finally:
+            await database.dispose()
+
+    import asyncio
+
+    asyncio.run(make_wave())
+    selected_ = run("waves", "select", "7", "--seed", "99", "--operator", "coordinator")
+    assert selected_.exit_code == 0
+    assert "Wave 7 selected with seed 99: 4 registered, 2 selected, 1 not eligible." in selected_.output
+    assert "Younger than 18 on the start date: 1" in selected_.output
+    listed = run("waves", "list", "--operator", "auditor")
+    assert "Registered 4, selected 2, purchased 0, completed 0, revoked 0." in listed.output
+    rejected = run("waves", "rejections", "7", "--list", "--operator", "auditor")
+    assert "Anak Sekolah" in rejected.output and "Younger than 18" in rejected.output
+    denied = run("waves", "sweep", "7", "--operator", "reviewer")
+    assert denied.exit_code == 1 and "Your roles do not allow this" in denied.output
+    swept = run("waves", "sweep", "7", "--operator", "coordinator")
+    assert swept.exit_code == 0
+    assert "2 cards revoked, 2 NIKs blacklisted, Rp7,000,000 returned." in swept.output

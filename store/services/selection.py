@@ -54,7 +54,6 @@ from store.models import (
     ParticipantStatus,
     SelectionRejection,
     Wave,
-    WaveProvinceQuota,
     WaveState,
     utcnow,
 )
@@ -230,11 +229,13 @@ async def select_participants(
 async def _draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: int, quotas: dict[str, int], pool, at) -> int:
     """Rank the eligible by the seeded key, pick within the quotas, give cards and balances.
 
-    The ranking is computed here, from the NIKs read once in large batches (1 s per million):
-    the same code on both back ends, so the same seed draws the same people on either. Sorting
-    a million rows inside SQLite (window functions over an md5 registered from Python) was
-    measured at 10 s, twice this. The picks go back into a temporary table, and one UPDATE ...
-    FROM gives every picked participant a card and the balance."""
+    The ranking is computed here, from the NIKs read in batches of 50,000: one code path for both
+    back ends, so the same seed draws the same people on either, and the quota rule is plain
+    Python (`pick`). Ranking inside the database instead (window functions over md5, registered
+    from Python on SQLite, COLLATE "C" on PostgreSQL) was measured at the same speed: 10 to 12 s
+    for a million eligible on SQLite. The picks go back into a temporary table, and one UPDATE
+    ... FROM gives every picked participant a card and the balance (most of the time: 800,000
+    rows with their index entries)."""
     eligible = and_(
         pool,
         ~exists().where(SelectionRejection.wave_id == wave.id, SelectionRejection.participant_id == P.c.id),
