@@ -11,11 +11,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Select, Static
 
-from screens.participants_forms import Field, FormScreen, GatedActions, JobScreen, ListingPickerScreen
+from screens.participants_forms import Field, FormScreen, GatedActions, JobScreen, ListingPickerScreen, parse_int
 from store import csvio
 from store.errors import MitraError, RuleViolation
 from store.provinces import PROVINCES
-from store.services import bulk_assignment, enrollments, participant_import, registry, waves
+from store.services import bulk_assignment, enrollments, participant_import, participant_lists, registry, waves
 from store.services.registry import ParticipantFilter, ParticipantRow
 from tui.area import Area
 from tui.i18n import describe_error, t
@@ -49,12 +49,13 @@ class ParticipantsArea(GatedActions, Area):
         Binding("b", "bulk_assign", "participants.key.bulk_assign", id="mitra.participants.bulk_assign"),
         Binding("i", "import", "participants.key.import", id="mitra.participants.import"),
         Binding("w", "waves", "participants.key.waves", id="mitra.participants.waves"),
+        Binding("x", "export", "participants.key.export", id="mitra.participants.export"),
         Binding("r", "refresh", "keys.refresh", id="mitra.participants.refresh"),
         Binding("escape", "clear_filter", "keys.clear_filter", show=False, id="mitra.participants.clear"),
     ]
     PERMISSIONS = {
         "assign": "enrollment.assign", "bulk_assign": "enrollment.assign", "import": "participant.import",
-        "waves": "wave.read",
+        "waves": "wave.read", "export": "participant.export",
     }
 
     def compose(self) -> ComposeResult:
@@ -202,6 +203,21 @@ class ParticipantsArea(GatedActions, Area):
 
         self.app.push_screen(ConfirmScreen(t("participants.bulk.confirm_title"), body), decided)
 
+    # --- participant lists -----------------------------------------------------------------
+
+    def action_export(self) -> None:
+        own = self.app.actor.platform_code or ""
+
+        def chosen(values: dict | None) -> None:
+            if values and values["path"]:
+                self.call(_export_list, values, then=lambda count: self.app.notify(
+                    t("cli.participants.exported", path=values["path"], count=count)))
+
+        self.app.push_screen(FormScreen(t("participants.export.title"), [
+            Field("platform", "participants.export.platform", own), Field("provider", "participants.export.provider"),
+            Field("path", "participants.export.path", str(Path.cwd() / f"peserta-{own or 'platform'}.csv")),
+        ], hint=t("participants.export.hint")), chosen)
+
     # --- importing -------------------------------------------------------------------------
 
     def action_import(self) -> None:
@@ -282,4 +298,11 @@ def _import_rows(report: csvio.ImportReport) -> tuple[list[str], list[list[str]]
     return (
         [t("participants.col.line"), t("participants.col.column"), t("participants.col.reason")],
         [[str(e.line), e.column, describe_error(MitraError(e.key, **e.params))] for e in report.errors[:SHOWN_ERRORS]],
+    )
+
+
+async def _export_list(db, actor, values: dict[str, str]) -> int:
+    provider = parse_int(values["provider"], "provider") if values["provider"] else None
+    return await participant_lists.write_participant_list(
+        db, actor, Path(values["path"]).expanduser(), platform_code=values["platform"] or None, provider_id=provider,
     )

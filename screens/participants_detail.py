@@ -12,8 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
 from screens.participants import assign_one
-from screens.participants_forms import Field, FormScreen, GatedActions
-from store.errors import InvalidInput
+from screens.participants_forms import Field, FormScreen, GatedActions, parse_date, parse_int
 from store.services import enrollments, participant_file, registry
 from store.services.enrollments import EnrollmentView
 from store.services.participant_file import ParticipantFile
@@ -24,20 +23,6 @@ from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
 ACTIVE = ("assigned", "in_progress")
-
-
-def parse_date(value: str, field: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput("input.date", field=field, value=value) from None
-
-
-def parse_int(value: str, field: str) -> int:
-    try:
-        return int(value.strip())
-    except ValueError:
-        raise InvalidInput("input.integer", field=field, value=value) from None
 
 
 def _reason(reason: str) -> str:

@@ -3,18 +3,19 @@ screen that runs a long job (import, bulk assignment) with a progress bar and ca
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Static
 
-from store.errors import MitraError
+from store.errors import InvalidInput, MitraError
 from store.services import enrollments
 from tui.i18n import t
 from tui.money import rupiah
@@ -29,6 +30,20 @@ MODAL_CSS = """
     & .modal-title { text-style: bold; margin-bottom: 1; }
     & .modal-hint { color: $text-muted; margin-top: 1; }
 """
+
+
+def parse_date(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput("input.date", field=field, value=value) from None
+
+
+def parse_int(value: str, field: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise InvalidInput("input.integer", field=field, value=value) from None
 
 
 class GatedActions:
@@ -53,22 +68,33 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
     """Labelled fields; Enter moves to the next field and submits on the last; Escape cancels.
     Dismisses with {key: value} (str, or bool for a checkbox), or None."""
 
-    DEFAULT_CSS = "FormScreen {" + MODAL_CSS + "} FormScreen Input { margin-bottom: 1; }"
+    DEFAULT_CSS = (
+        "FormScreen {" + MODAL_CSS + "} FormScreen Input { margin-bottom: 1; }"
+        " FormScreen .form-row { height: 1; margin-bottom: 1; } FormScreen .form-row Label { width: 34; }"
+        " FormScreen .form-row Input { width: 1fr; margin: 0; }"
+    )
     BINDINGS = [
         Binding("escape", "cancel", "participants.key.cancel", id="mitra.participants.form.cancel"),
         Binding("ctrl+s", "submit", "participants.key.submit", id="mitra.participants.form.submit"),
     ]
+
+    COMPACT_FROM = 5  # fields: from this many on, one line each (label beside a compact input)
 
     def __init__(self, title: str, fields: list[Field], hint: str = "") -> None:
         super().__init__()
         self._title, self._fields, self._hint = title, fields, hint
 
     def compose(self) -> ComposeResult:
+        compact = len(self._fields) >= self.COMPACT_FROM
         with Vertical():
             yield Label(self._title, classes="modal-title")
             for field in self._fields:
                 if field.checkbox:
                     yield Checkbox(t(field.label), field.value == "yes", id=f"form-{field.key}")
+                elif compact:
+                    with Horizontal(classes="form-row"):
+                        yield Label(t(field.label))
+                        yield Input(field.value, id=f"form-{field.key}", compact=True)
                 else:
                     yield Label(t(field.label))
                     yield Input(field.value, id=f"form-{field.key}")

@@ -12,13 +12,13 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
-from screens.participants_detail import parse_int
-from screens.participants_forms import Field, FormScreen, GatedActions
+from screens.participants_forms import Field, FormScreen, GatedActions, parse_date, parse_int
 from store.errors import InvalidInput
 from store.services import selection, waves
 from store.services.waves import WaveView
+from store.validators import positive_money
 from tui.i18n import t
-from tui.money import in_words, rupiah
+from tui.money import group_digits, in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.status_bar import StatusBar
@@ -36,12 +36,19 @@ class WavesScreen(GatedActions, ServiceCaller, Screen[bool]):
     """
     BINDINGS = [
         Binding("escape", "back", "participants.key.back", id="mitra.waves.back"),
+        Binding("n", "new_wave", "participants.key.new_wave", id="mitra.waves.new"),
+        Binding("e", "edit_wave", "participants.key.edit_wave", id="mitra.waves.edit"),
+        Binding("q", "quotas", "participants.key.quotas", id="mitra.waves.quotas"),
+        Binding("o", "advance", "participants.key.advance", id="mitra.waves.advance"),
         Binding("s", "select", "participants.key.select", id="mitra.waves.select"),
         Binding("d", "sweep", "participants.key.sweep", id="mitra.waves.sweep"),
         Binding("j", "rejections", "participants.key.rejections", id="mitra.waves.rejections"),
         Binding("r", "refresh", "keys.refresh", id="mitra.waves.refresh"),
     ]
-    PERMISSIONS = {"select": "wave.select", "sweep": "wave.sweep"}
+    PERMISSIONS = {
+        "select": "wave.select", "sweep": "wave.sweep", "new_wave": "wave.manage", "edit_wave": "wave.manage",
+        "quotas": "wave.manage", "advance": "wave.manage",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,9 +84,11 @@ class WavesScreen(GatedActions, ServiceCaller, Screen[bool]):
         for wave in found:
             funnel = wave.funnel
             table.add_row(
-                f"{wave.number} ({wave.year})", t(f"wave.state.{wave.state}"), str(wave.quota),
-                rupiah(wave.training_balance_idr), wave.deadline.isoformat(), str(funnel.registered),
-                str(funnel.selected), str(funnel.purchased), str(funnel.completed), str(funnel.revoked),
+                f"{wave.number} ({wave.year})", t(f"wave.state.{wave.state}"), group_digits(wave.quota),
+                rupiah(wave.training_balance_idr), wave.deadline.isoformat(),
+                *(group_digits(count) for count in (
+                    funnel.registered, funnel.selected, funnel.purchased, funnel.completed, funnel.revoked,
+                )),
                 key=str(wave.number),
             )
         if found:
@@ -114,6 +123,60 @@ class WavesScreen(GatedActions, ServiceCaller, Screen[bool]):
 
     def action_back(self) -> None:
         self.dismiss(True)
+
+    # --- creating and editing --------------------------------------------------------------
+
+    def _wave_form(self, title: str, wave: WaveView | None, then) -> None:
+        fields = [
+            Field(name, f"field.{name}", "" if wave is None else str(getattr(wave, name)))
+            for name in waves.INPUT_FIELDS
+        ]
+        self.app.push_screen(FormScreen(title, fields, hint=t("participants.wave_form.hint")),
+                             lambda values: values and then(values))
+
+    def action_new_wave(self) -> None:
+        self._wave_form(t("participants.wave_form.new"), None,
+                        lambda values: self.call(_create_wave, values, then=self._saved))
+
+    def action_edit_wave(self) -> None:
+        wave = self.current()
+        if wave is not None:
+            self._wave_form(t("participants.wave_form.edit", number=wave.number), wave,
+                            lambda values: self.call(_update_wave, wave, values, then=self._saved))
+
+    def action_quotas(self) -> None:
+        wave = self.current()
+        if wave is None:
+            return
+        current = " ".join(f"{code}:{quota}" for code, quota in wave.province_quotas.items())
+
+        def submitted(values: dict | None) -> None:
+            if values is not None:
+                self.call(_set_quotas, wave, values["quotas"], then=self._saved)
+
+        self.app.push_screen(FormScreen(
+            t("participants.quotas.title", number=wave.number, quota=wave.quota),
+            [Field("quotas", "field.quotas", current)], hint=t("participants.quotas.hint"),
+        ), submitted)
+
+    def action_advance(self) -> None:
+        wave = self.current()
+        if wave is None:
+            return
+        following = {"planned": "open", "in_progress": "closed"}.get(wave.state)
+        if following is None:
+            self.app.notify(t("participants.advance.none", state=t(f"wave.state.{wave.state}")), severity="warning")
+            return
+        self.app.push_screen(
+            ConfirmScreen(t("participants.advance.title", number=wave.number),
+                          t(f"participants.advance.{following}", number=wave.number)),
+            lambda yes: yes and self.call(waves.set_wave_state, wave.id, following, expected_version=wave.version,
+                                          then=self._saved),
+        )
+
+    def _saved(self, wave: WaveView) -> None:
+        self.app.notify(t("participants.wave_form.saved", number=wave.number))
+        self.action_refresh()
 
     # --- selection -------------------------------------------------------------------------
 
@@ -182,3 +245,44 @@ class WavesScreen(GatedActions, ServiceCaller, Screen[bool]):
                           revoked=result.revoked, blacklisted=result.blacklisted,
                           returned=rupiah(result.returned_idr)), timeout=10)
         self.action_refresh()
+
+
+MONEY_FIELDS = frozenset({"training_balance_idr", "incentive_idr", "survey_idr", "budget_idr"})
+DATE_FIELDS = frozenset({"registration_opens", "registration_closes", "starts_on"})
+
+
+def wave_input(values: dict[str, str]) -> waves.WaveInput:
+    """The form's text as a WaveInput; InvalidInput names the field that is not a number/date."""
+    parsed = {}
+    for name in waves.INPUT_FIELDS:
+        text = values[name]
+        if name in DATE_FIELDS:
+            parsed[name] = parse_date(text, name)
+        elif name in MONEY_FIELDS and text.strip() != "0":
+            parsed[name] = positive_money(text, name)
+        else:
+            parsed[name] = parse_int(text, name)
+    return waves.WaveInput(**parsed)
+
+
+def province_quota_text(text: str) -> dict[str, int]:
+    """"32:80 96:5" -> {"32": 80, "96": 5}."""
+    quotas = {}
+    for item in text.replace(",", " ").split():
+        code, _, quota = item.partition(":")
+        if not quota.strip().isdigit():
+            raise InvalidInput("wave.quotas_format", field="quotas", value=item)
+        quotas[code.strip()] = int(quota)
+    return quotas
+
+
+async def _create_wave(db, actor, values: dict[str, str]) -> WaveView:
+    return await waves.create_wave(db, actor, wave_input(values))
+
+
+async def _update_wave(db, actor, wave: WaveView, values: dict[str, str]) -> WaveView:
+    return await waves.update_wave(db, actor, wave.id, wave_input(values), expected_version=wave.version)
+
+
+async def _set_quotas(db, actor, wave: WaveView, text: str) -> WaveView:
+    return await waves.set_province_quotas(db, actor, wave.id, province_quota_text(text), expected_version=wave.version)

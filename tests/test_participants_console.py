@@ -172,3 +172,40 @@ async def test_import_job_shows_progress_result_and_errors(db, actors, tmp_path)
         await pilot.press("escape")
         table = app.screen.query_one("#participants-table", PagedTable)
         await wait_until(pilot, lambda: table.complete and table.row_count == 3)
+
+
+async def test_admin_creates_a_wave_and_its_province_quotas_in_the_waves_view(db, actors):
+    from store.models import Wave, WaveProvinceQuota
+
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "admin")
+        await open_participants(pilot)
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen))
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        values = {
+            "number": "71", "year": "2024", "training_balance_idr": "Rp3.500.000", "incentive_idr": "600000",
+            "incentive_count": "1", "survey_idr": "50000", "survey_count": "2", "quota": "100",
+            "registration_opens": "2024-05-01", "registration_closes": "2024-05-05", "starts_on": "2024-05-07",
+            "purchase_deadline_days": "15", "budget_idr": "1.000.000.000",
+        }
+        for name, value in values.items():
+            app.screen.query_one(f"#form-{name}", Input).value = value
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves)
+        assert app.screen.waves[0].number == 71 and app.screen.waves[0].training_balance_idr == 3_500_000
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.query_one("#form-quotas", Input).value = "32:30 96:5"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves
+                         and app.screen.waves[0].province_quotas == {"32": 30, "96": 5})
+        assert app.screen.check_action("select", ()) is False  # selection is the coordinators'
+    async with read_session(db) as session:
+        wave = (await session.execute(select(Wave).where(Wave.number == 71))).scalar_one()
+        quotas = dict((await session.execute(
+            select(WaveProvinceQuota.province_code, WaveProvinceQuota.quota).where(WaveProvinceQuota.wave_id == wave.id)
+        )).all())
+    assert (wave.budget_idr, wave.starts_on, quotas) == (1_000_000_000, dt.date(2024, 5, 7), {"32": 30, "96": 5})

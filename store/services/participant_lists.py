@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -91,3 +92,15 @@ async def export_participant_list(
         if len(rows) < BATCH:
             return
         last_id = rows[-1].id
+
+
+async def write_participant_list(
+    db: Database, actor: Actor, path: str | Path, *, platform_code: str | None = None, provider_id: int | None = None
+) -> int:
+    """Write the list to a file; returns how many participants it holds."""
+    lines = 0
+    with Path(path).open("w", encoding="utf-8", newline="") as handle:
+        async for chunk in export_participant_list(db, actor, platform_code=platform_code, provider_id=provider_id):
+            handle.write(chunk)
+            lines += chunk.count("\n")
+    return max(lines - 1, 0)  # less the header

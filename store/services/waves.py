@@ -152,6 +152,16 @@ async def wave_by_number(session: AsyncSession, number: int, *, for_update: bool
     return wave
 
 
+async def _wave_to_edit(session: AsyncSession, wave_id: int, expected_version: int) -> Wave:
+    """The wave, locked, as the operator saw it (else "changed by someone else")."""
+    wave = await session.get(Wave, wave_id, with_for_update=True)
+    if wave is None:
+        raise NotFound("wave.not_found", number=wave_id)
+    if wave.version != expected_version:
+        raise Conflict("record.changed")
+    return wave
+
+
 async def create_wave(db: Database, actor: Actor, data: WaveInput) -> WaveView:
     actor.require("wave.manage")
     data = data.checked()
@@ -168,11 +178,7 @@ async def update_wave(db: Database, actor: Actor, wave_id: int, data: WaveInput,
     actor.require("wave.manage")
     data = data.checked()
     async with unit_of_work(db, actor) as uow:
-        wave = await uow.session.get(Wave, wave_id, with_for_update=True)
-        if wave is None:
-            raise NotFound("wave.not_found", number=data.number)
-        if wave.version != expected_version:
-            raise Conflict("record.changed")
+        wave = await _wave_to_edit(uow.session, wave_id, expected_version)
         before = {name: getattr(wave, name) for name in INPUT_FIELDS}
         after = asdict(data)
         if wave.state in LOCKED_STATES:
@@ -200,11 +206,7 @@ async def set_province_quotas(
         if quota < 0:
             raise InvalidInput("wave.not_negative", field="quota", value=quota)
     async with unit_of_work(db, actor) as uow:
-        wave = await uow.session.get(Wave, wave_id, with_for_update=True)
-        if wave is None:
-            raise NotFound("wave.not_found", number=wave_id)
-        if wave.version != expected_version:
-            raise Conflict("record.changed")
+        wave = await _wave_to_edit(uow.session, wave_id, expected_version)
         if wave.state in LOCKED_STATES:
             raise RuleViolation("wave.quota_locked", number=wave.number)
         if sum(quotas.values()) > wave.quota:
@@ -224,11 +226,7 @@ async def set_wave_state(db: Database, actor: Actor, wave_id: int, state: str, *
     """Open a planned wave's registration, or close a wave in progress."""
     actor.require("wave.manage")
     async with unit_of_work(db, actor) as uow:
-        wave = await uow.session.get(Wave, wave_id, with_for_update=True)
-        if wave is None:
-            raise NotFound("wave.not_found", number=wave_id)
-        if wave.version != expected_version:
-            raise Conflict("record.changed")
+        wave = await _wave_to_edit(uow.session, wave_id, expected_version)
         if state not in MANUAL_TRANSITIONS.get(WaveState(wave.state), set()):
             raise RuleViolation("wave.bad_transition", number=wave.number, current=wave.state, wanted=state)
         before = wave.state

@@ -32,19 +32,16 @@ def export(platform_code, provider_id, output, db_url, operator_name) -> None:
     @with_database
     async def main(db: Database):
         actor = await acting_operator(db, operator_name)
-        handle = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
-        try:
-            async for chunk in participant_lists.export_participant_list(
-                db, actor, platform_code=platform_code, provider_id=provider_id
-            ):
-                handle.write(chunk)
-        finally:
-            if output:
-                handle.close()
+        scope = {"platform_code": platform_code, "provider_id": provider_id}
+        if output:
+            return await participant_lists.write_participant_list(db, actor, output, **scope)
+        async for chunk in participant_lists.export_participant_list(db, actor, **scope):
+            sys.stdout.write(chunk)
+        return None
 
-    main(db_url)
+    count = main(db_url)
     if output:
-        click.echo(t("cli.participants.exported", path=output), err=True)
+        click.echo(t("cli.participants.exported", path=output, count=count), err=True)
 
 
 @click.group("blacklist")
