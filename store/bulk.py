@@ -3,11 +3,17 @@
 Measured rates (rows/s): raw sqlite3 executemany ~320k; Core insert in 10k batches ~164k; ORM bulk
 ~99k; session.add_all ~5.5k. On PostgreSQL, COPY through asyncpg beats any INSERT. Used by the
 participant import and the demo generator; both run inside one unit of work per batch.
+
+On SQLite the rows go to the driver's executemany as tuples, each value converted once by its
+column type's bind processor (the same conversion SQLAlchemy applies), skipping SQLAlchemy's
+per-row parameter handling: for the 18-column participant row that handling cost more than the
+insert itself (bench/import_participants.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Table
@@ -26,6 +32,24 @@ async def insert_rows(target: AsyncSession | AsyncConnection, table: Table, rows
         records = [tuple(row[column] for column in columns) for row in rows]
         await driver.copy_records_to_table(table.name, records=records, columns=columns)
     else:
-        await connection.execute(table.insert(), list(rows))
+        columns = list(rows[0].keys())
+        dialect = connection.dialect
+        # Only dates and times need converting; done as SQLAlchemy would (its dialect's processor).
+        converters = [
+            (index, processor)
+            for index, column in enumerate(columns)
+            if (processor := table.c[column].type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        ]
+        values_of = itemgetter(*columns)
+        converted = []
+        for row in rows:
+            values = list(values_of(row))
+            for index, processor in converters:
+                if values[index] is not None:
+                    values[index] = processor(values[index])
+            converted.append(values)
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.executemany(sql, converted)
     return len(rows)
 

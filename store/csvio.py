@@ -14,8 +14,9 @@ import csv
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from store.errors import InvalidInput, MitraError
 
@@ -69,18 +70,49 @@ def read_text(path: str | Path) -> str:
         raise InvalidInput("input.csv.unreadable", field="file", path=str(path), reason=error.strerror or str(error)) from None
 
 
+def open_text(path: str | Path) -> tuple[TextIO, int]:
+    """A large file as a text stream (UTF-8, byte-order mark dropped) and its number of lines.
+
+    The whole file is checked to be UTF-8 first, in chunks (about 0.1 s for 100 MB), so a bad
+    byte refuses the file before any row is imported; the line count lets imports show progress.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines, offset = 0, 0
+    try:
+        with Path(path).open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as error:
+                    raise InvalidInput("input.csv.encoding", field="file", position=offset + error.start) from None
+                lines += chunk.count(b"\n")
+                offset += len(chunk)
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                raise InvalidInput("input.csv.encoding", field="file", position=offset) from None
+        return Path(path).open(encoding="utf-8-sig", newline=""), lines
+    except OSError as error:
+        raise InvalidInput("input.csv.unreadable", field="file", path=str(path), reason=error.strerror or str(error)) from None
+
+
 def _delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def rows(text: str, required: Sequence[str], optional: Sequence[str] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+def rows(
+    text: str | TextIO, required: Sequence[str], optional: Sequence[str] = ()
+) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) for each data row; the header is checked first.
 
-    Values are stripped; blank lines are skipped. Raises InvalidInput("input.csv.header") when
-    required columns are missing or unknown ones are present.
+    `text` is the whole file, or a stream from `open_text` (read as it goes: a million-row file
+    never sits in memory). Values are stripped; blank lines are skipped. Raises
+    InvalidInput("input.csv.header") when required columns are missing or unknown ones are present.
     """
-    first_line = text.split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line))
+    stream = io.StringIO(text, newline="") if isinstance(text, str) else text
+    first_line = stream.readline()
+    lines = chain([first_line], stream) if first_line else iter(())
+    reader = csv.reader(lines, delimiter=_delimiter(first_line))
     try:
         header = [name.strip().lower() for name in next(reader)]
     except StopIteration:

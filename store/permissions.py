@@ -57,6 +57,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "participant.import": frozenset({A, CO}),
     "participant.reveal_nik": frozenset({A, CO, AU}),
     "exclusion.import": frozenset({A, CO}),
+    "blacklist.read": OFFICE,
+    "blacklist.add": frozenset({A, CO}),
     "blacklist.lift": frozenset({A}),
     "enrollment.assign": frozenset({CO}),
     "enrollment.progress": frozenset({CO, PL}),

@@ -13,6 +13,8 @@ PREFIX_END = "\uffff"
 
 def fold(value: str) -> str:
     """Lower-case, accents removed, inner whitespace collapsed: "  Siti  Ánisa" -> "siti anisa"."""
+    if value.isascii():  # most names: no accents to remove (three times faster, for imports)
+        return " ".join(value.lower().split())
     decomposed = unicodedata.normalize("NFKD", value)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())

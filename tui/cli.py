@@ -10,12 +10,15 @@ import click
 
 from tui.commands.applications import platforms_group
 from tui.commands.audit import audit_group
-from tui.commands.common import db_option, import_group, lang_option
+from tui.commands.common import db_option, lang_option
 from tui.commands.console import console, demo, open_checked, run_console
 from tui.commands.db import db_group
+from tui.commands.imports import import_group
 from tui.commands.operators import operators_group
 from tui.commands.payments import payments_group
 from tui.commands.providers import curation_group
+from tui.commands.participants import blacklist_group, participants_group
+from tui.commands.waves import waves_group
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,3 +42,6 @@ main.add_command(import_group)
 main.add_command(platforms_group)
 main.add_command(curation_group)
 main.add_command(payments_group)
+main.add_command(waves_group)
+main.add_command(participants_group)
+main.add_command(blacklist_group)

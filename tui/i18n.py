@@ -88,12 +88,10 @@ def placeholders(text: str) -> set[str]:
 
 def describe_error(error: MitraError) -> str:
     """One sentence for an operator: what happened and, where it helps, what to do."""
-    params = dict(error.params)
-    from tui.money import rupiah  # here: tui.money itself needs this module
+    from tui.money import rupiah  # here: tui.money itself imports this module
 
-    for name, value in params.items():
-        if name.endswith("_idr") and isinstance(value, int):
-            params[name] = rupiah(value)  # amounts read as Rp1.000.000 in the operator's language
+    params = {name: rupiah(value) if name.endswith("_idr") and isinstance(value, int) else value
+              for name, value in error.params.items()}
     field_key = f"field.{params.get('field')}"
     if field_key in catalog("en"):
         params["field"] = t(field_key)

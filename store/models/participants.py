@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, PrimaryKeyConstraint, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from store.models.base import ID, Money, Versioned, fk, id_field, one_of, timestamp
@@ -53,6 +63,8 @@ class Wave(Versioned, table=True):
     selected_at: dt.datetime | None = timestamp()
     selected_by: int | None = fk("operator.id", nullable=True)
     swept_at: dt.datetime | None = timestamp()
+    # How many registered participants the selection considered (the funnel's first figure).
+    registered_count: int | None = Field(default=None)
 
 
 class WaveProvinceQuota(SQLModel, table=True):
@@ -89,10 +101,18 @@ class Participant(Versioned, table=True):
         one_of("sex", Sex),
         CheckConstraint("length(nik) = 16", name="nik_length"),
         CheckConstraint("balance_idr >= 0", name="balance_not_negative"),
-        # Keyset pages in the registry: (name_key, id), filtered by wave/status/province.
+        # One card per NIK, ever: a card exists exactly when the participant left `registered`
+        # (selected into a wave); a revoked card stays on record and is never handed out again.
+        CheckConstraint(
+            "(status = 'registered' AND card_number IS NULL AND wave_id IS NULL AND balance_idr = 0)"
+            " OR (status <> 'registered' AND card_number IS NOT NULL AND wave_id IS NOT NULL)",
+            name="card_only_when_selected",
+        ),
+        # Keyset pages in the registry: by name (name_key, id) when searching by name, else by
+        # (status, id) with the wave or province as an equality prefix (see services/registry.py).
         Index("ix_participant_name_key_id", "name_key", "id"),
-        Index("ix_participant_wave_status", "wave_id", "status"),
-        Index("ix_participant_province_status", "province_code", "status"),
+        Index("ix_participant_wave_status_id", "wave_id", "status", "id"),
+        Index("ix_participant_province_status_id", "province_code", "status", "id"),
         Index("ix_participant_status_id", "status", "id"),
     )
 
@@ -112,6 +132,8 @@ class Participant(Versioned, table=True):
     card_number: str | None = Field(default=None, sa_type=String(20), unique=True)
     balance_idr: int = Field(default=0, sa_type=Money, nullable=False)
     selected_at: dt.datetime | None = timestamp()
+    revoked_at: dt.datetime | None = timestamp()
+    revoke_reason: str = Field(default="", sa_type=String(40), nullable=False)
     created_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
 
 
@@ -169,6 +191,7 @@ class ExclusionList(SQLModel, table=True):
 
 class ExclusionEntry(SQLModel, table=True):
     __tablename__ = "exclusion_entry"
+    __table_args__ = (UniqueConstraint("list_id", "nik"),)
 
     id: int | None = id_field()
     list_id: int = fk("exclusion_list.id", ondelete="CASCADE", index=True)
@@ -180,7 +203,10 @@ class SelectionRejection(SQLModel, table=True):
     """Why a registered participant was not selected into a wave (listable per wave)."""
 
     __tablename__ = "selection_rejection"
-    __table_args__ = (Index("ix_selection_rejection_wave_reason", "wave_id", "reason"),)
+    __table_args__ = (
+        UniqueConstraint("wave_id", "participant_id"),
+        Index("ix_selection_rejection_wave_reason", "wave_id", "reason"),
+    )
 
     id: int | None = id_field()
     wave_id: int = fk("wave.id", ondelete="CASCADE")
@@ -210,6 +236,7 @@ class Enrollment(Versioned, table=True):
             "status <> 'completed' OR (certificate_number <> '' AND completed_on IS NOT NULL)",
             name="completion_has_evidence",
         ),
+        CheckConstraint("status <> 'cancelled' OR cancel_reason <> ''", name="cancellation_is_reasoned"),
         # Courses are taken one after another: at most one active enrollment per participant.
         Index(
             "uq_enrollment_one_active",
@@ -243,3 +270,5 @@ class Enrollment(Versioned, table=True):
     flagged_fast: bool = Field(default=False, nullable=False)
     flag_cleared_by: int | None = fk("operator.id", nullable=True)
     flag_cleared_at: dt.datetime | None = timestamp()
+    cancelled_at: dt.datetime | None = timestamp()
+    cancel_reason: str = Field(default="", sa_type=Text, nullable=False)

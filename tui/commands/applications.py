@@ -10,13 +10,12 @@ from store import csvio
 from store.engine import Database
 from store.services import obligations, platforms
 from store.services.application_intake import import_applications
+from tui.commands.imports import import_group, report_import
 from tui.commands.common import (
     acting_operator,
     db_option,
-    import_group,
     lang_option,
     operator_option,
-    report_import,
     with_database,
 )
 from tui.i18n import t

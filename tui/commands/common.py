@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 import click
 
 from store.actor import Actor
-from store.csvio import ImportReport, write_errors
 from store.engine import Database
 from store.errors import MitraError
 from store.migrate import open_database
@@ -117,21 +116,3 @@ def with_database(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
         return run(main)
 
     return wrapper
-
-
-@click.group("import")
-def import_group() -> None:
-    """Import records from CSV files (UTF-8, comma or semicolon separated, with a header)."""
-
-
-def report_import(report: ImportReport, errors_path: str | None = None) -> None:
-    """Print each rejected row as "line N, column C: reason" (stderr), the one-line summary
-    (stdout), optionally the error CSV; exit 2 when rows were rejected."""
-    for error in report.errors:
-        reason = describe_error(MitraError(error.key, **error.params))
-        click.echo(t("cli.import.row_error", line=error.line, column=error.column or "-", reason=reason), err=True)
-    if errors_path:
-        write_errors(report, errors_path, describe_error)
-    click.echo(t("cli.import.summary", read=report.read, imported=report.imported, rejected=report.rejected))
-    if report.exit_status:
-        raise click.exceptions.Exit(report.exit_status)

@@ -10,8 +10,9 @@ from store import csvio
 from store.engine import Database
 from store.errors import InvalidInput
 from store.services import curation, provider_import
+from tui.commands.imports import import_group, report_import
 from tui.commands.common import (
-    Failure, acting_operator, db_option, import_group, lang_option, operator_option, report_import, with_database,
+    Failure, acting_operator, db_option, lang_option, operator_option, with_database,
 )
 from tui.i18n import describe_error, t
 

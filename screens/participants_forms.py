@@ -1,0 +1,279 @@
+"""Small modals of the participants area: a form of a few fields, the course picker, and the
+screen that runs a long job (import, bulk assignment) with a progress bar and can stop it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Static
+
+from store.errors import InvalidInput, MitraError
+from store.services import enrollments
+from tui.i18n import t
+from tui.money import rupiah
+from tui.widgets.paged_table import PagedTable
+from tui.workers import ServiceCaller
+
+MODAL_CSS = """
+    align: center middle;
+    & > Vertical {
+        width: 90; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2;
+    }
+    & .modal-title { text-style: bold; margin-bottom: 1; }
+    & .modal-hint { color: $text-muted; margin-top: 1; }
+"""
+
+
+def parse_date(value: str, field: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput("input.date", field=field, value=value) from None
+
+
+def parse_int(value: str, field: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise InvalidInput("input.integer", field=field, value=value) from None
+
+
+class GatedActions:
+    """Actions the operator's roles do not allow are disabled: PERMISSIONS maps action -> permission."""
+
+    PERMISSIONS: dict[str, str] = {}
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        permission = self.PERMISSIONS.get(action)
+        return permission is None or (self.app.actor is not None and self.app.actor.can(permission))
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str  # catalog key
+    value: str = ""
+    checkbox: bool = False
+
+
+class FormScreen(ModalScreen[dict[str, Any] | None]):
+    """Labelled fields; Enter moves to the next field and submits on the last; Escape cancels.
+    Dismisses with {key: value} (str, or bool for a checkbox), or None."""
+
+    DEFAULT_CSS = (
+        "FormScreen {" + MODAL_CSS + "} FormScreen Input { margin-bottom: 1; }"
+        " FormScreen .form-row { height: 1; margin-bottom: 1; } FormScreen .form-row Label { width: 34; }"
+        " FormScreen .form-row Input { width: 1fr; margin: 0; }"
+    )
+    BINDINGS = [
+        Binding("escape", "cancel", "participants.key.cancel", id="mitra.participants.form.cancel"),
+        Binding("ctrl+s", "submit", "participants.key.submit", id="mitra.participants.form.submit"),
+    ]
+
+    COMPACT_FROM = 5  # fields: from this many on, one line each (label beside a compact input)
+
+    def __init__(self, title: str, fields: list[Field], hint: str = "") -> None:
+        super().__init__()
+        self._title, self._fields, self._hint = title, fields, hint
+
+    def compose(self) -> ComposeResult:
+        compact = len(self._fields) >= self.COMPACT_FROM
+        with Vertical():
+            yield Label(self._title, classes="modal-title")
+            for field in self._fields:
+                if field.checkbox:
+                    yield Checkbox(t(field.label), field.value == "yes", id=f"form-{field.key}")
+                elif compact:
+                    with Horizontal(classes="form-row"):
+                        yield Label(t(field.label))
+                        yield Input(field.value, id=f"form-{field.key}", compact=True)
+                else:
+                    yield Label(t(field.label))
+                    yield Input(field.value, id=f"form-{field.key}")
+            yield Static(self._hint or t("participants.form.hint"), classes="modal-hint")
+
+    def values(self) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for field in self._fields:
+            widget = self.query_one(f"#form-{field.key}")
+            result[field.key] = widget.value.strip() if isinstance(widget, Input) else bool(widget.value)
+        return result
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = list(self.query(Input))
+        position = inputs.index(event.input)
+        if position + 1 < len(inputs):
+            inputs[position + 1].focus()
+        else:
+            self.action_submit()
+
+    def action_submit(self) -> None:
+        self.dismiss(self.values())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _listing_row(listing: enrollments.ListingChoice) -> tuple[str, list[str]]:
+    return str(listing.listing_id), [
+        listing.title, listing.provider_name, listing.platform_name, str(listing.hours), rupiah(listing.price_idr),
+    ]
+
+
+class ListingPickerScreen(ModalScreen[enrollments.ListingChoice | None]):
+    """Choose a course listing open to purchases: type a title prefix, Enter picks."""
+
+    DEFAULT_CSS = (
+        "ListingPickerScreen {" + MODAL_CSS + "} ListingPickerScreen > Vertical { width: 120; height: 80%; }"
+    )
+    BINDINGS = [
+        Binding("escape", "cancel", "participants.key.cancel", id="mitra.participants.pick.cancel"),
+        Binding("slash", "search", "keys.filter", id="mitra.participants.pick.search"),
+    ]
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self._title = title
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._title, classes="modal-title")
+            yield Input(placeholder=t("participants.pick.search"), id="pick-search")
+            yield PagedTable(
+                [("title", "participants.col.course"), ("provider", "participants.col.provider"),
+                 ("platform", "participants.col.platform"), ("hours", "participants.col.hours"),
+                 ("price", "participants.col.price")],
+                _listing_row, id="pick-listings",
+            )
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.query_one(PagedTable).focus()
+
+    def reload(self) -> None:
+        search = self.query_one("#pick-search", Input).value
+
+        async def fetch(db, actor, cursor, limit):
+            return await enrollments.open_listings(db, actor, search, cursor, limit)
+
+        self.query_one(PagedTable).load(fetch)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.reload()
+        self.query_one(PagedTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.dismiss(self.query_one(PagedTable).selected_row())
+
+    def action_search(self) -> None:
+        self.query_one("#pick-search", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class JobProgress(Message):
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done, self.total = done, total
+
+
+class JobScreen(ServiceCaller, ModalScreen[Any]):
+    """Runs `service(db, actor, *args, progress=..., should_stop=...)` with a progress bar.
+
+    `s` asks the job to stop between batches (what is done stays done); when it has finished,
+    `describe(result)` fills the summary and `rows(result)` the table below it. Escape closes.
+    """
+
+    DEFAULT_CSS = (
+        "JobScreen {" + MODAL_CSS + "} JobScreen > Vertical { width: 110; }"
+        " JobScreen DataTable { height: auto; max-height: 16; margin-top: 1; }"
+    )
+    BINDINGS = [
+        Binding("s", "stop", "participants.key.stop", id="mitra.participants.job.stop"),
+        Binding("escape", "close", "keys.close", id="mitra.participants.job.close"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        service: Callable,
+        args: tuple,
+        describe: Callable[[Any], str],
+        rows: Callable[[Any], tuple[list[str], list[list[str]]]],
+        *,
+        stoppable: bool = True,
+    ) -> None:
+        super().__init__()
+        self._title, self._service, self._args = title, service, args
+        self._describe, self._rows, self._stoppable = describe, rows, stoppable
+        self._stop_requested = False
+        self.result: Any = None
+        self.running = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self._title, classes="modal-title")
+            yield ProgressBar(id="job-progress", show_eta=False)
+            yield Static(t("participants.job.starting"), id="job-status")
+            yield DataTable(id="job-table", cursor_type="row")
+            yield Static(t("participants.job.hint" if self._stoppable else "participants.job.hint_unstoppable"),
+                         classes="modal-hint", id="job-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#job-table", DataTable).display = False
+        self.running = True
+        self.call(
+            self._service, *self._args, progress=self._progress, should_stop=lambda: self._stop_requested,
+            then=self._finished, on_error=self._failed, group="job",
+        )
+
+    def _progress(self, done: int, total: int) -> None:
+        self.post_message(JobProgress(done, total))  # called from the job: widgets change in the handler
+
+    def on_job_progress(self, message: JobProgress) -> None:
+        bar = self.query_one("#job-progress", ProgressBar)
+        bar.update(total=max(message.total, 1), progress=message.done)
+        self.query_one("#job-status", Static).update(t("participants.job.progress", done=message.done, total=message.total))
+
+    def _finished(self, result: Any) -> None:
+        self.running = False
+        self.result = result
+        self.query_one("#job-status", Static).update(self._describe(result))
+        columns, rows = self._rows(result)
+        table = self.query_one("#job-table", DataTable)
+        if rows:
+            table.display = True
+            for column in columns:
+                table.add_column(column)
+            for row in rows:
+                table.add_row(*row)
+        self.query_one("#job-hint", Static).update(t("participants.job.done_hint"))
+
+    def _failed(self, error: MitraError) -> None:
+        self.running = False
+        self.app.show_error(error)
+        self.query_one("#job-status", Static).update(t("participants.job.failed"))
+        self.query_one("#job-hint", Static).update(t("participants.job.done_hint"))
+
+    def action_stop(self) -> None:
+        if self.running and self._stoppable:
+            self._stop_requested = True
+            self.query_one("#job-status", Static).update(t("participants.job.stopping"))
+
+    def action_close(self) -> None:
+        if self.running:
+            self.action_stop()
+            return
+        self.dismiss(self.result)

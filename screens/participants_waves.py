@@ -1,0 +1,288 @@
+"""The Waves view: each wave's scheme, deadline and funnel (registered, selected, purchased,
+completed, revoked), with selection, the rejections' reasons, and the deadline sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Label, Static
+
+from screens.participants_forms import Field, FormScreen, GatedActions, parse_date, parse_int
+from store.errors import InvalidInput
+from store.services import selection, waves
+from store.services.waves import WaveView
+from store.validators import positive_money
+from tui.i18n import t
+from tui.money import group_digits, in_words, rupiah
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.footer import TranslatedFooter
+from tui.widgets.status_bar import StatusBar
+from tui.workers import ServiceCaller
+
+COLUMNS = ("wave", "state", "quota", "balance", "deadline", "registered", "selected", "purchased", "completed", "revoked")
+
+
+class WavesScreen(GatedActions, ServiceCaller, Screen[bool]):
+    DEFAULT_CSS = """
+    WavesScreen Vertical { padding: 0 1; }
+    WavesScreen #waves-title { text-style: bold; margin: 1 0; }
+    WavesScreen #waves-table { height: auto; max-height: 20; }
+    WavesScreen #wave-detail { margin-top: 1; height: auto; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "participants.key.back", id="mitra.waves.back"),
+        Binding("n", "new_wave", "participants.key.new_wave", id="mitra.waves.new"),
+        Binding("e", "edit_wave", "participants.key.edit_wave", id="mitra.waves.edit"),
+        Binding("q", "quotas", "participants.key.quotas", id="mitra.waves.quotas"),
+        Binding("o", "advance", "participants.key.advance", id="mitra.waves.advance"),
+        Binding("s", "select", "participants.key.select", id="mitra.waves.select"),
+        Binding("d", "sweep", "participants.key.sweep", id="mitra.waves.sweep"),
+        Binding("j", "rejections", "participants.key.rejections", id="mitra.waves.rejections"),
+        Binding("r", "refresh", "keys.refresh", id="mitra.waves.refresh"),
+    ]
+    PERMISSIONS = {
+        "select": "wave.select", "sweep": "wave.sweep", "new_wave": "wave.manage", "edit_wave": "wave.manage",
+        "quotas": "wave.manage", "advance": "wave.manage",
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waves: list[WaveView] = []
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        with Vertical():
+            yield Label("", id="waves-title")
+            yield DataTable(id="waves-table", cursor_type="row")
+            yield Static("", id="wave-detail")
+        yield TranslatedFooter()
+
+    def on_mount(self) -> None:
+        self.relabel()
+
+    def relabel(self) -> None:
+        self.query_one("#waves-title", Label).update(t("participants.waves.title"))
+        table = self.query_one("#waves-table", DataTable)
+        table.clear(columns=True)
+        for key in COLUMNS:
+            table.add_column(t(f"participants.waves.col.{key}"), key=key)
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.call(waves.list_waves, then=self.show)
+
+    def show(self, found: list[WaveView]) -> None:
+        self.waves = found
+        table = self.query_one("#waves-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for wave in found:
+            funnel = wave.funnel
+            table.add_row(
+                f"{wave.number} ({wave.year})", t(f"wave.state.{wave.state}"), group_digits(wave.quota),
+                rupiah(wave.training_balance_idr), wave.deadline.isoformat(),
+                *(group_digits(count) for count in (
+                    funnel.registered, funnel.selected, funnel.purchased, funnel.completed, funnel.revoked,
+                )),
+                key=str(wave.number),
+            )
+        if found:
+            table.move_cursor(row=min(max(cursor, 0), len(found) - 1))
+        self._describe()
+
+    def current(self) -> WaveView | None:
+        if not self.waves:
+            return None
+        return self.waves[min(self.query_one("#waves-table", DataTable).cursor_row, len(self.waves) - 1)]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._describe()
+
+    def _describe(self) -> None:
+        wave = self.current()
+        if wave is None:
+            self.query_one("#wave-detail", Static).update(t("participants.waves.none"))
+            return
+        quotas = " ".join(f"{code}:{quota}" for code, quota in wave.province_quotas.items()) or "-"
+        text = t(
+            "participants.waves.detail", number=wave.number, balance=rupiah(wave.training_balance_idr),
+            incentive=rupiah(wave.incentive_idr), incentives=wave.incentive_count, survey=rupiah(wave.survey_idr),
+            surveys=wave.survey_count, opens=wave.registration_opens.isoformat(),
+            closes=wave.registration_closes.isoformat(), starts=wave.starts_on.isoformat(),
+            days=wave.purchase_deadline_days, budget=rupiah(wave.budget_idr), quotas=quotas,
+            seed=wave.selection_seed if wave.selection_seed is not None else "-",
+        )
+        if wave.ready_to_sweep(dt.date.today()):
+            text += "\n" + t("participants.waves.ready_to_sweep", deadline=wave.deadline.isoformat())
+        self.query_one("#wave-detail", Static).update(text)
+
+    def action_back(self) -> None:
+        self.dismiss(True)
+
+    # --- creating and editing --------------------------------------------------------------
+
+    def _wave_form(self, title: str, wave: WaveView | None, then) -> None:
+        fields = [
+            Field(name, f"field.{name}", "" if wave is None else str(getattr(wave, name)))
+            for name in waves.INPUT_FIELDS
+        ]
+        self.app.push_screen(FormScreen(title, fields, hint=t("participants.wave_form.hint")),
+                             lambda values: values and then(values))
+
+    def action_new_wave(self) -> None:
+        self._wave_form(t("participants.wave_form.new"), None,
+                        lambda values: self.call(_create_wave, values, then=self._saved))
+
+    def action_edit_wave(self) -> None:
+        wave = self.current()
+        if wave is not None:
+            self._wave_form(t("participants.wave_form.edit", number=wave.number), wave,
+                            lambda values: self.call(_update_wave, wave, values, then=self._saved))
+
+    def action_quotas(self) -> None:
+        wave = self.current()
+        if wave is None:
+            return
+        current = " ".join(f"{code}:{quota}" for code, quota in wave.province_quotas.items())
+
+        def submitted(values: dict | None) -> None:
+            if values is not None:
+                self.call(_set_quotas, wave, values["quotas"], then=self._saved)
+
+        self.app.push_screen(FormScreen(
+            t("participants.quotas.title", number=wave.number, quota=wave.quota),
+            [Field("quotas", "field.quotas", current)], hint=t("participants.quotas.hint"),
+        ), submitted)
+
+    def action_advance(self) -> None:
+        wave = self.current()
+        if wave is None:
+            return
+        following = {"planned": "open", "in_progress": "closed"}.get(wave.state)
+        if following is None:
+            self.app.notify(t("participants.advance.none", state=t(f"wave.state.{wave.state}")), severity="warning")
+            return
+        self.app.push_screen(
+            ConfirmScreen(t("participants.advance.title", number=wave.number),
+                          t(f"participants.advance.{following}", number=wave.number)),
+            lambda yes: yes and self.call(waves.set_wave_state, wave.id, following, expected_version=wave.version,
+                                          then=self._saved),
+        )
+
+    def _saved(self, wave: WaveView) -> None:
+        self.app.notify(t("participants.wave_form.saved", number=wave.number))
+        self.action_refresh()
+
+    # --- selection -------------------------------------------------------------------------
+
+    def action_select(self) -> None:
+        wave = self.current()
+        if wave is None:
+            return
+
+        def submitted(values: dict | None) -> None:
+            if not values:
+                return
+            try:
+                seed = parse_int(values["seed"], "seed")
+            except InvalidInput as error:
+                self.app.show_error(error)
+                return
+            body = t("participants.select.confirm", number=wave.number, quota=wave.quota, seed=seed,
+                     balance=rupiah(wave.training_balance_idr), registered=wave.funnel.registered)
+            self.app.push_screen(
+                ConfirmScreen(t("participants.select.title", number=wave.number), body),
+                lambda yes: yes and self.call(selection.select_participants, wave.number, seed, then=self._selected),
+            )
+
+        self.app.push_screen(FormScreen(
+            t("participants.select.title", number=wave.number),
+            [Field("seed", "field.seed", str(secrets.randbelow(2**31)))], hint=t("participants.select.hint"),
+        ), submitted)
+
+    def _selected(self, result: selection.SelectionResult) -> None:
+        self.app.notify(t("cli.waves.selected", number=result.wave_number, seed=result.seed,
+                          registered=result.registered, selected=result.selected,
+                          rejected=sum(result.rejected.values())), timeout=10)
+        self.action_refresh()
+
+    # --- rejections ------------------------------------------------------------------------
+
+    def action_rejections(self) -> None:
+        wave = self.current()
+        if wave is not None:
+            self.call(selection.rejection_counts, wave.number, then=lambda counts: self._show_rejections(wave, counts))
+
+    def _show_rejections(self, wave: WaveView, counts: dict[str, int]) -> None:
+        from screens.participants_rejections import RejectionsScreen
+
+        self.app.push_screen(RejectionsScreen(wave.number, counts))
+
+    # --- the sweep -------------------------------------------------------------------------
+
+    def action_sweep(self) -> None:
+        wave = self.current()
+        if wave is not None:
+            self.call(selection.sweep_preview, wave.number, then=self._confirm_sweep)
+
+    def _confirm_sweep(self, preview: selection.SweepResult) -> None:
+        body = t("participants.sweep.confirm", number=preview.wave_number, deadline=preview.deadline.isoformat(),
+                 count=preview.revoked, returned=rupiah(preview.returned_idr), words=in_words(preview.returned_idr))
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                self.call(selection.sweep_wave, preview.wave_number, then=self._swept)
+
+        self.app.push_screen(ConfirmScreen(t("participants.sweep.title", number=preview.wave_number), body), decided)
+
+    def _swept(self, result: selection.SweepResult) -> None:
+        self.app.notify(t("cli.waves.swept", number=result.wave_number, deadline=result.deadline.isoformat(),
+                          revoked=result.revoked, blacklisted=result.blacklisted,
+                          returned=rupiah(result.returned_idr)), timeout=10)
+        self.action_refresh()
+
+
+MONEY_FIELDS = frozenset({"training_balance_idr", "incentive_idr", "survey_idr", "budget_idr"})
+DATE_FIELDS = frozenset({"registration_opens", "registration_closes", "starts_on"})
+
+
+def wave_input(values: dict[str, str]) -> waves.WaveInput:
+    """The form's text as a WaveInput; InvalidInput names the field that is not a number/date."""
+    parsed = {}
+    for name in waves.INPUT_FIELDS:
+        text = values[name]
+        if name in DATE_FIELDS:
+            parsed[name] = parse_date(text, name)
+        elif name in MONEY_FIELDS and text.strip() != "0":
+            parsed[name] = positive_money(text, name)
+        else:
+            parsed[name] = parse_int(text, name)
+    return waves.WaveInput(**parsed)
+
+
+def province_quota_text(text: str) -> dict[str, int]:
+    """"32:80 96:5" -> {"32": 80, "96": 5}."""
+    quotas = {}
+    for item in text.replace(",", " ").split():
+        code, _, quota = item.partition(":")
+        if not quota.strip().isdigit():
+            raise InvalidInput("wave.quotas_format", field="quotas", value=item)
+        quotas[code.strip()] = int(quota)
+    return quotas
+
+
+async def _create_wave(db, actor, values: dict[str, str]) -> WaveView:
+    return await waves.create_wave(db, actor, wave_input(values))
+
+
+async def _update_wave(db, actor, wave: WaveView, values: dict[str, str]) -> WaveView:
+    return await waves.update_wave(db, actor, wave.id, wave_input(values), expected_version=wave.version)
+
+
+async def _set_quotas(db, actor, wave: WaveView, text: str) -> WaveView:
+    return await waves.set_province_quotas(db, actor, wave.id, province_quota_text(text), expected_version=wave.version)

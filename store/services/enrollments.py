@@ -1,0 +1,374 @@
+"""Enrollments: assigning a participant to a listed course, progress, completion, cancellation.
+
+Rules (each refusal names its reason):
+- the listing must be open to purchases (store/services/catalog.py: approved provider and
+  course, listed, active platform);
+- the participant must hold an active card (selected, in training or completed);
+- courses are taken one after another: no other enrollment assigned or in progress (also a
+  partial UNIQUE index);
+- the price may not exceed the remaining balance (also a CHECK on the balance).
+The price is deducted at assignment and refunded when an enrollment is cancelled before it
+started. A completion needs a certificate number; one faster than the course's hours is accepted
+but flagged for review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.actor import Actor
+from store.engine import Database
+from store.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from store.failures import explain_constraint
+from store.models import (
+    ACTIVE_ENROLLMENT,
+    Course,
+    CourseListing,
+    CourseState,
+    Enrollment,
+    EnrollmentStatus,
+    ListingStatus,
+    Participant,
+    ParticipantStatus,
+    Platform,
+    PlatformStatus,
+    Provider,
+    ProviderState,
+    utcnow,
+)
+from store.paging import Cursor, Page, keyset, page_of
+from store.services import catalog
+from store.services.waves import hold_waves
+from store.text import prefix_range
+from store.uow import read_session, unit_of_work
+from store import validators
+from store.validators import require_text
+
+explain_constraint("uq_enrollment_one_active", "enrollment.one_at_a_time")
+explain_constraint("ck_enrollment_completion_has_evidence", "enrollment.certificate_required")
+
+CARD_HOLDING = frozenset({ParticipantStatus.SELECTED, ParticipantStatus.IN_TRAINING, ParticipantStatus.COMPLETED})
+
+
+def has_active_enrollment():
+    """Per participant row: an enrollment assigned or in progress exists."""
+    return exists().where(
+        Enrollment.participant_id == Participant.id, Enrollment.status.in_([s.value for s in ACTIVE_ENROLLMENT])
+    )
+
+
+def refusal(price_idr: int):
+    """Per participant row: the key of the rule that refuses assigning a course at this price,
+    or NULL. The one statement of the participant-side rules, for single and bulk assignment."""
+    return case(
+        (Participant.status.not_in([s.value for s in CARD_HOLDING]), "enrollment.participant_not_active"),
+        (has_active_enrollment(), "enrollment.one_at_a_time"),
+        (Participant.balance_idr < price_idr, "enrollment.balance_insufficient"),
+        else_=None,
+    )
+
+
+def bought_status(status: str) -> str:
+    """A card holder's status after a purchase: a first purchase starts the training."""
+    return ParticipantStatus.IN_TRAINING.value if status == ParticipantStatus.SELECTED else status
+
+
+@dataclass(frozen=True)
+class EnrollmentView:
+    id: int
+    participant_id: int
+    listing_id: int
+    course_id: int
+    course_title: str
+    course_hours: int
+    provider_name: str
+    platform_id: int
+    platform_name: str
+    sequence: int
+    price_idr: int
+    status: str
+    progress_pct: int
+    assigned_at: dt.datetime
+    completed_on: dt.date | None
+    certificate_number: str
+    review_given: bool
+    flagged_fast: bool
+    flag_cleared_at: dt.datetime | None
+    cancel_reason: str
+    version: int
+
+
+def _enrollment_query():
+    return (
+        select(
+            Enrollment.id, Enrollment.participant_id, Enrollment.listing_id, Enrollment.course_id, Course.title,
+            Course.hours, Provider.name.label("provider_name"), Enrollment.platform_id,
+            Platform.name.label("platform_name"), Enrollment.sequence, Enrollment.price_idr, Enrollment.status,
+            Enrollment.progress_pct, Enrollment.assigned_at, Enrollment.completed_on,
+            Enrollment.certificate_number, Enrollment.review_given, Enrollment.flagged_fast,
+            Enrollment.flag_cleared_at, Enrollment.cancel_reason, Enrollment.version,
+        )
+        .join(Course, Course.id == Enrollment.course_id)
+        .join(Provider, Provider.id == Course.provider_id)
+        .join(Platform, Platform.id == Enrollment.platform_id)
+    )
+
+
+async def enrollments_of(session: AsyncSession, participant_id: int) -> list[EnrollmentView]:
+    rows = await session.execute(
+        _enrollment_query().where(Enrollment.participant_id == participant_id).order_by(Enrollment.id)
+    )
+    return [EnrollmentView(*row) for row in rows]
+
+
+async def _enrollment_view(session: AsyncSession, enrollment_id: int) -> EnrollmentView:
+    row = (await session.execute(_enrollment_query().where(Enrollment.id == enrollment_id))).one()
+    return EnrollmentView(*row)
+
+
+async def next_sequence(session: AsyncSession, participant_ids: list[int]) -> dict[int, int]:
+    """Each participant's next enrollment number (cancelled enrollments do not count)."""
+    rows = await session.execute(
+        select(Enrollment.participant_id, func.count())
+        .where(Enrollment.participant_id.in_(participant_ids), Enrollment.status != EnrollmentStatus.CANCELLED)
+        .group_by(Enrollment.participant_id)
+    )
+    done = dict(rows.all())
+    return {participant_id: done.get(participant_id, 0) + 1 for participant_id in participant_ids}
+
+
+async def _participant(session: AsyncSession, participant_id: int, expected_version: int | None) -> Participant:
+    """The participant, locked, after its wave (held first: the order the sweep locks in)."""
+    await hold_waves(session, (
+        await session.execute(select(Participant.wave_id).where(Participant.id == participant_id))
+    ).scalars())
+    participant = await session.get(Participant, participant_id, with_for_update=True)
+    if participant is None:
+        raise NotFound("participant.not_found", id=participant_id)
+    if expected_version is not None and participant.version != expected_version:
+        raise Conflict("record.changed")
+    return participant
+
+
+async def assign(
+    db: Database,
+    actor: Actor,
+    participant_id: int,
+    listing_id: int,
+    *,
+    expected_version: int | None = None,
+    at: dt.datetime | None = None,
+) -> EnrollmentView:
+    """Assign a participant to a listed course; the price comes off the balance.
+    `at` backdates the assignment (demo fixtures only)."""
+    actor.require("enrollment.assign")
+    async with unit_of_work(db, actor) as uow:
+        session = uow.session
+        participant = await _participant(session, participant_id, expected_version)
+        listing = await catalog.enrollable_listing(session, listing_id)
+        reason = (
+            await session.execute(select(refusal(listing.price_idr)).where(Participant.id == participant.id))
+        ).scalar_one()
+        if reason:
+            raise RuleViolation(reason, price_idr=listing.price_idr, balance_idr=participant.balance_idr,
+                                status=participant.status, title=listing.title)
+        sequence = (await next_sequence(session, [participant.id]))[participant.id]
+        enrollment = Enrollment(
+            participant_id=participant.id, listing_id=listing.listing_id, course_id=listing.course_id,
+            platform_id=listing.platform_id, sequence=sequence, price_idr=listing.price_idr,
+            commission_bp=listing.commission_bp, assigned_at=at or utcnow(), assigned_by=actor.operator_id,
+        )
+        before = {"status": participant.status, "balance_idr": participant.balance_idr}
+        participant.balance_idr -= listing.price_idr
+        participant.status = bought_status(participant.status)
+        session.add(enrollment)
+        await session.flush()
+        uow.audit(
+            "enrollment.assigned", "enrollment", enrollment.id,
+            after={"participant_id": participant.id, "listing_id": listing.listing_id, "course": listing.title,
+                   "price_idr": listing.price_idr, "sequence": sequence},
+        )
+        uow.audit("participant.balance_charged", "participant", participant.id, before=before,
+                  after={"status": participant.status, "balance_idr": participant.balance_idr})
+        return await _enrollment_view(session, enrollment.id)
+
+
+async def _enrollment_for_report(session: AsyncSession, actor: Actor, enrollment_id: int, expected_version: int | None):
+    enrollment = await session.get(Enrollment, enrollment_id, with_for_update=True)
+    if enrollment is None:
+        raise NotFound("enrollment.not_found", id=enrollment_id)
+    actor.require_platform(enrollment.platform_id)
+    if expected_version is not None and enrollment.version != expected_version:
+        raise Conflict("record.changed")
+    return enrollment
+
+
+async def record_progress(
+    db: Database, actor: Actor, enrollment_id: int, progress_pct: int, *, expected_version: int | None = None
+) -> EnrollmentView:
+    """Progress reported by the platform's staff or a coordinator (0-99; 100 is a completion)."""
+    actor.require("enrollment.progress")
+    if not 0 <= progress_pct < 100:
+        raise InvalidInput("enrollment.progress_range", field="progress_pct", value=progress_pct)
+    async with unit_of_work(db, actor) as uow:
+        enrollment = await _enrollment_for_report(uow.session, actor, enrollment_id, expected_version)
+        if enrollment.status not in ACTIVE_ENROLLMENT:
+            raise RuleViolation("enrollment.not_active", status=enrollment.status)
+        if progress_pct < enrollment.progress_pct:
+            raise RuleViolation("enrollment.progress_backwards", current=enrollment.progress_pct, value=progress_pct)
+        before = {"status": enrollment.status, "progress_pct": enrollment.progress_pct}
+        enrollment.progress_pct = progress_pct
+        if progress_pct > 0:
+            enrollment.status = EnrollmentStatus.IN_PROGRESS
+        uow.audit("enrollment.progress", "enrollment", enrollment.id, before=before,
+                  after={"status": enrollment.status, "progress_pct": progress_pct})
+        await uow.session.flush()
+        return await _enrollment_view(uow.session, enrollment.id)
+
+
+def too_fast(assigned_at: dt.datetime, completed_on: dt.date, hours: int) -> bool:
+    """Faster than the course's hours: fewer hours in the whole days from the assignment date to
+    the completion date than the course lasts (any course finished on the day it was assigned,
+    a 40-hour course finished the next day)."""
+    return (completed_on - assigned_at.date()).days * 24 < hours
+
+
+async def complete(
+    db: Database,
+    actor: Actor,
+    enrollment_id: int,
+    completed_on: dt.date,
+    certificate_number: str,
+    *,
+    review_given: bool = False,
+    expected_version: int | None = None,
+) -> EnrollmentView:
+    """Record a completion with its evidence; the participant counts as having completed."""
+    actor.require("enrollment.progress")
+    certificate_number = (certificate_number or "").strip()
+    if not certificate_number:
+        raise RuleViolation("enrollment.certificate_required")
+    if len(certificate_number) > 100:
+        raise InvalidInput("input.too_long", field="certificate_number", max=100)
+    async with unit_of_work(db, actor) as uow:
+        session = uow.session
+        enrollment = await _enrollment_for_report(session, actor, enrollment_id, expected_version)
+        if enrollment.status not in ACTIVE_ENROLLMENT:
+            raise RuleViolation("enrollment.not_active", status=enrollment.status)
+        if completed_on < enrollment.assigned_at.date():
+            raise RuleViolation("enrollment.completed_before_assigned", assigned=enrollment.assigned_at.date().isoformat())
+        validators.iso_date(completed_on, "completed_on", not_after=dt.date.today())
+        hours = (await session.execute(select(Course.hours).where(Course.id == enrollment.course_id))).scalar_one()
+        before = {"status": enrollment.status, "progress_pct": enrollment.progress_pct}
+        enrollment.status = EnrollmentStatus.COMPLETED
+        enrollment.progress_pct = 100
+        enrollment.completed_on = completed_on
+        enrollment.certificate_number = certificate_number
+        enrollment.review_given = review_given
+        enrollment.flagged_fast = too_fast(enrollment.assigned_at, completed_on, hours)
+        participant = await session.get(Participant, enrollment.participant_id, with_for_update=True)
+        participant.status = ParticipantStatus.COMPLETED
+        uow.audit(
+            "enrollment.completed", "enrollment", enrollment.id, before=before,
+            after={"status": enrollment.status, "progress_pct": 100, "completed_on": completed_on,
+                   "certificate_number": certificate_number, "review_given": review_given,
+                   "flagged_fast": enrollment.flagged_fast},
+        )
+        await session.flush()
+        return await _enrollment_view(session, enrollment.id)
+
+
+async def cancel(
+    db: Database, actor: Actor, enrollment_id: int, reason: str, *, expected_version: int | None = None
+) -> EnrollmentView:
+    """Cancel an enrollment that has not started; the price returns to the balance. Without
+    another purchase the participant is back to `selected` (and the purchase deadline)."""
+    actor.require("enrollment.assign")
+    reason = require_text(reason, "reason", max_length=2000)
+    async with unit_of_work(db, actor) as uow:
+        session = uow.session
+        enrollment = await _enrollment_for_report(session, actor, enrollment_id, expected_version)
+        if enrollment.status != EnrollmentStatus.ASSIGNED or enrollment.progress_pct > 0:
+            raise RuleViolation("enrollment.already_started", status=enrollment.status)
+        participant = await _participant(session, enrollment.participant_id, None)
+        enrollment.status = EnrollmentStatus.CANCELLED
+        enrollment.cancelled_at = utcnow()
+        enrollment.cancel_reason = reason
+        await session.flush()
+        before = {"status": participant.status, "balance_idr": participant.balance_idr}
+        participant.balance_idr += enrollment.price_idr
+        others = (
+            await session.execute(
+                select(func.count()).select_from(Enrollment).where(
+                    Enrollment.participant_id == participant.id, Enrollment.status != EnrollmentStatus.CANCELLED
+                )
+            )
+        ).scalar_one()
+        if participant.status == ParticipantStatus.IN_TRAINING and others == 0:
+            participant.status = ParticipantStatus.SELECTED
+        uow.audit("enrollment.cancelled", "enrollment", enrollment.id, before={"status": "assigned"},
+                  after={"status": "cancelled"}, reason=reason)
+        uow.audit("participant.balance_refunded", "participant", participant.id, before=before,
+                  after={"status": participant.status, "balance_idr": participant.balance_idr})
+        await session.flush()
+        return await _enrollment_view(session, enrollment.id)
+
+
+async def clear_flag(
+    db: Database, actor: Actor, enrollment_id: int, reason: str, *, expected_version: int | None = None
+) -> EnrollmentView:
+    """A coordinator reviewed a completion flagged as too fast and accepts it."""
+    actor.require("enrollment.clear_flag")
+    reason = require_text(reason, "reason", max_length=2000)
+    async with unit_of_work(db, actor) as uow:
+        enrollment = await _enrollment_for_report(uow.session, actor, enrollment_id, expected_version)
+        if not enrollment.flagged_fast or enrollment.flag_cleared_at is not None:
+            raise RuleViolation("enrollment.not_flagged")
+        enrollment.flag_cleared_at = utcnow()
+        enrollment.flag_cleared_by = actor.operator_id
+        uow.audit("enrollment.flag_cleared", "enrollment", enrollment.id, reason=reason)
+        await uow.session.flush()
+        return await _enrollment_view(uow.session, enrollment.id)
+
+
+# --- choosing a course to assign -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListingChoice:
+    listing_id: int
+    title: str
+    title_key: str
+    provider_name: str
+    platform_name: str
+    hours: int
+    price_idr: int
+
+
+async def open_listings(
+    db: Database, actor: Actor, search: str = "", cursor: Cursor | None = None, limit: int = 100
+) -> Page[ListingChoice]:
+    """Listings open to purchases, by title (prefix search, case and accent insensitive)."""
+    actor.require("course.read")
+    query = (
+        select(CourseListing.id, Course.title, Course.title_key, Provider.name, Platform.name, Course.hours,
+               Course.price_idr)
+        .join(Course, Course.id == CourseListing.course_id)
+        .join(Provider, Provider.id == Course.provider_id)
+        .join(Platform, Platform.id == CourseListing.platform_id)
+        .where(
+            CourseListing.status == ListingStatus.LISTED, Course.state == CourseState.APPROVED,
+            Provider.state == ProviderState.APPROVED, Platform.status == PlatformStatus.ACTIVE,
+        )
+    )
+    if search.strip():
+        low, high = prefix_range(search)
+        query = query.where(Course.title_key >= low, Course.title_key < high)
+    async with read_session(db) as session:
+        rows = (await session.execute(keyset(query, [Course.title_key, CourseListing.id], cursor, limit))).all()
+    views = [ListingChoice(*row) for row in rows]
+    return page_of(views, limit, lambda view: (view.title_key, view.listing_id))

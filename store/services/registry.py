@@ -1,0 +1,255 @@
+"""The participant registry: keyset pages searched by NIK or name and filtered by wave, province
+and status; NIK masking and its audited reveal; the blacklist and its audited lifting.
+
+NIKs leave the store masked (`3201**********01`) in every list; a role allowed to see one asks
+for it with `reveal_nik`, which writes an audit event first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.actor import Actor
+from store.engine import Database
+from store.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from store.failures import explain_constraint
+from store.models import BlacklistEntry, Enrollment, Participant, ParticipantStatus, Wave, utcnow
+from store.paging import Cursor, Page, keyset, page_of
+from store.provinces import PROVINCES
+from store.text import fold, prefix_range
+from store.uow import read_session, unit_of_work
+from store.validators import parse_nik, require_text
+
+explain_constraint("uq_blacklist_entry_standing_nik", "blacklist.already_listed", Conflict)
+explain_constraint("ck_participant_balance_not_negative", "participant.balance_negative")
+
+_WHOLE_NIK = re.compile(r"^[0-9]{16}$")
+STATUSES = tuple(status.value for status in ParticipantStatus)
+
+
+def mask_nik(nik: str) -> str:
+    """`3201**********01`: the province and regency, and the last two digits."""
+    return nik[:4] + "*" * (len(nik) - 6) + nik[-2:] if len(nik) > 6 else "*" * len(nik)
+
+
+def new_participant_row(
+    *, nik: str, full_name: str, birth_date: dt.date, sex: str, phone: str, email: str, family_card: str,
+    created_at: dt.datetime,
+) -> dict[str, Any]:
+    """A whole `participant` row for bulk inserts (COPY needs every column), as registered."""
+    return {
+        "version": 1, "nik": nik, "full_name": full_name, "name_key": fold(full_name), "birth_date": birth_date,
+        "sex": sex, "province_code": nik[:2], "phone": phone, "email": email, "family_card": family_card,
+        "status": ParticipantStatus.REGISTERED.value, "wave_id": None, "card_number": None, "balance_idr": 0,
+        "selected_at": None, "revoked_at": None, "revoke_reason": "", "created_at": created_at,
+    }
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ParticipantFilter:
+    search: str = ""  # 16 digits: the NIK exactly; anything else: a name prefix
+    wave_id: int | None = None
+    province: str = ""
+    status: str = ""
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    id: int
+    nik: str  # masked
+    full_name: str
+    birth_date: dt.date
+    sex: str
+    province_code: str
+    status: str
+    wave_number: int | None
+    balance_idr: int
+    name_key: str
+
+
+def filtered(query, filters: ParticipantFilter, actor: Actor):
+    """`query` (over participant) narrowed by the filters and by platform staff's scope."""
+    search = filters.search.strip()
+    if _WHOLE_NIK.match(search):
+        query = query.where(Participant.nik == search)
+    elif search:
+        low, high = prefix_range(search)
+        query = query.where(Participant.name_key >= low, Participant.name_key < high)
+    if filters.wave_id is not None:
+        query = query.where(Participant.wave_id == filters.wave_id)
+    if filters.province:
+        query = query.where(Participant.province_code == filters.province)
+    if filters.status:
+        query = query.where(Participant.status == filters.status)
+    if actor.is_platform_staff:
+        # Platform staff see the participants who bought a course on their platform.
+        query = query.where(
+            exists().where(Enrollment.participant_id == Participant.id, Enrollment.platform_id == actor.platform_id)
+        )
+    return query
+
+
+def _check_filter(filters: ParticipantFilter) -> None:
+    if filters.province and filters.province not in PROVINCES:
+        raise InvalidInput("input.province", field="province", value=filters.province)
+    if filters.status and filters.status not in STATUSES:
+        raise InvalidInput("participant.unknown_status", field="status", value=filters.status)
+
+
+async def list_participants(
+    db: Database, actor: Actor, filters: ParticipantFilter, cursor: Cursor | None = None, limit: int = 100
+) -> Page[ParticipantRow]:
+    """One keyset page. A name search pages by (name_key, id); otherwise by (status, id), which
+    the indexes (status, id), (wave_id, status, id) and (province_code, status, id) serve
+    directly, so a page costs the same at any depth of a million-row registry."""
+    actor.require("participant.read")
+    _check_filter(filters)
+    query = filtered(
+        select(
+            Participant.id, Participant.nik, Participant.full_name, Participant.birth_date, Participant.sex,
+            Participant.province_code, Participant.status, Wave.number, Participant.balance_idr,
+            Participant.name_key,
+        ).outerjoin(Wave, Wave.id == Participant.wave_id),
+        filters, actor,
+    )
+    by_name = bool(filters.search.strip()) and not _WHOLE_NIK.match(filters.search.strip())
+    order = [Participant.name_key, Participant.id] if by_name else [Participant.status, Participant.id]
+    async with read_session(db) as session:
+        rows = (await session.execute(keyset(query, order, cursor, limit))).all()
+    views = [
+        ParticipantRow(row.id, mask_nik(row.nik), row.full_name, row.birth_date, row.sex, row.province_code,
+                       row.status, row.number, row.balance_idr, row.name_key)
+        for row in rows
+    ]
+    return page_of(views, limit, (lambda v: (v.name_key, v.id)) if by_name else (lambda v: (v.status, v.id)))
+
+
+async def reveal_nik(db: Database, actor: Actor, participant_id: int, reason: str = "") -> str:
+    """The full NIK of one participant, for a role allowed to see it; the reveal is audited."""
+    actor.require("participant.reveal_nik")
+    async with unit_of_work(db, actor) as uow:
+        nik = (
+            await uow.session.execute(select(Participant.nik).where(Participant.id == participant_id))
+        ).scalar_one_or_none()
+        if nik is None:
+            raise NotFound("participant.not_found", id=participant_id)
+        uow.audit("participant.nik_revealed", "participant", participant_id, reason=reason.strip())
+    return nik
+
+
+async def participant_in_scope(session: AsyncSession, actor: Actor, participant_id: int) -> None:
+    """Platform staff may open only participants who bought a course on their platform."""
+    if not actor.is_platform_staff:
+        return
+    found = (
+        await session.execute(
+            select(Enrollment.id).where(
+                Enrollment.participant_id == participant_id, Enrollment.platform_id == actor.platform_id
+            ).limit(1)
+        )
+    ).first()
+    if found is None:
+        raise PermissionDenied("permission.other_platform", operator=actor.username)
+
+
+# --- blacklist -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlacklistView:
+    id: int
+    nik: str  # masked
+    reason: str
+    source: str
+    listed_on: dt.date
+    lifted_at: dt.datetime | None
+    lift_reason: str
+    lift_decision_ref: str
+    version: int
+
+    @property
+    def standing(self) -> bool:
+        return self.lifted_at is None
+
+
+def blacklist_view(entry: BlacklistEntry) -> BlacklistView:
+    return BlacklistView(
+        entry.id, mask_nik(entry.nik), entry.reason, entry.source, entry.listed_on, entry.lifted_at,
+        entry.lift_reason, entry.lift_decision_ref, entry.version,
+    )
+
+
+async def blacklist_nik(
+    db: Database, actor: Actor, nik: str, reason: str, source: str, listed_on: dt.date | None = None
+) -> BlacklistView:
+    """Put a NIK on the blacklist (it may not be selected into any wave while the entry stands)."""
+    actor.require("blacklist.add")
+    parse_nik(nik)
+    nik = nik.strip()
+    reason = require_text(reason, "reason", max_length=2000)
+    source = require_text(source, "source")
+    async with unit_of_work(db, actor) as uow:
+        standing = (
+            await uow.session.execute(
+                select(BlacklistEntry.id).where(BlacklistEntry.nik == nik, BlacklistEntry.lifted_at.is_(None))
+            )
+        ).first()
+        if standing:
+            raise Conflict("blacklist.already_listed")
+        entry = BlacklistEntry(
+            nik=nik, reason=reason, source=source, listed_on=listed_on or dt.date.today(),
+            listed_by=actor.operator_id,
+        )
+        uow.session.add(entry)
+        await uow.session.flush()
+        uow.audit("blacklist.added", "blacklist_entry", entry.id,
+                  after={"nik": mask_nik(nik), "reason": reason, "source": source})
+        return blacklist_view(entry)
+
+
+async def lift_blacklist(
+    db: Database, actor: Actor, entry_id: int, reason: str, decision_ref: str, *, expected_version: int | None = None
+) -> BlacklistView:
+    """Lift a standing entry: an admin records the decision (its reference) and the reason."""
+    actor.require("blacklist.lift")
+    reason = require_text(reason, "reason", max_length=2000)
+    decision_ref = require_text(decision_ref, "decision_ref")
+    async with unit_of_work(db, actor) as uow:
+        entry = await uow.session.get(BlacklistEntry, entry_id, with_for_update=True)
+        if entry is None:
+            raise NotFound("blacklist.not_found", id=entry_id)
+        if expected_version is not None and entry.version != expected_version:
+            raise Conflict("record.changed")
+        if entry.lifted_at is not None:
+            raise RuleViolation("blacklist.already_lifted")
+        entry.lifted_at = utcnow()
+        entry.lifted_by = actor.operator_id
+        entry.lift_reason = reason
+        entry.lift_decision_ref = decision_ref
+        uow.audit("blacklist.lifted", "blacklist_entry", entry.id,
+                  details={"nik": mask_nik(entry.nik), "decision": decision_ref}, reason=reason)
+        await uow.session.flush()
+        return blacklist_view(entry)
+
+
+async def list_blacklist(
+    db: Database, actor: Actor, *, standing_only: bool = True, cursor: Cursor | None = None, limit: int = 100
+) -> Page[BlacklistView]:
+    """Newest entries first."""
+    actor.require("blacklist.read")
+    query = select(BlacklistEntry)
+    if standing_only:
+        query = query.where(BlacklistEntry.lifted_at.is_(None))
+    async with read_session(db) as session:
+        entries = (await session.execute(keyset(query, [BlacklistEntry.id], cursor, limit, descending=True))).scalars()
+        views = [blacklist_view(entry) for entry in entries]
+    return page_of(views, limit, lambda view: (view.id,))

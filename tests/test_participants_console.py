@@ -1,0 +1,211 @@
+"""The Participants area under run_test: search by NIK, assign a course, record completion; the
+balance on screen, in the database and in the audit log agree. Also the Waves view's selection,
+masking in the list, and the import job."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import select
+from textual.widgets import DataTable, Input, Label, Static
+
+from screens.participants_detail import ParticipantScreen
+from screens.participants_forms import FormScreen, JobScreen, ListingPickerScreen
+from screens.participants_waves import WavesScreen
+from store.models import AuditEvent, Enrollment, Participant
+from store.services import selection, waves
+from store.uow import read_session
+from tests.participants_support import add_participants, make_listing, person, wave_input, write_csv
+from tests.tui_support import SIZE, console, login, settle, wait_until
+from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.paged_table import PagedTable
+
+BALANCE = 3_500_000
+
+
+async def card_holder(db, actors) -> dict[str, str]:
+    holder = person(name="Siti Ánisa Rahma", sex="F", birth=dt.date(1992, 2, 29))
+    await add_participants(db, actors.coordinator, [holder, person(name="Orang Lain")])
+    await waves.create_wave(db, actors.admin, wave_input(quota=2))
+    await selection.select_participants(db, actors.coordinator, 7, seed=1)
+    return holder
+
+
+def text_of(app, selector: str) -> str:
+    widget = app.screen.query_one(selector)
+    return str(widget.render()) if isinstance(widget, (Label, Static)) else ""
+
+
+async def open_participants(pilot) -> PagedTable:
+    await pilot.press("5")
+    await settle(pilot)
+    return pilot.app.screen.query_one("#participants-table", PagedTable)
+
+
+async def search(pilot, value: str) -> PagedTable:
+    table = pilot.app.screen.query_one("#participants-table", PagedTable)
+    field = pilot.app.screen.query_one("#participant-search", Input)
+    field.value = value
+    field.focus()
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: table.complete and table.row_count <= 1 and table.has_focus)
+    return table
+
+
+async def test_search_by_nik_assign_complete_and_the_books_agree(db, actors):
+    holder = await card_holder(db, actors)
+    listing = await make_listing(db, actors.admin, title="Menjahit Dasar", price=1_250_000, hours=20)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        await open_participants(pilot)
+        table = await search(pilot, holder["nik"])
+        assert table.row_count == 1
+        row = table.selected_row()
+        assert row.full_name == "Siti Ánisa Rahma" and row.nik == holder["nik"][:4] + "**********" + holder["nik"][-2:]
+
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListingPickerScreen))
+        picker = app.screen.query_one(PagedTable)
+        await wait_until(pilot, lambda: picker.row_count == 1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        body = str(app.screen.query_one("#confirm-body", Static).render())
+        assert "Rp1,250,000" in body and "one million two hundred fifty thousand rupiah" in body
+        assert "after the purchase Rp2,250,000" in body
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        await settle(pilot)
+
+        await pilot.press("enter")  # open the participant
+        await wait_until(pilot, lambda: isinstance(app.screen, ParticipantScreen) and app.screen.file is not None)
+        assert "Rp2,250,000" in text_of(app, "#participant-identity")
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.query_one("#form-certificate_number", Input).value = "SRT/TKP/2024/000123"
+        app.screen.query_one("#form-review_given").value = True
+        app.screen.query_one("#form-completed_on", Input).focus()
+        await pilot.press("enter", "enter")  # to the certificate, then save
+        await wait_until(pilot, lambda: isinstance(app.screen, ParticipantScreen)
+                         and app.screen.file is not None and app.screen.file.status == "completed")
+        enrollments_table = app.screen.query_one("#participant-enrollments", DataTable)
+        assert "SRT/TKP/2024/000123" in [str(cell) for cell in enrollments_table.get_row_at(0)]
+
+    async with read_session(db) as session:
+        participant = (await session.execute(select(Participant).where(Participant.nik == holder["nik"]))).scalar_one()
+        enrollment = (await session.execute(select(Enrollment).where(Enrollment.participant_id == participant.id))).scalar_one()
+        events = (await session.execute(select(AuditEvent).where(
+            AuditEvent.operator_name == "coordinator",
+            AuditEvent.action.in_(["participant.balance_charged", "enrollment.assigned", "enrollment.completed"]),
+        ).order_by(AuditEvent.id))).scalars().all()
+    assert (participant.status, participant.balance_idr) == ("completed", BALANCE - 1_250_000)
+    assert (enrollment.listing_id, enrollment.status, enrollment.certificate_number, enrollment.review_given) == (
+        listing, "completed", "SRT/TKP/2024/000123", True
+    )
+    assert [event.action for event in events] == ["enrollment.assigned", "participant.balance_charged", "enrollment.completed"]
+    charged = json.loads(events[1].changes)
+    assert charged["before"]["balance_idr"] - charged["after"]["balance_idr"] == enrollment.price_idr == 1_250_000
+    assert charged["after"]["balance_idr"] == participant.balance_idr
+    assert events[1].entity_id == str(participant.id) and events[2].entity_id == str(enrollment.id)
+
+
+async def test_reviewers_cannot_assign_and_see_masked_niks(db, actors):
+    holder = await card_holder(db, actors)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        await open_participants(pilot)
+        table = await search(pilot, "siti ani")
+        assert table.row_count == 1 and "*" in table.selected_row().nik
+        area = app.screen.query_one("#participants")
+        assert area.check_action("assign", ()) is False and area.check_action("import", ()) is False
+        await pilot.press("a")
+        await settle(pilot)
+        assert not isinstance(app.screen, ListingPickerScreen)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ParticipantScreen) and app.screen.file is not None)
+        assert holder["nik"] not in text_of(app, "#participant-identity")
+        assert app.screen.check_action("reveal", ()) is False
+
+
+async def test_waves_view_selects_a_wave_after_confirmation(db, actors):
+    await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 1, 1)) for _ in range(5)])
+    await waves.create_wave(db, actors.admin, wave_input(quota=3))
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        await open_participants(pilot)
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves)
+        assert app.screen.waves[0].funnel.registered == 5
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.query_one("#form-seed", Input).value = "42"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "seed 42" in str(app.screen.query_one("#confirm-body", Static).render())
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves
+                         and app.screen.waves[0].funnel.selected == 3)
+        assert app.screen.waves[0].selection_seed == 42
+
+
+async def test_import_job_shows_progress_result_and_errors(db, actors, tmp_path):
+    rows = [person() for _ in range(4)]
+    rows[2]["sex"] = "X"
+    path = write_csv(tmp_path / "peserta.csv", rows)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        await open_participants(pilot)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.query_one("#form-path", Input).value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobScreen) and not app.screen.running)
+        status = text_of(app, "#job-status")
+        assert "Read 4 rows: 3 imported, 1 rejected." in status
+        errors = app.screen.query_one("#job-table", DataTable)
+        assert [str(cell) for cell in errors.get_row_at(0)][:2] == ["4", "sex"]
+        assert (tmp_path / "peserta.errors.csv").exists()
+        await pilot.press("escape")
+        table = app.screen.query_one("#participants-table", PagedTable)
+        await wait_until(pilot, lambda: table.complete and table.row_count == 3)
+
+
+async def test_admin_creates_a_wave_and_its_province_quotas_in_the_waves_view(db, actors):
+    from store.models import Wave, WaveProvinceQuota
+
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "admin")
+        await open_participants(pilot)
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen))
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        values = {
+            "number": "71", "year": "2024", "training_balance_idr": "Rp3.500.000", "incentive_idr": "600000",
+            "incentive_count": "1", "survey_idr": "50000", "survey_count": "2", "quota": "100",
+            "registration_opens": "2024-05-01", "registration_closes": "2024-05-05", "starts_on": "2024-05-07",
+            "purchase_deadline_days": "15", "budget_idr": "1.000.000.000",
+        }
+        for name, value in values.items():
+            app.screen.query_one(f"#form-{name}", Input).value = value
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves)
+        assert app.screen.waves[0].number == 71 and app.screen.waves[0].training_balance_idr == 3_500_000
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.query_one("#form-quotas", Input).value = "32:30 96:5"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves
+                         and app.screen.waves[0].province_quotas == {"32": 30, "96": 5})
+        assert app.screen.check_action("select", ()) is False  # selection is the coordinators'
+    async with read_session(db) as session:
+        wave = (await session.execute(select(Wave).where(Wave.number == 71))).scalar_one()
+        quotas = dict((await session.execute(
+            select(WaveProvinceQuota.province_code, WaveProvinceQuota.quota).where(WaveProvinceQuota.wave_id == wave.id)
+        )).all())
+    assert (wave.budget_idr, wave.starts_on, quotas) == (1_000_000_000, dt.date(2024, 5, 7), {"32": 30, "96": 5})

@@ -1,0 +1,138 @@
+"""The registry as operators read it: search by NIK or name, filters, keyset pages, masked NIKs
+and the audited reveal, platform staff's scope, participant lists, the participant's file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+from sqlalchemy import select
+
+from store.errors import InvalidInput, PermissionDenied
+from store.models import AuditEvent, Participant
+from store.services import enrollments, participant_file, participant_lists, registry, selection, waves
+from store.services.registry import ParticipantFilter, mask_nik
+from store.uow import read_session
+from tests.participants_support import add_participants, make_listing, person, wave_input
+
+
+async def all_pages(db, actor, filters: ParticipantFilter, limit: int = 3) -> list[registry.ParticipantRow]:
+    rows, cursor = [], None
+    while True:
+        page = await registry.list_participants(db, actor, filters, cursor, limit)
+        rows += page.rows
+        if page.next_cursor is None:
+            return rows
+        cursor = page.next_cursor
+
+
+def test_mask_keeps_province_regency_and_the_last_two_digits():
+    assert mask_nik("3201234567890001") == "3201**********01"
+
+
+async def test_search_by_exact_nik_or_by_name_prefix_ignoring_case_and_accents(db, actors):
+    people = [person(name="Siti Ánisa"), person(name="SITI aminah"), person(name="Sitompul Rudi"),
+              person(name="Budi Siti")]
+    await add_participants(db, actors.coordinator, people)
+    by_nik = await registry.list_participants(db, actors.reviewer, ParticipantFilter(search=people[2]["nik"]))
+    assert [row.full_name for row in by_nik.rows] == ["Sitompul Rudi"]
+    by_name = await all_pages(db, actors.reviewer, ParticipantFilter(search="siti a"), limit=1)
+    assert [row.full_name for row in by_name] == ["SITI aminah", "Siti Ánisa"]
+    accented = await all_pages(db, actors.reviewer, ParticipantFilter(search="SÍTI ANI"))
+    assert [row.full_name for row in accented] == ["Siti Ánisa"]
+    assert await all_pages(db, actors.reviewer, ParticipantFilter(search=people[0]["nik"][:15])) == []
+
+
+async def test_filters_and_keyset_pages_cover_every_row_once(db, actors):
+    people = [person(province=code, birth=dt.date(1990, 1, 1)) for code in ["32", "96"] * 5]
+    await add_participants(db, actors.coordinator, people)
+    wave = await waves.create_wave(db, actors.admin, wave_input(quota=4))
+    await selection.select_participants(db, actors.coordinator, 7, seed=9)
+    everyone = await all_pages(db, actors.auditor, ParticipantFilter())
+    assert len(everyone) == 10 and len({row.id for row in everyone}) == 10
+    assert [row.status for row in everyone] == sorted(row.status for row in everyone)  # pages by (status, id)
+    in_wave = await all_pages(db, actors.auditor, ParticipantFilter(wave_id=wave.id))
+    assert len(in_wave) == 4 and {row.wave_number for row in in_wave} == {7}
+    papua = await all_pages(db, actors.auditor, ParticipantFilter(province="96", status="registered"))
+    assert {row.province_code for row in papua} == {"96"} and {row.status for row in papua} == {"registered"}
+    assert len(papua) == 5 - sum(1 for row in in_wave if row.province_code == "96")
+    with pytest.raises(InvalidInput):
+        await registry.list_participants(db, actors.auditor, ParticipantFilter(province="99"))
+
+
+async def test_lists_mask_niks_and_revealing_one_is_audited(db, actors):
+    (pid,) = await add_participants(db, actors.coordinator, [one := person()])
+    page = await registry.list_participants(db, actors.coordinator, ParticipantFilter())
+    assert page.rows[0].nik == one["nik"][:4] + "**********" + one["nik"][-2:]
+    with pytest.raises(PermissionDenied):
+        await registry.reveal_nik(db, actors.reviewer, pid)
+    assert await registry.reveal_nik(db, actors.auditor, pid, "Pengaduan peserta") == one["nik"]
+    async with read_session(db) as session:
+        event = (await session.execute(select(AuditEvent).where(AuditEvent.action == "participant.nik_revealed"))).scalar_one()
+    assert (event.operator_name, event.entity_id, event.reason) == ("auditor", str(pid), "Pengaduan peserta")
+    assert one["nik"] not in event.changes
+
+
+async def enrolled_on(db, actors, platform_code: str, count: int = 1) -> list[int]:
+    ids = await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 1, 1)) for _ in range(count)])
+    number = 10 + len(platform_code)
+    await waves.create_wave(db, actors.admin, wave_input(number, quota=count))
+    await selection.select_participants(db, actors.coordinator, number, seed=1)
+    listing = await make_listing(db, actors.admin, platform_code=platform_code, title=f"Kelas {platform_code}")
+    for pid in ids:
+        await enrollments.assign(db, actors.coordinator, pid, listing)
+    return ids
+
+
+async def test_platform_staff_see_only_their_buyers(db, actors):
+    ours = await enrolled_on(db, actors, "tokopedia")
+    theirs = await enrolled_on(db, actors, "pintaria")
+    await add_participants(db, actors.coordinator, [person()])
+    visible = await all_pages(db, actors.tokopedia, ParticipantFilter())
+    assert [row.id for row in visible] == ours
+    file = await participant_file.get_participant(db, actors.tokopedia, ours[0])
+    assert [e.platform_name for e in file.enrollments] == ["Tokopedia"]
+    with pytest.raises(PermissionDenied):
+        await participant_file.get_participant(db, actors.tokopedia, theirs[0])
+
+
+async def export_rows(db, actor, **scope) -> list[dict[str, str]]:
+    text = "".join([chunk async for chunk in participant_lists.export_participant_list(db, actor, **scope)])
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+async def test_participant_lists_mask_niks_except_for_roles_that_may_see_them(db, actors):
+    await enrolled_on(db, actors, "tokopedia", count=2)
+    await enrolled_on(db, actors, "pintaria")
+    async with read_session(db) as session:
+        niks = set((await session.execute(select(Participant.nik))).scalars())
+    staff = await export_rows(db, actors.tokopedia)
+    assert len(staff) == 2 and all(row["nik"] not in niks and "*" in row["nik"] for row in staff)
+    assert {row["platform"] for row in staff} == {"Tokopedia"}
+    office = await export_rows(db, actors.coordinator, platform_code="tokopedia")
+    assert {row["nik"] for row in office} <= niks and len(office) == 2
+    with pytest.raises(PermissionDenied):
+        await export_rows(db, actors.tokopedia, platform_code="pintaria")
+    with pytest.raises(InvalidInput):
+        await export_rows(db, actors.coordinator)
+    async with read_session(db) as session:
+        exported = (await session.execute(
+            select(AuditEvent.operator_name, AuditEvent.changes).where(AuditEvent.action == "participant.list_exported")
+        )).all()
+    assert [(name, '"masked"' in changes) for name, changes in exported] == [("tokopedia", True), ("coordinator", False)]
+
+
+async def test_participant_file_shows_enrollments_hits_and_history(db, actors):
+    (pid,) = await enrolled_on(db, actors, "tokopedia")
+    async with read_session(db) as session:
+        nik_ = (await session.get(Participant, pid)).nik
+    await registry.blacklist_nik(db, actors.coordinator, nik_, "Temuan audit", "BPK")
+    file = await participant_file.get_participant(db, actors.coordinator, pid)
+    assert file.nik == mask_nik(nik_) and file.status == "in_training" and file.wave_number == 19
+    assert file.active_enrollment is not None and file.active_enrollment.course_title == "Kelas tokopedia"
+    assert [entry.source for entry in file.blacklist] == ["BPK"]
+    assert [event.action for event in file.history] == [
+        "enrollment.assigned", "participant.balance_charged", "blacklist.added",
+    ]
