@@ -22,6 +22,7 @@ from store.validators import build_nik
 
 HEADER = ["nik", "full_name", "birth_date", "sex", "phone", "email", "family_card"]
 _serials = itertools.count(1)
+_NIBS = itertools.count(8_100_000_000_001)
 
 
 def person(
@@ -90,16 +91,24 @@ async def make_listing(
     async with unit_of_work(db, actor) as uow:
         session = uow.session
         platform_id = (await session.execute(select(Platform.id).where(Platform.code == platform_code))).scalar_one()
-        provider = Provider(name=f"LP {title}", name_key=fold(f"LP {title}"), state=provider_state)
+        # A decision state carries its reason, as the providers' services always give one.
+        provider = Provider(
+            name=f"LP {title}", name_key=fold(f"LP {title}"), nib=f"{next(_NIBS):013d}", state=provider_state,
+            state_reason="test fixture" if provider_state in ("rejected", "suspended") else "",
+        )
         session.add(provider)
         await session.flush()
         course = Course(
             provider_id=provider.id, title=title, title_key=fold(title), mode="webinar", hours=hours,
             price_idr=price, state=course_state,
+            state_reason="test fixture" if course_state in ("rejected", "withdrawn") else "",
         )
         session.add(course)
         await session.flush()
-        listing = CourseListing(course_id=course.id, platform_id=platform_id, commission_bp=1000, status=listing_status)
+        listing = CourseListing(
+            course_id=course.id, platform_id=platform_id, commission_bp=1000, status=listing_status,
+            status_reason="test fixture" if listing_status == "delisted" else "",
+        )
         session.add(listing)
         await session.flush()
         return listing.id

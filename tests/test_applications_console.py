@@ -294,5 +294,6 @@ async def test_platform_staff_get_no_applications_queue(db, actors):
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot, "tokopedia")
         await press(pilot, "2")
-        assert "your roles do not include them" in str(app.screen.query_one("#applications-status").render())
-        assert app.screen.query_one(ApplicationsArea).check_action("open", ()) is False
+        # Platform staff may not read applications: the area is locked and loads nothing.
+        assert "do not give access to Applications" in str(app.screen.query_one("#locked-text").render())
+        assert not app.screen.query(ApplicationsArea)
