@@ -39,6 +39,7 @@ class ApplicationsArea(Area):
     AREA_ID = "applications"
     TITLE = "area.applications"
     READ_PERMISSION = "application.read"
+    ACTION_PERMISSIONS = {"new": "application.intake"}
     DEFAULT_CSS = """
     ApplicationsArea #applications-bar { height: 3; }
     ApplicationsArea #applications-name { width: 40; }
@@ -124,12 +125,6 @@ class ApplicationsArea(Area):
         )
 
     # --- keys -----------------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        actor = self.app.actor
-        if action == "new":
-            return actor is not None and actor.can("application.intake")
-        return actor is not None and actor.can("application.read")
 
     def action_filter(self) -> None:
         self.query_one("#applications-name", Input).focus()

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Select, Static
 
-from screens.participants_forms import Field, FormScreen, GatedActions, JobScreen, ListingPickerScreen, parse_int
+from screens.participants_forms import Field, FormScreen, JobScreen, ListingPickerScreen, parse_int
 from store import csvio
 from store.errors import MitraError, RuleViolation
 from store.provinces import PROVINCES
@@ -33,7 +33,7 @@ def _row(row: ParticipantRow) -> tuple[str, list[str]]:
     ]
 
 
-class ParticipantsArea(GatedActions, Area):
+class ParticipantsArea(Area):
     AREA_ID = "participants"
     TITLE = "area.participants"
     READ_PERMISSION = "participant.read"
@@ -54,7 +54,7 @@ class ParticipantsArea(GatedActions, Area):
         Binding("r", "refresh", "keys.refresh", id="mitra.participants.refresh"),
         Binding("escape", "clear_filter", "keys.clear_filter", show=False, id="mitra.participants.clear"),
     ]
-    PERMISSIONS = {
+    ACTION_PERMISSIONS = {
         "assign": "enrollment.assign", "bulk_assign": "enrollment.assign", "import": "participant.import",
         "waves": "wave.read", "export": "participant.export",
     }

@@ -12,10 +12,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
 from screens.participants import assign_one
-from screens.participants_forms import Field, FormScreen, GatedActions, parse_date, parse_int
+from screens.participants_forms import Field, FormScreen, parse_date, parse_int
 from store.services import enrollments, participant_file, registry
 from store.services.enrollments import EnrollmentView
 from store.services.participant_file import ParticipantFile
+from tui.gating import PermissionGate
 from tui.i18n import t
 from tui.money import rupiah
 from tui.widgets.footer import TranslatedFooter
@@ -32,7 +33,7 @@ def _reason(reason: str) -> str:
     return reason if text == key else text
 
 
-class ParticipantScreen(GatedActions, ServiceCaller, Screen[bool]):
+class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
     DEFAULT_CSS = """
     ParticipantScreen VerticalScroll { padding: 0 1; }
     ParticipantScreen .section { text-style: bold; color: $accent; margin-top: 1; }
@@ -50,7 +51,7 @@ class ParticipantScreen(GatedActions, ServiceCaller, Screen[bool]):
         Binding("l", "lift", "participants.key.lift", id="mitra.participant.lift"),
         Binding("r", "refresh", "keys.refresh", id="mitra.participant.refresh"),
     ]
-    PERMISSIONS = {
+    ACTION_PERMISSIONS = {
         "reveal": "participant.reveal_nik", "assign": "enrollment.assign", "progress": "enrollment.progress",
         "complete": "enrollment.progress", "cancel_enrollment": "enrollment.assign",
         "clear_flag": "enrollment.clear_flag", "lift": "blacklist.lift",

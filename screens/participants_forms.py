@@ -46,15 +46,6 @@ def parse_int(value: str, field: str) -> int:
         raise InvalidInput("input.integer", field=field, value=value) from None
 
 
-class GatedActions:
-    """Actions the operator's roles do not allow are disabled: PERMISSIONS maps action -> permission."""
-
-    PERMISSIONS: dict[str, str] = {}
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        permission = self.PERMISSIONS.get(action)
-        return permission is None or (self.app.actor is not None and self.app.actor.can(permission))
-
 
 @dataclass(frozen=True)
 class Field:

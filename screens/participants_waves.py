@@ -12,11 +12,12 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
-from screens.participants_forms import Field, FormScreen, GatedActions, parse_date, parse_int
+from screens.participants_forms import Field, FormScreen, parse_date, parse_int
 from store.errors import InvalidInput
 from store.services import selection, waves
 from store.services.waves import WaveView
 from store.validators import positive_money
+from tui.gating import PermissionGate
 from tui.i18n import t
 from tui.money import group_digits, in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
@@ -27,7 +28,7 @@ from tui.workers import ServiceCaller
 COLUMNS = ("wave", "state", "quota", "balance", "deadline", "registered", "selected", "purchased", "completed", "revoked")
 
 
-class WavesScreen(GatedActions, ServiceCaller, Screen[bool]):
+class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
     DEFAULT_CSS = """
     WavesScreen Vertical { padding: 0 1; }
     WavesScreen #waves-title { text-style: bold; margin: 1 0; }
@@ -45,7 +46,7 @@ class WavesScreen(GatedActions, ServiceCaller, Screen[bool]):
         Binding("j", "rejections", "participants.key.rejections", id="mitra.waves.rejections"),
         Binding("r", "refresh", "keys.refresh", id="mitra.waves.refresh"),
     ]
-    PERMISSIONS = {
+    ACTION_PERMISSIONS = {
         "select": "wave.select", "sweep": "wave.sweep", "new_wave": "wave.manage", "edit_wave": "wave.manage",
         "quotas": "wave.manage", "advance": "wave.manage",
     }

@@ -37,6 +37,7 @@ class PaymentsArea(Area):
     AREA_ID = "payments"
     TITLE = "area.payments"
     READ_PERMISSION = "payment.read"
+    ACTION_PERMISSIONS = {"prepare": "payment.prepare"}
     DEFAULT_CSS = """
     PaymentsArea #payments-filters { height: 3; }
     PaymentsArea #payments-filters Select { width: 30; margin-right: 2; }
@@ -104,11 +105,6 @@ class PaymentsArea(Area):
     def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
         more = "" if message.complete else "+"
         self.query_one("#payments-status", Static).update(t("payments.shown", count=f"{message.total_rows}{more}"))
-
-    def check_action(self, action: str, parameters) -> bool | None:
-        if action == "prepare":
-            return self.app.actor is not None and self.app.actor.can("payment.prepare")
-        return True
 
     def action_open(self) -> None:
         batch = self.query_one(PagedTable).selected_row()

@@ -34,6 +34,7 @@ class ProvidersArea(Area):
     AREA_ID = "providers"
     TITLE = "area.providers"
     READ_PERMISSION = "provider.read"
+    ACTION_PERMISSIONS = {"inventory": "provider.inventory", "queue": "provider.curate"}
     DEFAULT_CSS = """
     ProvidersArea #provider-filters { height: 3; }
     ProvidersArea #provider-filters Select { width: 26; }
@@ -137,12 +138,6 @@ class ProvidersArea(Area):
         self.action_open()
 
     # --- actions ----------------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters) -> bool | None:
-        permission = {"inventory": "provider.inventory", "queue": "provider.curate"}.get(action)
-        if permission and not self.app.actor.can(permission):
-            return False
-        return True
 
     def focus_default(self) -> None:
         self.query_one(PagedTable).focus()  # the list, not a filter: single-letter keys work at once

@@ -5,15 +5,17 @@ from __future__ import annotations
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from tui.gating import PermissionGate
 from tui.i18n import t
 from tui.workers import ServiceCaller
 
 
-class Area(ServiceCaller, Vertical):
+class Area(PermissionGate, ServiceCaller, Vertical):
     """One area of the shell. Subclasses set AREA_ID and TITLE (a catalog key).
 
     `activate()` runs each time the area is shown: reload what may have changed meanwhile.
     `relabel()` runs after the language changed: redraw texts that were set in code.
+    `ACTION_PERMISSIONS` (from PermissionGate) hides keys the operator's roles do not allow.
     """
 
     AREA_ID = ""
@@ -21,9 +23,6 @@ class Area(ServiceCaller, Vertical):
     # What the operator needs to see this area at all; without it the shell shows a LockedArea
     # in its place, and nothing is loaded.
     READ_PERMISSION: str | None = None
-    # action -> permission: keys whose permission the operator lacks are not offered at all
-    # (the store refuses them anyway). Override check_action for state-dependent conditions.
-    ACTION_PERMISSIONS: dict[str, str] = {}
     DEFAULT_CSS = """
     Area { height: 1fr; padding: 0 1; }
     """
@@ -36,15 +35,6 @@ class Area(ServiceCaller, Vertical):
 
     def relabel(self) -> None:
         """Called after a language switch."""
-
-    def check_action(self, action: str, parameters) -> bool | None:
-        permission = self.ACTION_PERMISSIONS.get(action)
-        return permission is None or self.allowed(permission)
-
-    def allowed(self, permission: str) -> bool:
-        """Whether the logged-in operator's roles allow `permission` (the store checks again)."""
-        actor = self.app.actor
-        return actor is not None and actor.can(permission)
 
     def focus_default(self) -> None:
         """Focus the area's main list, not a text field: single-letter and number keys then work
