@@ -65,8 +65,10 @@ async def add_participants(db: Database, actor, rows: list[dict[str, str]]) -> l
         return list(found.scalars())
 
 
-def wave_input(number: int = 7, *, starts_on: dt.date = dt.date(2024, 3, 1), quota: int = 10,
+def wave_input(number: int = 7, *, starts_on: dt.date | None = None, quota: int = 10,
                balance: int = 3_500_000, deadline_days: int = 15) -> waves.WaveInput:
+    # By default a wave that started a few days ago: first purchases are still within its deadline.
+    starts_on = starts_on or dt.date.today() - dt.timedelta(days=5)
     return waves.WaveInput(
         number=number, year=starts_on.year, training_balance_idr=balance, incentive_idr=600_000,
         incentive_count=1, survey_idr=50_000, survey_count=2, quota=quota,

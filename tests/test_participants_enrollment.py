@@ -15,7 +15,8 @@ from store.services import bulk_assignment, enrollments, selection, waves
 from store.uow import read_session, unit_of_work
 from tests.participants_support import add_participants, make_listing, person, wave_input
 
-START = dt.date(2024, 3, 1)
+# Recent, so that first purchases fall within the wave's purchase deadline (counted from today).
+START = dt.date.today() - dt.timedelta(days=5)
 BALANCE = 3_500_000
 
 
@@ -233,3 +234,26 @@ async def test_bulk_assignment_is_for_coordinators(db, actors):
     listing = await make_listing(db, actors.admin)
     with pytest.raises(PermissionDenied):
         await bulk_assignment.preview(db, actors.tokopedia, bulk_assignment.BulkFilter(), listing)
+
+
+async def test_no_first_purchase_after_the_wave_deadline(db, actors):
+    """Past the purchase deadline a card holder who bought nothing may not start now (the sweep
+    revokes the card); one who did buy in time may go on to the next course."""
+    ids = await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 1, 1)) for _ in range(2)])
+    late_start = dt.date.today() - dt.timedelta(days=40)  # deadline: 15 days after the start
+    wave = await waves.create_wave(db, actors.admin, wave_input(8, quota=2, starts_on=late_start))
+    await selection.select_participants(db, actors.coordinator, 8, seed=1)
+    listing = await make_listing(db, actors.admin, price=500_000)
+    in_time = dt.datetime.combine(late_start + dt.timedelta(days=3), dt.time(9), tzinfo=dt.UTC)
+    first = await enrollments.assign(db, actors.coordinator, ids[0], listing, at=in_time)
+
+    with pytest.raises(RuleViolation) as refused:
+        await enrollments.assign(db, actors.coordinator, ids[1], listing)
+    assert refused.value.key == "enrollment.purchase_deadline_passed"
+    assert (await participant(db, ids[1])).balance_idr == BALANCE
+    preview = await bulk_assignment.preview(db, actors.coordinator, bulk_assignment.BulkFilter(wave_id=wave.id), listing)
+    assert preview.refused == {"enrollment.purchase_deadline_passed": 1}
+
+    await enrollments.complete(db, actors.coordinator, first.id, late_start + dt.timedelta(days=10), "C-1")
+    later = await enrollments.assign(db, actors.coordinator, ids[0], listing)
+    assert later.sequence == 2

@@ -17,6 +17,8 @@ from store.uow import read_session, unit_of_work
 from tests.participants_support import add_participants, make_listing, person, wave_input, write_csv
 
 START = dt.date(2024, 3, 1)
+# A moment inside the 2024 wave's purchase window (first purchases are refused after it).
+WITHIN_DEADLINE = dt.datetime(2024, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def adult(**kwargs) -> dict[str, str]:
@@ -101,7 +103,7 @@ async def test_province_quotas_cap_their_provinces_and_the_rest_share_the_remain
 
 
 async def test_province_quotas_cannot_exceed_the_wave_quota(db, actors):
-    wave = await waves.create_wave(db, actors.admin, wave_input(quota=5))
+    wave = await waves.create_wave(db, actors.admin, wave_input(quota=5, starts_on=START))
     with pytest.raises(RuleViolation) as refused:
         await waves.set_province_quotas(db, actors.admin, wave.id, {"32": 4, "33": 2}, expected_version=wave.version)
     assert refused.value.key == "wave.province_quotas_exceed"
@@ -161,16 +163,16 @@ async def test_a_wave_is_selected_once_and_only_by_a_coordinator(db, actors):
 async def test_the_scheme_is_locked_once_the_wave_is_in_progress(db, actors):
     wave = await wave_with_people(db, actors, [adult()])
     edited = await waves.update_wave(
-        db, actors.admin, wave.id, wave_input(quota=10, balance=3_000_000), expected_version=wave.version
+        db, actors.admin, wave.id, wave_input(quota=10, balance=3_000_000, starts_on=START), expected_version=wave.version
     )
     assert edited.training_balance_idr == 3_000_000
     await selection.select_participants(db, actors.coordinator, 7, seed=1)
     current = await waves.get_wave(db, actors.admin, 7)
     with pytest.raises(RuleViolation) as refused:
-        await waves.update_wave(db, actors.admin, wave.id, wave_input(quota=10, balance=3_500_000),
+        await waves.update_wave(db, actors.admin, wave.id, wave_input(quota=10, balance=3_500_000, starts_on=START),
                                 expected_version=current.version)
     assert refused.value.key == "wave.scheme_locked" and "training_balance_idr" in refused.value.params["fields"]
-    later = wave_input(quota=10, balance=3_000_000)
+    later = wave_input(quota=10, balance=3_000_000, starts_on=START)
     later = waves.WaveInput(**{**later.__dict__, "budget_idr": later.budget_idr * 2})
     changed = await waves.update_wave(db, actors.admin, wave.id, later, expected_version=current.version)
     assert changed.budget_idr == later.budget_idr
@@ -194,7 +196,7 @@ async def test_the_sweep_revokes_and_blacklists_those_without_a_purchase(db, act
     listing = await make_listing(db, actors.admin, price=1_000_000)
     chosen = await selected(db, 7)
     buyer = chosen[people[0]["nik"]]
-    await enrollments.assign(db, actors.coordinator, buyer.id, listing)
+    await enrollments.assign(db, actors.coordinator, buyer.id, listing, at=WITHIN_DEADLINE)
     deadline = START + dt.timedelta(days=15)
 
     with pytest.raises(RuleViolation) as early:
@@ -272,13 +274,13 @@ async def test_purchases_racing_the_sweep_leave_exact_books(db_url, actors):
     other = create_database(db_url)
     try:
         ids = await add_participants(db, actors.coordinator, people)
-        await waves.create_wave(db, actors.admin, wave_input(quota=12, balance=1_000_000))
+        await waves.create_wave(db, actors.admin, wave_input(quota=12, balance=1_000_000, starts_on=START))
         await selection.select_participants(db, actors.coordinator, 7, seed=4)
         listing = await make_listing(db, actors.admin, price=400_000)
 
         async def buy(participant_id):
             try:
-                await enrollments.assign(other, actors.coordinator, participant_id, listing)
+                await enrollments.assign(other, actors.coordinator, participant_id, listing, at=WITHIN_DEADLINE)
                 return True
             except MitraError:  # swept first: no active card any more
                 return False
@@ -315,7 +317,7 @@ def test_wave_commands_select_list_rejections_and_sweep(db_url, tmp_path):
 
         database = create_database(db_url)
         try:
-            await waves.create_wave(database, (await Actors(database).load()).admin, wave_input(quota=2))
+            await waves.create_wave(database, (await Actors(database).load()).admin, wave_input(quota=2, starts_on=START))
         finally:
             await database.dispose()
 

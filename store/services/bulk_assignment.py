@@ -22,7 +22,7 @@ from store.bulk import insert_rows
 from store.engine import Database
 from store.models import Enrollment, EnrollmentStatus, Participant, ParticipantStatus, utcnow
 from store.services import catalog
-from store.services.enrollments import has_active_enrollment, next_sequence, refusal
+from store.services.enrollments import has_active_enrollment, lapsed_wave_ids, next_sequence, refusal
 from store.services.registry import ParticipantFilter, filtered, mask_nik
 from store.services.waves import hold_waves
 from store.uow import read_session, unit_of_work
@@ -82,8 +82,9 @@ async def preview(db: Database, actor: Actor, filters: BulkFilter, listing_id: i
     actor.require("enrollment.assign")
     async with read_session(db) as session:
         listing = await catalog.enrollable_listing(session, listing_id)
+        lapsed = await lapsed_wave_ids(session, utcnow().date())
         reasons = filtered(
-            select(refusal(listing.price_idr).label("reason")),
+            select(refusal(listing.price_idr, lapsed).label("reason")),
             ParticipantFilter(wave_id=filters.wave_id, province=filters.province, status=filters.status), actor,
         )
         if filters.without_active_enrollment:
@@ -139,13 +140,14 @@ async def run(
         async with unit_of_work(db, actor) as uow:
             session = uow.session
             listing = await catalog.enrollable_listing(session, listing_id)
+            lapsed = await lapsed_wave_ids(session, (at or utcnow()).date())
             batch = ids[start:start + batch_size]
             await hold_waves(session, (
                 await session.execute(select(Participant.wave_id).where(Participant.id.in_(batch)).distinct())
             ).scalars())
             rows = (
                 await session.execute(
-                    select(Participant.id, Participant.nik, Participant.full_name, refusal(listing.price_idr))
+                    select(Participant.id, Participant.nik, Participant.full_name, refusal(listing.price_idr, lapsed))
                     .where(Participant.id.in_(batch))
                     .order_by(Participant.id)
                     .with_for_update(of=Participant)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
@@ -38,6 +38,7 @@ from store.models import (
     PlatformStatus,
     Provider,
     ProviderState,
+    Wave,
     utcnow,
 )
 from store.paging import Cursor, Page, keyset, page_of
@@ -61,11 +62,21 @@ def has_active_enrollment():
     )
 
 
-def refusal(price_idr: int):
+async def lapsed_wave_ids(session: AsyncSession, today: dt.date) -> list[int]:
+    """Waves whose purchase deadline passed before `today`: their card holders who bought nothing
+    may no longer make a first purchase (the sweep revokes them). A handful of rows: the date
+    arithmetic is done here rather than in two SQL dialects."""
+    rows = await session.execute(select(Wave.id, Wave.starts_on, Wave.purchase_deadline_days))
+    return [wave_id for wave_id, starts_on, days in rows if starts_on + dt.timedelta(days=days) < today]
+
+
+def refusal(price_idr: int, lapsed_waves: list[int]):
     """Per participant row: the key of the rule that refuses assigning a course at this price,
     or NULL. The one statement of the participant-side rules, for single and bulk assignment."""
     return case(
         (Participant.status.not_in([s.value for s in CARD_HOLDING]), "enrollment.participant_not_active"),
+        (and_(Participant.status == ParticipantStatus.SELECTED, Participant.wave_id.in_(lapsed_waves)),
+         "enrollment.purchase_deadline_passed"),
         (has_active_enrollment(), "enrollment.one_at_a_time"),
         (Participant.balance_idr < price_idr, "enrollment.balance_insufficient"),
         else_=None,
@@ -170,8 +181,9 @@ async def assign(
         session = uow.session
         participant = await _participant(session, participant_id, expected_version)
         listing = await catalog.enrollable_listing(session, listing_id)
+        lapsed = await lapsed_wave_ids(session, (at or utcnow()).date())
         reason = (
-            await session.execute(select(refusal(listing.price_idr)).where(Participant.id == participant.id))
+            await session.execute(select(refusal(listing.price_idr, lapsed)).where(Participant.id == participant.id))
         ).scalar_one()
         if reason:
             raise RuleViolation(reason, price_idr=listing.price_idr, balance_idr=participant.balance_idr,
