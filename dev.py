@@ -5,7 +5,7 @@ Needs nothing but Python 3.11+. On first use (and whenever pyproject.toml change
 `.venv/` beside this file and installs Mitra into it with its test extras; then it runs:
 
     demo [ARGS]   the console on a fresh demo database (`mitra demo ARGS`)
-    test [ARGS]   the whole test suite (`pytest ARGS`)
+    test [ARGS]   the whole test suite on every core (`pytest -n auto`), or `pytest ARGS`
     mitra [ARGS]  any other `mitra` command
 """
 
@@ -51,7 +51,8 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         args = [str(BIN / "mitra"), "demo", *rest]
     elif command == "test":
-        args = [str(BIN / "python"), "-m", "pytest", *rest]
+        # The whole suite runs on every core (pytest-xdist); with arguments, exactly as given.
+        args = [str(BIN / "python"), "-m", "pytest", *(rest or ["-n", "auto"])]
     else:
         args = [str(BIN / "mitra"), *rest]
     return subprocess.run(args, cwd=ROOT).returncode
