@@ -41,12 +41,19 @@ async def insert_rows(target: AsyncSession | AsyncConnection, table: Table, rows
             if (processor := table.c[column].type.dialect_impl(dialect).bind_processor(dialect)) is not None
         ]
         values_of = itemgetter(*columns)
+        # Batches repeat values (one timestamp for a whole import batch, dates shared by many
+        # people): convert each distinct value once.
+        memo: dict[tuple[int, Any], Any] = {}
         converted = []
         for row in rows:
             values = list(values_of(row))
             for index, processor in converters:
-                if values[index] is not None:
-                    values[index] = processor(values[index])
+                value = values[index]
+                if value is not None:
+                    key = (index, value)
+                    if key not in memo:
+                        memo[key] = processor(value)
+                    values[index] = memo[key]
             converted.append(values)
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         raw = await connection.get_raw_connection()
