@@ -77,6 +77,11 @@ def test_errors_read_as_sentences_in_both_languages():
         assert describe_error(error) == "NIK 3201014502990001: bagian tanggal lahir 450299 bukan tanggal yang sah."
         assert "tidak dikenal" in describe_error(InvalidInput("input.province", field="province", value="99"))
         assert describe_error(RuleViolation("no.such.key")).startswith("Terjadi kesalahan (no.such.key)")
+        # State codes and amounts read as words and rupiah inside the sentence.
+        closed = RuleViolation("enrollment.provider_not_approved", state="in_curation")
+        assert "(statusnya dalam kurasi)" in describe_error(closed)
+        set_language("en")
+        assert "(it is in curation)" in describe_error(closed)
     finally:
         set_language("en")
 

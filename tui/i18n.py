@@ -86,20 +86,22 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def describe_error(error: MitraError) -> str:
-    """One sentence for an operator: what happened and, where it helps, what to do."""
-    from tui.money import rupiah  # here: tui.money itself imports this module
-
-    params = {name: rupiah(value) if name.endswith("_idr") and isinstance(value, int) else value
-              for name, value in error.params.items()}
-    field_key = f"field.{params.get('field')}"
-    if field_key in catalog("en"):
-        params["field"] = t(field_key)
+def _readable(name: str, value: Any) -> Any:
+    """A parameter as it reads in a sentence: amounts as rupiah in the operator's language, field
+    names and state codes in words."""
     from tui.money import rupiah  # here, not at the top: tui.money imports this module
 
-    for name, value in params.items():
-        if name.endswith("_idr") and isinstance(value, int):
-            params[name] = rupiah(value)  # amounts read "Rp3.500.000" in the operator's language
-    if error.key in catalog("en"):
-        return t(error.key, **params)
-    return t("error.unknown", key=error.key)
+    if name.endswith("_idr") and isinstance(value, int) and not isinstance(value, bool):
+        return rupiah(value)
+    if name == "field" and f"field.{value}" in catalog("en"):
+        return t(f"field.{value}")
+    if (name in ("state", "status") or name.endswith("_state")) and f"state.{value}" in catalog("en"):
+        return t(f"state.{value}")
+    return value
+
+
+def describe_error(error: MitraError) -> str:
+    """One sentence for an operator: what happened and, where it helps, what to do."""
+    if error.key not in catalog("en"):
+        return t("error.unknown", key=error.key)
+    return t(error.key, **{name: _readable(name, value) for name, value in error.params.items()})
