@@ -19,6 +19,7 @@ from store.errors import InvalidInput, MitraError
 from store.services import enrollments
 from tui.i18n import t
 from tui.money import rupiah
+from tui.widgets.checkbox import PlainCheckbox
 from tui.widgets.paged_table import PagedTable
 from tui.workers import ServiceCaller
 
@@ -81,7 +82,7 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
             yield Label(self._title, classes="modal-title")
             for field in self._fields:
                 if field.checkbox:
-                    yield Checkbox(t(field.label), field.value == "yes", id=f"form-{field.key}")
+                    yield PlainCheckbox(t(field.label), field.value == "yes", id=f"form-{field.key}")
                 elif compact:
                     with Horizontal(classes="form-row"):
                         yield Label(t(field.label))

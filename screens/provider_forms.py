@@ -16,6 +16,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from store.errors import MitraError
 from tui.i18n import describe_error, t
+from tui.widgets.checkbox import PlainCheckbox
 from tui.widgets.confirm import ConfirmScreen
 from tui.workers import ServiceCaller
 
@@ -111,7 +112,7 @@ class FormScreen(ServiceCaller, ModalScreen[Any]):
                 compact=True,
             )
         if spec.kind == "check":
-            return Checkbox(t("providers.yes"), value=bool(spec.value), id=widget_id, compact=True)
+            return PlainCheckbox(t("providers.yes"), value=bool(spec.value), id=widget_id, compact=True)
         return Input(
             str(spec.value or ""), placeholder=t(spec.placeholder) if spec.placeholder else "", id=widget_id,
             compact=True,
