@@ -3,7 +3,8 @@
 Each event's hash is sha256(previous hash + canonical JSON of the event's content). Appends are
 serialised (BEGIN IMMEDIATE on SQLite; a transaction-scoped advisory lock on PostgreSQL), so the
 chain holds with many operators writing at once; triggers in the schema reject UPDATE and DELETE.
-`verify` recomputes the chain and names the first event that does not match.
+`verify` recomputes the chain and names the first event that does not match. The chain's end is
+also recorded in `audit_head`, moved forward by every append, so removing the newest events shows.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from store.models import AuditEvent
+from store.models import AuditEvent, AuditHead
 
 GENESIS_HASH = "0" * 64
 # Any constant works; it only has to be the same for every Mitra process on the database.
@@ -101,10 +102,10 @@ async def append(
         return 0
     if is_postgres:
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_AUDIT_LOCK_KEY})
-    last = (
-        await session.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    ).first()
-    next_id, prev_hash = (last.id + 1, last.hash) if last else (1, GENESIS_HASH)
+    # Continue from the recorded head, not from the newest row: if the newest events were
+    # removed, the next append leaves a gap that `verify` reports.
+    head = (await session.execute(select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1))).one()
+    next_id, prev_hash = head.last_id + 1, head.last_hash
     at = dt.datetime.now(dt.UTC)
     rows = []
     for pending in events:
@@ -124,6 +125,9 @@ async def append(
         rows.append(row)
         next_id += 1
     await session.execute(insert(AuditEvent), rows)
+    await session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(last_id=next_id - 1, last_hash=prev_hash)
+    )
     return len(rows)
 
 
@@ -166,6 +170,12 @@ async def verify(connection: AsyncConnection) -> VerifyResult:
         prev_hash = row["hash"]
         expected_id += 1
         checked += 1
+    head = (await connection.execute(select(AuditHead.last_id, AuditHead.last_hash))).one()
+    if head.last_id >= expected_id:
+        return VerifyResult(checked, expected_id, "missing")
+    if (head.last_id, head.last_hash) != (expected_id - 1, prev_hash):
+        # Events past the recorded end were added around the appender, or the last one replaced.
+        return VerifyResult(checked, min(head.last_id + 1, expected_id - 1), "head")
     return VerifyResult(checked)
 
 

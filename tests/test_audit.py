@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, select, text
 
 from store import audit
 from store.errors import PermissionDenied, RuleViolation
+from store.models import AuditEvent
 from store.services import audit_log, operators, settings
 from store.uow import unit_of_work
 from tests.cli_support import mitra
@@ -80,6 +81,38 @@ async def test_verify_names_a_removed_event(db, db_url):
     result = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
     assert result.returncode == 1
     assert "event 3 is missing" in result.stderr
+
+
+async def test_verify_names_the_newest_events_when_they_are_removed(db, db_url):
+    """Cutting off the end of the chain leaves a shorter chain that is intact in itself."""
+    last = await _count(db)
+    await _drop_triggers(db)
+    async with db.engine.begin() as connection:
+        await connection.execute(text("DELETE FROM audit_event WHERE id >= :first"), {"first": last - 1})
+    result = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
+    assert result.returncode == 1
+    assert f"event {last - 1} is missing" in result.stderr
+
+
+async def test_the_recorded_end_of_the_chain_only_moves_forward(db, actors):
+    for statement in ("UPDATE audit_head SET last_id = last_id - 1", "DELETE FROM audit_head"):
+        with pytest.raises(RuleViolation) as refused:
+            async with unit_of_work(db, actors.admin) as uow:
+                await uow.session.execute(text(statement))
+        assert refused.value.key == "audit.append_only"
+
+
+async def test_verify_names_an_event_added_around_the_appender(db, actors):
+    """A row inserted straight into the table, hashed correctly, is still not on the record."""
+    table = AuditEvent.__table__
+    async with db.engine.begin() as connection:
+        row = (await connection.execute(select(table).order_by(table.c.id.desc()).limit(1))).mappings().one()
+        forged = dict(row, id=row["id"] + 1, reason="forged", prev_hash=row["hash"])
+        forged["hash"] = audit.event_hash(row["hash"], forged)
+        await connection.execute(insert(table), forged)
+    async with db.engine.connect() as connection:
+        result = await audit.verify(connection)
+    assert (result.broken_id, result.problem) == (row["id"] + 1, "head")
 
 
 async def test_export_jsonl_holds_every_event_and_is_audited(db, db_url, tmp_path):

@@ -1,6 +1,6 @@
 """Every table of the store. Importing this package registers them all on `metadata`."""
 
-from store.models.audit import AuditEvent
+from store.models.audit import AuditEvent, AuditHead
 from store.models.base import NAMING_CONVENTION, Versioned, metadata, utcnow
 from store.models.operators import Operator, OperatorRole, Role, Setting
 from store.models.organisations import (

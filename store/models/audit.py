@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from store.models.base import UTCDateTime, fk
@@ -32,3 +32,19 @@ class AuditEvent(SQLModel, table=True):
     reason: str = Field(default="", sa_type=Text, nullable=False)
     prev_hash: str = Field(sa_type=String(64), nullable=False)
     hash: str = Field(sa_type=String(64), nullable=False, unique=True)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's recorded end, moved forward by every append in the same transaction.
+
+    Without it, deleting the newest events would leave a shorter chain that still verifies;
+    with it, `verify` sees that events the head counts are gone. Triggers allow only moving it
+    forward (see migration 0501).
+    """
+
+    __tablename__ = "audit_head"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last_id: int = Field(default=0, sa_type=BigInteger, nullable=False)
+    last_hash: str = Field(sa_type=String(64), nullable=False)
