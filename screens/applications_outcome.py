@@ -1,5 +1,6 @@
-"""Choosing an outcome (approve, reject with a reason, reclassify) with a note, and the sentences
-the confirmation shows before a recommendation or a decision is written."""
+"""Choosing an outcome (approve, reject with a reason, reclassify) with a note, the new platform's
+terms for an approval, and the sentences the confirmation shows before a recommendation or a
+decision is written."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Select
+from textual.widgets import Input, Label, Select, Static
 
+from store.errors import MitraError
 from store.models import Recommendation, RejectReason
+from store.services import platforms
 from store.services.applications import ApplicationDetail, DecisionPreview
-from tui.i18n import t
+from store.services.platforms import PlatformTerms
+from tui.i18n import describe_error, t
 from tui.money import percent
 from tui.widgets.prompt import PromptScreen
 
@@ -74,6 +78,48 @@ class OutcomePrompt(PromptScreen):
         outcome = self._outcome_value()
         reason = str(self.query_one("#reason-select", Select).value) if outcome == Recommendation.REJECT else None
         self.dismiss(OutcomeChoice(outcome, reason, note))
+
+
+class TermsPrompt(PromptScreen):
+    """The new platform's code, agreement number and date, and commission cap, prefilled with the
+    proposed ones for the approver to correct from the signed agreement. Enter moves to the next
+    field and accepts on the last; dismisses with the PlatformTerms or None."""
+
+    FIELDS = ("code", "agreement_number", "agreement_date", "commission_cap")
+
+    def __init__(self, title: str, proposed: PlatformTerms) -> None:
+        super().__init__(title)
+        self._proposed = proposed
+
+    def compose(self) -> ComposeResult:
+        proposed = self._proposed
+        values = (proposed.code, proposed.agreement_number, proposed.agreement_date.isoformat(),
+                  percent(proposed.commission_cap_bp).removesuffix(" %"))
+        with Vertical():
+            yield self.title_label()
+            yield Static(t("applications.terms_body", name=proposed.name))
+            for name, value in zip(self.FIELDS, values):
+                yield Label(t("field." + name))
+                yield Input(value=value, id="terms-" + name)
+            yield from self.footer_lines()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        inputs = list(self.query(Input))
+        position = inputs.index(event.input)
+        if position < len(inputs) - 1:
+            inputs[position + 1].focus()
+            return
+        typed = {name: self.query_one("#terms-" + name, Input).value for name in self.FIELDS}
+        try:
+            terms = platforms.edited_terms(self._proposed, **typed)
+        except MitraError as error:
+            self.show_error(describe_error(error))
+            field = error.params.get("field")
+            if field in self.FIELDS:
+                self.query_one("#terms-" + field, Input).focus()
+            return
+        self.dismiss(terms)
 
 
 def _outcome_sentence(outcome: str, name: str, legal_name: str, reason: str | None) -> str:

@@ -9,6 +9,7 @@ are not offered; keys the application's state does not allow are shown disabled.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,13 +17,20 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from screens.applications_outcome import OutcomeChoice, OutcomePrompt, decision_text, recommendation_text
+from screens.applications_outcome import (
+    OutcomeChoice,
+    OutcomePrompt,
+    TermsPrompt,
+    decision_text,
+    recommendation_text,
+)
 from store.criteria import check_outcome, note_required
 from store.errors import MitraError, RuleViolation
 from store.models import ApplicationState, Recommendation, Verdict
 from store.provinces import PROVINCE_COUNT
 from store.services import applications
 from store.services.applications import ApplicationDetail, CriterionView, DecisionPreview
+from store.services.platforms import PlatformTerms
 from tui.i18n import catalog, t
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
@@ -387,9 +395,22 @@ class ReviewScreen(ServiceCaller, Screen):
         def chosen(choice: OutcomeChoice | None) -> None:
             if choice is not None:
                 self.call(applications.decision_preview, detail.id, choice.outcome,
-                          then=lambda preview: self._confirm_decision(preview, choice), on_error=self._failed)
+                          then=lambda preview: self._ask_terms(preview, choice), on_error=self._failed)
 
         self.app.push_screen(prompt, chosen)
+
+    def _ask_terms(self, preview: DecisionPreview, choice: OutcomeChoice) -> None:
+        """An approval creates a platform: its terms come from the signed agreement."""
+        if preview.terms is None:
+            self._confirm_decision(preview, choice)
+            return
+
+        def entered(terms: PlatformTerms | None) -> None:
+            if terms is not None:
+                self._confirm_decision(replace(preview, terms=terms), choice)
+
+        self.app.push_screen(TermsPrompt(t("applications.terms_title", name=preview.brand_name), preview.terms),
+                             entered)
 
     def _confirm_decision(self, preview: DecisionPreview, choice: OutcomeChoice) -> None:
         def answered(yes: bool) -> None:

@@ -21,6 +21,7 @@ _PHONE = re.compile(r"^\+?\d{8,15}$")
 # Compiled once: imports run these on every one of a million rows.
 _NUMBER_NOISE = re.compile(r"[\s.\-/]")
 _PHONE_NOISE = re.compile(r"[\s\-()]")
+_PERCENT = re.compile(r"^(\d{1,3})(?:[.,](\d{1,2}))?\s*%?$")
 
 
 def require_text(value: str | None, field: str, *, max_length: int = 200) -> str:
@@ -132,6 +133,21 @@ def iso_date(value: str | dt.date, field: str, *, not_after: dt.date | None = No
     if not_after is not None and day > not_after:
         raise InvalidInput("input.date_future", field=field, value=day.isoformat(), limit=not_after.isoformat())
     return day
+
+
+def percentage_bp(value: str | int, field: str) -> int:
+    """A percentage typed as "12.5" or "12,5 %" (up to 100), in basis points (1250); an int is
+    taken as basis points already."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        bp = value
+    else:
+        match = _PERCENT.match(str(value or "").strip())
+        if not match:
+            raise InvalidInput("input.commission", field=field, value=value)
+        bp = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+    if not 0 <= bp <= 10_000:
+        raise InvalidInput("input.commission", field=field, value=value)
+    return bp
 
 
 def count(value: str | int, field: str) -> int:

@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input, Select
 
 from screens.applications import ApplicationsArea
 from screens.applications_form import ApplicationForm
-from screens.applications_outcome import OutcomePrompt
+from screens.applications_outcome import OutcomePrompt, TermsPrompt
 from screens.applications_review import ReviewScreen
 from screens.platforms_detail import PlatformScreen, SubmissionPrompt
 from screens.shell import ShellScreen
@@ -129,10 +129,13 @@ async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors)
             assert app.screen.query_one("#outcome-select", Select).value == expected_outcome
             await type_text(pilot, note)
             await press(pilot, "enter")
+            if expected_outcome == "approve":
+                await enter_terms_from_the_signed_agreement(pilot)
             await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             body = str(app.screen.query_one("#confirm-body").render())
             if expected_outcome == "approve":
-                assert "code kelassatu" in body and "commission cap 15 %" in body
+                assert f"code kelassatu, agreement PKS-PMO/123/X/2026 dated {dt.date.today()}" in body
+                assert "commission cap 12.50 %" in body
             await press(pilot, "y")
             await wait_until(pilot, lambda: review(app).detail.decided)
             await press(pilot, "n")
@@ -148,7 +151,10 @@ async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors)
             .where(AuditEvent.entity == "platform_application").order_by(AuditEvent.id)
         )).all()
     assert states == {approve: "approved", reject: "rejected", reclassify: "reclassified"}
-    assert platform.status == "active" and platform.name == "Kelas Satu" and len(items) == 10
+    assert platform.status == "active" and platform.name == "Kelas Satu"
+    assert (platform.agreement_number, platform.agreement_date, platform.commission_cap_bp) == (
+        "PKS-PMO/123/X/2026", dt.date.today(), 1250)
+    assert len(items) == 10
     assert provider.state == "inventoried"
     for application_id in (approve, reject, reclassify):
         actions = [(action, who) for entity_id, action, who in trail if entity_id == str(application_id)]
@@ -157,6 +163,26 @@ async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors)
             *[("application.criterion_set", "reviewer")] * 7,
             ("application.recommended", "reviewer"), ("application.decided", "approver"),
         ]
+
+
+async def enter_terms_from_the_signed_agreement(pilot) -> None:
+    """The terms prompt comes prefilled with proposed terms; the approver types the signed ones,
+    and a malformed date is refused in place before anything is written."""
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, TermsPrompt))
+    prompt = app.screen
+    assert prompt.query_one("#terms-code", Input).value == "kelassatu"
+    assert prompt.query_one("#terms-commission_cap", Input).value == "15"
+    prompt.query_one("#terms-agreement_number", Input).value = "PKS-PMO/123/X/2026"
+    prompt.query_one("#terms-agreement_date", Input).value = "28-10-2026"
+    prompt.query_one("#terms-commission_cap", Input).value = "12,5"
+    prompt.query_one("#terms-code", Input).focus()
+    await press(pilot, "enter", "enter", "enter", "enter")
+    assert app.screen is prompt
+    assert "Agreement date" in str(prompt.query_one(".prompt-error").render())
+    assert app.focused is prompt.query_one("#terms-agreement_date")
+    prompt.query_one("#terms-agreement_date", Input).value = dt.date.today().isoformat()
+    await press(pilot, "enter", "enter")
 
 
 async def test_queue_opens_on_the_roles_work_and_filters_by_name(db, actors):

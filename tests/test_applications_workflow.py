@@ -16,7 +16,7 @@ from store.models import (
     PlatformApplication,
     Provider,
 )
-from store.services import applications, operators
+from store.services import applications, operators, platforms
 from store.services.application_intake import submit_application
 from store.uow import read_session, unit_of_work
 from tests.application_support import recommended, sample_input, set_verdicts, submit
@@ -272,6 +272,31 @@ async def test_approve_flow_creates_the_platform_and_its_obligations(db, actors)
             select(AuditEvent.action).where(AuditEvent.entity == "platform", AuditEvent.entity_id == str(platform.id))
         )).scalars().all()
     assert onboarded == ["platform.onboarded", "obligation.periods_opened"]
+
+
+async def test_an_approval_takes_the_terms_of_the_signed_agreement(db, actors):
+    """Typed over the proposed terms: an earlier agreement date opens reports from its month."""
+    application_id = await recommended(db, actors.reviewer, "PPPPPPP", "approve", brand_name="Kelas Tanda")
+    preview = await applications.decision_preview(db, actors.approver, application_id, "approve", today=TODAY)
+    typed = dict(code="KelasTanda", agreement_number="PKS-PMO/123/X/2026", agreement_date="2026-10-28",
+                 commission_cap="12,5")
+    for field, bad in (("code", "kelas tanda!"), ("agreement_number", " "), ("agreement_date", "28-10-2026"),
+                       ("commission_cap", "101")):
+        with pytest.raises(InvalidInput) as refused:
+            platforms.edited_terms(preview.terms, **{**typed, field: bad})
+        assert refused.value.params["field"] == field
+    terms = platforms.edited_terms(preview.terms, **typed)
+    detail = await applications.get_application(db, actors.approver, application_id)
+    await applications.decide(db, actors.approver, application_id, "approve", "Signed on 28 October",
+                              expected_version=detail.version, terms=terms, today=TODAY)
+    async with read_session(db) as session:
+        platform = (await session.execute(select(Platform).where(Platform.code == "kelastanda"))).scalar_one()
+        starts = (await session.execute(
+            select(ObligationItem.period_start).where(ObligationItem.platform_id == platform.id).distinct()
+        )).scalars().all()
+    assert (platform.name, platform.agreement_number, platform.agreement_date, platform.commission_cap_bp) == (
+        "Kelas Tanda", "PKS-PMO/123/X/2026", dt.date(2026, 10, 28), 1250)
+    assert sorted(starts) == [dt.date(2026, 10, 1), dt.date(2026, 11, 1)]
 
 
 async def test_the_recommending_reviewer_cannot_decide(db, actors, backend):

@@ -13,7 +13,6 @@ of 1,895 courses affiliated). Refused attempts are recorded in the audit log as 
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections import defaultdict
 from collections.abc import Mapping
@@ -107,21 +106,9 @@ def course_fields(values: Mapping[str, Any]) -> CourseFields:
     )
 
 
-_PERCENT = re.compile(r"^(\d{1,3})(?:[.,](\d{1,2}))?\s*%?$")
-
-
 def commission_bp(value: str | int) -> int:
     """A commission typed as a percentage ("12.5", "12,5 %") in basis points (1250)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        bp = value
-    else:
-        match = _PERCENT.match(str(value or "").strip())
-        if not match:
-            raise InvalidInput("input.commission", field="commission", value=value)
-        bp = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
-    if not 0 <= bp <= 10_000:
-        raise InvalidInput("input.commission", field="commission", value=value)
-    return bp
+    return validators.percentage_bp(value, "commission")
 
 
 # --- views ------------------------------------------------------------------------------------

@@ -63,6 +63,18 @@ async def proposed_terms(session: AsyncSession, application: PlatformApplication
     return PlatformTerms(code, application.brand_name, number, today, cap)
 
 
+def edited_terms(
+    proposed: PlatformTerms, *, code: str, agreement_number: str, agreement_date: str, commission_cap: str
+) -> PlatformTerms:
+    """The terms as the approver typed them over the proposed ones (date YYYY-MM-DD, cap as a
+    percentage); refuses the first field that is not valid."""
+    return check_terms(PlatformTerms(
+        code=code, name=proposed.name, agreement_number=agreement_number,
+        agreement_date=validators.iso_date(agreement_date, "agreement_date"),
+        commission_cap_bp=validators.percentage_bp(commission_cap, "commission_cap"),
+    ))
+
+
 def check_terms(terms: PlatformTerms) -> PlatformTerms:
     code = (terms.code or "").strip().lower()
     if not _CODE.match(code):
