@@ -1,6 +1,6 @@
 """The Providers area: the providers list with state, platform and province filters and a search
-by name or NIB; the inventory form, the curation queue and the price-outlier report start here.
-Platform staff see their own platform's providers only."""
+by name or NIB; the inventory form, the curation queue, the price-outlier report and the
+curation scheme start here. Platform staff see their own platform's providers only."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
+from screens.curation_scheme import SchemeScreen
 from screens.price_outliers import PriceOutliersScreen
 from screens.provider_forms import FormField, FormScreen
 from screens.provider_screen import ProviderScreen
@@ -47,6 +48,7 @@ class ProvidersArea(Area):
         Binding("n", "inventory", "providers.key.inventory", id="mitra.providers.inventory"),
         Binding("q", "queue", "providers.key.queue", id="mitra.providers.queue"),
         Binding("o", "outliers", "providers.key.outliers", id="mitra.providers.outliers"),
+        Binding("s", "scheme", "providers.key.scheme", id="mitra.providers.scheme"),
         Binding("r", "refresh", "keys.refresh", id="mitra.providers.refresh_list"),
         Binding("escape", "clear_filter", "keys.clear_filter", show=False, id="mitra.providers.clear"),
     ]
@@ -172,6 +174,9 @@ class ProvidersArea(Area):
 
     def action_outliers(self) -> None:
         self.app.push_screen(PriceOutliersScreen())
+
+    def action_scheme(self) -> None:
+        self.app.push_screen(SchemeScreen())
 
     def action_inventory(self) -> None:
         self.call(providers.group_choices, then=self._inventory_form)

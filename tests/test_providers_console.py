@@ -4,8 +4,9 @@ queue, decisions with reasons, live stage verdicts, listing refusals, the price-
 from __future__ import annotations
 
 from sqlalchemy import select
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Checkbox, DataTable, Input, Select
 
+from screens.curation_scheme import SchemeScreen
 from screens.price_outliers import PriceOutliersScreen
 from screens.provider_course import CourseScreen
 from screens.provider_forms import FormScreen
@@ -20,6 +21,7 @@ from tests.tui_support import SIZE, console, login, settle, wait_until
 from tui.i18n import set_language
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.prompt import TextPrompt
 
 
 def fill(screen: FormScreen, values: dict) -> None:
@@ -315,6 +317,49 @@ async def test_price_outlier_report_opens_from_the_area(db, actors):
         await wait_until(pilot, lambda: isinstance(app.screen, ProviderScreen) and app.screen.file is not None)
         assert app.screen.file.provider.id == provider_id
         assert app.screen.check_action("new_course", ()) is False  # auditors read only
+
+
+async def open_scheme(pilot, username: str) -> SchemeScreen:
+    await login(pilot, username)
+    await open_area(pilot)
+    await pilot.press("s")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, SchemeScreen) and pilot.app.screen.scheme is not None)
+    return pilot.app.screen
+
+
+async def test_an_admin_changes_a_stage_threshold_in_the_scheme_screen(db, actors):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_scheme(pilot, "admin")
+        assert "version 1" in text_of(screen, "#scheme-intro")
+        table = screen.query_one("#scheme", DataTable)
+        stage_rows = [key for key in screen.rows if "/" not in key]
+        table.move_cursor(row=table.get_row_index(stage_rows[1]))  # governance
+        await pilot.press("w")  # on a stage's row there is no weight to change
+        await settle(pilot)
+        assert app.screen is screen
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        assert app.screen.query_one(Input).value == "2.50"  # the current threshold, to correct
+        app.screen.query_one(Input).value = "5"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "Threshold: \"5\" is not a threshold between 0 and 4 points" in text_of(app.screen, ".prompt-error")
+        app.screen.query_one(Input).value = "2,75"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: screen.scheme.version == 2)
+        assert "version 2" in text_of(screen, "#scheme-intro")
+        assert table.get_row(stage_rows[1])[3] == "2.75"
+    scheme = await curation.get_scheme(db, actors.curator)
+    assert (scheme.version, scheme.rule(stage_rows[1]).threshold_centi) == (2, 275)
+
+
+async def test_a_curator_reads_the_scheme_but_cannot_change_it(db, actors):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_scheme(pilot, "curator")
+        assert screen.check_action("threshold", ()) is False
+        assert screen.check_action("weight", ()) is False
 
 
 async def test_search_by_nib_and_filter_by_state(db, actors):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from store.errors import InvalidInput, PermissionDenied, RuleViolation
+from store.errors import Conflict, InvalidInput, PermissionDenied, RuleViolation
 from store.models import Assessment, AssessmentScheme
 from store.services import courses, curation, operators
 from store.uow import read_session
@@ -167,6 +167,46 @@ async def test_an_admin_change_is_a_new_version_and_assessments_keep_theirs(db, 
             )).all()
         )
     assert versions == {started: 1, later: 2}
+
+
+async def test_tuning_one_threshold_or_weight_writes_the_next_version(db, actors):
+    """The console's edits: one value at a time, typed as the admin sees it."""
+    before = await curation.get_scheme(db, actors.admin)
+    with pytest.raises(PermissionDenied):
+        await curation.tune_scheme(db, actors.curator, 1, "governance", threshold="2.5")
+    new = await curation.tune_scheme(db, actors.admin, 1, "governance", threshold="2,75")
+    assert (new.version, new.rule("governance").threshold_centi) == (2, 275)
+    first = before.rule("facilities").indicators[0]
+    new = await curation.tune_scheme(db, actors.admin, 2, "facilities", indicator=first.code, weight="5")
+    assert new.version == 3 and new.rule("facilities").indicators[0].weight == 5
+    # Everything else is as it was.
+    assert new.rule("governance").threshold_centi == 275
+    assert new.rule("due_diligence") == before.rule("due_diligence")
+    assert [event.operator_name for event in await ps.events(db, "curation.scheme_changed")] == ["admin", "admin"]
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "field"),
+    [
+        (dict(threshold="4.5"), "input.threshold", "threshold"),
+        (dict(threshold="tiga"), "input.threshold", "threshold"),
+        (dict(indicator="legal_standing", weight="0"), "input.count_positive", "weight"),
+        (dict(indicator="legal_standing", weight="-2"), "input.count", "weight"),
+        (dict(indicator="no_such_indicator", weight="2"), "input.scheme", "scheme"),
+    ],
+)
+async def test_a_mistyped_tuning_is_refused_and_writes_nothing(db, actors, change, key, field):
+    with pytest.raises(InvalidInput) as refused:
+        await curation.tune_scheme(db, actors.admin, 1, "due_diligence", **change)
+    assert (refused.value.key, refused.value.params["field"]) == (key, field)
+    assert (await curation.get_scheme(db, actors.admin)).version == 1
+
+
+async def test_tuning_a_scheme_someone_else_changed_is_refused(db, actors):
+    await curation.tune_scheme(db, actors.admin, 1, "governance", threshold="2")
+    with pytest.raises(Conflict):
+        await curation.tune_scheme(db, actors.admin, 1, "governance", threshold="3")  # still looking at v1
+    assert (await curation.get_scheme(db, actors.admin)).rule("governance").threshold_centi == 200
 
 
 @pytest.mark.parametrize(

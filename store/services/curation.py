@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
 from store.engine import Database
-from store.errors import InvalidInput, NotFound, RuleViolation
+from store import validators
+from store.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from store.models import (
     Assessment,
     AssessmentScheme,
@@ -44,6 +46,7 @@ from store.uow import UnitOfWork, read_session
 
 STAGE_ORDER: tuple[CurationStage, ...] = tuple(CurationStage)
 MAX_SCORE = 4
+_POINTS = re.compile(r"^(\d)(?:[.,](\d{1,2}))?$")
 
 
 def applicable_stages(offers_offline: bool) -> tuple[CurationStage, ...]:
@@ -198,6 +201,48 @@ async def change_scheme(uow: UnitOfWork, stages: Mapping[str, Any]) -> Scheme:
         before={"version": current}, after={"version": row.version}, details={"stages": stages_json(rules)},
     )
     return Scheme(row.id, row.version, rules)
+
+
+def threshold_centi(value: str, field: str = "threshold") -> int:
+    """A threshold typed in points ("2.75", "2,5", "3") as hundredths of a point, 0 to 4."""
+    match = _POINTS.match(str(value or "").strip())
+    centi = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0")) if match else -1
+    if not 0 <= centi <= MAX_SCORE * 100:
+        raise InvalidInput("input.threshold", field=field, value=value)
+    return centi
+
+
+def indicator_weight(value: str, field: str = "weight") -> int:
+    """An indicator's weight: a whole number above zero."""
+    weight = validators.count(value, field)
+    if weight <= 0:
+        raise InvalidInput("input.count_positive", field=field, value=value)
+    return weight
+
+
+@operation
+async def tune_scheme(
+    uow: UnitOfWork, based_on: int, stage: str, *,
+    threshold: str | None = None, indicator: str | None = None, weight: str | None = None,
+) -> Scheme:
+    """A new scheme version with one stage's threshold or one indicator's weight changed, as an
+    admin does it in the console. `based_on` is the version the admin was looking at: if another
+    version was written since, the change is refused rather than silently undoing it."""
+    uow.actor.require("scheme.change")
+    current = await latest_scheme(uow.session)
+    if current.version != based_on:
+        raise Conflict("record.changed")
+    stages = stages_json(current.stages)
+    if stage not in stages:
+        raise InvalidInput("input.scheme", field="scheme", problem=f"no stage {stage}")
+    if threshold is not None:
+        stages[stage]["threshold_centi"] = threshold_centi(threshold)
+    if indicator is not None:
+        entry = next((item for item in stages[stage]["indicators"] if item["code"] == indicator), None)
+        if entry is None:
+            raise InvalidInput("input.scheme", field="scheme", problem=f"no indicator {indicator} in {stage}")
+        entry["weight"] = indicator_weight(weight or "")
+    return await change_scheme.within(uow, stages)
 
 
 # --- scoring (pure) ---------------------------------------------------------------------------

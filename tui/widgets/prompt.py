@@ -6,13 +6,17 @@ what is missing, and the hint line says which keys do what.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from tui.i18n import t
+from store.errors import MitraError
+from tui.i18n import describe_error, t
 
 
 class PromptScreen(ModalScreen):
@@ -49,16 +53,21 @@ class PromptScreen(ModalScreen):
 
 
 class TextPrompt(PromptScreen):
-    """Dismisses with the text typed (stripped), or None when cancelled."""
+    """Dismisses with the text typed (stripped), or None when cancelled.
+
+    `check`, a store validator, refuses malformed text in place (its error shown, the text kept
+    for correcting) instead of after the prompt has closed."""
 
     def __init__(
-        self, title: str, body: str = "", *, initial: str = "", placeholder: str = "", required: bool = True
+        self, title: str, body: str = "", *, initial: str = "", placeholder: str = "", required: bool = True,
+        check: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__(title)
         self._body = body
         self._initial = initial
         self._placeholder = placeholder
         self._required = required
+        self._check = check
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -77,4 +86,10 @@ class TextPrompt(PromptScreen):
         if self._required and not text:
             self.show_error(t("prompt.required"))
             return
+        if self._check is not None:
+            try:
+                self._check(text)
+            except MitraError as error:
+                self.show_error(describe_error(error))
+                return
         self.dismiss(text)
