@@ -36,7 +36,7 @@ class AuditArea(Area):
     AuditArea #audit-filters { height: 1; margin: 1 0 0 0; }
     AuditArea #audit-filters Input { width: 1fr; margin-right: 1; }
     AuditArea #audit-detail { height: auto; max-height: 10; border-top: solid $primary; padding: 0 1; }
-    AuditArea #audit-status { height: 1; color: $text-muted; }
+    AuditArea #audit-status { height: auto; max-height: 2; color: $text-muted; }
     """
     ACTION_PERMISSIONS = {"verify": "audit.verify"}
     BINDINGS = [
@@ -60,7 +60,7 @@ class AuditArea(Area):
             _row,
             id="audit-events",
         )
-        yield Static("", id="audit-detail")
+        yield Static("", id="audit-detail", markup=False)  # reasons are typed by operators
 
     def on_mount(self) -> None:
         self._set_placeholders()
@@ -109,7 +109,10 @@ class AuditArea(Area):
             return
         body = json.dumps(row.changes, ensure_ascii=False, indent=None, default=str)
         reason = f"\n{t('audit.col.reason')}: {row.reason}" if row.reason else ""
-        self.query_one("#audit-detail", Static).update(f"#{row.id} {row.action}  {body}{reason}")
+        record = f"{row.entity} {row.entity_id}".strip()
+        self.query_one("#audit-detail", Static).update(
+            f"#{row.id} {row.action} · {record} · {row.operator_name}\n{body}{reason}"
+        )
 
     def action_filter(self) -> None:
         self.query_one("#filter-operator", Input).focus()
@@ -131,6 +134,7 @@ class AuditArea(Area):
         if result.intact:
             message = t("audit.intact", count=result.checked)
             self.app.notify(message, title=t("area.audit"))
+            message += "\n" + t("audit.anchor", anchor=f"{result.checked}:{result.last_hash}")
         else:
             message = t(f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked)
             self.app.notify(message, title=t("area.audit"), severity="error", timeout=15)

@@ -136,6 +136,7 @@ class VerifyResult:
     checked: int
     broken_id: int | None = None
     problem: str = ""
+    last_hash: str = GENESIS_HASH  # of the last event checked: an anchor to note down outside
 
     @property
     def intact(self) -> bool:
@@ -157,8 +158,13 @@ async def _stream_events(connection: AsyncConnection, batch: int = 5000) -> Asyn
         last_id = rows[-1]["id"]
 
 
-async def verify(connection: AsyncConnection) -> VerifyResult:
-    """Recompute the chain from the first event; stop at the first that does not match."""
+async def verify(connection: AsyncConnection, anchors: dict[int, str] | None = None) -> VerifyResult:
+    """Recompute the chain from the first event; stop at the first that does not match.
+
+    `anchors` are (event id, hash) pairs an auditor noted down outside the database from an
+    earlier verification: a chain rewritten from some event on, hashes recomputed and head moved,
+    is consistent in itself but no longer holds the hash noted for that event."""
+    anchors = anchors or {}
     expected_id, prev_hash, checked = 1, GENESIS_HASH, 0
     async for row in _stream_events(connection):
         if row["id"] != expected_id:
@@ -167,16 +173,18 @@ async def verify(connection: AsyncConnection) -> VerifyResult:
             return VerifyResult(checked, row["id"], "chain")
         if event_hash(prev_hash, row) != row["hash"]:
             return VerifyResult(checked, row["id"], "content")
+        if anchors.get(row["id"], row["hash"]) != row["hash"]:
+            return VerifyResult(checked, row["id"], "anchor")
         prev_hash = row["hash"]
         expected_id += 1
         checked += 1
     head = (await connection.execute(select(AuditHead.last_id, AuditHead.last_hash))).one()
-    if head.last_id >= expected_id:
+    if max([head.last_id, *anchors]) >= expected_id:
         return VerifyResult(checked, expected_id, "missing")
     if (head.last_id, head.last_hash) != (expected_id - 1, prev_hash):
         # Events past the recorded end were added around the appender, or the last one replaced.
         return VerifyResult(checked, min(head.last_id + 1, expected_id - 1), "head")
-    return VerifyResult(checked)
+    return VerifyResult(checked, last_hash=prev_hash)
 
 
 async def count(connection: AsyncConnection) -> int:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 
 from store import audit
 from store.errors import PermissionDenied, RuleViolation
-from store.models import AuditEvent
+from store.models import AuditEvent, AuditHead
 from store.services import audit_log, operators, settings
 from store.uow import unit_of_work
 from tests.cli_support import mitra
+from tests.tui_support import SIZE, console, login, wait_until
+from tui.widgets.paged_table import PagedTable
 
 
 async def test_changes_are_recorded_with_before_and_after(db, actors):
@@ -58,8 +60,10 @@ async def _drop_triggers(db) -> None:
         if db.is_sqlite:
             await connection.execute(text("DROP TRIGGER audit_event_no_update"))
             await connection.execute(text("DROP TRIGGER audit_event_no_delete"))
+            await connection.execute(text("DROP TRIGGER audit_head_forward_only"))
         else:
             await connection.execute(text("DROP TRIGGER audit_event_no_change ON audit_event"))
+            await connection.execute(text("DROP TRIGGER audit_head_forward_only ON audit_head"))
 
 
 async def test_verify_counts_an_intact_chain(db, db_url):
@@ -67,7 +71,12 @@ async def test_verify_counts_an_intact_chain(db, db_url):
     result = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
     assert result.returncode == 0, result.stderr
     # The command logs in first, so its own login event is among those it checked.
-    assert result.stdout.strip() == f"Audit chain intact: {await _count(db)} events checked."
+    count = await _count(db)
+    intact, anchor = result.stdout.splitlines()
+    assert intact == f"Audit chain intact: {count} events checked."
+    async with db.engine.connect() as connection:
+        last_hash = (await connection.execute(text("SELECT hash FROM audit_event WHERE id = :id"), {"id": count})).scalar_one()
+    assert anchor.startswith(f"Anchor: {count}:{last_hash} ")
 
 
 async def test_verify_names_the_first_altered_event(db, db_url):
@@ -113,6 +122,39 @@ async def test_verify_names_an_event_added_around_the_appender(db, actors):
     assert (result.broken_id, result.problem) == (row["id"] + 1, "head")
 
 
+async def test_an_anchor_noted_earlier_exposes_a_rewritten_chain(db, db_url):
+    """Someone with the database rewrites event 4 and recomputes every hash after it, head
+    included: the chain is consistent in itself, but not with the anchor an auditor kept."""
+    first = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
+    anchor = first.stdout.splitlines()[1].split()[1]
+    assert mitra("audit", "verify", "--anchor", anchor, "--db", db_url, "--operator", "auditor").returncode == 0
+
+    await _drop_triggers(db)
+    table = AuditEvent.__table__
+    async with db.engine.begin() as connection:
+        rows = (await connection.execute(select(table).where(table.c.id >= 4).order_by(table.c.id))).mappings().all()
+        prev_hash = rows[0]["prev_hash"]
+        for row in rows:
+            row = dict(row, prev_hash=prev_hash, reason="rewritten" if row["id"] == 4 else row["reason"])
+            prev_hash = audit.event_hash(prev_hash, row)
+            await connection.execute(update(table).where(table.c.id == row["id"])
+                                     .values(reason=row["reason"], prev_hash=row["prev_hash"], hash=prev_hash))
+        await connection.execute(update(AuditHead).values(last_hash=prev_hash))
+    plain = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
+    assert plain.returncode == 0  # the rewrite is consistent in itself
+    checked = mitra("audit", "verify", "--anchor", anchor, "--db", db_url, "--operator", "auditor")
+    assert checked.returncode == 1
+    assert "at event 4" not in checked.stderr and f"at event {anchor.split(':')[0]}" in checked.stderr
+    assert "noted for it earlier" in checked.stderr
+
+
+async def test_a_malformed_anchor_is_refused_with_the_expected_form(db, db_url):
+    result = mitra("audit", "verify", "--anchor", "12:abc", "--db", db_url, "--operator", "auditor")
+    assert result.returncode != 0
+    assert "is not an anchor: an event id, a colon and a 64-character sha256 hash" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 async def test_export_jsonl_holds_every_event_and_is_audited(db, db_url, tmp_path):
     out = tmp_path / "audit.jsonl"
     result = mitra("audit", "export", "--format", "jsonl", "-o", str(out), "--db", db_url, "--operator", "auditor")
@@ -129,3 +171,34 @@ async def test_only_auditors_and_admins_verify(db, actors):
     with pytest.raises(PermissionDenied):
         await audit_log.verify(db, actors.finance)
     assert (await audit_log.verify(db, actors.auditor)).intact
+
+
+# --- the Audit area of the console ---------------------------------------------------------------
+
+
+async def test_the_audit_area_filters_events_and_verifies_the_chain(db, actors):
+    await settings.change(db, actors.admin, "obligations.due_days", 15)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "auditor")
+        await pilot.press("7")
+        table = app.screen.query_one("#audit-events", PagedTable)
+        await wait_until(pilot, lambda: table.row_count > 0)
+        newest_first = [event.id for event in table.rows_by_key.values()]
+        assert newest_first == sorted(newest_first, reverse=True)
+
+        await pilot.press("slash")
+        await pilot.press(*"admin", "tab", "tab", *"setting.", "enter")
+        await wait_until(pilot, lambda: [e.action for e in table.rows_by_key.values()] == ["setting.changed"])
+        assert "obligations.due_days" in str(app.screen.query_one("#audit-detail").render())
+
+        await pilot.press("escape", "v")
+        status = app.screen.query_one("#audit-status")
+        await wait_until(pilot, lambda: "intact" in str(status.render()))
+        assert "Anchor to note down outside the database: " in str(status.render())
+
+        await _drop_triggers(db)
+        async with db.engine.begin() as connection:
+            await connection.execute(text("UPDATE audit_event SET reason = 'covered up' WHERE id = 2"))
+        await pilot.press("v")
+        await wait_until(pilot, lambda: "event 2: its content was altered" in str(status.render()))

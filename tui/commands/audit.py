@@ -18,20 +18,24 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
+@click.option("--anchor", "anchors", multiple=True, metavar="ID:HASH",
+              help="An event's hash noted from an earlier verification; it must still hold (repeatable).")
 @db_option
 @operator_option
 @lang_option
-def verify(db_url, operator_name) -> None:
-    """Recompute the hash chain; exit 1 naming the first broken event."""
+def verify(anchors, db_url, operator_name) -> None:
+    """Recompute the hash chain; exit 1 naming the first broken event. Prints an anchor (the
+    last event's id and hash) to keep outside the database for later --anchor checks."""
 
     @with_database
     async def main(db: Database):
         actor = await acting_operator(db, operator_name)
-        return await audit_log.verify(db, actor)
+        return await audit_log.verify(db, actor, anchors)
 
     result = main(db_url)
     if result.intact:
         click.echo(t("cli.audit.intact", count=result.checked))
+        click.echo(t("cli.audit.anchor", anchor=f"{result.checked}:{result.last_hash}"))
         return
     raise Failure(t(f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked))
 
