@@ -31,7 +31,7 @@ from store.provinces import PROVINCE_COUNT
 from store.services import applications
 from store.services.applications import ApplicationDetail, CriterionView, DecisionPreview
 from store.services.platforms import PlatformTerms
-from tui.i18n import catalog, t
+from tui.i18n import event_label, t
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.prompt import TextPrompt
@@ -98,7 +98,7 @@ def history_row(event, current_id: int) -> list[str]:
     changes = event.changes
     details = changes.get("details") or {}
     after = changes.get("after") or {}
-    label = t("history." + event.action) if "history." + event.action in catalog("en") else event.action
+    label = event_label(event.action)
     if event.action == "application.criterion_set":
         summary = f"{details.get('criterion')}: {verdict_label(after.get('verdict'))}"
         if details.get("override"):

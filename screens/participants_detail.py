@@ -17,7 +17,7 @@ from store.services import enrollments, participant_file, registry
 from store.services.enrollments import EnrollmentView
 from store.services.participant_file import ParticipantFile
 from tui.gating import PermissionGate
-from tui.i18n import t
+from tui.i18n import event_label, t
 from tui.money import rupiah
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.status_bar import StatusBar
@@ -131,7 +131,8 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
         history = self.query_one("#participant-history", DataTable)
         history.clear()
         for event in file.history:
-            history.add_row(event.at.strftime("%Y-%m-%d %H:%M"), event.operator_name, event.action, event.reason[:50],
+            history.add_row(event.at.strftime("%Y-%m-%d %H:%M"), event.operator_name, event_label(event.action),
+                            event.reason[:50],
                             key=str(event.id))
 
     @staticmethod

@@ -21,7 +21,7 @@ from store.provinces import province_name
 from store.services import curation, providers
 from store.services.courses import OPEN_PROVIDER_STATES
 from store.services.provider_file import ProviderFile, provider_file
-from tui.i18n import t
+from tui.i18n import event_label, t
 from tui.money import rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
@@ -219,7 +219,7 @@ class ProviderScreen(ServiceCaller, Screen):
         table.clear()
         for event in reversed(file.history):
             table.add_row(
-                event.at.strftime("%Y-%m-%d %H:%M"), event.operator_name, event.action, plain(event.reason),
+                event.at.strftime("%Y-%m-%d %H:%M"), event.operator_name, event_label(event.action), plain(event.reason),
                 key=str(event.id),
             )
 

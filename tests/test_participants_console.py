@@ -91,6 +91,9 @@ async def test_search_by_nik_assign_complete_and_the_books_agree(db, actors):
                          and app.screen.file is not None and app.screen.file.status == "completed")
         enrollments_table = app.screen.query_one("#participant-enrollments", DataTable)
         assert "SRT/TKP/2024/000123" in [str(cell) for cell in enrollments_table.get_row_at(0)]
+        history = app.screen.query_one("#participant-history", DataTable)
+        assert [str(history.get_row_at(i)[2]) for i in range(history.row_count)][-3:] == [
+            "Course assigned", "Balance charged", "Completed"]
 
     async with read_session(db) as session:
         participant = (await session.execute(select(Participant).where(Participant.nik == holder["nik"]))).scalar_one()

@@ -222,7 +222,7 @@ async def test_rejecting_asks_for_a_reason_then_confirms(db, actors):
         await wait_until(pilot, lambda: screen.file.provider.state == "rejected")
         await pilot.press("f6")
         history = screen.query_one("#history")
-        assert "provider.rejected" in str(history.get_row_at(0))
+        assert "Rejected" in [str(cell) for cell in history.get_row_at(0)]
     [event] = await ps.events(db, "provider.rejected", provider_id)
     assert (event.operator_name, event.reason) == ("curator", "Company deed could not be verified")
 

@@ -72,6 +72,13 @@ class _Lenient(dict):
         return "{" + key + "}"
 
 
+def event_label(action: str) -> str:
+    """An audit action in words for history panels ("history.<action>" in the catalogs), else
+    its code (the Audit area shows codes: auditors filter by them)."""
+    key = "history." + action
+    return t(key) if key in catalog("en") else action
+
+
 def t(key: str, /, **params: Any) -> str:
     """The text for `key` in the current language, with {placeholders} filled in."""
     text = catalog(_current).get(key)
