@@ -158,13 +158,24 @@ async def _stream_events(connection: AsyncConnection, batch: int = 5000) -> Asyn
         last_id = rows[-1]["id"]
 
 
+async def _head(connection: AsyncConnection) -> Any:
+    return (await connection.execute(select(AuditHead.last_id, AuditHead.last_hash))).one()
+
+
 async def verify(connection: AsyncConnection, anchors: dict[int, str] | None = None) -> VerifyResult:
     """Recompute the chain from the first event; stop at the first that does not match.
+
+    The recorded head is read before and after the walk: every event up to the first reading was
+    committed before the check began and must be there with the recorded hash; events appended
+    while the check runs move the head on and are no false alarm, but an event beyond the final
+    reading was added around the appender.
 
     `anchors` are (event id, hash) pairs an auditor noted down outside the database from an
     earlier verification: a chain rewritten from some event on, hashes recomputed and head moved,
     is consistent in itself but no longer holds the hash noted for that event."""
     anchors = anchors or {}
+    start = await _head(connection)
+    hash_at_start = GENESIS_HASH
     expected_id, prev_hash, checked = 1, GENESIS_HASH, 0
     async for row in _stream_events(connection):
         if row["id"] != expected_id:
@@ -175,15 +186,21 @@ async def verify(connection: AsyncConnection, anchors: dict[int, str] | None = N
             return VerifyResult(checked, row["id"], "content")
         if anchors.get(row["id"], row["hash"]) != row["hash"]:
             return VerifyResult(checked, row["id"], "anchor")
+        if row["id"] == start.last_id:
+            hash_at_start = row["hash"]
         prev_hash = row["hash"]
         expected_id += 1
         checked += 1
-    head = (await connection.execute(select(AuditHead.last_id, AuditHead.last_hash))).one()
-    if max([head.last_id, *anchors]) >= expected_id:
+    last_id = expected_id - 1
+    if max([start.last_id, *anchors]) > last_id:
         return VerifyResult(checked, expected_id, "missing")
-    if (head.last_id, head.last_hash) != (expected_id - 1, prev_hash):
-        # Events past the recorded end were added around the appender, or the last one replaced.
-        return VerifyResult(checked, min(head.last_id + 1, expected_id - 1), "head")
+    if hash_at_start != start.last_hash:  # the recorded end was replaced, hashes recomputed
+        return VerifyResult(checked, start.last_id, "head")
+    end = await _head(connection)
+    if last_id > end.last_id:  # events past the recorded end: added around the appender
+        return VerifyResult(checked, end.last_id + 1, "head")
+    if end.last_id == last_id and end.last_hash != prev_hash:
+        return VerifyResult(checked, last_id, "head")
     return VerifyResult(checked, last_hash=prev_hash)
 
 

@@ -122,6 +122,20 @@ async def test_verify_names_an_event_added_around_the_appender(db, actors):
     assert (result.broken_id, result.problem) == (row["id"] + 1, "head")
 
 
+async def test_verify_names_a_last_event_replaced_with_a_fresh_hash(db, actors):
+    """Rewriting the newest event and its hash, without the recorded end, does not go unseen."""
+    await _drop_triggers(db)
+    table = AuditEvent.__table__
+    async with db.engine.begin() as connection:
+        row = (await connection.execute(select(table).order_by(table.c.id.desc()).limit(1))).mappings().one()
+        replaced = dict(row, reason="nothing happened")
+        await connection.execute(update(table).where(table.c.id == row["id"]).values(
+            reason=replaced["reason"], hash=audit.event_hash(row["prev_hash"], replaced)))
+    async with db.engine.connect() as connection:
+        result = await audit.verify(connection)
+    assert (result.broken_id, result.problem) == (row["id"], "head")
+
+
 async def test_an_anchor_noted_earlier_exposes_a_rewritten_chain(db, db_url):
     """Someone with the database rewrites event 4 and recomputes every hash after it, head
     included: the chain is consistent in itself, but not with the anchor an auditor kept."""
