@@ -134,7 +134,7 @@ class AuditArea(Area):
         if result.intact:
             message = t("audit.intact", count=result.checked)
             self.app.notify(message, title=t("area.audit"))
-            message += "\n" + t("audit.anchor", anchor=f"{result.checked}:{result.last_hash}")
+            message += "\n" + t("audit.anchor", anchor=result.anchor)
         else:
             message = t(f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked)
             self.app.notify(message, title=t("area.audit"), severity="error", timeout=15)

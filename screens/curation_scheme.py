@@ -74,8 +74,7 @@ class SchemeScreen(PermissionGate, ServiceCaller, Screen):
         language = current_language()
         for rule in scheme.stages:
             self.rows[rule.stage] = (rule, None)
-            total = sum(indicator.weight for indicator in rule.indicators)
-            table.add_row(Text(label("stage", rule.stage), style="bold"), "", str(total),
+            table.add_row(Text(label("stage", rule.stage), style="bold"), "", str(rule.total_weight),
                           points(rule.threshold_centi), key=rule.stage)
             for indicator in rule.indicators:
                 key = f"{rule.stage}/{indicator.code}"
@@ -109,7 +108,7 @@ class SchemeScreen(PermissionGate, ServiceCaller, Screen):
             self.app.notify(t("providers.scheme.pick_indicator"))
             return
         body = t("providers.scheme.weight_body", weight=indicator.weight, stage=label("stage", rule.stage),
-                 total=sum(i.weight for i in rule.indicators))
+                 total=rule.total_weight)
         prompt = TextPrompt(t("providers.scheme.weight_title", indicator=indicator.label(current_language())),
                             body, initial=str(indicator.weight), check=curation.indicator_weight)
         self.app.push_screen(

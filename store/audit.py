@@ -1,7 +1,7 @@
 """The hash-chained audit log: appending, verifying and exporting.
 
 Each event's hash is sha256(previous hash + canonical JSON of the event's content). Appends are
-serialised (BEGIN IMMEDIATE on SQLite; a transaction-scoped advisory lock on PostgreSQL), so the
+serialised (BEGIN IMMEDIATE on SQLite; on PostgreSQL the lock on the chain's head row), so the
 chain holds with many operators writing at once; triggers in the schema reject UPDATE and DELETE.
 `verify` recomputes the chain and names the first event that does not match. The chain's end is
 also recorded in `audit_head`, moved forward by every append, so removing the newest events shows.
@@ -14,18 +14,19 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from store.errors import InvalidInput
 from store.models import AuditEvent, AuditHead
 
 GENESIS_HASH = "0" * 64
-# Any constant works; it only has to be the same for every Mitra process on the database.
-PG_AUDIT_LOCK_KEY = 0x6D697472  # "mitr"
+_ANCHOR = re.compile(r"^(\d+):([0-9a-f]{64})$")
 
 
 def canonical_json(value: Any) -> str:
@@ -100,11 +101,14 @@ async def append(
     events = list(events)
     if not events:
         return 0
-    if is_postgres:
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_AUDIT_LOCK_KEY})
     # Continue from the recorded head, not from the newest row: if the newest events were
-    # removed, the next append leaves a gap that `verify` reports.
-    head = (await session.execute(select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1))).one()
+    # removed, the next append leaves a gap that `verify` reports. Every append updates the one
+    # head row, so locking it (FOR UPDATE; SQLite's BEGIN IMMEDIATE already serialises) makes
+    # concurrent appenders wait for each other.
+    head_query = select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1)
+    if is_postgres:
+        head_query = head_query.with_for_update()
+    head = (await session.execute(head_query)).one()
     next_id, prev_hash = head.last_id + 1, head.last_hash
     at = dt.datetime.now(dt.UTC)
     rows = []
@@ -136,11 +140,24 @@ class VerifyResult:
     checked: int
     broken_id: int | None = None
     problem: str = ""
-    last_hash: str = GENESIS_HASH  # of the last event checked: an anchor to note down outside
+    last_hash: str = GENESIS_HASH  # of the last event checked
 
     @property
     def intact(self) -> bool:
         return self.broken_id is None
+
+    @property
+    def anchor(self) -> str:
+        """"ID:HASH" of the last event checked, to note down outside the database."""
+        return f"{self.checked}:{self.last_hash}"
+
+
+def parse_anchor(value: str) -> tuple[int, str]:
+    """An anchor as `VerifyResult.anchor` writes it."""
+    match = _ANCHOR.match(value.strip().lower())
+    if not match:
+        raise InvalidInput("input.anchor", field="anchor", value=value)
+    return int(match.group(1)), match.group(2)
 
 
 async def _stream_events(connection: AsyncConnection, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:

@@ -21,7 +21,7 @@ _PHONE = re.compile(r"^\+?\d{8,15}$")
 # Compiled once: imports run these on every one of a million rows.
 _NUMBER_NOISE = re.compile(r"[\s.\-/]")
 _PHONE_NOISE = re.compile(r"[\s\-()]")
-_PERCENT = re.compile(r"^(\d{1,3})(?:[.,](\d{1,2}))?\s*%?$")
+_HUNDREDTHS = re.compile(r"^(\d{1,3})(?:[.,](\d{1,2}))?$")
 
 
 def require_text(value: str | None, field: str, *, max_length: int = 200) -> str:
@@ -135,17 +135,23 @@ def iso_date(value: str | dt.date, field: str, *, not_after: dt.date | None = No
     return day
 
 
+def hundredths(value: str) -> int | None:
+    """A decimal typed with a point or a comma and up to two decimals ("12.5", "2,75", "3") in
+    hundredths (1250, 275, 300); None when it is not one."""
+    match = _HUNDREDTHS.match(value.strip())
+    if not match:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
+
+
 def percentage_bp(value: str | int, field: str) -> int:
     """A percentage typed as "12.5" or "12,5 %" (up to 100), in basis points (1250); an int is
     taken as basis points already."""
     if isinstance(value, int) and not isinstance(value, bool):
         bp = value
     else:
-        match = _PERCENT.match(str(value or "").strip())
-        if not match:
-            raise InvalidInput("input.commission", field=field, value=value)
-        bp = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0"))
-    if not 0 <= bp <= 10_000:
+        bp = hundredths(str(value or "").strip().removesuffix("%"))
+    if bp is None or not 0 <= bp <= 10_000:
         raise InvalidInput("input.commission", field=field, value=value)
     return bp
 

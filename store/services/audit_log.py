@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +13,6 @@ from sqlalchemy import select
 from store import audit
 from store.actor import Actor
 from store.engine import Database
-from store.errors import InvalidInput
 from store.models import AuditEvent
 from store.uow import read_session, unit_of_work
 
@@ -97,21 +95,10 @@ async def history(db: Database, actor: Actor, entity: str, entity_ids: list[str 
     return [_view(row) for row in rows]
 
 
-_ANCHOR = re.compile(r"^(\d+):([0-9a-f]{64})$")
-
-
-def parse_anchor(value: str) -> tuple[int, str]:
-    """An anchor as `mitra audit verify` prints it: "EVENT_ID:SHA256"."""
-    match = _ANCHOR.match(value.strip().lower())
-    if not match:
-        raise InvalidInput("input.anchor", field="anchor", value=value)
-    return int(match.group(1)), match.group(2)
-
-
 async def verify(db: Database, actor: Actor, anchors: Iterable[str] = ()) -> audit.VerifyResult:
     """Recompute the chain; `anchors` ("id:hash", from earlier verifications) must still hold."""
     actor.require("audit.verify")
-    noted = dict(parse_anchor(anchor) for anchor in anchors)
+    noted = dict(audit.parse_anchor(anchor) for anchor in anchors)
     async with db.engine.connect() as connection:
         return await audit.verify(connection, noted)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,7 +45,6 @@ from store.uow import UnitOfWork, read_session
 
 STAGE_ORDER: tuple[CurationStage, ...] = tuple(CurationStage)
 MAX_SCORE = 4
-_POINTS = re.compile(r"^(\d)(?:[.,](\d{1,2}))?$")
 
 
 def applicable_stages(offers_offline: bool) -> tuple[CurationStage, ...]:
@@ -73,6 +71,10 @@ class StageRule:
     stage: str
     threshold_centi: int  # hundredths of a point: 250 = 2.50
     indicators: tuple[Indicator, ...]
+
+    @property
+    def total_weight(self) -> int:
+        return sum(indicator.weight for indicator in self.indicators)
 
 
 @dataclass(frozen=True)
@@ -205,9 +207,8 @@ async def change_scheme(uow: UnitOfWork, stages: Mapping[str, Any]) -> Scheme:
 
 def threshold_centi(value: str, field: str = "threshold") -> int:
     """A threshold typed in points ("2.75", "2,5", "3") as hundredths of a point, 0 to 4."""
-    match = _POINTS.match(str(value or "").strip())
-    centi = int(match.group(1)) * 100 + int((match.group(2) or "0").ljust(2, "0")) if match else -1
-    if not 0 <= centi <= MAX_SCORE * 100:
+    centi = validators.hundredths(str(value or ""))
+    if centi is None or not 0 <= centi <= MAX_SCORE * 100:
         raise InvalidInput("input.threshold", field=field, value=value)
     return centi
 
@@ -282,7 +283,7 @@ class StageResult:
 
 
 def stage_result(rule: StageRule, scores: Mapping[str, int]) -> StageResult:
-    weights = sum(i.weight for i in rule.indicators)
+    weights = rule.total_weight
     scored = [i for i in rule.indicators if i.code in scores]
     scored_weights = sum(i.weight for i in scored)
     points = sum(i.weight * scores[i.code] for i in scored)

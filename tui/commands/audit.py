@@ -35,7 +35,7 @@ def verify(anchors, db_url, operator_name) -> None:
     result = main(db_url)
     if result.intact:
         click.echo(t("cli.audit.intact", count=result.checked))
-        click.echo(t("cli.audit.anchor", anchor=f"{result.checked}:{result.last_hash}"))
+        click.echo(t("cli.audit.anchor", anchor=result.anchor))
         return
     raise Failure(t(f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked))
 
