@@ -76,25 +76,41 @@ async def build(db_url: str | None, participants: int, seed: int, replace: bool)
     return db
 
 
+async def _copy_of_template(target: str, participants: int, seed: int, fresh: bool) -> Database:
+    """Each demo session gets its own copy of the cached template, so nobody shares changes."""
+    from fixtures.template import copy_sqlite, demo_template
+
+    async def build_template(url: str) -> None:
+        await build(url, participants, seed, replace=False)
+
+    template, _built = await demo_template(participants, seed, build_template, fresh=fresh)
+    copy_sqlite(template, Path(target))
+    return create_database(target)
+
+
 @click.command("demo")
 @click.option("--build-only", is_flag=True, help="Build the demo database and exit.")
 @click.option("--participants", type=click.IntRange(min=0), default=2000, show_default=True,
               help="How many participants to generate.")
 @click.option("--seed", type=int, default=2020, show_default=True, help="Generator seed: same seed, same data.")
 @click.option("--replace", is_flag=True, help="Wipe a database that already holds data (never the default).")
+@click.option("--fresh", is_flag=True, help="Rebuild the cached demo template instead of copying it.")
 @click.option("--theme", type=click.Choice(["default", "ansi"]), default="default", show_default=True)
 @db_option
 @lang_option
-def demo(build_only, participants, seed, replace, theme, db_url) -> None:
-    """Build a demo database from fixtures/ and open the console on it (DEMO badge)."""
-    temporary = None
-    if db_url is None and not build_only:
-        temporary = tempfile.TemporaryDirectory(prefix="mitra-demo-")
-        db_url = str(Path(temporary.name) / "demo.db")
-    elif db_url is None:
+def demo(build_only, participants, seed, replace, fresh, theme, db_url) -> None:
+    """Open the console on a copy of the demo database (DEMO badge), built once and cached."""
+    if db_url is None and build_only:
         raise Failure(t("cli.demo.db_required"))
+    temporary = None
     try:
-        db = run(lambda: build(db_url, participants, seed, replace))
+        if db_url is None:
+            # A session of its own: a fresh copy of the cached template in a temporary folder.
+            temporary = tempfile.TemporaryDirectory(prefix="mitra-demo-")
+            copy_url = str(Path(temporary.name) / "demo.db")
+            db = run(lambda: _copy_of_template(copy_url, participants, seed, fresh))
+        else:
+            db = run(lambda: build(db_url, participants, seed, replace))
         if build_only:
             click.echo(t("cli.demo.built", target=db.label))
             return

@@ -1,0 +1,58 @@
+"""`mitra demo` copies a cached template: built once, a private copy per session, `--fresh` rebuilds."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+
+import pytest
+
+from fixtures import template
+from tui.commands.console import _copy_of_template
+
+
+def _count(path, table: str) -> int:
+    with closing(sqlite3.connect(path)) as connection:
+        return connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(template.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache" / "demo-templates"
+
+
+async def test_the_template_is_built_once_and_every_session_gets_its_own_copy(cache, tmp_path):
+    first, second = tmp_path / "one.db", tmp_path / "two.db"
+    db = await _copy_of_template(str(first), 30, 5, fresh=False)
+    await db.dispose()
+    [built] = list(cache.glob("demo-*.db"))
+    built_at = built.stat().st_mtime_ns
+
+    db = await _copy_of_template(str(second), 30, 5, fresh=False)
+    await db.dispose()
+    assert built.stat().st_mtime_ns == built_at, "the second session rebuilt the template"
+    assert _count(second, "participant") == _count(first, "participant") >= 30
+
+    # What one trainee does never shows in another's copy, nor in the template.
+    with closing(sqlite3.connect(first)) as connection:
+        connection.execute("DELETE FROM enrollment")
+        connection.commit()
+    assert _count(first, "enrollment") == 0
+    assert _count(second, "enrollment") == _count(built, "enrollment") > 0
+
+
+async def test_fresh_rebuilds_and_other_arguments_get_their_own_template(cache, tmp_path):
+    db = await _copy_of_template(str(tmp_path / "a.db"), 30, 5, fresh=False)
+    await db.dispose()
+    [built] = list(cache.glob("demo-*.db"))
+    built_at = built.stat().st_mtime_ns
+    db = await _copy_of_template(str(tmp_path / "b.db"), 30, 5, fresh=True)
+    await db.dispose()
+    assert built.stat().st_mtime_ns != built_at
+
+    db = await _copy_of_template(str(tmp_path / "c.db"), 31, 5, fresh=False)
+    await db.dispose()
+    assert len(list(cache.glob("demo-*.db"))) == 2
+    assert _count(tmp_path / "c.db", "participant") == _count(tmp_path / "a.db", "participant") + 1
+    assert not list(cache.glob(".building-*")), "a partial build was left behind"
