@@ -29,6 +29,8 @@ def explain_constraint(names: str | tuple[str, ...], key: str, kind: type[MitraE
 
 _PG_CONNECTION_CLASSES = ("08", "57P", "53")  # connection exceptions, shutdown, resources
 _PG_AUTH = {"28P01": "db.bad_password", "28000": "db.bad_password"}
+# Guard triggers raise "mitra-rule:<message key>" (see migration 0601).
+_TRIGGER_RULE = re.compile(r"mitra-rule:([a-z_]+(?:\.[a-z_]+)+)")
 _SQLITE_MESSAGE = re.compile(r"(UNIQUE|CHECK|FOREIGN KEY|NOT NULL) constraint failed: ?(.*)")
 
 
@@ -82,6 +84,9 @@ def classify(error: BaseException, *, url_label: str = "") -> MitraError | None:
         return DatabaseUnavailable("db.file_unusable", target=url_label, detail=sqlite_name)
     if "append-only" in str(original):  # the audit log's triggers
         return RuleViolation("audit.append_only")
+    rule = _TRIGGER_RULE.search(str(original))
+    if rule:
+        return RuleViolation(rule.group(1))
     if isinstance(error, sa_exc.IntegrityError) or (state or "").startswith("23"):
         name = _constraint_name(original or error)
         if name in _CONSTRAINT_KEYS:

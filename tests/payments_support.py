@@ -22,6 +22,7 @@ from store.models import (
     CourseListing,
     Enrollment,
     Participant,
+    PaymentLine,
     PayoutAccount,
     Platform,
     Provider,
@@ -206,3 +207,23 @@ def bulk_trainee_rows(
         enrollment["certificate_number"] = f"CERT-{participant_id}"
         account = participant_account_row(participant_id, participant["nik"], id=participant_id)
         yield participant, enrollment, account
+
+
+
+async def pay_in_full(db: Database, finance, approvers, batch_id: int, folder) -> None:
+    """Take a draft through submit, the approvals it needs, export and a results file that pays
+    every line: the only way lines become paid (the database refuses shortcuts)."""
+    from store.services.payments import batches, files
+    from store.uow import read_session
+
+    await batches.submit_batch(db, finance, batch_id)
+    for approver in approvers:
+        if (await batches.approve_batch(db, approver, batch_id)).final:
+            break
+    await files.export_disbursement(db, finance, batch_id, folder / f"batch-{batch_id}.csv")
+    async with read_session(db) as session:
+        lines = (await session.execute(
+            select(PaymentLine.id, PaymentLine.amount_idr).where(PaymentLine.batch_id == batch_id)
+        )).all()
+    results = [(line.id, line.amount_idr, "paid", f"TRX-{line.id}", "") for line in lines]
+    await files.reconcile(db, finance, batch_id, files.results_text(results))

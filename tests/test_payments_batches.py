@@ -89,6 +89,7 @@ async def test_the_preparer_never_approves_not_even_with_the_approver_role(db, a
 async def test_maker_checker_is_in_the_schema(db, actors, world):
     await _trainees(world, 1)
     batch = await batches.prepare_batch(db, actors.finance, FEES)
+    await batches.submit_batch(db, actors.finance, batch.id)
     finance = actors.finance.operator_id
     with pytest.raises(IntegrityError) as refused:
         async with db.write_engine.begin() as connection:
@@ -243,9 +244,10 @@ async def test_the_operator_reads_the_rule_not_sql(db, actors, world):
         async with unit_of_work(db, actors.finance) as uow:
             await uow.session.execute(
                 text(
-                    "INSERT INTO payment_line (batch_id, item_key, province_code, amount_idr, commission_idr, net_idr,"
-                    " payee_name, account_channel, account_institution, account_number, status, live,"
-                    " payer_reference, failure_reason) SELECT batch_id, item_key, province_code, amount_idr,"
+                    "INSERT INTO payment_line (batch_id, item_key, enrollment_id, instalment, province_code, amount_idr,"
+                    " commission_idr, net_idr, payee_name, account_channel, account_institution, account_number, status,"
+                    " live, payer_reference, failure_reason) SELECT batch_id, item_key, enrollment_id, instalment,"
+                    " province_code, amount_idr,"
                     " commission_idr, net_idr, payee_name, account_channel, account_institution, account_number,"
                     " status, live, payer_reference, failure_reason FROM payment_line WHERE batch_id = :b"
                 ),

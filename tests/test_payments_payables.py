@@ -6,13 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from store.errors import PermissionDenied, RuleViolation
 from store.models import BlacklistEntry, ExclusionEntry, ExclusionList, PaymentLine
 from store.services.payments import batches
 from store.services.payments.payables import CandidateFilter, Scope
-from tests.payments_support import PaymentWorld
+from tests.payments_support import PaymentWorld, pay_in_full
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ async def test_incentive_rescreens_revoked_blacklisted_and_excluded(db, actors, 
     assert paid_to == {keep.participant_id, lifted.participant_id}
 
 
-async def test_instalments_come_one_at_a_time_up_to_the_waves_count(db, actors, world):
+async def test_instalments_come_one_at_a_time_up_to_the_waves_count(db, actors, world, tmp_path):
     wave, listing = await _fee_world(world, incentive_count=2)
     trainee = await world.trainee(wave, listing)
     scope = Scope.incentives(1, "BNI")
@@ -144,14 +144,10 @@ async def test_instalments_come_one_at_a_time_up_to_the_waves_count(db, actors, 
         await batches.prepare_batch(db, actors.finance, scope)
     assert nothing.value.key == "payment.no_candidates"
     # Paid (reconciled): the next instalment becomes payable, and after the last one nothing more.
-    async with db.write_engine.begin() as connection:
-        await connection.execute(
-            text("UPDATE payment_line SET status = 'paid' WHERE batch_id = :b"), {"b": first.id}
-        )
+    await pay_in_full(db, actors.finance, [actors.approver, actors.approver2], first.id, tmp_path)
     second = await batches.prepare_batch(db, actors.finance, scope)
     assert [line["item_key"] for line in await _lines(db, second.id)] == [f"incentive:{trainee.participant_id}:2"]
-    async with db.write_engine.begin() as connection:
-        await connection.execute(text("UPDATE payment_line SET status = 'paid' WHERE batch_id = :b"), {"b": second.id})
+    await pay_in_full(db, actors.finance, [actors.approver, actors.approver2], second.id, tmp_path)
     assert (await batches.preview_candidates(db, actors.finance, scope)).count == 0
 
 

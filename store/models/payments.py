@@ -173,6 +173,17 @@ class PaymentLine(SQLModel, table=True):
             sqlite_where=text("live"),
             postgresql_where=text("live"),
         ),
+        # The same rule on the typed columns the key spells (a trigger checks the spelling), so
+        # "fee:01" next to "fee:1" cannot slip past a text comparison.
+        Index(
+            "uq_payment_line_live_fee", "enrollment_id", unique=True,
+            sqlite_where=text("live AND instalment IS NULL"), postgresql_where=text("live AND instalment IS NULL"),
+        ),
+        Index(
+            "uq_payment_line_live_instalment", "participant_id", "instalment", unique=True,
+            sqlite_where=text("live AND instalment IS NOT NULL"),
+            postgresql_where=text("live AND instalment IS NOT NULL"),
+        ),
         Index("ix_payment_line_batch", "batch_id", "id"),
         Index("ix_payment_line_item_key", "item_key"),
     )

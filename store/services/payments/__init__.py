@@ -9,14 +9,23 @@
 - `browse`: lists and details for the console and the command line, budgets per wave.
 - `accounts`: payout accounts of participants and providers.
 
-Never twice: a payable item is on at most one live line, by the partial unique index
-`uq_payment_line_live_item`; the constraints below are explained to the operator as rules.
+Never twice: a payable item is on at most one live line, by partial unique indexes on the item
+key and on the typed columns it spells (enrollment; participant and instalment). The database
+also refuses, by trigger, any backward move of a batch, an approval without its approvers, and
+any change to lines once submitted (migration 0601); the export checks the batch against its
+audit trail (`integrity`). The constraints below are explained to the operator as rules.
 """
 
 from store.failures import explain_constraint
 
 # SQLite names a failed unique index by its columns, PostgreSQL by the index name.
-explain_constraint(("uq_payment_line_live_item", "payment_line.item_key"), "payment.paid_twice")
+explain_constraint(
+    (
+        "uq_payment_line_live_item", "payment_line.item_key", "uq_payment_line_live_fee", "payment_line.enrollment_id",
+        "uq_payment_line_live_instalment", "payment_line.participant_id",
+    ),
+    "payment.paid_twice",
+)
 explain_constraint("ck_batch_approval_approver_not_preparer", "payment.preparer_cannot_approve")
 explain_constraint(("uq_batch_approval_batch_id_approver_id", "batch_approval.batch_id"), "payment.already_approved")
 explain_constraint("ck_payment_batch_rejecter_not_preparer", "payment.preparer_cannot_reject")

@@ -41,6 +41,7 @@ from store.services.payments.payables import (
     resolve_scope,
     summarise,
 )
+from store.services.payments.integrity import check_unchanged_since_prepared, line_digest
 from store.services.payments.views import BatchRow, batch_rows, to_batch_row
 from store.uow import UnitOfWork, read_session, unit_of_work
 
@@ -252,7 +253,7 @@ async def _prepare(
             "kind": resolved.kind, "scope": resolved.label, "filters": filters.to_json(),
             "line_count": count, "total_idr": total, "commission_idr": commission,
             "approvals_needed": row.approvals_needed, "batch_version": row.batch_version,
-            "previous_batch_id": row.previous_batch_id,
+            "previous_batch_id": row.previous_batch_id, "line_digest": await line_digest(session, batch_id),
         },
     )
     return row
@@ -303,6 +304,8 @@ async def submit_batch(db: Database, actor: Actor, batch_id: int, expected_versi
         if batch.line_count == 0:
             raise RuleViolation("payment.no_candidates", scope=batch_id)
         needed = approvals_for(batch.total_idr, await settings.get_in(uow.session, THRESHOLDS_KEY))
+        # What approvers will see is what was prepared: a draft edited since is refused.
+        digest = await check_unchanged_since_prepared(uow.session, batch_id)
         await transition(
             uow.session, batch, BatchState.SUBMITTED, (BatchState.DRAFT,), submitted_at=utcnow(),
             approvals_needed=needed,
@@ -310,7 +313,7 @@ async def submit_batch(db: Database, actor: Actor, batch_id: int, expected_versi
         uow.audit(
             "payment_batch.submitted", "payment_batch", batch_id,
             before={"state": batch.state}, after={"state": BatchState.SUBMITTED},
-            details={**_amounts(batch), "approvals_needed": needed},
+            details={**_amounts(batch), "approvals_needed": needed, "line_digest": digest},
         )
         return await batch_row(uow.session, batch_id)
 
@@ -368,10 +371,12 @@ async def approve_batch(db: Database, actor: Actor, batch_id: int, expected_vers
         await _check_budget(uow, batch)
         number = len(approvers) + 1
         final = number >= batch.approvals_needed
+        # The approval first: the database approves a batch only with its approvals recorded.
+        uow.session.add(BatchApproval(batch_id=batch_id, prepared_by=batch.prepared_by, approver_id=actor.operator_id))
+        await uow.session.flush()
         await transition(
             uow.session, batch, BatchState.APPROVED if final else BatchState.SUBMITTED, (BatchState.SUBMITTED,)
         )
-        uow.session.add(BatchApproval(batch_id=batch_id, prepared_by=batch.prepared_by, approver_id=actor.operator_id))
         uow.audit(
             "payment_batch.approved" if final else "payment_batch.approval_given", "payment_batch", batch_id,
             before={"state": batch.state}, after={"state": BatchState.APPROVED if final else batch.state},

@@ -43,6 +43,7 @@ from store.engine import Database
 from store.errors import InvalidInput, MitraError, NotFound, RuleViolation
 from store.models import BatchState, LineStatus, PaymentBatch, PaymentLine, utcnow
 from store.services.payments.batches import transition
+from store.services.payments.integrity import check_against_audit
 from store.uow import read_session, unit_of_work
 
 LINE = PaymentLine.__table__
@@ -70,11 +71,13 @@ class ExportResult:
 async def _batch_for_export(db: Database, actor: Actor, batch_id: int) -> Any:
     async with read_session(db) as session:
         batch = (await session.execute(select(BATCH).where(BATCH.c.id == batch_id))).first()
-    if batch is None:
-        raise NotFound("payment.batch_not_found", batch=batch_id)
-    actor.require_platform(batch.platform_id)
-    if batch.state not in (BatchState.APPROVED, BatchState.SENT):
-        raise RuleViolation("payment.export_needs_approved", batch=batch_id, state=batch.state)
+        if batch is None:
+            raise NotFound("payment.batch_not_found", batch=batch_id)
+        actor.require_platform(batch.platform_id)
+        if batch.state not in (BatchState.APPROVED, BatchState.SENT):
+            raise RuleViolation("payment.export_needs_approved", batch=batch_id, state=batch.state)
+        # No file for a batch whose lines or approvals are not the ones its audit trail recorded.
+        await check_against_audit(session, batch)
     return batch
 
 
