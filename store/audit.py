@@ -1,6 +1,8 @@
 """The hash-chained audit log: appending, verifying and exporting.
 
-Each event's hash is sha256(previous hash + canonical JSON of the event's content). Appends are
+Each event's hash is HMAC-sha256, under the audit key kept outside the database
+(store/audit_key.py), of the previous hash + canonical JSON of the event's content; events from
+before keyed chains (ids below the head's `keyed_from`) keep their plain sha256. Appends are
 serialised (BEGIN IMMEDIATE on SQLite; on PostgreSQL the lock on the chain's head row), so the
 chain holds with many operators writing at once; triggers in the schema reject UPDATE and DELETE.
 `verify` recomputes the chain and names the first event that does not match. The chain's end is
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
+import hmac
 import io
 import json
 import re
@@ -22,7 +26,8 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from store.errors import InvalidInput
+from store.audit_key import AuditKey, load_key
+from store.errors import ConfigError, InvalidInput
 from store.models import AuditEvent, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -46,7 +51,7 @@ def _timestamp_text(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event_hash(prev_hash: str, event: dict[str, Any]) -> str:
+def event_hash(prev_hash: str, event: dict[str, Any], key: bytes | None) -> str:
     content = canonical_json(
         [
             event["id"],
@@ -60,7 +65,10 @@ def event_hash(prev_hash: str, event: dict[str, Any]) -> str:
             event["reason"],
         ]
     )
-    return hashlib.sha256((prev_hash + content).encode("utf-8")).hexdigest()
+    message = (prev_hash + content).encode("utf-8")
+    if key is None:  # events from before the chain was keyed
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -105,11 +113,18 @@ async def append(
     # removed, the next append leaves a gap that `verify` reports. Every append updates the one
     # head row, so locking it (FOR UPDATE; SQLite's BEGIN IMMEDIATE already serialises) makes
     # concurrent appenders wait for each other.
-    head_query = select(AuditHead.last_id, AuditHead.last_hash).where(AuditHead.id == 1)
+    head_query = select(AuditHead.last_id, AuditHead.last_hash, AuditHead.key_fingerprint).where(AuditHead.id == 1)
     if is_postgres:
         head_query = head_query.with_for_update()
     head = (await session.execute(head_query)).one()
-    next_id, prev_hash = head.last_id + 1, head.last_hash
+    key = load_key()
+    if head.key_fingerprint and head.key_fingerprint != key.fingerprint:
+        # Appending under another key would break the chain for everyone: refuse, naming both.
+        raise ConfigError("audit.wrong_key", ours=key.fingerprint, theirs=head.key_fingerprint, source=key.source)
+    # The next id comes after any row already there: a stray row inserted past the recorded end
+    # (outside Mitra) must not block every later write; `verify` names it.
+    newest = (await session.execute(select(func.max(AuditEvent.id)))).scalar() or 0
+    next_id, prev_hash = max(head.last_id, newest) + 1, head.last_hash
     at = dt.datetime.now(dt.UTC)
     rows = []
     for pending in events:
@@ -125,12 +140,13 @@ async def append(
             "reason": pending.reason or "",
         }
         row["prev_hash"] = prev_hash
-        row["hash"] = prev_hash = event_hash(prev_hash, row)
+        row["hash"] = prev_hash = event_hash(prev_hash, row, key.secret)
         rows.append(row)
         next_id += 1
     await session.execute(insert(AuditEvent), rows)
     await session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(last_id=next_id - 1, last_hash=prev_hash)
+        update(AuditHead).where(AuditHead.id == 1)
+        .values(last_id=next_id - 1, last_hash=prev_hash, key_fingerprint=key.fingerprint)
     )
     return len(rows)
 
@@ -141,6 +157,9 @@ class VerifyResult:
     broken_id: int | None = None
     problem: str = ""
     last_hash: str = GENESIS_HASH  # of the last event checked
+    key_fingerprint: str = ""  # of the key the check used
+    key_source: str = ""
+    missing_guards: tuple[str, ...] = ()  # guard triggers absent or switched off
 
     @property
     def intact(self) -> bool:
@@ -176,10 +195,16 @@ async def _stream_events(connection: AsyncConnection, batch: int = 5000) -> Asyn
 
 
 async def _head(connection: AsyncConnection) -> Any:
-    return (await connection.execute(select(AuditHead.last_id, AuditHead.last_hash))).one()
+    return (
+        await connection.execute(
+            select(AuditHead.last_id, AuditHead.last_hash, AuditHead.key_fingerprint, AuditHead.keyed_from)
+        )
+    ).one()
 
 
-async def verify(connection: AsyncConnection, anchors: dict[int, str] | None = None) -> VerifyResult:
+async def verify(
+    connection: AsyncConnection, anchors: dict[int, str] | None = None, key: AuditKey | None = None
+) -> VerifyResult:
     """Recompute the chain from the first event; stop at the first that does not match.
 
     The recorded head is read before and after the walk: every event up to the first reading was
@@ -191,18 +216,22 @@ async def verify(connection: AsyncConnection, anchors: dict[int, str] | None = N
     earlier verification: a chain rewritten from some event on, hashes recomputed and head moved,
     is consistent in itself but no longer holds the hash noted for that event."""
     anchors = anchors or {}
+    key = key or load_key()
     start = await _head(connection)
+    result = functools.partial(VerifyResult, key_fingerprint=key.fingerprint, key_source=key.source)
+    if start.key_fingerprint and start.key_fingerprint != key.fingerprint:
+        return result(0, 0, "key")
     hash_at_start = GENESIS_HASH
     expected_id, prev_hash, checked = 1, GENESIS_HASH, 0
     async for row in _stream_events(connection):
         if row["id"] != expected_id:
-            return VerifyResult(checked, expected_id, "missing")
+            return result(checked, expected_id, "missing")
         if row["prev_hash"] != prev_hash:
-            return VerifyResult(checked, row["id"], "chain")
-        if event_hash(prev_hash, row) != row["hash"]:
-            return VerifyResult(checked, row["id"], "content")
+            return result(checked, row["id"], "chain")
+        if event_hash(prev_hash, row, key.secret if row["id"] >= start.keyed_from else None) != row["hash"]:
+            return result(checked, row["id"], "content")
         if anchors.get(row["id"], row["hash"]) != row["hash"]:
-            return VerifyResult(checked, row["id"], "anchor")
+            return result(checked, row["id"], "anchor")
         if row["id"] == start.last_id:
             hash_at_start = row["hash"]
         prev_hash = row["hash"]
@@ -210,15 +239,15 @@ async def verify(connection: AsyncConnection, anchors: dict[int, str] | None = N
         checked += 1
     last_id = expected_id - 1
     if max([start.last_id, *anchors]) > last_id:
-        return VerifyResult(checked, expected_id, "missing")
+        return result(checked, expected_id, "missing")
     if hash_at_start != start.last_hash:  # the recorded end was replaced, hashes recomputed
-        return VerifyResult(checked, start.last_id, "head")
+        return result(checked, start.last_id, "head")
     end = await _head(connection)
     if last_id > end.last_id:  # events past the recorded end: added around the appender
-        return VerifyResult(checked, end.last_id + 1, "head")
+        return result(checked, end.last_id + 1, "head")
     if end.last_id == last_id and end.last_hash != prev_hash:
-        return VerifyResult(checked, last_id, "head")
-    return VerifyResult(checked, last_hash=prev_hash)
+        return result(checked, last_id, "head")
+    return result(checked, last_hash=prev_hash)
 
 
 async def count(connection: AsyncConnection) -> int:

@@ -10,8 +10,13 @@ from pathlib import Path
 MITRA = str(Path(sys.executable).with_name("mitra"))
 
 
-def mitra(*args: str, password: str | None = "demo", stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MITRA_")}
+def mitra(
+    *args: str, password: str | None = "demo", stdin: str | None = None, timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    # The test run's audit key goes along (conftest sets it); no other MITRA_ setting does.
+    inherited = {key: value for key, value in os.environ.items() if not key.startswith("MITRA_")}
+    env = {**inherited, "MITRA_AUDIT_KEY": os.environ["MITRA_AUDIT_KEY"], **(env or {})}
     env["LANG"] = "C.UTF-8"
     if password is not None:
         env["MITRA_PASSWORD"] = password

@@ -33,6 +33,10 @@ from store.actor import Actor
 from store.engine import Database, create_database
 from store.services import operators
 
+# One audit key for the whole run (templates, workers and the `mitra` subprocesses inherit it),
+# never the developer's own key file.
+os.environ.setdefault("MITRA_AUDIT_KEY", "mitra-test-suite-audit-key-0123456789abcdef")
+
 PG_ENV = "MITRA_TEST_POSTGRES_URL"
 PG_URL = os.environ.get(PG_ENV, "")
 BACKENDS = ["sqlite", "postgresql"]

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import insert, select, text, update
 
 from store import audit
+from store.audit_key import load_key
 from store.errors import PermissionDenied, RuleViolation
 from store.models import AuditEvent, AuditHead
 from store.services import audit_log, operators, settings
@@ -72,7 +73,8 @@ async def test_verify_counts_an_intact_chain(db, db_url):
     assert result.returncode == 0, result.stderr
     # The command logs in first, so its own login event is among those it checked.
     count = await _count(db)
-    intact, anchor = result.stdout.splitlines()
+    key, intact, anchor = result.stdout.splitlines()
+    assert key == f"Audit key: fingerprint {load_key().fingerprint} (from $MITRA_AUDIT_KEY)."
     assert intact == f"Audit chain intact: {count} events checked."
     async with db.engine.connect() as connection:
         last_hash = (await connection.execute(text("SELECT hash FROM audit_event WHERE id = :id"), {"id": count})).scalar_one()
@@ -115,7 +117,7 @@ async def test_verify_names_an_event_added_around_the_appender(db, actors):
     async with db.engine.begin() as connection:
         row = (await connection.execute(select(table).order_by(table.c.id.desc()).limit(1))).mappings().one()
         forged = dict(row, id=row["id"] + 1, reason="forged", prev_hash=row["hash"])
-        forged["hash"] = audit.event_hash(row["hash"], forged)
+        forged["hash"] = audit.event_hash(row["hash"], forged, load_key().secret)  # even with the key
         await connection.execute(insert(table), forged)
     async with db.engine.connect() as connection:
         result = await audit.verify(connection)
@@ -130,7 +132,7 @@ async def test_verify_names_a_last_event_replaced_with_a_fresh_hash(db, actors):
         row = (await connection.execute(select(table).order_by(table.c.id.desc()).limit(1))).mappings().one()
         replaced = dict(row, reason="nothing happened")
         await connection.execute(update(table).where(table.c.id == row["id"]).values(
-            reason=replaced["reason"], hash=audit.event_hash(row["prev_hash"], replaced)))
+            reason=replaced["reason"], hash=audit.event_hash(row["prev_hash"], replaced, load_key().secret)))
     async with db.engine.connect() as connection:
         result = await audit.verify(connection)
     assert (result.broken_id, result.problem) == (row["id"], "head")
@@ -140,7 +142,7 @@ async def test_an_anchor_noted_earlier_exposes_a_rewritten_chain(db, db_url):
     """Someone with the database rewrites event 4 and recomputes every hash after it, head
     included: the chain is consistent in itself, but not with the anchor an auditor kept."""
     first = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
-    anchor = first.stdout.splitlines()[1].split()[1]
+    anchor = first.stdout.splitlines()[2].split()[1]
     assert mitra("audit", "verify", "--anchor", anchor, "--db", db_url, "--operator", "auditor").returncode == 0
 
     await _drop_triggers(db)
@@ -150,12 +152,13 @@ async def test_an_anchor_noted_earlier_exposes_a_rewritten_chain(db, db_url):
         prev_hash = rows[0]["prev_hash"]
         for row in rows:
             row = dict(row, prev_hash=prev_hash, reason="rewritten" if row["id"] == 4 else row["reason"])
-            prev_hash = audit.event_hash(prev_hash, row)
+            prev_hash = audit.event_hash(prev_hash, row, load_key().secret)  # one who stole the key
             await connection.execute(update(table).where(table.c.id == row["id"])
                                      .values(reason=row["reason"], prev_hash=row["prev_hash"], hash=prev_hash))
         await connection.execute(update(AuditHead).values(last_hash=prev_hash))
     plain = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
-    assert plain.returncode == 0  # the rewrite is consistent in itself
+    assert plain.returncode == 1  # the rewrite is consistent in itself, but the guards are gone
+    assert "GUARDS MISSING" in plain.stderr and "audit_head_forward_only" in plain.stderr
     checked = mitra("audit", "verify", "--anchor", anchor, "--db", db_url, "--operator", "auditor")
     assert checked.returncode == 1
     assert "at event 4" not in checked.stderr and f"at event {anchor.split(':')[0]}" in checked.stderr
@@ -216,3 +219,91 @@ async def test_the_audit_area_filters_events_and_verifies_the_chain(db, actors):
             await connection.execute(text("UPDATE audit_event SET reason = 'covered up' WHERE id = 2"))
         await pilot.press("v")
         await wait_until(pilot, lambda: "event 2: its content was altered" in str(status.render()))
+
+
+# --- the keyed chain, stray rows and missing guards ----------------------------------------------
+
+
+async def _newest(db):
+    table = AuditEvent.__table__
+    async with db.engine.connect() as connection:
+        return (await connection.execute(select(table).order_by(table.c.id.desc()).limit(1))).mappings().one()
+
+
+async def test_a_forged_event_without_the_key_is_detected_even_with_the_head_moved(db, db_url):
+    """An insider appends an event with a correctly computed plain sha256 and moves the recorded
+    end to it: without the audit key, the hash cannot be the chain's."""
+    row = await _newest(db)
+    forged = dict(row, id=row["id"] + 1, action="payment_batch.approved", reason="forged", prev_hash=row["hash"])
+    forged["hash"] = audit.event_hash(row["hash"], forged, None)
+    async with db.engine.begin() as connection:
+        await connection.execute(insert(AuditEvent.__table__), forged)
+        await connection.execute(update(AuditHead).values(last_id=forged["id"], last_hash=forged["hash"]))
+    result = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
+    assert result.returncode == 1
+    assert f"at event {forged['id']}: its content was altered" in result.stderr
+
+
+async def test_verify_with_another_key_says_so_and_appends_are_refused(db, db_url, actors):
+    other = {"MITRA_AUDIT_KEY": "someone-elses-key-that-is-long-enough-0000"}
+    result = mitra("audit", "verify", "--db", db_url, "--operator", "auditor", env=other)
+    assert result.returncode == 1
+    # Logging in appends an event, so the other key is named before any verification starts.
+    assert "is not the key this database's audit chain is kept under" in result.stderr
+    assert "Traceback" not in result.stderr
+    before = await _count(db)
+    # A Mitra with another key writes nothing (it would fork the chain).
+    result = mitra("operators", "list", "--db", db_url, "--operator", "admin", env=other)
+    assert result.returncode != 0 and "is not the key this database's audit chain is kept under" in result.stderr
+    assert await _count(db) == before
+
+
+async def test_a_stray_row_past_the_end_blocks_nothing_and_verify_names_it(db, db_url, actors):
+    row = await _newest(db)
+    stray = dict(row, id=row["id"] + 1, reason="junk", prev_hash="f" * 64, hash="e" * 64)
+    async with db.engine.begin() as connection:
+        await connection.execute(insert(AuditEvent.__table__), stray)
+    # Logging in (which writes an event) and changing data still work.
+    await operators.login(db, "admin", "demo")
+    await settings.change(db, actors.admin, "obligations.due_days", 12)
+    result = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
+    assert result.returncode == 1
+    assert f"event {stray['id']}" in result.stderr
+
+
+async def test_verify_and_the_guard_check_name_a_missing_guard(db, db_url):
+    async with db.engine.begin() as connection:
+        if db.is_sqlite:
+            await connection.execute(text("DROP TRIGGER payment_line_guard_update"))
+        else:
+            await connection.execute(text("ALTER TABLE payment_line DISABLE TRIGGER payment_line_guard"))
+    result = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
+    assert result.returncode == 1
+    assert "GUARDS MISSING" in result.stderr
+    assert ("payment_line_guard_update" if db.is_sqlite else "payment_line_guard") in result.stderr
+    assert await audit_log.guard_check(db) != ()
+
+
+async def test_the_guard_lists_match_a_migrated_database(db):
+    assert await audit_log.guard_check(db) == ()
+
+
+async def test_verify_in_the_store_names_the_wrong_key(db):
+    from store.audit_key import AuditKey
+
+    async with db.engine.connect() as connection:
+        result = await audit.verify(connection, key=AuditKey(b"x" * 40, "test"))
+    assert result.problem == "key" and not result.intact
+
+
+async def test_the_console_warns_at_start_when_a_guard_is_missing(db):
+    async with db.engine.begin() as connection:
+        if db.is_sqlite:
+            await connection.execute(text("DROP TRIGGER audit_event_no_delete"))
+        else:
+            await connection.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_change"))
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: any("GUARDS MISSING" in str(n.title) for n in app._notifications))
+        [note] = [n for n in app._notifications if "GUARDS MISSING" in str(n.title)]
+        assert ("audit_event_no_delete" if db.is_sqlite else "audit_event_no_change") in note.message

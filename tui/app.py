@@ -81,6 +81,21 @@ class MitraApp(ServiceCaller, App):
     def on_mount(self) -> None:
         self.theme = THEMES.get(self._theme_choice, THEMES["default"])
         self.push_screen(LoginScreen(self.demo_operators))
+        self.run_worker(self._check_guards(), group="guards")
+
+    async def _check_guards(self) -> None:
+        """Say loudly, and keep saying, when the database lost a guard trigger (see store/guards.py)."""
+        from store.services.audit_log import guard_check
+
+        try:
+            missing = await guard_check(self.db)
+        except MitraError:
+            return  # an unreachable database is the login screen's to explain
+        if missing:
+            self.notify(
+                t("shell.guards_missing", guards=", ".join(missing)), title=t("shell.guards_title"),
+                severity="error", timeout=24 * 3600,
+            )
 
     async def on_unmount(self) -> None:
         # Pooled connections belong to this event loop: close them before it ends.

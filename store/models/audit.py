@@ -48,3 +48,7 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True, sa_column_kwargs={"autoincrement": False})
     last_id: int = Field(default=0, sa_type=BigInteger, nullable=False)
     last_hash: str = Field(sa_type=String(64), nullable=False)
+    # The audit key's fingerprint (store/audit_key.py), fixed by the first keyed append, and the
+    # first event hashed under the key (earlier events keep their plain sha256).
+    key_fingerprint: str = Field(default="", sa_type=String(16), nullable=False, sa_column_kwargs={"server_default": ""})
+    keyed_from: int = Field(default=1, sa_type=BigInteger, nullable=False, sa_column_kwargs={"server_default": "1"})

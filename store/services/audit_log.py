@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterable
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from store import audit
+from store.guards import missing_guards
 from store.actor import Actor
 from store.engine import Database
 from store.models import AuditEvent
@@ -100,7 +102,18 @@ async def verify(db: Database, actor: Actor, anchors: Iterable[str] = ()) -> aud
     actor.require("audit.verify")
     noted = dict(audit.parse_anchor(anchor) for anchor in anchors)
     async with db.engine.connect() as connection:
-        return await audit.verify(connection, noted)
+        missing = await missing_guards(connection)
+        result = await audit.verify(connection, noted)
+    if missing and result.intact:
+        # The chain may verify today, but nothing stops tomorrow's rewrite: that is a failure.
+        return dataclasses.replace(result, broken_id=0, problem="guards", missing_guards=missing)
+    return dataclasses.replace(result, missing_guards=missing)
+
+
+async def guard_check(db: Database) -> tuple[str, ...]:
+    """The guard triggers missing from the database (the console warns at start)."""
+    async with db.engine.connect() as connection:
+        return await missing_guards(connection)
 
 
 async def export(db: Database, actor: Actor, fmt: str) -> AsyncIterator[str]:

@@ -33,11 +33,15 @@ def verify(anchors, db_url, operator_name) -> None:
         return await audit_log.verify(db, actor, anchors)
 
     result = main(db_url)
+    click.echo(t("cli.audit.key", fingerprint=result.key_fingerprint, source=result.key_source))
     if result.intact:
         click.echo(t("cli.audit.intact", count=result.checked))
         click.echo(t("cli.audit.anchor", anchor=result.anchor))
         return
-    raise Failure(t(f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked))
+    raise Failure(t(
+        f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked,
+        guards=", ".join(result.missing_guards), fingerprint=result.key_fingerprint,
+    ))
 
 
 @audit_group.command("export")
