@@ -6,6 +6,7 @@ import click
 
 from store import migrate
 from store.engine import create_database
+from store.roles import DEFAULT_RUNTIME_ROLE, grant_runtime_role
 from tui.commands.common import db_option, lang_option, run
 from tui.i18n import t
 
@@ -16,23 +17,29 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
+@click.option("--runtime-role", default=DEFAULT_RUNTIME_ROLE, show_default=True, metavar="ROLE",
+              help="PostgreSQL: the group role consoles log in through (created and granted; owns nothing).")
 @db_option
 @lang_option
-def upgrade(db_url: str | None) -> None:
-    """Migrate the database to the schema this Mitra expects (an admin's step on a shared server)."""
+def upgrade(runtime_role: str, db_url: str | None) -> None:
+    """Migrate the database to the schema this Mitra expects (an admin's step on a shared server,
+    run as the schema owner); on PostgreSQL also grant the runtime role (store/roles.py)."""
 
-    async def main() -> tuple[str | None, str]:
+    async def main() -> tuple[str | None, str, str]:
         db = create_database(db_url)
         try:
-            return await migrate.upgrade(db)
+            before, after = await migrate.upgrade(db)
+            return before, after, await grant_runtime_role(db, runtime_role)
         finally:
             await db.dispose()
 
-    before, after = run(main)
+    before, after, role = run(main)
     if before == after:
         click.echo(t("cli.db.up_to_date", revision=after))
     else:
         click.echo(t("cli.db.upgraded", before=before or "-", after=after))
+    if role:
+        click.echo(t("cli.db.runtime_role", role=role))
 
 
 @db_group.command("current")
