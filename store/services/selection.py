@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.actor import Actor
 from store.bulk import insert_rows
 from store.engine import Database
-from store.errors import RuleViolation
+from store.errors import Conflict, RuleViolation
 from store.models import (
     BlacklistEntry,
     ExclusionEntry,
@@ -69,6 +69,7 @@ REASONS = (
     *(kind.value for kind in ExclusionKind),
 )
 NO_PURCHASE = "no_purchase"  # revocation and blacklist reason of the sweep
+PG_SELECTION_LOCK = 0x73656C65  # "sele": one selection at a time, program-wide
 _CARD_BASE = 5 * 10**15
 _WAVE_FACTOR = 10**10
 
@@ -197,6 +198,10 @@ async def select_participants(
         if not 0 <= seed < 2**63:
             raise RuleViolation("wave.bad_seed", seed=seed)
         await allow_long_statements(session)
+        if not db.is_sqlite:
+            # Selections take turns program-wide (SQLite's BEGIN IMMEDIATE already serialises):
+            # two waves drawn at once would otherwise draw from the same registered pool.
+            await session.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": PG_SELECTION_LOCK})
         pool = P.c.status == ParticipantStatus.REGISTERED.value
         registered = (await session.execute(select(func.count()).select_from(P).where(pool))).scalar_one()
 
@@ -265,15 +270,21 @@ async def _draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: int, q
             ])
         first_card = _CARD_BASE + wave.number * _WAVE_FACTOR
         pick_table = _PICK.alias("selection_pick")
+        # Only participants still registered: anyone selected, revoked or changed meanwhile is
+        # not taken from elsewhere (the database refuses moving a participant between waves too).
         result = await session.execute(
             update(P)
-            .where(P.c.id == pick_table.c.participant_id)
+            .where(P.c.id == pick_table.c.participant_id, P.c.status == ParticipantStatus.REGISTERED.value,
+                   P.c.wave_id.is_(None))
             .values(
                 status=ParticipantStatus.SELECTED.value, wave_id=wave.id,
                 card_number=cast(literal(first_card, BigInteger) + pick_table.c.card_rank, String(20)),
                 balance_idr=wave.training_balance_idr, selected_at=at, version=P.c.version + 1,
             )
         )
+        if result.rowcount != len(picked):
+            # The pool changed under the draw: the wave would hold fewer than it was drawn for.
+            raise Conflict("wave.selection_changed", number=wave.number, drawn=len(picked), taken=result.rowcount)
         return result.rowcount
     finally:
         if is_sqlite:
