@@ -3,11 +3,12 @@ certificate gate and the fast-completion flag, cancellation refunds, bulk assign
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from store.errors import InvalidInput, PermissionDenied, RuleViolation
 from store.models import AuditEvent, Enrollment, Participant, Platform
@@ -257,3 +258,44 @@ async def test_no_first_purchase_after_the_wave_deadline(db, actors):
     await enrollments.complete(db, actors.coordinator, first.id, late_start + dt.timedelta(days=10), "C-1")
     later = await enrollments.assign(db, actors.coordinator, ids[0], listing)
     assert later.sequence == 2
+
+
+async def test_bulk_assignment_racing_single_assignments_refuses_per_row_and_completes(db, db_url, actors):
+    """Single assignments land while a bulk run is under way (own engines, truly concurrent on
+    PostgreSQL): each participant ends with exactly one course, the bulk run finishes and names
+    every participant it found already enrolled; nothing ends as an unexpected error."""
+    from store.engine import create_database
+
+    holders = await card_holders(db, actors, count=40)
+    listing = await make_listing(db, actors.admin, price=1_000_000)
+    wave = await waves.get_wave(db, actors.coordinator, 7)
+    bulk_db, single_db = create_database(db_url), create_database(db_url)
+
+    async def singles() -> set[int]:
+        done = set()
+        for pid in reversed(holders):
+            try:
+                await enrollments.assign(single_db, actors.coordinator, pid, listing)
+                done.add(pid)
+            except RuleViolation as refused:
+                assert refused.key == "enrollment.one_at_a_time"
+        return done
+
+    try:
+        result, singly = await asyncio.gather(
+            bulk_assignment.run(bulk_db, actors.coordinator, bulk_assignment.BulkFilter(wave_id=wave.id, without_active_enrollment=False),
+                                listing, batch_size=3),
+            singles(),
+        )
+    finally:
+        await bulk_db.dispose()
+        await single_db.dispose()
+    refused = {r.participant_id for r in result.refusals}
+    assert set(r.reason for r in result.refusals) <= {"enrollment.one_at_a_time"}
+    assert result.assigned + len(singly) == len(holders)
+    assert refused == singly  # whoever the bulk run did not take was taken singly, and named
+    async with read_session(db) as session:
+        counts = (await session.execute(
+            select(Enrollment.participant_id, func.count()).group_by(Enrollment.participant_id)
+        )).all()
+    assert sorted(pid for pid, n in counts if n == 1) == sorted(holders)

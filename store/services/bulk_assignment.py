@@ -145,12 +145,18 @@ async def run(
             await hold_waves(session, (
                 await session.execute(select(Participant.wave_id).where(Participant.id.in_(batch)).distinct())
             ).scalars())
+            # Lock first, then judge in a statement of its own: on PostgreSQL a statement's
+            # subqueries read the snapshot taken before its row locks were granted, so an active
+            # course bought meanwhile by a single assignment would be missed and the insert
+            # below would hit the one-active-course index.
+            await session.execute(
+                select(Participant.id).where(Participant.id.in_(batch)).order_by(Participant.id).with_for_update()
+            )
             rows = (
                 await session.execute(
                     select(Participant.id, Participant.nik, Participant.full_name, refusal(listing.price_idr, lapsed))
                     .where(Participant.id.in_(batch))
                     .order_by(Participant.id)
-                    .with_for_update(of=Participant)
                 )
             ).all()
             accepted = [row.id for row in rows if row[3] is None]

@@ -49,7 +49,7 @@ from store.uow import read_session, unit_of_work
 from store import validators
 from store.validators import require_text
 
-explain_constraint("uq_enrollment_one_active", "enrollment.one_at_a_time")
+explain_constraint(("uq_enrollment_one_active", "enrollment.participant_id"), "enrollment.one_at_a_time")
 explain_constraint("ck_enrollment_completion_has_evidence", "enrollment.certificate_required")
 
 CARD_HOLDING = frozenset({ParticipantStatus.SELECTED, ParticipantStatus.IN_TRAINING, ParticipantStatus.COMPLETED})
