@@ -92,7 +92,11 @@ class LoginScreen(ServiceCaller, Screen):
         app = self.app
 
         async def do_login(_db, _actor) -> Actor:
-            return await operators.login(app.db, username, password)
+            # The login's record goes on in the background: a long writer elsewhere must not
+            # keep the operator from reading.
+            actor = await operators.login(app.db, username, password, defer_record=True)
+            app.db.start_deferred()
+            return actor
 
         self.call(do_login, then=app.logged_in, on_error=self.failed)
 

@@ -9,7 +9,10 @@ application name, which carries the operator once one has logged in.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL
@@ -40,6 +43,8 @@ class Database:
 
     def __post_init__(self) -> None:
         self.write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+        self._pending: list[Callable[[Database], Awaitable[Any]]] = []
+        self._running: list[asyncio.Future[Any]] = []
 
     @property
     def backend(self) -> str:
@@ -58,8 +63,33 @@ class Database:
     def safe_url(self) -> str:
         return redact(self.url)
 
+    def defer(self, work: Callable[[Database], Awaitable[Any]]) -> None:
+        """Keep a write that may wait for SQLite's lock (a login's record) for later: the next
+        unit of work, `settle` or `dispose` runs it first; a command line may take it to run
+        after its output (`take_deferred`), the console starts it at once (`start_deferred`)."""
+        self._pending.append(work)
+
+    def take_deferred(self) -> list[Callable[[Database], Awaitable[Any]]]:
+        taken, self._pending = self._pending, []
+        return taken
+
+    def start_deferred(self) -> None:
+        self._running.extend(asyncio.ensure_future(work(self)) for work in self.take_deferred())
+
+    async def settle(self) -> None:
+        """Run and wait for deferred work (not the calling task itself); its errors raise here."""
+        self.start_deferred()
+        current = asyncio.current_task()
+        waiting = [task for task in self._running if task is not current]
+        self._running = [task for task in self._running if task is current]
+        for task in waiting:
+            await task
+
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        try:
+            await self.settle()
+        finally:
+            await self.engine.dispose()
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine) -> None:

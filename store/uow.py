@@ -66,6 +66,7 @@ class UnitOfWork:
 @asynccontextmanager
 async def unit_of_work(db: Database, actor: Actor) -> AsyncIterator[UnitOfWork]:
     """A write transaction (BEGIN IMMEDIATE on SQLite) that appends its audit events."""
+    await db.settle()  # a deferred login record goes first, so the log keeps its order
     session = AsyncSession(db.write_engine, expire_on_commit=False, autoflush=False)
     try:
         with typed_errors(db.label):

@@ -36,6 +36,8 @@ class Operator(Versioned, table=True):
     is_active: bool = Field(default=True, nullable=False)
     failed_logins: int = Field(default=0, nullable=False)
     last_login_at: dt.datetime | None = timestamp()
+    # Set when consecutive failures reach the lockout limit; logins are refused until then.
+    locked_until: dt.datetime | None = timestamp()
     created_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
 
 

@@ -101,6 +101,7 @@ async def verify(db: Database, actor: Actor, anchors: Iterable[str] = ()) -> aud
     """Recompute the chain; `anchors` ("id:hash", from earlier verifications) must still hold."""
     actor.require("audit.verify")
     noted = dict(audit.parse_anchor(anchor) for anchor in anchors)
+    await db.settle()  # the verifier's own login event is part of what it checks
     async with db.engine.connect() as connection:
         missing = await missing_guards(connection)
         result = await audit.verify(connection, noted)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -11,6 +14,7 @@ from store.engine import Database
 from store.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from store.models import Operator, OperatorRole, Platform, Role, utcnow
 from store.passwords import check_password, hash_password
+from store.services import settings
 from store.uow import read_session, unit_of_work
 
 MIN_PASSWORD_LENGTH = 4
@@ -49,38 +53,100 @@ def _normalise_username(username: str) -> str:
     return cleaned
 
 
-async def login(db: Database, username: str, password: str) -> Actor:
-    """Check credentials; audit the login or the failure. Raises AuthenticationFailed."""
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check unknown names against, so they take as long to refuse as known ones."""
+    return hash_password(secrets.token_hex(16))
+
+
+async def login(db: Database, username: str, password: str, *, defer_record: bool = False) -> Actor:
+    """Check credentials; audit the login or the failure. Raises AuthenticationFailed.
+
+    The check itself only reads, so it works while another process holds SQLite's write lock.
+    An unknown name, a wrong password, a deactivated account and a locked one (unless the password
+    was right) all answer "auth.failed" after the same work. Consecutive failures lock the account
+    (settings `operators.lockout_failures` and `operators.lockout_minutes`). With `defer_record`
+    the login's own write (its audit event) runs in the background, before the next unit of work
+    or when the database is disposed: a read-only command need not wait for a long writer."""
     name = (username or "").strip().lower()
-    async with unit_of_work(db, SYSTEM) as uow:
-        operator = (
-            await uow.session.execute(select(Operator).where(Operator.username == name))
-        ).scalar_one_or_none()
-        ok = operator is not None and check_password(password, operator.password_hash)
-        if not ok or not operator.is_active:
-            if operator is not None:
-                operator.failed_logins += 1
-            # Failed logins are attributed to the name that was tried, whoever typed it.
-            uow.actor = Actor(operator.id if operator else None, name or "?", frozenset())
-            uow.audit(
-                "operator.login_failed", "operator", operator.id if operator else name,
-                details={"reason": "inactive" if ok else "bad_credentials"},
-            )
-            failure = AuthenticationFailed("auth.inactive" if ok else "auth.failed")
-        else:
-            operator.failed_logins = 0
-            operator.last_login_at = utcnow()
-            roles = await _roles_of(uow.session, operator.id)
-            actor = Actor(
-                operator.id, operator.username, roles, operator.platform_id,
-                await _platform_code(uow.session, operator.platform_id), operator.full_name,
-            )
-            uow.actor = actor
-            uow.audit("operator.login", "operator", operator.id)
-            failure = None
-    if failure is not None:
-        raise failure
+    async with read_session(db) as session:
+        operator = (await session.execute(select(Operator).where(Operator.username == name))).scalar_one_or_none()
+        roles = await _roles_of(session, operator.id) if operator else frozenset()
+        platform_code = await _platform_code(session, operator.platform_id) if operator else None
+    ok = check_password(password, operator.password_hash if operator else _dummy_hash())
+    now = utcnow()
+    locked = operator is not None and operator.locked_until is not None and _aware(operator.locked_until) > now
+    if operator is None or not ok or not operator.is_active or locked:
+        await _record_failure(db, name, operator.id if operator else None, ok)
+        if ok and locked and operator.is_active:
+            raise AuthenticationFailed("auth.locked", until=_aware(operator.locked_until).strftime("%H:%M UTC"))
+        raise AuthenticationFailed("auth.inactive" if ok and operator is not None and not operator.is_active else "auth.failed")
+    actor = Actor(operator.id, operator.username, roles, operator.platform_id, platform_code, operator.full_name)
+    if defer_record:
+        db.defer(lambda database: _record_login_when_free(database, actor))
+    else:
+        await _record_login(db, actor)
     return actor
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+async def _record_login(db: Database, actor: Actor) -> None:
+    async with unit_of_work(db, actor) as uow:
+        operator = await uow.session.get(Operator, actor.operator_id)
+        operator.failed_logins = 0
+        operator.locked_until = None
+        operator.last_login_at = utcnow()
+        uow.audit("operator.login", "operator", operator.id)
+
+
+async def _record_login_when_free(db: Database, actor: Actor, attempts: int = 4) -> None:
+    """The deferred login record: a writer may hold SQLite's lock past one busy timeout."""
+    for attempt in range(attempts):
+        try:
+            return await _record_login(db, actor)
+        except Conflict as busy:
+            if busy.key != "db.busy" or attempt == attempts - 1:
+                raise
+
+
+async def _record_failure(db: Database, name: str, operator_id: int | None, password_right: bool) -> None:
+    """Count the failure (locking the account at the limit) and audit it under the name tried."""
+    tried = Actor(operator_id, name or "?", frozenset())
+    async with unit_of_work(db, tried) as uow:
+        operator = await uow.session.get(Operator, operator_id) if operator_id else None
+        if operator is None:
+            uow.audit("operator.login_failed", "operator", name, details={"reason": "bad_credentials"})
+            return
+        now = utcnow()
+        if operator.locked_until is not None and _aware(operator.locked_until) > now:
+            uow.audit("operator.login_failed", "operator", operator.id, details={"reason": "locked"})
+            return
+        operator.failed_logins += 1
+        reason = "inactive" if password_right and not operator.is_active else "bad_credentials"
+        uow.audit("operator.login_failed", "operator", operator.id, details={"reason": reason})
+        limit = await settings.get_in(uow.session, "operators.lockout_failures")
+        if reason == "bad_credentials" and limit and operator.failed_logins >= limit:
+            minutes = await settings.get_in(uow.session, "operators.lockout_minutes")
+            operator.locked_until = now + dt.timedelta(minutes=minutes)
+            uow.audit("operator.locked", "operator", operator.id,
+                      details={"failures": operator.failed_logins, "until": operator.locked_until})
+
+
+async def unlock(db: Database, actor: Actor, username: str) -> None:
+    """An admin lifts a lockout (and the count of failures behind it)."""
+    actor.require("operator.manage")
+    username = _normalise_username(username)
+    async with unit_of_work(db, actor) as uow:
+        operator = (await uow.session.execute(select(Operator).where(Operator.username == username))).scalar_one_or_none()
+        if operator is None:
+            raise NotFound("operator.not_found", username=username)
+        uow.audit("operator.unlocked", "operator", operator.id,
+                  before={"failed_logins": operator.failed_logins}, after={"failed_logins": 0})
+        operator.failed_logins = 0
+        operator.locked_until = None
 
 
 async def create_operator(

@@ -21,6 +21,9 @@ DEFAULTS: dict[str, Any] = {
     "payments.approval_thresholds": [[0, 1], [1_000_000_000, 2]],
     # Commission cap for a newly approved platform, in basis points (1500 = 15 %).
     "platforms.default_commission_cap_bp": 1500,
+    # Consecutive failed logins that lock an account, and for how long (0 failures: never lock).
+    "operators.lockout_failures": 5,
+    "operators.lockout_minutes": 15,
     # Obligation reports fall due this many days after the end of their period.
     "obligations.due_days": 10,
     # Length of an obligation period in months (monthly by default; 3 for quarterly reports).

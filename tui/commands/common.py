@@ -98,7 +98,17 @@ async def acting_operator(db: Database, operator_name: str | None) -> Actor:
     if not operator_name:
         raise Failure(t("permission.login_required"))
     password = read_password(t("cli.password_prompt", user=operator_name))
-    return await operators.login(db, operator_name, password)
+    # The login's own record waits for the write lock in the background: reads go ahead.
+    return await operators.login(db, operator_name, password, defer_record=True)
+
+
+async def _run_deferred(db_url: str | None, deferred: list) -> None:
+    db = await open_database(db_url)
+    try:
+        for work in deferred:
+            await work(db)
+    finally:
+        await db.dispose()
 
 
 def with_database(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
@@ -106,13 +116,25 @@ def with_database(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
 
     @functools.wraps(func)
     def wrapper(db_url: str | None, *args: Any, **kwargs: Any) -> T:
+        deferred: list = []
+
         async def main() -> T:
             db = await open_database(db_url)
             try:
                 return await func(db, *args, **kwargs)
             finally:
+                deferred.extend(db.take_deferred())
                 await db.dispose()
 
-        return run(main)
+        result = run(main)
+        if deferred:
+            # The login's record, after the command's output: a read need not wait for a writer.
+            context = click.get_current_context(silent=True)
+            finish = functools.partial(run, functools.partial(_run_deferred, db_url, deferred))
+            if context is not None:
+                context.call_on_close(finish)
+            else:
+                finish()
+        return result
 
     return wrapper

@@ -1,4 +1,4 @@
-"""`mitra operators add|list|deactivate|activate`."""
+"""`mitra operators add|list|deactivate|activate|unlock`."""
 
 from __future__ import annotations
 
@@ -84,3 +84,20 @@ def _set_active(active: bool):
 
 operators_group.command("deactivate", help="Stop an operator from logging in.")(_set_active(False))
 operators_group.command("activate", help="Let a deactivated operator log in again.")(_set_active(True))
+
+
+@operators_group.command("unlock")
+@click.argument("username")
+@db_option
+@operator_option
+@lang_option
+def unlock(username, db_url, operator_name) -> None:
+    """Lift a lockout after too many failed logins (admins)."""
+
+    @with_database
+    async def main(db: Database):
+        actor = await acting_operator(db, operator_name)
+        await operators.unlock(db, actor, username)
+
+    main(db_url)
+    click.echo(t("cli.operators.unlocked", user=username.strip().lower()))
