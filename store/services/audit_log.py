@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from store import audit
 from store.guards import missing_guards
+from store.scope import visible_ids
 from store.actor import Actor
 from store.engine import Database
 from store.models import AuditEvent
@@ -87,13 +88,13 @@ HISTORY_PERMISSIONS = {
 async def history(db: Database, actor: Actor, entity: str, entity_ids: list[str | int]) -> list[EventView]:
     """Every event of these records, oldest first (a record's history panel)."""
     actor.require(HISTORY_PERMISSIONS.get(entity, "audit.read"))
-    query = (
-        select(AuditEvent)
-        .where(AuditEvent.entity == entity, AuditEvent.entity_id.in_([str(i) for i in entity_ids]))
-        .order_by(AuditEvent.id)
-    )
     async with read_session(db) as session:
-        rows = (await session.execute(query)).scalars().all()
+        # Platform staff read the history of their own platform's records only.
+        ids = await visible_ids(session, actor, entity, entity_ids)
+        query = (
+            select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id.in_(ids)).order_by(AuditEvent.id)
+        )
+        rows = (await session.execute(query)).scalars().all() if ids else []
     return [_view(row) for row in rows]
 
 

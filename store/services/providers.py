@@ -518,7 +518,8 @@ async def list_providers(
         [
             ProviderRow(
                 row.id, row.name, row.nib, row.state, row.province_code, row.offers_offline,
-                ", ".join(codes.get(row.id, [])),
+                # Which other platforms propose a provider is their business, not platform staff's.
+                ", ".join(c for c in codes.get(row.id, []) if not actor.is_platform_staff or c == actor.platform_code),
             )
             for row in page.rows
         ],

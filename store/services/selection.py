@@ -47,6 +47,7 @@ from store.engine import Database
 from store.errors import Conflict, RuleViolation
 from store.models import (
     BlacklistEntry,
+    Enrollment,
     ExclusionEntry,
     ExclusionKind,
     ExclusionList,
@@ -325,6 +326,11 @@ async def list_rejections(
         )
         if reason:
             query = query.where(SelectionRejection.reason == reason)
+        if actor.is_platform_staff:
+            # Only people who bought on their platform (a rejection elsewhere is no business of theirs).
+            query = query.where(exists().where(
+                Enrollment.participant_id == SelectionRejection.participant_id, Enrollment.platform_id == actor.platform_id,
+            ))
         rows = (await session.execute(keyset(query, [SelectionRejection.id], cursor, limit))).all()
     views = [RejectedRow(row.id, row.participant_id, mask_nik(row.nik), row.full_name, row.reason) for row in rows]
     return page_of(views, limit, lambda view: (view.id,))

@@ -9,6 +9,8 @@ refused); providers' under their tax number (NPWP). Institutions are kept upper-
 
 from __future__ import annotations
 
+import dataclasses
+
 import re
 from dataclasses import dataclass
 
@@ -21,6 +23,8 @@ from store.engine import Database
 from store.errors import Conflict, InvalidInput, MitraError, NotFound, RuleViolation
 from store.models import AccountChannel, AccountOwner, Participant, PayoutAccount, Provider, utcnow
 from store.services.payments.payables import normalise_institution
+from store.scope import require_visible
+from store.services.registry import mask_nik
 from store.uow import read_session, unit_of_work
 
 ACCOUNT = PayoutAccount.__table__
@@ -142,7 +146,14 @@ async def account_of(db: Database, actor: Actor, *, nik: str | None = None, prov
         query = query.where(PayoutAccount.provider_id == provider_id)
     async with read_session(db) as session:
         account = (await session.execute(query)).scalar_one_or_none()
-    return _view(account) if account else None
+        if account is not None:
+            await require_visible(session, actor, "payout_account", account.id)
+    if account is None:
+        return None
+    view = _view(account)
+    if not actor.can("participant.reveal_nik"):
+        view = dataclasses.replace(view, holder_nik=mask_nik(view.holder_nik) if view.holder_nik else "")
+    return view
 
 
 def _yes_no(value: str) -> bool:
