@@ -65,6 +65,12 @@ class AuthenticationFailed(MitraError):
     kind = "auth"
 
 
+class SessionEnded(MitraError):
+    """The operator was deactivated, or their roles changed, since they logged in: log in again."""
+
+    kind = "session"
+
+
 class DatabaseUnavailable(MitraError):
     """The database cannot be reached or refused the connection."""
 

@@ -23,6 +23,7 @@ from store import audit
 from store.actor import Actor
 from store.engine import Database
 from store.failures import typed_errors
+from store.session_check import check_in
 
 
 class UnitOfWork:
@@ -81,6 +82,8 @@ async def unit_of_work(db: Database, actor: Actor) -> AsyncIterator[UnitOfWork]:
                         ),
                         {"actor": actor.username, "application": f"mitra:{actor.username}"[:63]},
                     )
+                # The operator may have been deactivated (or lost roles) since logging in.
+                await check_in(session, actor)
                 uow = UnitOfWork(db, session, actor)
                 yield uow
                 await uow.finish()

@@ -121,3 +121,41 @@ async def test_reads_and_logins_go_ahead_while_another_process_holds_the_write_l
     # The login was recorded all the same, once the lock was free.
     finance = await _operator(db, "finance")
     assert (await _actions(db, finance.id))[-1] == "operator.login"
+
+
+async def test_a_deactivated_operators_next_action_is_refused(db, actors):
+    from store.errors import SessionEnded
+
+    await operators.create_operator(db, actors.admin, "admin2", "secret", ["admin"])
+    second = await operators.login(db, "admin2", "secret")
+    await operators.set_active(db, actors.admin, "admin2", False, "left the office")
+    with pytest.raises(SessionEnded) as ended:
+        await settings.change(db, second, "obligations.due_days", 12)
+    assert ended.value.key == "session.deactivated"
+
+
+async def test_an_operator_whose_roles_were_taken_is_refused(db, actors):
+    from store.errors import SessionEnded
+    from store.models import OperatorRole
+    from store.uow import unit_of_work
+
+    admin = await operators.login(db, "admin", "demo")
+    async with unit_of_work(db, actors.admin) as uow:  # roles changed by another admin's hand
+        await uow.session.execute(OperatorRole.__table__.delete().where(OperatorRole.operator_id == admin.operator_id))
+        uow.session.add(OperatorRole(operator_id=admin.operator_id, role="auditor"))
+    with pytest.raises(SessionEnded) as ended:
+        await settings.change(db, admin, "obligations.due_days", 12)
+    assert ended.value.key == "session.roles_changed"
+
+
+async def test_the_console_logs_out_an_operator_deactivated_meanwhile(db, actors):
+    from screens.login import LoginScreen
+    from tests.tui_support import SIZE, console, login, wait_until
+
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        await operators.set_active(db, actors.admin, "coordinator", False, "moved to another office")
+        await pilot.press("5")  # opening an area reads: the read is refused
+        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        assert any("was deactivated" in n.message for n in app._notifications)

@@ -116,6 +116,11 @@ class MitraApp(ServiceCaller, App):
         self.actor = actor
         self.switch_screen(ShellScreen())
 
+    def session_ended(self, error: MitraError) -> None:
+        """Deactivated or roles changed since login: say so and go back to the login screen."""
+        self.notify(describe_error(error), title=t("shell.session_ended_title"), severity="error", timeout=30)
+        self.action_logout()
+
     def action_logout(self) -> None:
         self.actor = None
         self.switch_screen(LoginScreen(self.demo_operators))

@@ -17,7 +17,8 @@ from typing import Any
 from textual.message import Message
 from textual.widget import Widget
 
-from store.errors import MitraError
+from store import session_check
+from store.errors import MitraError, SessionEnded
 
 log = logging.getLogger("mitra.tui")
 
@@ -57,6 +58,7 @@ class ServiceCaller:
 
         async def invoke() -> None:
             try:
+                await session_check.check(app.db, app.actor)  # reads too stop once access is revoked
                 result = await service(app.db, app.actor, *args, **kwargs)
             except MitraError as error:
                 self.post_message(ServiceFailed(on_error, error))
@@ -79,7 +81,9 @@ class ServiceCaller:
 
     def on_service_failed(self, message: ServiceFailed) -> None:
         message.stop()
-        if message.on_error is not None:
+        if isinstance(message.error, SessionEnded):
+            self.app.session_ended(message.error)
+        elif message.on_error is not None:
             message.on_error(message.error)
         else:
             self.app.show_error(message.error)
