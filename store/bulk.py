@@ -19,11 +19,15 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from store.column_guard import check_row
+
 
 async def insert_rows(target: AsyncSession | AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
     """Insert `rows` (dicts with the same keys) into `table` in the caller's transaction."""
     if not rows:
         return 0
+    for row in rows:
+        check_row(table, row)
     connection = await target.connection() if isinstance(target, AsyncSession) else target
     if connection.dialect.name == "postgresql":
         columns = list(rows[0].keys())

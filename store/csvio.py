@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
@@ -96,6 +97,12 @@ def open_text(path: str | Path) -> tuple[TextIO, int]:
         raise InvalidInput("input.csv.unreadable", field="file", path=str(path), reason=error.strerror or str(error)) from None
 
 
+# No field of any file Mitra reads is longer (addresses, names, reasons); NUL and other control
+# characters (tab aside) are never data, and PostgreSQL refuses NUL outright.
+MAX_FIELD_CHARS = 2000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _delimiter(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
@@ -124,12 +131,24 @@ def rows(
             "input.csv.header", field="header",
             expected=",".join(required), missing=",".join(missing) or "-", unknown=",".join(unknown) or "-",
         )
-    for values in reader:
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # A field past the csv module's limit (131,072 characters), a stray quote: this row
+            # is refused with its line number, and reading goes on with the next one.
+            yield reader.line_num, {"__unreadable__": str(error)}
+            continue
         line = reader.line_num
         if not any(value.strip() for value in values):
             continue
         if len(values) != len(header):
             yield line, {"__malformed__": str(len(values))}
+            continue
+        if any(_CONTROL.search(value) or len(value) > MAX_FIELD_CHARS for value in values):
+            yield line, {"__unreadable__": "control characters or an overlong field"}
             continue
         yield line, {name: value.strip() for name, value in zip(header, values)}
 
@@ -141,7 +160,10 @@ def column_count(text: str) -> int:
 
 
 def malformed(row: dict[str, str], expected: int) -> InvalidInput | None:
-    """The error for a row whose number of fields does not match the header, if it is one."""
+    """The error for a row whose number of fields does not match the header (or that could not
+    be read at all: an overlong field, control characters), if it is one."""
+    if "__unreadable__" in row:
+        return InvalidInput("input.csv.unreadable_row", field="row", max=MAX_FIELD_CHARS)
     if "__malformed__" in row:
         return InvalidInput("input.csv.fields", field="row", found=row["__malformed__"], expected=expected)
     return None

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm.exc import StaleDataError
 
-from store.errors import Conflict, DatabaseUnavailable, MitraError, RuleViolation
+from store.errors import Conflict, DatabaseUnavailable, InvalidInput, MitraError, RuleViolation
+from store.validators import MAX_AMOUNT_IDR
 
 # Constraint (or SQLite "table.column") -> message key, for constraints whose violation is a
 # business rule an operator can understand. Areas register theirs with `explain_constraint`.
@@ -28,6 +29,10 @@ def explain_constraint(names: str | tuple[str, ...], key: str, kind: type[MitraE
 
 
 _PG_CONNECTION_CLASSES = ("08", "57P", "53")  # connection exceptions, shutdown, resources
+_PG_DATA = {
+    "22001": "input.too_long_unnamed", "22003": "input.amount_too_large", "22021": "input.control_characters",
+    "22P05": "input.control_characters",
+}
 _PG_AUTH = {"28P01": "db.bad_password", "28000": "db.bad_password"}
 # Guard triggers raise "mitra-rule:<message key>" (see migration 0601).
 _TRIGGER_RULE = re.compile(r"mitra-rule:([a-z_]+(?:\.[a-z_]+)+)")
@@ -58,6 +63,8 @@ def classify(error: BaseException, *, url_label: str = "") -> MitraError | None:
     """The typed error for a low-level failure, or None when it is not a database failure."""
     if isinstance(error, MitraError):
         return error
+    if isinstance(error, OverflowError):  # SQLite's driver: a number past 64 bits
+        return InvalidInput("input.amount_too_large", field="amount", max_idr=MAX_AMOUNT_IDR)
     if isinstance(error, StaleDataError):
         return Conflict("record.changed")
     if isinstance(error, (ConnectionError, asyncio.TimeoutError, TimeoutError)):
@@ -70,6 +77,9 @@ def classify(error: BaseException, *, url_label: str = "") -> MitraError | None:
     original = error.orig
     state = _sqlstate(original) if original is not None else None
     sqlite_name = getattr(original, "sqlite_errorname", None) or ""
+    if state in _PG_DATA:  # values the column cannot hold: never an "unexpected error"
+        key = _PG_DATA[state]
+        return InvalidInput(key, field="value", max_idr=MAX_AMOUNT_IDR, max="?")
     if state in _PG_AUTH:
         return DatabaseUnavailable(_PG_AUTH[state], target=url_label)
     if state == "3D000":

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store import audit
+from store import audit, column_guard  # noqa: F401 - column_guard checks every row written
 from store.actor import Actor
 from store.engine import Database
 from store.failures import typed_errors
@@ -52,6 +52,20 @@ class UnitOfWork:
         if details:
             changes["details"] = details
         self._events.append(audit.PendingEvent(action, entity, entity_id, changes, reason))
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of the unit of work that fails alone: its changes and its audit events are
+        dropped, its error (typed) goes to the caller, and the rest of the work goes on."""
+        recorded = len(self._events)
+        try:
+            with typed_errors(self.db.label):
+                async with self.session.begin_nested():
+                    yield
+                    await self.session.flush()
+        except BaseException:
+            del self._events[recorded:]
+            raise
 
     async def finish(self) -> None:
         await self.session.flush()

@@ -24,6 +24,18 @@ _PHONE_NOISE = re.compile(r"[\s\-()]")
 _HUNDREDTHS = re.compile(r"^(\d{1,3})(?:[.,](\d{1,2}))?$")
 
 
+# The largest amount of rupiah anything in the program may hold: Rp100 trillion, five times the
+# program's whole 2020 budget, and far inside BIGINT. Forms, files and the store check it; every
+# money column is checked against it on the way into the database too (store/column_guard.py).
+MAX_AMOUNT_IDR = 100_000_000_000_000
+
+
+def within_amount_ceiling(amount: int, field: str) -> int:
+    if amount > MAX_AMOUNT_IDR:
+        raise InvalidInput("input.amount_too_large", field=field, max_idr=MAX_AMOUNT_IDR)
+    return amount
+
+
 def require_text(value: str | None, field: str, *, max_length: int = 200) -> str:
     cleaned = " ".join((value or "").split())
     if not cleaned:
@@ -118,6 +130,11 @@ def legal_form(value: str, field: str = "legal_form") -> str:
     return cleaned
 
 
+def is_digits(value: str) -> bool:
+    """The check every number typed or read from a file goes through (see `_is_digits`)."""
+    return _is_digits(value)
+
+
 def iso_date(value: str | dt.date, field: str, *, not_after: dt.date | None = None) -> dt.date:
     """A date written YYYY-MM-DD; `not_after` refuses later dates (e.g. today: no future dates)."""
     if isinstance(value, dt.date):
@@ -162,7 +179,7 @@ def count(value: str | int, field: str) -> int:
         number = value
     else:
         cleaned = str(value or "").strip() or "0"
-        if not cleaned.isdigit():
+        if not _is_digits(cleaned) or len(cleaned) > 12:
             raise InvalidInput("input.count", field=field, value=value)
         number = int(cleaned)
     if number < 0:
@@ -192,7 +209,7 @@ def positive_money(value: int | str, field: str) -> int:
         amount = int(cleaned)
     if amount <= 0:
         raise InvalidInput("input.money", field=field, value=value)
-    return amount
+    return within_amount_ceiling(amount, field)
 
 
 # --- NIK: PP RR DD DDMMYY SSSS -------------------------------------------------------------

@@ -200,8 +200,10 @@ async def submit_application(
 async def import_applications(
     db: Database, actor: Actor, text: str, *, source_name: str = "", today: dt.date | None = None
 ) -> csvio.ImportReport:
-    """Import a CSV file's applications, each valid row in its own transaction; every rejected
-    row is reported with its line, column and reason. A wrong header refuses the whole file."""
+    """Import a CSV file's applications in one transaction (each row in a savepoint, so a row the
+    database refuses is reported and the rest go in); every rejected row is reported with its
+    line, column and reason. A wrong header refuses the whole file; a lost connection leaves
+    nothing half-imported."""
     actor.require("application.intake")
     today = today or dt.date.today()
     report = csvio.ImportReport()
@@ -209,25 +211,25 @@ async def import_applications(
     async with read_session(db) as session:
         groups = await _group_ids(session)
     source = f"import {source_name}".strip()
-    for line, row in csvio.rows(text, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
-        report.read += 1
-        broken = csvio.malformed(row, width)
-        if broken:
-            report.reject(line, broken)
-            continue
-        clean, errors = check(ApplicationInput.from_row(row), groups, today)
-        for error in errors:
-            report.reject(line, error)
-        if errors:
-            continue
-        try:
-            async with unit_of_work(db, actor) as uow:
-                await _insert(uow, clean, source)
-        except MitraError as error:
-            report.reject(line, error)
-            continue
-        report.imported += 1
     async with unit_of_work(db, actor) as uow:
+        for line, row in csvio.rows(text, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
+            report.read += 1
+            broken = csvio.malformed(row, width)
+            if broken:
+                report.reject(line, broken)
+                continue
+            clean, errors = check(ApplicationInput.from_row(row), groups, today)
+            for error in errors:
+                report.reject(line, error)
+            if errors:
+                continue
+            try:
+                async with uow.savepoint():
+                    await _insert(uow, clean, source)
+            except MitraError as error:
+                report.reject(line, error)
+                continue
+            report.imported += 1
         uow.audit(
             "application.imported", "platform_application", "",
             details={"file": source_name, "read": report.read, "imported": report.imported, "rejected": report.rejected},

@@ -79,7 +79,7 @@ class CourseFields:
 
 def _hours(value: Any) -> int:
     text = str(value or "").strip()
-    if not text.isdigit() or not 0 < int(text) <= 1000:
+    if not validators.is_digits(text) or len(text) > 4 or not 0 < int(text) <= 1000:
         raise InvalidInput("input.hours", field="hours", value=value)
     return int(text)
 

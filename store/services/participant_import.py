@@ -34,6 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from store import csvio, validators
 from store.actor import Actor
 from store.bulk import insert_rows
+from store.column_guard import check_row
 from store.engine import Database
 from store.errors import InvalidInput, MitraError
 from store.models import ExclusionEntry, ExclusionKind, ExclusionList, Participant, utcnow
@@ -55,7 +56,11 @@ def _no_progress(_done: int, _total: int) -> None:
 
 
 def birth_date(value: str, field: str = "birth_date") -> dt.date:
-    return validators.iso_date(value, field)
+    """A real birth date: not in the future, not before 1900."""
+    day = validators.iso_date(value, field, not_after=dt.date.today())
+    if day.year < 1900:
+        raise InvalidInput("input.date", field=field, value=value)
+    return day
 
 
 def sex(value: str, field: str = "sex") -> str:
@@ -69,6 +74,7 @@ def required_family_card(value: str, field: str = "family_card") -> str:
     return family_card(value, field, required=True)
 
 
+PARTICIPANT = Participant.__table__
 # Column -> validator(value, field); the NIK comes last, checked against birth date and sex.
 _FIELD_CHECKS = (
     ("full_name", require_text), ("birth_date", birth_date), ("sex", sex), ("phone", phone), ("email", email),
@@ -91,6 +97,11 @@ def participant_fields(raw: dict[str, str]) -> tuple[dict[str, Any], list[Invali
     except InvalidInput as error:
         errors.append(error)
     values["nik"] = raw["nik"].strip()
+    for column, value in values.items():  # what the columns can hold (store/column_guard.py)
+        try:
+            check_row(PARTICIPANT, {column: value})
+        except InvalidInput as error:
+            errors.append(error)
     return values, errors
 
 

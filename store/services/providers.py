@@ -505,7 +505,7 @@ async def list_providers(
     search = filters.search.strip()
     if search:
         digits = search.replace(".", "").replace("-", "").replace(" ", "")
-        if digits.isdigit():
+        if validators.is_digits(digits):
             query = query.where(Provider.nib >= digits, Provider.nib < digits + "\uffff")
         else:
             low, high = prefix_range(search)

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from store.actor import Actor
 from store.engine import Database
+from store import validators
 from store.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from store.failures import explain_constraint
 from store.models import Participant, ParticipantStatus, Wave, WaveProvinceQuota, WaveState
@@ -59,6 +60,11 @@ class WaveInput:
         for name in ("incentive_idr", "incentive_count", "survey_idr", "survey_count", "budget_idr"):
             if getattr(self, name) < 0:
                 raise InvalidInput("wave.not_negative", field=name, value=getattr(self, name))
+        for name in ("training_balance_idr", "incentive_idr", "survey_idr", "budget_idr"):
+            validators.within_amount_ceiling(getattr(self, name), name)
+        for name in ("number", "year", "quota", "purchase_deadline_days", "incentive_count", "survey_count"):
+            if getattr(self, name) > 10**9:
+                raise InvalidInput("input.count", field=name, value=getattr(self, name))
         if self.registration_closes < self.registration_opens:
             raise InvalidInput("wave.window_order", field="registration_closes")
         if self.starts_on < self.registration_closes:

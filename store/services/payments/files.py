@@ -39,6 +39,7 @@ from sqlalchemy import bindparam, case, func, select, update
 
 from store.actor import Actor
 from store.csvio import ImportReport, malformed, read_text, rows
+from store.validators import MAX_AMOUNT_IDR, is_digits
 from store.engine import Database
 from store.errors import InvalidInput, MitraError, NotFound, RuleViolation
 from store.models import BatchState, LineStatus, PaymentBatch, PaymentLine, utcnow
@@ -176,9 +177,9 @@ class _Result:
 
 def _parse(line: int, row: dict[str, str]) -> _Result:
     """One row's values; the first bad column raises _RowError."""
-    if not row["line_id"].isdigit():
+    if not is_digits(row["line_id"]) or len(row["line_id"]) > 18:
         raise _RowError("line_id", InvalidInput("payment.result.line_id", value=row["line_id"]))
-    if not row["amount"].isdigit():
+    if not is_digits(row["amount"]) or int(row["amount"]) > MAX_AMOUNT_IDR:
         raise _RowError("amount", InvalidInput("payment.result.amount", value=row["amount"]))
     status = row["status"].strip().lower()
     if status not in (LineStatus.PAID, LineStatus.FAILED):

@@ -1,0 +1,62 @@
+"""Every value on its way into the database fits its column: a class of faults fixed once.
+
+SQLite stores a 300-character e-mail in a VARCHAR(200) column, and a NUL byte, without a word;
+PostgreSQL refuses both with errors no operator can read; an amount past BIGINT overflows on
+both. Validators check the fields they know; this guard checks every string and money column of
+every row written through the ORM (mapper events) or `store.bulk.insert_rows`, and refuses with
+the column's name: "value too long", "control characters", "amount too large".
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import BigInteger, String, Table, event
+from sqlmodel import SQLModel
+
+from store.errors import InvalidInput
+from store.validators import MAX_AMOUNT_IDR
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _limits(table: Table) -> dict[str, tuple[str, int | None]]:
+    limits = {}
+    for column in table.columns:
+        if isinstance(column.type, String):
+            limits[column.name] = ("text", column.type.length)
+        elif isinstance(column.type, BigInteger) and column.name.endswith("_idr"):
+            limits[column.name] = ("money", MAX_AMOUNT_IDR)
+    return limits
+
+
+_CACHE: dict[str, dict[str, tuple[str, int | None]]] = {}
+
+
+def check_row(table: Table, values: dict[str, Any]) -> None:
+    limits = _CACHE.get(table.name)
+    if limits is None:
+        limits = _CACHE[table.name] = _limits(table)
+    for name, value in values.items():
+        kind_limit = limits.get(name)
+        if kind_limit is None or value is None:
+            continue
+        kind, limit = kind_limit
+        if kind == "text" and isinstance(value, str):
+            if limit is not None and len(value) > limit:
+                raise InvalidInput("input.too_long", field=name, max=limit)
+            if _CONTROL.search(value):
+                raise InvalidInput("input.control_characters", field=name)
+        elif kind == "money" and isinstance(value, int) and abs(value) > MAX_AMOUNT_IDR:
+            raise InvalidInput("input.amount_too_large", field=name, max_idr=MAX_AMOUNT_IDR)
+
+
+def _check_instance(_mapper, _connection, target) -> None:
+    table = target.__table__
+    check_row(table, {column.name: getattr(target, column.key, None) for column in table.columns
+                      if hasattr(target, column.key)})
+
+
+event.listen(SQLModel, "before_insert", _check_instance, propagate=True)
+event.listen(SQLModel, "before_update", _check_instance, propagate=True)
