@@ -490,3 +490,29 @@ async def test_queue_filters_by_state_and_name_and_sorts(db, actors):
     rest = await applications.list_applications(db, actors.reviewer, sort="name", limit=2, cursor=first.next_cursor)
     assert [row.brand_name for row in first.rows + rest.rows] == ["Alfa Belajar", "Beta Kelas", "Zeta Kursus"]
     assert rest.next_cursor is None
+
+
+async def test_terms_above_the_program_maximum_or_dated_in_the_future_are_refused(db, actors):
+    """A 20 % cap typed by an approver, or an agreement dated after today, never becomes a platform."""
+    application_id = await recommended(db, actors.reviewer, "PPPPPPP", "approve", brand_name="Kelas Lebih")
+    preview = await applications.decision_preview(db, actors.approver, application_id, "approve", today=TODAY)
+    typed = dict(code="kelaslebih", agreement_number="PKS-PMO/124/X/2026", agreement_date="2026-10-28",
+                 commission_cap="20")
+    for terms, key in (
+        (platforms.edited_terms(preview.terms, **typed), "platforms.cap_above_program_max"),
+        (platforms.edited_terms(preview.terms, **{**typed, "commission_cap": "10",
+                                                  "agreement_date": (TODAY + dt.timedelta(days=30)).isoformat()}),
+         "platforms.agreement_in_future"),
+    ):
+        detail = await applications.get_application(db, actors.approver, application_id)
+        with pytest.raises(InvalidInput) as refused:
+            await applications.decide(db, actors.approver, application_id, "approve", "Signed",
+                                      expected_version=detail.version, terms=terms, today=TODAY)
+        assert refused.value.key == key
+    async with read_session(db) as session:
+        assert (await session.execute(select(Platform).where(Platform.code == "kelaslebih"))).first() is None
+    # The database refuses a cap above the maximum, whoever writes it.
+    with pytest.raises(RuleViolation) as refused:
+        async with unit_of_work(db, actors.admin) as uow:
+            await uow.session.execute(text("UPDATE platform SET commission_cap_bp = 2000 WHERE code = 'tokopedia'"))
+    assert refused.value.key == "platforms.commission_above_program_max"

@@ -355,3 +355,22 @@ async def test_withdrawn_courses_do_not_count_as_similar(db, actors):
     assert await courses.price_outliers(db, actors.curator) == []
     async with read_session(db) as session:
         assert (await session.get(Course, ids[0])).state == "withdrawn"
+
+
+async def test_no_listing_above_the_program_maximum_commission(db, actors):
+    """A platform whose cap is above the program's maximum (the maximum lowered since) still
+    lists at most at the maximum; the database refuses the rest too."""
+    from store.services import settings
+
+    provider_id = await ps.approved(db, actors)
+    course_id = await ps.approved_course(db, actors, provider_id)
+    tokopedia = await ps.platform_id(db, "tokopedia")
+    await settings.change(db, actors.admin, "platforms.max_commission_bp", 1000)
+    with pytest.raises(RuleViolation) as refused:
+        await courses.list_course(db, actors.tokopedia, course_id, tokopedia, "12")
+    assert refused.value.key == "listing.commission_above_cap" and refused.value.params["cap"] == "10 %"
+    listing = await courses.list_course(db, actors.tokopedia, course_id, tokopedia, "10")
+    with pytest.raises(RuleViolation) as refused:
+        async with unit_of_work(db, actors.admin) as uow:
+            await uow.session.execute(text("UPDATE course_listing SET commission_bp = 1800 WHERE id = :id"), {"id": listing.id})
+    assert refused.value.key == "platforms.commission_above_program_max"

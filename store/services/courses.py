@@ -42,7 +42,7 @@ from store.models import (
     Wave,
 )
 from store.operation import get_held, hold, operation
-from store.services import curation, providers
+from store.services import curation, providers, settings
 from store.text import fold
 from store.uow import UnitOfWork, read_session, unit_of_work
 
@@ -390,6 +390,9 @@ def listing_refusal(facts: ListingFacts, commission: int) -> RuleViolation | Non
     return None
 
 
+MAX_COMMISSION_KEY = "platforms.max_commission_bp"
+
+
 def _percent(bp: int) -> str:
     whole, part = divmod(bp, 100)
     return f"{whole}.{part:02d}".rstrip("0").rstrip(".") + " %"
@@ -401,7 +404,9 @@ async def _listing_facts(session: AsyncSession, course: Course, provider: Provid
         platform_name=platform.name, platform_status=platform.status, price_idr=course.price_idr,
         outside_price_idr=course.outside_price_idr, free_elsewhere=course.free_elsewhere, mode=course.mode,
         interactive=course.interactive, balance_idr=await training_balance(session),
-        cap_bp=platform.commission_cap_bp, provider_group_id=provider.ownership_group_id,
+        # A platform's own cap, never above the program's maximum.
+        cap_bp=min(platform.commission_cap_bp, int(await settings.get_in(session, MAX_COMMISSION_KEY))),
+        provider_group_id=provider.ownership_group_id,
         platform_group_id=platform.ownership_group_id,
     )
 

@@ -85,11 +85,24 @@ def check_terms(terms: PlatformTerms) -> PlatformTerms:
     return PlatformTerms(code, terms.name, number, terms.agreement_date, terms.commission_cap_bp)
 
 
+async def check_program_rules(session: AsyncSession, terms: PlatformTerms, today: dt.date) -> None:
+    """Terms the program allows: a signed agreement (dated today or earlier: its obligation
+    periods are counted from it) and a commission cap within the program's maximum."""
+    if terms.agreement_date > today:
+        raise InvalidInput("platforms.agreement_in_future", field="agreement_date",
+                           value=terms.agreement_date.isoformat(), today=today.isoformat())
+    maximum = int(await settings.get_in(session, "platforms.max_commission_bp"))
+    if terms.commission_cap_bp > maximum:
+        raise InvalidInput("platforms.cap_above_program_max", field="commission_cap",
+                           cap=f"{terms.commission_cap_bp / 100:g} %", maximum=f"{maximum / 100:g} %")
+
+
 async def onboard(uow: UnitOfWork, application: PlatformApplication, terms: PlatformTerms, today: dt.date) -> Platform:
     """Create the platform of an approved application and open its obligations (inside the
     decision's unit of work)."""
     terms = check_terms(terms)
     session = uow.session
+    await check_program_rules(session, terms, today)
     if (await session.execute(select(Platform.id).where(Platform.code == terms.code))).first():
         raise Conflict("platforms.code_taken", code=terms.code)
     platform = Platform(

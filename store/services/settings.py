@@ -19,6 +19,9 @@ from store.uow import read_session, unit_of_work
 DEFAULTS: dict[str, Any] = {
     # Distinct approvers a payment batch needs: the last threshold the total reaches applies.
     "payments.approval_thresholds": [[0, 1], [1_000_000_000, 2]],
+    # The program's maximum commission, in basis points: no platform's cap and no listing above it
+    # (also enforced by the database, migration 0605).
+    "platforms.max_commission_bp": 1500,
     # Commission cap for a newly approved platform, in basis points (1500 = 15 %).
     "platforms.default_commission_cap_bp": 1500,
     # Consecutive failed logins that lock an account, and for how long (0 failures: never lock).
