@@ -196,6 +196,9 @@ async def select_participants(
         wave = await wave_by_number(session, wave_number, for_update=True)
         if wave.state not in (WaveState.PLANNED, WaveState.OPEN):
             raise RuleViolation("wave.already_selected", number=wave.number)
+        if at.date() > _deadline(wave):
+            # Nobody selected now could still make a first purchase: the sweep would revoke them all.
+            raise RuleViolation("wave.selection_after_deadline", number=wave.number, deadline=_deadline(wave).isoformat())
         if not 0 <= seed < 2**63:
             raise RuleViolation("wave.bad_seed", seed=seed)
         await allow_long_statements(session)
