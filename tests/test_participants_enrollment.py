@@ -243,9 +243,9 @@ async def test_no_first_purchase_after_the_wave_deadline(db, actors):
     ids = await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 1, 1)) for _ in range(2)])
     late_start = dt.date.today() - dt.timedelta(days=40)  # deadline: 15 days after the start
     wave = await waves.create_wave(db, actors.admin, wave_input(8, quota=2, starts_on=late_start))
-    await selection.select_participants(db, actors.coordinator, 8, seed=1)
-    listing = await make_listing(db, actors.admin, price=500_000)
     in_time = dt.datetime.combine(late_start + dt.timedelta(days=3), dt.time(9), tzinfo=dt.UTC)
+    await selection.select_participants(db, actors.coordinator, 8, seed=1, at=in_time)
+    listing = await make_listing(db, actors.admin, price=500_000)
     first = await enrollments.assign(db, actors.coordinator, ids[0], listing, at=in_time)
 
     with pytest.raises(RuleViolation) as refused:

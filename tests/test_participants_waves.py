@@ -54,7 +54,7 @@ async def wave_with_people(db, actors, people, *, number=7, quota=10, starts_on=
 async def test_selection_follows_the_seed_and_stays_within_the_quota(db, actors):
     people = [adult(province=code) for code in ["32", "33", "35", "96"] * 10]
     await wave_with_people(db, actors, people, quota=10)
-    result = await selection.select_participants(db, actors.coordinator, 7, seed=2020)
+    result = await selection.select_participants(db, actors.coordinator, 7, seed=2020, at=WITHIN_DEADLINE)
     chosen = await selected(db, 7)
     assert (result.registered, result.selected, len(chosen)) == (40, 10, 10)
     assert set(chosen) == expected_draw(2020, [p["nik"] for p in people], 10)
@@ -79,7 +79,7 @@ async def test_the_same_seed_selects_the_same_people_another_seed_others(db_url_
         try:
             other_actors = await Actors(other).load()
             await wave_with_people(other, other_actors, people, quota=8)
-            await selection.select_participants(other, other_actors.coordinator, 7, seed=seed)
+            await selection.select_participants(other, other_actors.coordinator, 7, seed=seed, at=WITHIN_DEADLINE)
             outcomes.append({nik: p.card_number for nik, p in (await selected(other, 7)).items()})
         finally:
             await other.dispose()
@@ -92,7 +92,7 @@ async def test_province_quotas_cap_their_provinces_and_the_rest_share_the_remain
     people += [adult(province=code) for code in ["11", "51", "73"] * 4]
     wave = await wave_with_people(db, actors, people, quota=9)
     await waves.set_province_quotas(db, actors.admin, wave.id, {"32": 3, "96": 2}, expected_version=wave.version)
-    await selection.select_participants(db, actors.coordinator, 7, seed=5)
+    await selection.select_participants(db, actors.coordinator, 7, seed=5, at=WITHIN_DEADLINE)
     by_province: dict[str, int] = {}
     for participant in (await selected(db, 7)).values():
         by_province[participant.province_code] = by_province.get(participant.province_code, 0) + 1
@@ -130,7 +130,7 @@ async def test_eligibility_refusals_are_recorded_with_listable_reasons(db, actor
         path.write_text(f"nik\n{nik_}\n", encoding="utf-8")
         await participant_import.import_exclusions(db, actors.coordinator, path, kind, "Kementerian", dt.date(2024, 1, 1))
 
-    result = await selection.select_participants(db, actors.coordinator, 7, seed=1)
+    result = await selection.select_participants(db, actors.coordinator, 7, seed=1, at=WITHIN_DEADLINE)
     assert result.rejected == {
         "invalid_nik": 1, "too_young": 1, "too_old": 1, "blacklisted": 1, "formal_education": 1,
         "excluded_occupation": 1,
@@ -153,10 +153,10 @@ async def test_eligibility_refusals_are_recorded_with_listable_reasons(db, actor
 async def test_a_wave_is_selected_once_and_only_by_a_coordinator(db, actors):
     await wave_with_people(db, actors, [adult()])
     with pytest.raises(PermissionDenied):
-        await selection.select_participants(db, actors.reviewer, 7, seed=1)
-    await selection.select_participants(db, actors.coordinator, 7, seed=1)
+        await selection.select_participants(db, actors.reviewer, 7, seed=1, at=WITHIN_DEADLINE)
+    await selection.select_participants(db, actors.coordinator, 7, seed=1, at=WITHIN_DEADLINE)
     with pytest.raises(RuleViolation) as refused:
-        await selection.select_participants(db, actors.coordinator, 7, seed=2)
+        await selection.select_participants(db, actors.coordinator, 7, seed=2, at=WITHIN_DEADLINE)
     assert refused.value.key == "wave.already_selected"
 
 
@@ -166,7 +166,7 @@ async def test_the_scheme_is_locked_once_the_wave_is_in_progress(db, actors):
         db, actors.admin, wave.id, wave_input(quota=10, balance=3_000_000, starts_on=START), expected_version=wave.version
     )
     assert edited.training_balance_idr == 3_000_000
-    await selection.select_participants(db, actors.coordinator, 7, seed=1)
+    await selection.select_participants(db, actors.coordinator, 7, seed=1, at=WITHIN_DEADLINE)
     current = await waves.get_wave(db, actors.admin, 7)
     with pytest.raises(RuleViolation) as refused:
         await waves.update_wave(db, actors.admin, wave.id, wave_input(quota=10, balance=3_500_000, starts_on=START),
@@ -192,7 +192,7 @@ async def test_wave_input_is_checked(db, actors):
 async def test_the_sweep_revokes_and_blacklists_those_without_a_purchase(db, actors):
     people = [adult() for _ in range(5)]
     await wave_with_people(db, actors, people, quota=5)
-    await selection.select_participants(db, actors.coordinator, 7, seed=3)
+    await selection.select_participants(db, actors.coordinator, 7, seed=3, at=WITHIN_DEADLINE)
     listing = await make_listing(db, actors.admin, price=1_000_000)
     chosen = await selected(db, 7)
     buyer = chosen[people[0]["nik"]]
@@ -275,7 +275,7 @@ async def test_purchases_racing_the_sweep_leave_exact_books(db_url, actors):
     try:
         ids = await add_participants(db, actors.coordinator, people)
         await waves.create_wave(db, actors.admin, wave_input(quota=12, balance=1_000_000, starts_on=START))
-        await selection.select_participants(db, actors.coordinator, 7, seed=4)
+        await selection.select_participants(db, actors.coordinator, 7, seed=4, at=WITHIN_DEADLINE)
         listing = await make_listing(db, actors.admin, price=400_000)
 
         async def buy(participant_id):
@@ -317,12 +317,24 @@ def test_wave_commands_select_list_rejections_and_sweep(db_url, tmp_path):
 
         database = create_database(db_url)
         try:
-            await waves.create_wave(database, (await Actors(database).load()).admin, wave_input(quota=2, starts_on=START))
+            await waves.create_wave(database, (await Actors(database).load()).admin, wave_input(quota=2, starts_on=recent))
+        finally:
+            await database.dispose()
+
+    async def let_the_deadline_pass():
+        # A month goes by: the wave's window now lies behind us.
+        from store.engine import create_database
+
+        database = create_database(db_url)
+        try:
+            async with database.write_engine.begin() as connection:
+                await connection.execute(Wave.__table__.update().values(starts_on=recent - dt.timedelta(days=30)))
         finally:
             await database.dispose()
 
     import asyncio
 
+    recent = dt.date.today() - dt.timedelta(days=2)
     asyncio.run(make_wave())
     selected_ = run("waves", "select", "7", "--seed", "99", "--operator", "coordinator")
     assert selected_.exit_code == 0
@@ -334,6 +346,22 @@ def test_wave_commands_select_list_rejections_and_sweep(db_url, tmp_path):
     assert "Anak Sekolah" in rejected.output and "Younger than 18" in rejected.output
     denied = run("waves", "sweep", "7", "--operator", "reviewer")
     assert denied.exit_code == 1 and "Your roles do not allow this" in denied.output
+    early = run("waves", "sweep", "7", "--operator", "coordinator")
+    assert early.exit_code == 1
+    asyncio.run(let_the_deadline_pass())
     swept = run("waves", "sweep", "7", "--operator", "coordinator")
     assert swept.exit_code == 0
     assert "2 cards revoked, 2 NIKs blacklisted, Rp7,000,000 returned." in swept.output
+
+
+async def test_no_selection_once_the_purchase_deadline_has_passed(db, actors):
+    """Nobody selected after the deadline could buy a first course: the store refuses the draw."""
+    await wave_with_people(db, actors, [adult() for _ in range(3)], quota=3)
+    after = dt.datetime.combine(START + dt.timedelta(days=16), dt.time(9), tzinfo=dt.UTC)
+    with pytest.raises(RuleViolation) as refused:
+        await selection.select_participants(db, actors.coordinator, 7, seed=1, at=after)
+    assert refused.value.key == "wave.selection_after_deadline"
+    assert await selected(db, 7) == {}
+    # The last day of the window still selects.
+    last_day = dt.datetime.combine(START + dt.timedelta(days=15), dt.time(9), tzinfo=dt.UTC)
+    assert (await selection.select_participants(db, actors.coordinator, 7, seed=1, at=last_day)).selected == 3

@@ -16,6 +16,7 @@ from store.uow import read_session
 from tests.participants_support import add_participants, person, wave_input
 
 START = dt.date(2024, 3, 1)
+IN_WINDOW = dt.datetime(2024, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 async def test_concurrent_selections_never_share_or_move_participants(db, db_url, actors):
@@ -26,8 +27,8 @@ async def test_concurrent_selections_never_share_or_move_participants(db, db_url
     engines = [create_database(db_url) for _ in range(2)]
     try:
         results = await asyncio.gather(
-            selection.select_participants(engines[0], actors.coordinator, 21, seed=1),
-            selection.select_participants(engines[1], actors.coordinator, 22, seed=2),
+            selection.select_participants(engines[0], actors.coordinator, 21, seed=1, at=IN_WINDOW),
+            selection.select_participants(engines[1], actors.coordinator, 22, seed=2, at=IN_WINDOW),
         )
     finally:
         for engine in engines:
@@ -48,7 +49,7 @@ async def test_the_database_refuses_moving_a_participant_to_another_wave(db, act
     await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 6, 1)) for _ in range(3)])
     for number in (21, 22):
         await waves.create_wave(db, actors.admin, wave_input(number, quota=3, starts_on=START))
-    await selection.select_participants(db, actors.coordinator, 21, seed=1)
+    await selection.select_participants(db, actors.coordinator, 21, seed=1, at=IN_WINDOW)
     for statement in (
         "UPDATE participant SET wave_id = (SELECT id FROM wave WHERE number = 22)",
         "UPDATE participant SET card_number = '5000022' || substr(card_number, 8)",
@@ -68,7 +69,7 @@ async def test_a_selection_refused_by_the_rule_reads_as_the_rule(db, actors):
     await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 6, 1))])
     await waves.create_wave(db, actors.admin, wave_input(21, quota=1, starts_on=START))
     await waves.create_wave(db, actors.admin, wave_input(22, quota=1, starts_on=START))
-    await selection.select_participants(db, actors.coordinator, 21, seed=1)
+    await selection.select_participants(db, actors.coordinator, 21, seed=1, at=IN_WINDOW)
     try:
         async with unit_of_work(db, actors.admin) as uow:
             await uow.session.execute(text("UPDATE participant SET wave_id = (SELECT id FROM wave WHERE number = 22)"))
