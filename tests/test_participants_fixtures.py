@@ -74,3 +74,33 @@ async def test_enrollment_step_puts_participants_in_every_state(db, actors):
     assert bought_in_two > 0  # the bulk assignment of wave 2's province 32
     assert waves[1].swept_at is not None
     assert waves[2].swept_at is None and waves[2].starts_on + dt.timedelta(days=waves[2].purchase_deadline_days) < dt.date.today()
+
+
+async def test_the_demo_calendar_has_a_wave_in_every_window_whatever_the_day(db, actors):
+    """Built on any day, the demo has a wave open for registration, one in its purchase window
+    (a first purchase works today), one past it (in training) and one swept."""
+    from store.services import enrollments
+
+    today = dt.date.today() - dt.timedelta(days=400)  # a day the fixture files never name
+    context = DemoContext(db, 1500, 2020, lambda *_: None, today=today)
+    for step in (steps.waves, steps.participants, steps.participants_edge, steps.select_waves):
+        await step(context)
+    await make_listing(db, actors.admin, title="Digital Marketing", price=700_000, hours=24)
+    await steps.enrollments_and_sweep(context)
+    async with read_session(db) as session:
+        waves = {w.number: w for w in (await session.execute(select(Wave))).scalars()}
+        in_window = (await session.execute(
+            select(Participant.id).where(Participant.wave_id == waves[3].id, Participant.status == "selected").limit(1)
+        )).scalar_one()
+
+    def deadline(wave):
+        return wave.starts_on + dt.timedelta(days=wave.purchase_deadline_days)
+
+    assert waves[4].state == "open" and waves[4].registration_opens <= today <= waves[4].registration_closes
+    assert waves[3].starts_on <= today <= deadline(waves[3])
+    assert deadline(waves[2]) < today and waves[2].swept_at is None
+    assert waves[1].swept_at is not None
+    listing = (await enrollments.open_listings(db, actors.coordinator, limit=1)).rows[0].listing_id
+    moment = dt.datetime.combine(today, dt.time(3), tzinfo=dt.UTC)
+    bought = await enrollments.assign(db, actors.coordinator, in_window, listing, at=moment)
+    assert bought.sequence == 1
