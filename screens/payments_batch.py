@@ -18,7 +18,9 @@ from textual.widgets import DataTable, Static
 from store.errors import MitraError
 from store.models import BatchKind, BatchState
 from store.services.payments import batches, browse, files
+from store.services.payments.batch_rules import BATCH_RULES, ApprovalPreview
 from store.services.payments.views import BatchRow
+from tui.gating import ActionsGate
 from tui.i18n import describe_error, t
 from tui.money import group_digits, in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
@@ -27,16 +29,8 @@ from tui.widgets.paged_table import PagedTable
 from tui.widgets.prompt import TextPrompt
 from tui.workers import ServiceCaller
 
-# action -> (permission, states in which it applies)
-ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "submit": ("payment.prepare", (BatchState.DRAFT,)),
-    "approve": ("payment.approve", (BatchState.SUBMITTED,)),
-    "reject": ("payment.approve", (BatchState.SUBMITTED,)),
-    "cancel": ("payment.prepare", (BatchState.DRAFT, BatchState.SUBMITTED)),
-    "export": ("payment.send", (BatchState.APPROVED, BatchState.SENT)),
-    "reconcile": ("payment.reconcile", (BatchState.SENT,)),
-    "new_version": ("payment.prepare", (BatchState.REJECTED,)),
-}
+# The keys of the store's batch actions (store/services/payments/batch_rules.py).
+ACTION_LABELS = {action: f"payments.key.{action}" for action in BATCH_RULES}
 
 
 def scope_label(batch: BatchRow) -> str:
@@ -50,9 +44,10 @@ def amounts(count: int, total_idr: int) -> str:
     return t("payments.amounts", count=group_digits(count), total=rupiah(total_idr), words=in_words(total_idr))
 
 
-def approval_text(batch: BatchRow) -> str:
-    """What an approval given now does: the only one, the first of several, or the final one."""
-    number, needed = batch.next_approval, batch.approvals_needed
+def approval_text(batch: BatchRow, preview: ApprovalPreview) -> str:
+    """What an approval given now does (the store's preview for this approver): the only one,
+    the first of several, or the final one."""
+    number, needed = preview.number, preview.needed
     if needed == 1:
         which = t("payments.confirm.approve.only")
     elif number == 1:
@@ -82,11 +77,12 @@ def _line_row(line: browse.LineRow) -> tuple[str, list[str]]:
     ]
 
 
-class BatchScreen(ServiceCaller, Screen[None]):
+class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
     DEFAULT_CSS = """
     BatchScreen { padding: 0 1; }
     BatchScreen #batch-title { text-style: bold; margin-top: 1; }
-    BatchScreen #batch-summary { height: auto; margin-bottom: 1; }
+    BatchScreen #batch-summary { height: auto; }
+    BatchScreen #batch-held { height: auto; margin-bottom: 1; color: $warning; }
     BatchScreen #batch-middle { height: auto; max-height: 12; }
     BatchScreen #batch-groups { width: 1fr; height: auto; max-height: 12; }
     BatchScreen #batch-trail { width: 1fr; height: auto; max-height: 12; padding: 0 1; border-left: solid $primary; }
@@ -112,6 +108,7 @@ class BatchScreen(ServiceCaller, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("", id="batch-title")
         yield Static("", id="batch-summary")
+        yield Static("", id="batch-held")
         with Horizontal(id="batch-middle"):
             yield DataTable(id="batch-groups", cursor_type="row")
             with Vertical(id="batch-trail"):
@@ -145,6 +142,7 @@ class BatchScreen(ServiceCaller, Screen[None]):
 
     def show_detail(self, detail: browse.BatchDetail) -> None:
         self.detail = detail
+        self.store_actions = detail.actions.actions
         self._render_detail()
         self.refresh_bindings()
 
@@ -157,6 +155,7 @@ class BatchScreen(ServiceCaller, Screen[None]):
             t("payments.batch.title", id=batch.id, kind=t(f"payments.kind.{batch.kind}"), scope=scope_label(batch))
         )
         self.query_one("#batch-summary", Static).update("\n".join(self._summary_lines(detail)))
+        self.query_one("#batch-held", Static).update(self.held_back_text(ACTION_LABELS))
         groups = self.query_one("#batch-groups", DataTable)
         groups.clear(columns=True)
         groups.add_column(t(f"payments.col.{detail.group_by}"), key="group")
@@ -209,13 +208,7 @@ class BatchScreen(ServiceCaller, Screen[None]):
     # --- what the operator may do ----------------------------------------------------------------
 
     def check_action(self, action: str, parameters) -> bool | None:
-        if action not in ACTIONS:
-            return True
-        permission, states = ACTIONS[action]
-        actor = self.app.actor
-        if self.detail is None or actor is None or not actor.can(permission):
-            return False
-        return self.detail.batch.state in states
+        return self.gate(action) if action in BATCH_RULES else True
 
     @property
     def batch(self) -> BatchRow:
@@ -260,7 +253,8 @@ class BatchScreen(ServiceCaller, Screen[None]):
                 self.act(batches.approve_batch, batch.id, batch.version, then=self._approved)
 
         self.app.push_screen(
-            ConfirmScreen(t("payments.confirm.approve.title", id=batch.id), approval_text(batch),
+            ConfirmScreen(t("payments.confirm.approve.title", id=batch.id),
+                          approval_text(batch, self.detail.actions.approval),
                           yes_label=t("payments.confirm.approve.yes")),
             go,
         )

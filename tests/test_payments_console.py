@@ -214,3 +214,27 @@ async def test_the_list_shows_kind_scope_state_count_total_approvals_and_filters
         area = app.screen.query_one(PaymentsArea)
         await wait_until(pilot, lambda: area.query_one("#batches", PagedTable).row_count == 2)
         assert not area.check_action("prepare", ())
+
+
+async def test_an_approver_who_already_approved_is_told_so_before_pressing_anything(db, actors):
+    """The store says approving again is refused: the key is shown disabled, the reason is on the
+    screen, and pressing it opens no confirmation that would promise a 'final approval'."""
+    await _world(db)
+    await batches.set_approval_thresholds(db, actors.admin, [[0, 2]])
+    batch = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
+    await batches.submit_batch(db, actors.finance, batch.id)
+    await batches.approve_batch(db, actors.approver, batch.id)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "approver")
+        screen = await _open_first_batch(pilot)
+        assert screen.check_action("approve", ()) is None  # shown, disabled
+        assert screen.check_action("reject", ()) is True
+        assert screen.check_action("submit", ()) is False  # does not apply to a submitted batch
+        assert f"Not now: Approve. You have already approved batch {batch.id}" in _text(screen, "#batch-held")
+        await pilot.press("a")
+        await settle(pilot)
+        assert app.screen is screen
+    async with db.engine.connect() as connection:
+        approvals = (await connection.execute(select(func.count()).select_from(BatchApproval))).scalar_one()
+    assert approvals == 1

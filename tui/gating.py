@@ -22,3 +22,33 @@ class PermissionGate:
     def check_action(self, action: str, parameters) -> bool | None:
         permission = self.ACTION_PERMISSIONS.get(action)
         return permission is None or self.allowed(permission)
+
+
+class ActionsGate:
+    """Keys follow the store's answer to "what may this operator do on this record now"
+    (store/allowed.py): an action the store allows is offered; one that applies but is refused
+    now (maker-checker, a missing document ...) is shown disabled, its reason on the screen
+    (`held_back_text`); the rest are not offered. The screen sets `store_actions` when it loads
+    the record and calls `refresh_bindings()`."""
+
+    store_actions = None  # store.allowed.Actions of the record on screen, once loaded
+
+    def gate(self, action: str) -> bool | None:
+        actions = self.store_actions
+        if actions is None:  # not loaded yet: nothing is offered
+            return False
+        if action not in actions or actions.allowed(action):
+            return True
+        return None if actions.applies(action) else False
+
+    def held_back_text(self, labels: dict[str, str]) -> str:
+        """One line per action that applies but is refused now: the key's label and why."""
+        from tui.i18n import describe_error, t
+
+        actions = self.store_actions
+        if actions is None:
+            return ""
+        return "\n".join(
+            t("actions.held_back", action=t(labels[action]), reason=describe_error(refusal))
+            for action, refusal in actions.held_back.items() if action in labels
+        )

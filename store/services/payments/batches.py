@@ -41,14 +41,18 @@ from store.services.payments.payables import (
     resolve_scope,
     summarise,
 )
+from store.services.payments.batch_rules import (
+    OPEN_STATES,
+    approvers_of,
+    budget_refusal,
+    checker_refusal,
+    enforce,
+)
 from store.services.payments.integrity import check_unchanged_since_prepared, line_digest
 from store.services.payments.views import BatchRow, batch_rows, to_batch_row
 from store.uow import UnitOfWork, read_session, unit_of_work
 
 THRESHOLDS_KEY = "payments.approval_thresholds"
-# Approved batches commit budget: what they hold, less what failed and was released.
-COMMITTED_STATES = (BatchState.APPROVED, BatchState.SENT, BatchState.RECONCILED)
-OPEN_STATES = (BatchState.DRAFT, BatchState.SUBMITTED)
 BATCH = PaymentBatch.__table__
 LINE = PaymentLine.__table__
 
@@ -121,11 +125,6 @@ async def _locked(uow: UnitOfWork, batch_id: int, expected_version: int | None) 
     if expected_version is not None and row.version != expected_version:
         raise Conflict("record.changed")
     return row
-
-
-def _require_state(batch: Any, allowed: tuple[str, ...], key: str) -> None:
-    if batch.state not in allowed:
-        raise RuleViolation(key, batch=batch.id, state=batch.state)
 
 
 async def transition(session: AsyncSession, batch: Any, to_state: str, from_states: tuple[str, ...], **values: Any) -> None:
@@ -273,7 +272,7 @@ async def new_version(db: Database, actor: Actor, batch_id: int, filters: Candid
     actor.require("payment.prepare")
     async with unit_of_work(db, actor) as uow:
         rejected = await _locked(uow, batch_id, None)
-        _require_state(rejected, (BatchState.REJECTED,), "payment.version_needs_rejected")
+        enforce("new_version", rejected)
         taken = (
             await uow.session.execute(select(BATCH.c.id).where(BATCH.c.previous_batch_id == batch_id))
         ).scalar()
@@ -300,7 +299,7 @@ async def submit_batch(db: Database, actor: Actor, batch_id: int, expected_versi
     actor.require("payment.prepare")
     async with unit_of_work(db, actor) as uow:
         batch = await _locked(uow, batch_id, expected_version)
-        _require_state(batch, (BatchState.DRAFT,), "payment.submit_needs_draft")
+        enforce("submit", batch)
         if batch.line_count == 0:
             raise RuleViolation("payment.no_candidates", scope=batch_id)
         needed = approvals_for(batch.total_idr, await settings.get_in(uow.session, THRESHOLDS_KEY))
@@ -318,16 +317,6 @@ async def submit_batch(db: Database, actor: Actor, batch_id: int, expected_versi
         return await batch_row(uow.session, batch_id)
 
 
-async def committed_budget(session: AsyncSession, wave_id: int, *, excluding: int | None = None) -> int:
-    """What the wave's approved, sent and reconciled batches hold, less their failed lines."""
-    query = select(func.coalesce(func.sum(BATCH.c.total_idr - BATCH.c.failed_idr), 0)).where(
-        BATCH.c.wave_id == wave_id, BATCH.c.state.in_(COMMITTED_STATES)
-    )
-    if excluding is not None:
-        query = query.where(BATCH.c.id != excluding)
-    return int((await session.execute(query)).scalar_one())
-
-
 async def _check_budget(uow: UnitOfWork, batch: Any) -> None:
     if batch.kind != BatchKind.INCENTIVE:
         return
@@ -336,15 +325,9 @@ async def _check_budget(uow: UnitOfWork, batch: Any) -> None:
         await uow.session.execute(
             text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": PG_WAVE_BUDGET, "key": batch.wave_id}
         )
-    budget, number = (
-        await uow.session.execute(select(Wave.budget_idr, Wave.number).where(Wave.id == batch.wave_id))
-    ).one()
-    committed = await committed_budget(uow.session, batch.wave_id, excluding=batch.id)
-    if committed + batch.total_idr > budget:
-        raise RuleViolation(
-            "payment.over_budget", wave=number, budget_idr=budget, committed_idr=committed,
-            batch_idr=batch.total_idr, short_idr=committed + batch.total_idr - budget,
-        )
+    refused = await budget_refusal(uow.session, batch)
+    if refused is not None:
+        raise refused
 
 
 @dataclass(frozen=True)
@@ -360,14 +343,11 @@ async def approve_batch(db: Database, actor: Actor, batch_id: int, expected_vers
     actor.require("payment.approve")
     async with unit_of_work(db, actor) as uow:
         batch = await _locked(uow, batch_id, expected_version)
-        _require_state(batch, (BatchState.SUBMITTED,), "payment.approve_needs_submitted")
-        if batch.prepared_by == actor.operator_id:
-            raise RuleViolation("payment.preparer_cannot_approve", batch=batch_id)
-        approvers = set(
-            (await uow.session.execute(select(BatchApproval.approver_id).where(BatchApproval.batch_id == batch_id))).scalars()
-        )
-        if actor.operator_id in approvers:
-            raise RuleViolation("payment.already_approved", batch=batch_id)
+        enforce("approve", batch)
+        approvers = await approvers_of(uow.session, batch_id)
+        refused = checker_refusal("approve", actor, batch, approvers)
+        if refused is not None:
+            raise refused
         await _check_budget(uow, batch)
         number = len(approvers) + 1
         final = number >= batch.approvals_needed
@@ -410,9 +390,10 @@ async def reject_batch(db: Database, actor: Actor, batch_id: int, reason: str, e
     reason = _reason(reason)
     async with unit_of_work(db, actor) as uow:
         batch = await _locked(uow, batch_id, expected_version)
-        _require_state(batch, (BatchState.SUBMITTED,), "payment.reject_needs_submitted")
-        if batch.prepared_by == actor.operator_id:
-            raise RuleViolation("payment.preparer_cannot_reject", batch=batch_id)
+        enforce("reject", batch)
+        refused = checker_refusal("reject", actor, batch, set())
+        if refused is not None:
+            raise refused
         return await _close(
             uow, batch, BatchState.REJECTED, (BatchState.SUBMITTED,), reason,
             rejected_by=actor.operator_id, rejected_at=utcnow(), reject_reason=reason,
@@ -425,7 +406,7 @@ async def cancel_batch(db: Database, actor: Actor, batch_id: int, reason: str, e
     reason = _reason(reason)
     async with unit_of_work(db, actor) as uow:
         batch = await _locked(uow, batch_id, expected_version)
-        _require_state(batch, OPEN_STATES, "payment.cancel_needs_open")
+        enforce("cancel", batch)
         return await _close(
             uow, batch, BatchState.CANCELLED, OPEN_STATES, reason,
             cancelled_by=actor.operator_id, cancelled_at=utcnow(), cancel_reason=reason,

@@ -25,6 +25,7 @@ from store.models import (
 from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
 from store.services import audit_log
+from store.services.payments.batch_rules import BatchActions, judge_batch
 from store.services.payments.batches import batch_row
 from store.services.payments.views import BatchRow, batch_rows, to_batch_row
 from store.uow import read_session
@@ -89,6 +90,8 @@ class BatchDetail:
     cancel_reason: str
     next_version_id: int | None
     trail: list[audit_log.EventView]
+    # What the reading operator may do now, and what an approval would do (batch_rules).
+    actions: BatchActions
 
 
 async def _groups(session, batch: BatchRow) -> tuple[str, list[GroupTotal], int]:
@@ -140,10 +143,11 @@ async def batch_detail(db: Database, actor: Actor, batch_id: int) -> BatchDetail
             ).scalars()
         )
         next_version = (await session.execute(select(BATCH.c.id).where(BATCH.c.previous_batch_id == batch_id))).scalar()
+        actions = await judge_batch(session, actor, raw)
     trail = await audit_log.history(db, actor, "payment_batch", [batch_id])
     return BatchDetail(
         batch, group_by, groups, group_count, LineCounts(int(pending), int(paid), int(failed), int(retries)),
-        approvers, raw.reject_reason, raw.cancel_reason, next_version, trail,
+        approvers, raw.reject_reason, raw.cancel_reason, next_version, trail, actions,
     )
 
 

@@ -43,6 +43,7 @@ from store.validators import MAX_AMOUNT_IDR, is_digits
 from store.engine import Database
 from store.errors import InvalidInput, MitraError, NotFound, RuleViolation
 from store.models import BatchState, LineStatus, PaymentBatch, PaymentLine, utcnow
+from store.services.payments.batch_rules import enforce
 from store.services.payments.batches import transition
 from store.services.payments.integrity import check_against_audit
 from store.uow import read_session, unit_of_work
@@ -75,8 +76,7 @@ async def _batch_for_export(db: Database, actor: Actor, batch_id: int) -> Any:
         if batch is None:
             raise NotFound("payment.batch_not_found", batch=batch_id)
         actor.require_platform(batch.platform_id)
-        if batch.state not in (BatchState.APPROVED, BatchState.SENT):
-            raise RuleViolation("payment.export_needs_approved", batch=batch_id, state=batch.state)
+        enforce("export", batch)
         # No file for a batch whose lines or approvals are not the ones its audit trail recorded.
         await check_against_audit(session, batch)
     return batch
@@ -272,8 +272,7 @@ async def reconcile(db: Database, actor: Actor, batch_id: int, text: str) -> Rec
             batch = (await uow.session.execute(select(BATCH).where(BATCH.c.id == batch_id).with_for_update())).first()
             if batch is None:
                 raise NotFound("payment.batch_not_found", batch=batch_id)
-            if batch.state != BatchState.SENT:
-                raise RuleViolation("payment.reconcile_needs_sent", batch=batch_id, state=batch.state)
+            enforce("reconcile", batch)
             await _read_and_apply(uow.session, batch_id, parsed, report)
             if report.errors:
                 raise _Refused
