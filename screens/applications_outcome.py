@@ -31,10 +31,14 @@ class OutcomePrompt(PromptScreen):
     """Outcome (preselected), rejection reason (for a rejection) and note; Enter in the note
     accepts, Esc cancels. Dismisses with an OutcomeChoice or None."""
 
-    def __init__(self, title: str, outcome: str, reason: str | None = None) -> None:
+    def __init__(self, title: str, outcome: str, reason: str | None = None, *,
+                 refusals: dict[str, MitraError | None] | None = None) -> None:
         super().__init__(title)
         self._outcome = outcome
         self._reason = reason
+        # The store's answer per outcome (application_actions): a refused one is explained here,
+        # with the note kept, instead of after the confirmation.
+        self._refusals = refusals or {}
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -76,6 +80,10 @@ class OutcomePrompt(PromptScreen):
             self.show_error(t("prompt.required"))
             return
         outcome = self._outcome_value()
+        refused = self._refusals.get(outcome)
+        if refused is not None:
+            self.show_error(describe_error(refused))
+            return
         reason = str(self.query_one("#reason-select", Select).value) if outcome == Recommendation.REJECT else None
         self.dismiss(OutcomeChoice(outcome, reason, note))
 

@@ -29,8 +29,10 @@ from store.errors import MitraError, RuleViolation
 from store.models import ApplicationState, Recommendation, Verdict
 from store.provinces import PROVINCE_COUNT
 from store.services import applications
+from store.services.application_actions import APPLICATION_RULES, judge_application
 from store.services.applications import ApplicationDetail, CriterionView, DecisionPreview
 from store.services.platforms import PlatformTerms
+from tui.gating import ActionsGate
 from tui.i18n import event_label, t
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
@@ -115,7 +117,12 @@ def history_row(event, current_id: int) -> list[str]:
     return [event.at.strftime("%Y-%m-%d %H:%M"), event.operator_name, where + label, summary]
 
 
-class ReviewScreen(ServiceCaller, Screen):
+# Screen action -> the store's step (store/services/application_actions.py).
+STEP_OF = {"accept": "verdict", "note": "verdict"} | {step: step for step in APPLICATION_RULES}
+STEP_LABELS = {step: f"keys.review.{step}" for step in APPLICATION_RULES if step != "verdict"}
+
+
+class ReviewScreen(ActionsGate, ServiceCaller, Screen):
     """One application of a queue; `queue` holds the ids in the order the list showed them."""
 
     DEFAULT_CSS = """
@@ -223,7 +230,10 @@ class ReviewScreen(ServiceCaller, Screen):
             )
         table.move_cursor(row=row)
         self._show_criterion()
-        self.query_one("#outcome", Static).update(outcome_text(detail))
+        self.judged = judge_application(self.app.actor, detail.state, detail.verdicts(), detail.recommended_by_id)
+        self.store_actions = self.judged.actions
+        held = self.held_back_text(STEP_LABELS)
+        self.query_one("#outcome", Static).update(outcome_text(detail) + (f"\n{held}" if held else ""))
         self.refresh_bindings()
 
     def show_history(self, events) -> None:
@@ -259,38 +269,16 @@ class ReviewScreen(ServiceCaller, Screen):
     # --- which keys are offered -------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        actor = self.app.actor
-        needs = {
-            "verdict": "application.review", "accept": "application.review", "note": "application.review",
-            "request_info": "application.review", "answer": "application.review",
-            "recommend": "application.recommend", "decide": "application.decide", "send_back": "application.decide",
-        }
-        if action in needs and (actor is None or not actor.can(needs[action])):
-            return False  # not offered to this operator's roles
         if action == "step":
             return 0 <= self.index + parameters[0] < len(self.queue) or None
-        detail = self.detail
-        if action not in needs:
+        step = STEP_OF.get(action)
+        if step is None:
             return True
-        if detail is None:
-            return None
-        transitions = {
-            "request_info": detail.state == S.IN_REVIEW,
-            "answer": detail.state == S.NEEDS_INFO,
-            "recommend": detail.state == S.IN_REVIEW,
-            "decide": detail.state == S.RECOMMENDED,
-            "send_back": detail.state == S.RECOMMENDED,
-        }
-        if action in transitions:
-            if not transitions[action]:
-                return False  # not a step of this state: not offered
-            # Maker-checker: shown, but disabled for the approver who recommended it.
-            return None if action == "decide" and detail.recommended_by_id == actor.operator_id else True
-        allowed = detail.state in (S.SUBMITTED, S.IN_REVIEW)
-        if action == "accept" and allowed:
+        offered = self.gate(step)
+        if offered and action == "accept":
             criterion = self._selected()
-            allowed = criterion is not None and criterion.suggested is not None
-        return True if allowed else None
+            return True if criterion is not None and criterion.suggested is not None else None
+        return offered
 
     # --- criteria ---------------------------------------------------------------------------
 
@@ -371,7 +359,7 @@ class ReviewScreen(ServiceCaller, Screen):
     def action_recommend(self) -> None:
         detail = self.detail
         prompt = OutcomePrompt(t("applications.recommend_title", name=detail.brand_name), suggested_outcome(detail),
-                               detail.reject_reason)
+                               detail.reject_reason, refusals=self.judged.outcomes)
 
         def chosen(choice: OutcomeChoice | None) -> None:
             if choice is None:
@@ -390,7 +378,8 @@ class ReviewScreen(ServiceCaller, Screen):
     def action_decide(self) -> None:
         detail = self.detail
         prompt = OutcomePrompt(t("applications.decide_title", name=detail.brand_name),
-                               detail.recommendation or Recommendation.REJECT, detail.reject_reason)
+                               detail.recommendation or Recommendation.REJECT, detail.reject_reason,
+                               refusals=self.judged.outcomes)
 
         def chosen(choice: OutcomeChoice | None) -> None:
             if choice is not None:

@@ -19,8 +19,9 @@ from store.errors import InvalidInput
 from store.models import ProviderState
 from store.provinces import province_name
 from store.services import curation, providers
-from store.services.courses import OPEN_PROVIDER_STATES
+from store.services.provider_actions import PROVIDER_RULES
 from store.services.provider_file import ProviderFile, provider_file
+from tui.gating import ActionsGate
 from tui.i18n import event_label, t
 from tui.money import rupiah
 from tui.widgets.confirm import ConfirmScreen
@@ -61,9 +62,15 @@ class DocumentTable(DataTable):
             self.move_cursor(row=self.cursor_row + 1)
 
 
-class ProviderScreen(ServiceCaller, Screen):
+# Screen action -> the store's provider action (store/services/provider_actions.py).
+SCREEN_ACTIONS = {action: action for action in PROVIDER_RULES} | {"take": "start_curation"}
+ACTION_LABELS = {store_action: f"providers.key.{screen}" for screen, store_action in SCREEN_ACTIONS.items()}
+
+
+class ProviderScreen(ActionsGate, ServiceCaller, Screen):
     DEFAULT_CSS = """
     ProviderScreen #provider-header { height: auto; padding: 0 1; border-bottom: solid $primary; }
+    ProviderScreen #provider-held { height: auto; padding: 0 1; color: $warning; }
     ProviderScreen TabbedContent { height: 1fr; }
     ProviderScreen DataTable { height: 1fr; }
     """
@@ -96,6 +103,7 @@ class ProviderScreen(ServiceCaller, Screen):
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield Static("", id="provider-header")
+        yield Static("", id="provider-held")
         with TabbedContent(id="provider-tabs"):
             for tab in TABS:
                 with TabPane(self._tab_label(tab), id=f"tab-{tab}"):
@@ -145,6 +153,7 @@ class ProviderScreen(ServiceCaller, Screen):
 
     def show(self, file: ProviderFile) -> None:
         self.file = file
+        self._judged(file)
         self.query_one("#provider-header", Static).update(self._header(file))
         self._documents(file)
         scores = self.query_one(ScoreTable)
@@ -242,31 +251,11 @@ class ProviderScreen(ServiceCaller, Screen):
         editable = providers.PLATFORM_EDITABLE if actor.is_platform_staff else providers.OFFICE_EDITABLE
         return self._state in editable
 
-    # action -> (permission, whether the provider's state and the curator's independence allow it)
-    def _rules(self) -> dict[str, tuple[str, bool]]:
-        state = self._state
-        return {
-            "submit": ("provider.submit", state == ProviderState.INVENTORIED),
-            "take": ("provider.curate", self._can_curate() and state == ProviderState.SUBMITTED),
-            "approve": ("provider.decide", self._can_curate() and state == ProviderState.IN_CURATION),
-            "reject": (
-                "provider.decide",
-                self._can_curate() and state in (ProviderState.SUBMITTED, ProviderState.IN_CURATION),
-            ),
-            "suspend": ("provider.suspend", state == ProviderState.APPROVED),
-            "reinstate": ("provider.suspend", state == ProviderState.SUSPENDED),
-            "new_course": ("course.edit", state in OPEN_PROVIDER_STATES),
-        }
-
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "step":
             return self.queue is not None
-        rule = self._rules().get(action)
-        if rule is None:
-            return True
-        permission, allowed = rule
-        # Hidden when the role or the provider's state does not allow it: the footer shows what can be done.
-        return self.app.actor.can(permission) and allowed
+        store_action = SCREEN_ACTIONS.get(action)
+        return True if store_action is None else self.gate(store_action)
 
     # --- navigation -------------------------------------------------------------------------
 
@@ -333,6 +322,14 @@ class ProviderScreen(ServiceCaller, Screen):
 
     def _scored(self, card: curation.Scorecard) -> None:
         self.query_one(ScoreTable).show(card)
+        # A score can make approval possible (or not): ask the store again, tables untouched.
+        self.call(provider_file, self.provider_id, then=self._judged)
+
+    def _judged(self, file: ProviderFile) -> None:
+        self.file = file
+        self.store_actions = file.actions
+        self.query_one("#provider-held", Static).update(Text(self.held_back_text(ACTION_LABELS)))
+        self.refresh_bindings()
 
     # --- decisions --------------------------------------------------------------------------
 

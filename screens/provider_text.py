@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from store.services.curation import StageView
+from store.validators import hundredths_text
 from tui.i18n import t
 
 
@@ -18,9 +19,8 @@ def label(kind: str, code: str) -> str:
     return t(f"providers.{kind}.{code}")
 
 
-def points(centi: int | None) -> str:
-    """A score in hundredths of a point as "3.25" ("-" when there is none)."""
-    return "-" if centi is None else f"{centi // 100}.{centi % 100:02d}"
+# A score in hundredths of a point as "3.25" ("-" when there is none).
+points = hundredths_text
 
 
 def percent(bp: int) -> str:

@@ -152,6 +152,11 @@ def iso_date(value: str | dt.date, field: str, *, not_after: dt.date | None = No
     return day
 
 
+def hundredths_text(centi: int | None) -> str:
+    """Hundredths as the operator typed them: 283 -> "2.83" ("-" when there is none)."""
+    return "-" if centi is None else f"{centi // 100}.{centi % 100:02d}"
+
+
 def hundredths(value: str) -> int | None:
     """A decimal typed with a point or a comma and up to two decimals ("12.5", "2,75", "3") in
     hundredths (1250, 275, 300); None when it is not one."""

@@ -108,3 +108,94 @@ async def test_platform_staff_cannot_ask_about_another_platforms_batch(db, actor
 
     with pytest.raises(PermissionDenied):
         await batch_rules.batch_actions(db, actors.bukalapak, submitted)
+
+
+# --- training providers ---------------------------------------------------------------------
+
+
+async def _provider_actions(db, actor, provider_id):
+    from store.services.provider_file import provider_file
+
+    return (await provider_file(db, actor, provider_id)).actions
+
+
+async def test_submitting_a_provider_with_documents_missing_is_held_back_naming_them(db, actors):
+    from store.services import providers
+    from tests.providers_support import inventoried
+
+    provider_id = await inventoried(db, actors.tokopedia, documents=("nib", "npwp", "deed", "tax_status"))
+    judged = await _provider_actions(db, actors.tokopedia, provider_id)
+    refusal = judged.why_not("submit")
+    assert judged.applies("submit") and refusal.key == "provider.documents_incomplete"
+    with pytest.raises(MitraError) as happened:
+        await providers.submit_provider(db, actors.tokopedia, provider_id)
+    assert happened.value.key == refusal.key and happened.value.params == refusal.params
+    assert not judged.applies("approve")  # platform staff never decide
+
+
+async def test_approving_a_provider_with_a_stage_below_its_threshold_is_held_back_with_the_score(db, actors):
+    from store.services import curation
+    from tests.providers_support import curated, score_stage, submitted
+
+    provider_id = await submitted(db, actors)
+    await curation.start_curation(db, actors.curator, provider_id)
+    await score_stage(db, actors.curator, provider_id, "due_diligence", 2)  # 2.00 < 3.00
+    judged = await _provider_actions(db, actors.curator, provider_id)
+    refusal = judged.why_not("approve")
+    assert refusal.key == "curation.stage_not_passed"
+    assert (refusal.params["score"], refusal.params["threshold"]) == ("2.00", "3.00")
+    assert judged.allowed("reject")
+    with pytest.raises(MitraError) as happened:
+        await curation.approve_provider(db, actors.curator, provider_id)
+    assert (happened.value.key, happened.value.params) == (refusal.key, refusal.params)
+
+    passing = await curated(db, actors, score=4, name="LPK Lulus Semua", nib="9120000000002")
+    assert (await _provider_actions(db, actors.curator, passing)).allowed("approve")
+    await curation.approve_provider(db, actors.curator, passing)
+
+
+# --- platform applications --------------------------------------------------------------------
+
+
+async def test_recommending_approval_is_refused_by_the_outcome_table_when_a_criterion_fails(db, actors):
+    from store.services import applications
+    from store.services.application_actions import judge_application
+    from tests.application_support import set_verdicts, submit
+
+    application_id = await submit(db, actors.reviewer)
+    detail = await set_verdicts(db, actors.reviewer, application_id, "PPPPPFP")
+    judged = judge_application(actors.reviewer, detail.state, detail.verdicts(), detail.recommended_by_id)
+    assert judged.actions.allowed("recommend") and not judged.actions.applies("decide")
+    assert judged.outcomes["approve"].key == "application.approve_needs_all_pass"
+    assert judged.outcomes["reject"] is None
+    with pytest.raises(MitraError) as happened:
+        await applications.recommend(db, actors.reviewer, application_id, "approve", "looks fine",
+                                     expected_version=detail.version)
+    assert happened.value.key == judged.outcomes["approve"].key
+
+
+async def test_who_recommended_sees_decide_held_back_and_a_decided_application_offers_nothing(db, actors):
+    from store.services import applications
+    from store.services.application_actions import judge_application
+    from tests.application_support import recommended
+
+    async with db.write_engine.begin() as connection:  # an approver who also reviews
+        await connection.execute(
+            OperatorRole.__table__.insert().values(operator_id=actors.approver2.operator_id, role="reviewer")
+        )
+    both = await operators.load_actor(db, "approver2")
+    application_id = await recommended(db, both, "PPPPPPP", "reject", reason="criteria_not_met")
+    detail = await applications.get_application(db, both, application_id)
+    mine = judge_application(both, detail.state, detail.verdicts(), detail.recommended_by_id)
+    assert mine.actions.why_not("decide").key == "application.same_person"
+    with pytest.raises(MitraError) as happened:
+        await applications.decide(db, both, application_id, "reject", "mine", expected_version=detail.version,
+                                  reject_reason="criteria_not_met")
+    assert happened.value.key == "application.same_person"
+    other = judge_application(actors.approver, detail.state, detail.verdicts(), detail.recommended_by_id)
+    assert other.actions.allowed("decide") and other.actions.allowed("send_back")
+    await applications.decide(db, actors.approver, application_id, "reject", "agreed", expected_version=detail.version,
+                              reject_reason="criteria_not_met")
+    decided = await applications.get_application(db, actors.approver, application_id)
+    after = judge_application(actors.approver, decided.state, decided.verdicts(), decided.recommended_by_id)
+    assert after.actions.allowed_now == [] and after.actions.why_not("decide").key == "application.decided"

@@ -80,7 +80,7 @@ async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors)
             app.screen.query_one("#confirm-body").render())
         await press(pilot, "y")
         await wait_until(pilot, lambda: review(app).detail.state == "recommended")
-        assert review(app).check_action("verdict", ("pass",)) is None  # no more verdicts once recommended
+        assert review(app).check_action("verdict", ("pass",)) is False  # no more verdicts once recommended
 
         # 2: criterion 1 fails (a CV): the note is asked for; recommend rejection.
         await press(pilot, "n")

@@ -43,6 +43,7 @@ from store.models import (
 )
 from store.paging import Cursor, Page, keyset, page_of
 from store.services import audit_log, platforms
+from store.services.application_actions import APPLICATION_RULES
 from store.services.platforms import PlatformTerms
 from store.text import fold, prefix_range
 from store.uow import UnitOfWork, read_session, unit_of_work
@@ -51,7 +52,6 @@ explain_constraint("ck_platform_application_decider_not_recommender", "applicati
 explain_constraint("platform_application_decided", "application.decided")
 
 S = ApplicationState
-REVIEWABLE = frozenset({S.SUBMITTED, S.IN_REVIEW})
 NOTE_MAX = 2000
 
 # What waits for whom: the queue an operator's Applications area opens on.
@@ -289,11 +289,9 @@ def _reject_reason(code: str | None) -> str:
     return cleaned
 
 
-async def _for_change(
-    uow: UnitOfWork, application_id: int, expected_version: int, allowed: frozenset[str], refusal: str
-) -> PlatformApplication:
-    """The application, refused when decided, stale, or in a state that does not allow the change;
-    stamped so that the change bumps its version."""
+async def _for_change(uow: UnitOfWork, application_id: int, expected_version: int, step: str) -> PlatformApplication:
+    """The application, refused when decided, stale, or in a state that does not allow the step
+    (application_actions.APPLICATION_RULES); stamped so that the change bumps its version."""
     app = await uow.session.get(PlatformApplication, application_id)
     if app is None:
         raise NotFound("application.not_found", id=application_id)
@@ -301,8 +299,7 @@ async def _for_change(
         raise RuleViolation("application.decided")
     if app.version != expected_version:
         raise Conflict("record.changed")
-    if app.state not in allowed:
-        raise RuleViolation(refusal, id=application_id)
+    APPLICATION_RULES[step].enforce(app.state, id=application_id)
     app.updated_at = utcnow()
     return app
 
@@ -334,7 +331,7 @@ async def set_verdict(
         raise InvalidInput("application.verdict_unknown", field="verdict", value=verdict)
     note = _note(note, required=False)
     async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, REVIEWABLE, "application.review_closed")
+        app = await _for_change(uow, application_id, expected_version, "verdict")
         criterion = (
             await uow.session.execute(
                 select(ApplicationCriterion).where(
@@ -360,12 +357,12 @@ async def set_verdict(
 
 async def _noted_move(
     db: Database, actor: Actor, application_id: int, note: str, expected_version: int,
-    from_state: str, to_state: str, action: str, refusal: str,
+    step: str, to_state: str, action: str,
 ) -> ApplicationDetail:
-    actor.require("application.review")
+    actor.require(APPLICATION_RULES[step].permission)
     note = _note(note)
     async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, frozenset({from_state}), refusal)
+        app = await _for_change(uow, application_id, expected_version, step)
         _move(uow, app, action, to_state, reason=note)
         return await _changed(uow, application_id)
 
@@ -374,16 +371,16 @@ async def request_information(
     db: Database, actor: Actor, application_id: int, note: str, *, expected_version: int
 ) -> ApplicationDetail:
     """Ask the applicant for more information (the note says what); the review waits."""
-    return await _noted_move(db, actor, application_id, note, expected_version, S.IN_REVIEW, S.NEEDS_INFO,
-                             "application.info_requested", "application.not_in_review")
+    return await _noted_move(db, actor, application_id, note, expected_version, "request_info", S.NEEDS_INFO,
+                             "application.info_requested")
 
 
 async def record_answer(
     db: Database, actor: Actor, application_id: int, note: str, *, expected_version: int
 ) -> ApplicationDetail:
     """The applicant answered (the note says how): the application is back in review."""
-    return await _noted_move(db, actor, application_id, note, expected_version, S.NEEDS_INFO, S.IN_REVIEW,
-                             "application.info_received", "application.not_waiting")
+    return await _noted_move(db, actor, application_id, note, expected_version, "answer", S.IN_REVIEW,
+                             "application.info_received")
 
 
 async def _verdicts(session: AsyncSession, application_id: int) -> dict[int, str]:
@@ -405,7 +402,7 @@ async def recommend(
     note = _note(note)
     reason = _reject_reason(reject_reason) if recommendation == Recommendation.REJECT else None
     async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, frozenset({S.IN_REVIEW}), "application.not_in_review")
+        app = await _for_change(uow, application_id, expected_version, "recommend")
         check_outcome(recommendation, await _verdicts(uow.session, application_id))
         app.recommendation, app.recommendation_note = recommendation, note
         app.recommended_by, app.recommended_at = actor.operator_id, utcnow()
@@ -422,7 +419,7 @@ async def send_back(
     actor.require("application.decide")
     note = _note(note)
     async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, frozenset({S.RECOMMENDED}), "application.not_recommended")
+        app = await _for_change(uow, application_id, expected_version, "send_back")
         withdrawn = {"recommendation": app.recommendation, "recommended_by": app.recommended_by}
         app.recommendation, app.recommendation_note = None, ""
         app.recommended_by, app.recommended_at, app.reject_reason_code = None, None, None
@@ -456,8 +453,7 @@ class DecisionPreview:
 async def _check_decision(session: AsyncSession, actor: Actor, app: PlatformApplication, outcome: str) -> None:
     if app.state in DECIDED_STATES:
         raise RuleViolation("application.decided")
-    if app.state != S.RECOMMENDED:
-        raise RuleViolation("application.not_recommended", id=app.id)
+    APPLICATION_RULES["decide"].enforce(app.state, id=app.id)
     if app.recommended_by == actor.operator_id:
         raise RuleViolation("application.same_person")
     check_outcome(outcome, await _verdicts(session, app.id))

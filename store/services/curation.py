@@ -392,15 +392,15 @@ async def get_scorecard(db: Database, actor: Actor, provider_id: int) -> Scoreca
 # --- independence ------------------------------------------------------------------------------
 
 
-async def require_independent(session: AsyncSession, actor: Actor, provider: Provider) -> None:
-    """Refuse a curator tied to the provider: scoped to a platform, or affiliated with the
-    provider's ownership group or the group of a platform that proposed it."""
+async def independence_refusal(session: AsyncSession, actor: Actor, provider: Provider) -> RuleViolation | None:
+    """Why the curator may not assess this provider: scoped to a platform, or affiliated with the
+    provider's ownership group or the group of a platform that proposed it; None when independent."""
     operator = await get_held(session, Operator, actor.operator_id) if actor.operator_id else None
     if actor.platform_id is not None or (operator is not None and operator.platform_id is not None):
-        raise RuleViolation("curation.curator_platform_scoped", curator=actor.username)
+        return RuleViolation("curation.curator_platform_scoped", curator=actor.username)
     group_id = operator.ownership_group_id if operator is not None else None
     if group_id is None:
-        return
+        return None
     proposer_groups = set(
         (
             await session.execute(
@@ -412,7 +412,14 @@ async def require_independent(session: AsyncSession, actor: Actor, provider: Pro
     )
     if group_id == provider.ownership_group_id or group_id in proposer_groups:
         group = await session.get(OwnershipGroup, group_id)
-        raise RuleViolation("curation.curator_affiliated", curator=actor.username, group=group.name)
+        return RuleViolation("curation.curator_affiliated", curator=actor.username, group=group.name)
+    return None
+
+
+async def require_independent(session: AsyncSession, actor: Actor, provider: Provider) -> None:
+    refused = await independence_refusal(session, actor, provider)
+    if refused is not None:
+        raise refused
 
 
 async def may_assess(db: Database, actor: Actor, provider_id: int) -> bool:
@@ -547,6 +554,19 @@ async def score_indicator(db: Database, actor: Actor, provider_id: int, stage: s
     return await score_indicators(db, actor, provider_id, stage, {indicator: score})
 
 
+async def approval_refusal(session: AsyncSession, provider: Provider, card: Scorecard) -> RuleViolation | None:
+    """Why the provider may not be approved on its scorecard and file: an applicable stage not
+    passed (with its score and threshold), or its documents; None when it may."""
+    for stage in card.stages:
+        if stage.applicable and not stage.result.passed:
+            return RuleViolation(
+                "curation.stage_not_passed", stage=stage.stage,
+                score=validators.hundredths_text(stage.result.score_centi),
+                threshold=validators.hundredths_text(stage.threshold_centi),
+            )
+    return await providers.documents_refusal(session, provider)
+
+
 @operation
 async def approve_provider(uow: UnitOfWork, provider_id: int, *, note: str = "", expected_version: int | None = None) -> str:
     """In curation -> approved: every applicable stage passed, every document present."""
@@ -554,10 +574,9 @@ async def approve_provider(uow: UnitOfWork, provider_id: int, *, note: str = "",
     provider = await _provider_to_curate(uow, provider_id, expected_version)
     if provider.state == ProviderState.IN_CURATION:
         card = await scorecard_of(uow.session, provider_id, provider.offers_offline)
-        for stage in card.stages:
-            if stage.applicable and not stage.result.passed:
-                raise RuleViolation("curation.stage_not_passed", stage=stage.stage)
-        await providers.require_documents(uow.session, provider)
+        refused = await approval_refusal(uow.session, provider, card)
+        if refused is not None:
+            raise refused
         details = {
             "scheme_version": card.scheme_version,
             "stages": {s.stage: s.result.score_centi for s in card.stages if s.applicable},

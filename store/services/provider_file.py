@@ -6,8 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from store.actor import Actor
+from store.allowed import Actions
 from store.engine import Database
+from store.models import Provider
 from store.services import audit_log, courses, curation, providers
+from store.services.provider_actions import judge_provider
 from store.uow import read_session
 
 
@@ -19,6 +22,7 @@ class ProviderFile:
     listings: tuple[courses.ListingView, ...]
     history: tuple[audit_log.EventView, ...]
     may_assess: bool  # the operator may curate it (role and independence)
+    actions: Actions  # the decisions the operator may take now, and why not (provider_actions)
 
 
 async def provider_file(db: Database, actor: Actor, provider_id: int) -> ProviderFile:
@@ -27,6 +31,7 @@ async def provider_file(db: Database, actor: Actor, provider_id: int) -> Provide
         card = await curation.scorecard_of(session, provider_id, view.offers_offline)
         course_views = await courses.courses_of(session, provider_id)
         listings = await courses.listings_of(session, provider_id)
+        actions = await judge_provider(session, actor, await session.get(Provider, provider_id), card)
     events = await audit_log.history(db, actor, "provider", [provider_id])
     if course_views:
         events += await audit_log.history(db, actor, "course", [course.id for course in course_views])
@@ -34,5 +39,5 @@ async def provider_file(db: Database, actor: Actor, provider_id: int) -> Provide
         events += await audit_log.history(db, actor, "course_listing", [listing.id for listing in listings])
     return ProviderFile(
         view, card, tuple(course_views), tuple(listings), tuple(sorted(events, key=lambda event: event.id)),
-        await curation.may_assess(db, actor, provider_id),
+        await curation.may_assess(db, actor, provider_id), actions,
     )

@@ -426,12 +426,17 @@ async def missing_documents(session: AsyncSession, provider_id: int) -> list[str
     return sorted(rows.scalars(), key=order.index)
 
 
-async def require_documents(session: AsyncSession, provider: Provider, today: dt.date | None = None) -> None:
-    """All six documents present and a company deed at least a year old."""
+async def documents_refusal(session: AsyncSession, provider: Provider, today: dt.date | None = None) -> RuleViolation | None:
+    """Why the provider's file is not complete: a document not present, or a company deed less
+    than a year old; None when all six documents are present and the deed is old enough."""
     missing = await missing_documents(session, provider.id)
     if missing:
-        raise RuleViolation("provider.documents_incomplete", missing=", ".join(missing))
-    problem = _founding_problem(provider.founded_on, today or dt.date.today())
+        return RuleViolation("provider.documents_incomplete", missing=", ".join(missing))
+    return _founding_problem(provider.founded_on, today or dt.date.today())
+
+
+async def require_documents(session: AsyncSession, provider: Provider, today: dt.date | None = None) -> None:
+    problem = await documents_refusal(session, provider, today)
     if problem:
         raise problem
 
