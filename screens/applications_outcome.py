@@ -95,9 +95,17 @@ class TermsPrompt(PromptScreen):
 
     FIELDS = ("code", "agreement_number", "agreement_date", "commission_cap")
 
-    def __init__(self, title: str, proposed: PlatformTerms) -> None:
+    def __init__(self, title: str, proposed: PlatformTerms, error: MitraError | None = None) -> None:
         super().__init__(title)
         self._proposed = proposed
+        self._error = error  # the store's refusal of these terms, shown again beside them
+
+    def on_mount(self) -> None:
+        if self._error is not None:
+            self.show_error(describe_error(self._error))
+            field = self._error.params.get("field") or ("code" if self._error.key == "platforms.code_taken" else None)
+            if field in self.FIELDS:
+                self.query_one("#terms-" + field, Input).focus()
 
     def compose(self) -> ComposeResult:
         proposed = self._proposed

@@ -388,7 +388,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
 
         self.app.push_screen(prompt, chosen)
 
-    def _ask_terms(self, preview: DecisionPreview, choice: OutcomeChoice) -> None:
+    def _ask_terms(self, preview: DecisionPreview, choice: OutcomeChoice, error: MitraError | None = None) -> None:
         """An approval creates a platform: its terms come from the signed agreement."""
         if preview.terms is None:
             self._confirm_decision(preview, choice)
@@ -398,16 +398,26 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
             if terms is not None:
                 self._confirm_decision(replace(preview, terms=terms), choice)
 
-        self.app.push_screen(TermsPrompt(t("applications.terms_title", name=preview.brand_name), preview.terms),
-                             entered)
+        self.app.push_screen(
+            TermsPrompt(t("applications.terms_title", name=preview.brand_name), preview.terms, error), entered
+        )
 
     def _confirm_decision(self, preview: DecisionPreview, choice: OutcomeChoice) -> None:
+        def refused(error: MitraError) -> None:
+            # Terms the store refuses (a platform code already taken, a cap above the maximum ...)
+            # come back to the terms, as typed, with the reason beside them.
+            if preview.terms is not None and (error.key.startswith("platforms.") or error.params.get("field")
+                                              in TermsPrompt.FIELDS):
+                self._ask_terms(preview, choice, error)
+            else:
+                self._failed(error)
+
         def answered(yes: bool) -> None:
             if yes:
                 self.call(
                     applications.decide, preview.application_id, choice.outcome, choice.note,
                     expected_version=preview.version, reject_reason=choice.reason, terms=preview.terms,
-                    then=self._changed, on_error=self._failed,
+                    then=self._changed, on_error=refused,
                 )
 
         self.app.push_screen(

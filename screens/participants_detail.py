@@ -21,7 +21,7 @@ from tui.i18n import event_label, t
 from tui.money import rupiah
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.status_bar import StatusBar
-from tui.workers import ServiceCaller
+from tui.workers import ServiceCaller, job
 
 ACTIVE = ("assigned", "in_progress")
 
@@ -194,43 +194,28 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
         if enrollment is None:
             return
 
-        def submitted(values: dict | None) -> None:
-            if values:
-                self.call(self._record_progress, enrollment, values["progress_pct"], then=self._done)
-
         self.app.push_screen(FormScreen(
             t("participants.progress.title", title=enrollment.course_title),
             [Field("progress_pct", "field.progress_pct", str(enrollment.progress_pct))],
-        ), submitted)
-
-    @staticmethod
-    async def _record_progress(db, actor, enrollment: EnrollmentView, value: str):
-        return await enrollments.record_progress(
-            db, actor, enrollment.id, parse_int(value, "progress_pct"), expected_version=enrollment.version
-        )
+            run=lambda values: job(enrollments.record_progress, enrollment.id,
+                                   parse_int(values["progress_pct"], "progress_pct"), expected_version=enrollment.version),
+        ), lambda done: done is not None and self._done())
 
     def action_complete(self) -> None:
         enrollment = self.active_enrollment()
         if enrollment is None:
             return
 
-        def submitted(values: dict | None) -> None:
-            if values:
-                self.call(self._complete, enrollment, values, then=self._completed)
-
         self.app.push_screen(FormScreen(
             t("participants.complete.title", title=enrollment.course_title),
             [Field("completed_on", "field.completed_on", dt.date.today().isoformat()),
              Field("certificate_number", "field.certificate_number"),
              Field("review_given", "participants.complete.review", "no", checkbox=True)],
-        ), submitted)
-
-    @staticmethod
-    async def _complete(db, actor, enrollment: EnrollmentView, values: dict):
-        return await enrollments.complete(
-            db, actor, enrollment.id, parse_date(values["completed_on"], "completed_on"),
-            values["certificate_number"], review_given=values["review_given"], expected_version=enrollment.version,
-        )
+            run=lambda values: job(
+                enrollments.complete, enrollment.id, parse_date(values["completed_on"], "completed_on"),
+                values["certificate_number"], review_given=values["review_given"], expected_version=enrollment.version,
+            ),
+        ), lambda view: view is not None and self._completed(view))
 
     def _completed(self, view: EnrollmentView) -> None:
         if view.flagged_fast:
@@ -238,11 +223,10 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
         self._done()
 
     def _ask_reason(self, title: str, service, enrollment: EnrollmentView) -> None:
-        def submitted(values: dict | None) -> None:
-            if values:
-                self.call(service, enrollment.id, values["reason"], expected_version=enrollment.version, then=self._done)
-
-        self.app.push_screen(FormScreen(title, [Field("reason", "field.reason")]), submitted)
+        self.app.push_screen(FormScreen(
+            title, [Field("reason", "field.reason")],
+            run=lambda values: job(service, enrollment.id, values["reason"], expected_version=enrollment.version),
+        ), lambda done: done is not None and self._done())
 
     def action_cancel_enrollment(self) -> None:
         enrollment = self.current_enrollment()
@@ -263,12 +247,9 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
             return
         entry = standing[0]
 
-        def submitted(values: dict | None) -> None:
-            if values:
-                self.call(registry.lift_blacklist, entry.id, values["reason"], values["decision_ref"],
-                          expected_version=entry.version, then=self._done)
-
         self.app.push_screen(FormScreen(
             t("participants.lift.title", id=entry.id, reason=entry.reason),
             [Field("decision_ref", "field.decision_ref"), Field("reason", "field.reason")],
-        ), submitted)
+            run=lambda values: job(registry.lift_blacklist, entry.id, values["reason"], values["decision_ref"],
+                                   expected_version=entry.version),
+        ), lambda done: done is not None and self._done())

@@ -13,15 +13,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Checkbox, DataTable, Input, Label, ProgressBar, Static
+from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
 from store.errors import InvalidInput, MitraError
 from store.services import enrollments
 from tui.i18n import t
+from tui.widgets.refusal import show_refusal
 from tui.money import rupiah
 from tui.widgets.checkbox import PlainCheckbox
 from tui.widgets.paged_table import PagedTable
-from tui.workers import ServiceCaller
+from tui.workers import Job, ServiceCaller
 
 MODAL_CSS = """
     align: center middle;
@@ -56,14 +57,18 @@ class Field:
     checkbox: bool = False
 
 
-class FormScreen(ModalScreen[dict[str, Any] | None]):
+class FormScreen(ServiceCaller, ModalScreen[Any]):
     """Labelled fields; Enter moves to the next field and submits on the last; Escape cancels.
-    Dismisses with {key: value} (str, or bool for a checkbox), or None."""
+
+    Without `run`, dismisses with {key: value} (str, or bool for a checkbox), or None. With
+    `run(values) -> job`, runs the job and dismisses with its result only when the store accepts
+    it; a refusal (or a bad value) stays in the form, beside the fields, with everything typed."""
 
     DEFAULT_CSS = (
         "FormScreen {" + MODAL_CSS + "} FormScreen Input { margin-bottom: 1; }"
         " FormScreen .form-row { height: 1; margin-bottom: 1; } FormScreen .form-row Label { width: 34; }"
         " FormScreen .form-row Input { width: 1fr; margin: 0; }"
+        " FormScreen #form-error { color: $error; height: auto; }"
     )
     BINDINGS = [
         Binding("escape", "cancel", "participants.key.cancel", id="mitra.participants.form.cancel"),
@@ -72,9 +77,10 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
 
     COMPACT_FROM = 5  # fields: from this many on, one line each (label beside a compact input)
 
-    def __init__(self, title: str, fields: list[Field], hint: str = "") -> None:
+    def __init__(self, title: str, fields: list[Field], hint: str = "", *,
+                 run: Callable[[dict[str, Any]], Job] | None = None) -> None:
         super().__init__()
-        self._title, self._fields, self._hint = title, fields, hint
+        self._title, self._fields, self._hint, self._run = title, fields, hint, run
 
     def compose(self) -> ComposeResult:
         compact = len(self._fields) >= self.COMPACT_FROM
@@ -90,6 +96,7 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
                 else:
                     yield Label(t(field.label))
                     yield Input(field.value, id=f"form-{field.key}")
+            yield Static("", id="form-error", classes="form-error")
             yield Static(self._hint or t("participants.form.hint"), classes="modal-hint")
 
     def values(self) -> dict[str, Any]:
@@ -109,7 +116,21 @@ class FormScreen(ModalScreen[dict[str, Any] | None]):
             self.action_submit()
 
     def action_submit(self) -> None:
-        self.dismiss(self.values())
+        if self._run is None:
+            self.dismiss(self.values())
+            return
+        try:
+            job = self._run(self.values())
+        except MitraError as error:  # a value the form itself could not read
+            self.refused(error)
+            return
+        self.query_one("#form-error", Static).update(t("providers.saving"))
+        # A service that returns nothing still closes the form as done (None means cancelled).
+        self.call(job, then=lambda result: self.dismiss(True if result is None else result), on_error=self.refused,
+                  group="form")
+
+    def refused(self, error: MitraError) -> None:
+        show_refusal(self, error, "form-")
 
     def action_cancel(self) -> None:
         self.dismiss(None)

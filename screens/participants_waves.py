@@ -23,7 +23,7 @@ from tui.money import group_digits, in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.status_bar import StatusBar
-from tui.workers import ServiceCaller
+from tui.workers import ServiceCaller, job
 
 COLUMNS = ("wave", "state", "quota", "balance", "deadline", "registered", "selected", "purchased", "completed", "revoked")
 
@@ -127,23 +127,22 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
 
     # --- creating and editing --------------------------------------------------------------
 
-    def _wave_form(self, title: str, wave: WaveView | None, then) -> None:
+    def _wave_form(self, title: str, wave: WaveView | None, run) -> None:
         fields = [
             Field(name, f"field.{name}", "" if wave is None else str(getattr(wave, name)))
             for name in waves.INPUT_FIELDS
         ]
-        self.app.push_screen(FormScreen(title, fields, hint=t("participants.wave_form.hint")),
-                             lambda values: values and then(values))
+        self.app.push_screen(FormScreen(title, fields, hint=t("participants.wave_form.hint"), run=run),
+                             lambda saved: saved is not None and self._saved(saved))
 
     def action_new_wave(self) -> None:
-        self._wave_form(t("participants.wave_form.new"), None,
-                        lambda values: self.call(_create_wave, values, then=self._saved))
+        self._wave_form(t("participants.wave_form.new"), None, lambda values: job(_create_wave, values))
 
     def action_edit_wave(self) -> None:
         wave = self.current()
         if wave is not None:
             self._wave_form(t("participants.wave_form.edit", number=wave.number), wave,
-                            lambda values: self.call(_update_wave, wave, values, then=self._saved))
+                            lambda values: job(_update_wave, wave, values))
 
     def action_quotas(self) -> None:
         wave = self.current()
@@ -151,14 +150,11 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
             return
         current = " ".join(f"{code}:{quota}" for code, quota in wave.province_quotas.items())
 
-        def submitted(values: dict | None) -> None:
-            if values is not None:
-                self.call(_set_quotas, wave, values["quotas"], then=self._saved)
-
         self.app.push_screen(FormScreen(
             t("participants.quotas.title", number=wave.number, quota=wave.quota),
             [Field("quotas", "field.quotas", current)], hint=t("participants.quotas.hint"),
-        ), submitted)
+            run=lambda values: job(_set_quotas, wave, values["quotas"]),
+        ), lambda saved: saved is not None and self._saved(saved))
 
     def action_advance(self) -> None:
         wave = self.current()

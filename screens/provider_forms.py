@@ -12,25 +12,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
 from store.errors import MitraError
-from tui.i18n import describe_error, t
+from tui.i18n import t
 from tui.widgets.checkbox import PlainCheckbox
 from tui.widgets.confirm import ConfirmScreen
-from tui.workers import ServiceCaller
+from tui.widgets.refusal import show_refusal
+from tui.workers import Job, ServiceCaller, job
 
-Job = Callable[..., Any]  # an async (db, actor) -> result, as ServiceCaller.call runs it
+__all__ = ["FormField", "FormScreen", "job"]
 
-
-def job(service: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
-    """`service` with its arguments bound, to run later as `call(job)`."""
-
-    async def run(db, actor):
-        return await service(db, actor, *args, **kwargs)
-
-    run.__name__ = getattr(service, "__name__", "job")
-    return run
 
 
 @dataclass
@@ -161,8 +153,4 @@ class FormScreen(ServiceCaller, ModalScreen[Any]):
         self.call(self._action(values), then=self.dismiss, on_error=self.refused, group="form")
 
     def refused(self, error: MitraError) -> None:
-        """The store's refusal, beside the fields; focus goes to the field it names."""
-        self.query_one("#form-error", Static).update(Text(describe_error(error)))
-        name = error.params.get("field")
-        if name and self.query(f"#field-{name}"):
-            self.query_one(f"#field-{name}").focus()
+        show_refusal(self, error, "field-")

@@ -323,3 +323,60 @@ async def test_platform_staff_get_no_applications_queue(db, actors):
         # Platform staff may not read applications: the area is locked and loads nothing.
         assert "do not give access to Applications" in str(app.screen.query_one("#locked-text").render())
         assert not app.screen.query(ApplicationsArea)
+
+
+async def test_recommending_approval_with_a_failed_criterion_is_refused_in_the_prompt_note_kept(db, actors):
+    from tests.application_support import set_verdicts
+
+    application_id = await submit(db, actors.reviewer, brand_name="Kelas Enam")
+    await set_verdicts(db, actors.reviewer, application_id, "PPPPPFP")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        await open_applications(pilot)
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: review(app).detail is not None)
+        await press(pilot, "r")
+        prompt = app.screen
+        assert isinstance(prompt, OutcomePrompt)
+        prompt.query_one("#outcome-select", Select).value = "approve"
+        await type_text(pilot, "Looks complete to me")
+        await press(pilot, "enter")
+        assert app.screen is prompt  # no confirmation promising what the store refuses
+        assert "not passed: 6" in str(prompt.query_one(".prompt-error").render())
+        assert prompt.query_one("#outcome-note", Input).value == "Looks complete to me"
+    async with read_session(db) as session:
+        stored = await session.get(PlatformApplication, application_id)
+    assert stored.state == "in_review" and stored.recommendation is None
+
+
+async def test_a_platform_code_already_taken_brings_the_terms_back_as_typed(db, actors):
+    from tests.application_support import recommended
+
+    application_id = await recommended(db, actors.reviewer, "PPPPPPP", "approve", brand_name="Kelas Tujuh")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "approver")
+        await open_applications(pilot)
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: review(app).detail is not None)
+        await press(pilot, "d")
+        await type_text(pilot, "Agreed")
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, TermsPrompt))
+        prompt = app.screen
+        prompt.query_one("#terms-code", Input).value = "tokopedia"  # a seeded platform's code
+        prompt.query_one("#terms-agreement_number", Input).value = "PKS-PMO/777/XII/2026"
+        prompt.query_one("#terms-commission_cap", Input).focus()
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await press(pilot, "y")
+        await wait_until(pilot, lambda: isinstance(app.screen, TermsPrompt))
+        again = app.screen
+        assert again.query_one("#terms-code", Input).value == "tokopedia"
+        assert again.query_one("#terms-agreement_number", Input).value == "PKS-PMO/777/XII/2026"
+        assert str(again.query_one(".prompt-error").render()) != ""
+        assert app.focused is again.query_one("#terms-code")
+    async with read_session(db) as session:
+        stored = await session.get(PlatformApplication, application_id)
+    assert stored.state == "recommended"

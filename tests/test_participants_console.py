@@ -212,3 +212,44 @@ async def test_admin_creates_a_wave_and_its_province_quotas_in_the_waves_view(db
             select(WaveProvinceQuota.province_code, WaveProvinceQuota.quota).where(WaveProvinceQuota.wave_id == wave.id)
         )).all())
     assert (wave.budget_idr, wave.starts_on, quotas) == (1_000_000_000, dt.date(2024, 5, 7), {"32": 30, "96": 5})
+
+
+async def test_a_refused_report_stays_in_its_form_with_what_was_typed(db, actors):
+    """Progress 150 and a completion without a certificate: the form stays open, the store's
+    reason beside the fields, the typed values still there; nothing is recorded."""
+    from store.services import enrollments as enrollment_service
+
+    holder = await card_holder(db, actors)
+    listing = await make_listing(db, actors.admin, title="Menjahit Dasar", price=1_250_000, hours=20)
+    async with read_session(db) as session:
+        participant_id = (await session.execute(select(Participant.id).where(Participant.nik == holder["nik"]))).scalar_one()
+    await enrollment_service.assign(db, actors.coordinator, participant_id, listing)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        await open_participants(pilot)
+        await search(pilot, holder["nik"])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ParticipantScreen) and app.screen.file is not None)
+
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen
+        form.query_one("#form-progress_pct", Input).value = "150"
+        form.query_one("#form-progress_pct", Input).focus()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: "100" in text_of(app, "#form-error"))
+        assert app.screen is form and form.query_one("#form-progress_pct", Input).value == "150"
+        await pilot.press("escape")
+
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen
+        form.query_one("#form-completed_on", Input).focus()
+        await pilot.press("enter", "enter")  # to the (empty) certificate, then save
+        await wait_until(pilot, lambda: text_of(app, "#form-error") not in ("", "Saving ..."))
+        assert app.screen is form and "certificate" in text_of(app, "#form-error").lower()
+        assert form.query_one("#form-completed_on", Input).value == dt.date.today().isoformat()
+    async with read_session(db) as session:
+        stored = (await session.execute(select(Enrollment).where(Enrollment.participant_id == participant_id))).scalar_one()
+    assert (stored.status, stored.progress_pct) == ("assigned", 0)

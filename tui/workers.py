@@ -97,3 +97,16 @@ class BusyDone(Message):
     def __init__(self, widget: Widget) -> None:
         super().__init__()
         self.widget = widget
+
+
+Job = Callable[..., Any]  # an async (db, actor) -> result, as ServiceCaller.call runs it
+
+
+def job(service: Callable[..., Any], *args: Any, **kwargs: Any) -> Job:
+    """`service` with its arguments bound, to run later as `call(job)` (a form's `run`)."""
+
+    async def run(db, actor):
+        return await service(db, actor, *args, **kwargs)
+
+    run.__name__ = getattr(service, "__name__", "job")
+    return run
