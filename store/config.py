@@ -17,6 +17,7 @@ DATABASE_URL_ENV = "MITRA_DATABASE_URL"
 def default_database_url() -> str:
     """A SQLite file in the operator's data directory (created on first use)."""
     folder = Path(user_data_dir("mitra", appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
     return f"sqlite+aiosqlite:///{folder / 'mitra.db'}"
 
 

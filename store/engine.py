@@ -110,10 +110,25 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _check_sqlite_folder(url: URL) -> None:
+    """A file in a folder that does not exist is refused here, in words, before a connection is
+    tried (the driver's failure would race the closing event loop and print a traceback)."""
+    from pathlib import Path
+
+    from store.errors import DatabaseUnavailable
+
+    if not url.database or url.database == ":memory:" or url.database.startswith("file:"):
+        return
+    folder = Path(url.database).expanduser().parent
+    if not folder.is_dir():
+        raise DatabaseUnavailable("db.folder_missing", target=Path(url.database).name, folder=str(folder))
+
+
 def create_database(url: str | URL | None = None, *, application_name: str = "mitra") -> Database:
     """Build the engines for `url` (or the configured default); connects lazily."""
     resolved = url if isinstance(url, URL) else resolve_url(url)
     if resolved.get_backend_name() == "sqlite":
+        _check_sqlite_folder(resolved)
         engine = create_async_engine(resolved, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _install_sqlite_pragmas(engine)
     else:

@@ -85,3 +85,13 @@ def test_first_admin_then_operators_from_the_command_line(tmp_path):
 def test_indonesian_messages(tmp_path):
     result = mitra("--lang", "id", "db", "current", "--db", "mysql://root@localhost/x")
     assert "bukan" in _one_clean_line(result)
+
+
+def test_a_database_in_a_folder_that_does_not_exist_is_one_line_not_a_traceback(tmp_path):
+    from tests.cli_support import mitra
+
+    for _ in range(3):  # the driver's failure used to race the closing loop, in most runs
+        result = mitra("payments", "list", "--db", str(tmp_path / "missing" / "x.db"), "--operator", "finance")
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr + result.stdout
+        assert f"The folder {tmp_path / 'missing'} for the database file x.db does not exist" in result.stdout + result.stderr
