@@ -22,6 +22,7 @@ from tui.i18n import describe_error, t
 from tui.money import in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.search_input import SearchInput
 
 SHOWN_ERRORS = 500
 
@@ -61,7 +62,7 @@ class ParticipantsArea(Area):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="participant-filters"):
-            yield Input(id="participant-search")
+            yield SearchInput(id="participant-search", results="participants-table")
             yield Select([], id="filter-wave")
             yield Select([], id="filter-province")
             yield Select([], id="filter-status")
@@ -130,10 +131,9 @@ class ParticipantsArea(Area):
         more = "" if message.complete else "+"
         self.query_one("#participants-status", Static).update(t("participants.shown", count=f"{message.total_rows}{more}"))
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "participant-search":
+    def on_search_input_search(self, event: SearchInput.Search) -> None:
+        if event.search_input.id == "participant-search":
             self.reload()
-            self.query_one(PagedTable).focus()
 
     def on_select_changed(self, event: Select.Changed) -> None:
         self.reload()

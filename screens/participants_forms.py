@@ -22,6 +22,7 @@ from tui.widgets.refusal import show_refusal
 from tui.money import rupiah
 from tui.widgets.checkbox import PlainCheckbox
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.search_input import SearchInput
 from tui.workers import Job, ServiceCaller
 
 MODAL_CSS = """
@@ -143,7 +144,8 @@ def _listing_row(listing: enrollments.ListingChoice) -> tuple[str, list[str]]:
 
 
 class ListingPickerScreen(ModalScreen[enrollments.ListingChoice | None]):
-    """Choose a course listing open to purchases: type a title prefix, Enter picks."""
+    """Choose a course listing open to purchases: it opens in the search box (type a title, the
+    list follows), Down goes to the list, Enter there picks."""
 
     DEFAULT_CSS = (
         "ListingPickerScreen {" + MODAL_CSS + "} ListingPickerScreen > Vertical { width: 120; height: 80%; }"
@@ -160,7 +162,7 @@ class ListingPickerScreen(ModalScreen[enrollments.ListingChoice | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self._title, classes="modal-title")
-            yield Input(placeholder=t("participants.pick.search"), id="pick-search")
+            yield SearchInput(placeholder=t("participants.pick.search"), id="pick-search", results="pick-listings")
             yield PagedTable(
                 [("title", "participants.col.course"), ("provider", "participants.col.provider"),
                  ("platform", "participants.col.platform"), ("hours", "participants.col.hours"),
@@ -170,7 +172,7 @@ class ListingPickerScreen(ModalScreen[enrollments.ListingChoice | None]):
 
     def on_mount(self) -> None:
         self.reload()
-        self.query_one(PagedTable).focus()
+        self.query_one("#pick-search", Input).focus()
 
     def reload(self) -> None:
         search = self.query_one("#pick-search", Input).value
@@ -180,10 +182,9 @@ class ListingPickerScreen(ModalScreen[enrollments.ListingChoice | None]):
 
         self.query_one(PagedTable).load(fetch)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    def on_search_input_search(self, event: SearchInput.Search) -> None:
         event.stop()
         self.reload()
-        self.query_one(PagedTable).focus()
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

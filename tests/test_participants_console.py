@@ -49,7 +49,10 @@ async def search(pilot, value: str) -> PagedTable:
     field.value = value
     field.focus()
     await pilot.press("enter")
-    await wait_until(pilot, lambda: table.complete and table.row_count <= 1 and table.has_focus)
+    await wait_until(pilot, lambda: table.complete and table.row_count <= 1)
+    assert field.has_focus  # the search keeps the keyboard: letters typed next are not actions
+    await pilot.press("down")  # to the results
+    await wait_until(pilot, lambda: table.has_focus)
     return table
 
 
@@ -69,7 +72,7 @@ async def test_search_by_nik_assign_complete_and_the_books_agree(db, actors):
         await wait_until(pilot, lambda: isinstance(app.screen, ListingPickerScreen))
         picker = app.screen.query_one(PagedTable)
         await wait_until(pilot, lambda: picker.row_count == 1)
-        await pilot.press("enter")
+        await pilot.press("down", "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         body = str(app.screen.query_one("#confirm-body", Static).render())
         assert "Rp1,250,000" in body and "one million two hundred fifty thousand rupiah" in body
@@ -253,3 +256,48 @@ async def test_a_refused_report_stays_in_its_form_with_what_was_typed(db, actors
     async with read_session(db) as session:
         stored = (await session.execute(select(Enrollment).where(Enrollment.participant_id == participant_id))).scalar_one()
     assert (stored.status, stored.progress_pct) == ("assigned", 0)
+
+
+async def test_letters_typed_after_a_search_or_in_the_picker_never_fire_actions(db, actors):
+    """A surname typed after a search goes to the search box (no 'assign' dialog); the course
+    picker opens in its search box, so 'Barista' then Enter searches instead of picking."""
+    holder = await card_holder(db, actors)
+    await make_listing(db, actors.admin, title="Menjahit Dasar", price=1_250_000, hours=20)
+    await make_listing(db, actors.admin, title="Barista Pemula", price=900_000, hours=12)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        table = await open_participants(pilot)
+        field = app.screen.query_one("#participant-search", Input)
+        field.focus()
+        await pilot.press(*holder["nik"], "enter")
+        await wait_until(pilot, lambda: table.complete and table.row_count == 1)
+        await pilot.press(*" anisa")  # 'a' would assign, 's' ... : all of it is text
+        await settle(pilot)
+        assert not isinstance(app.screen, (ListingPickerScreen, ConfirmScreen, FormScreen))
+        assert field.value == holder["nik"] + " anisa"
+
+        field.value = holder["nik"]
+        await pilot.press("enter", "down", "a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ListingPickerScreen))
+        picker = app.screen
+        listings = picker.query_one(PagedTable)
+        await wait_until(pilot, lambda: listings.row_count == 2)
+        assert app.focused is picker.query_one("#pick-search")
+        await pilot.press(*"Barista", "enter")
+        await wait_until(pilot, lambda: listings.complete and listings.row_count == 1)
+        assert app.screen is picker  # Enter searched; nothing was picked
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Barista Pemula" in str(app.screen.query_one("#confirm-body", Static).render())
+
+
+async def test_ctrl_q_quits_from_inside_a_dialog(db, actors):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "admin")
+        await open_participants(pilot)
+        app.push_screen(FormScreen("Any form", []))
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press("ctrl+q")
+        await wait_until(pilot, lambda: not app.is_running)

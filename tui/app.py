@@ -59,7 +59,8 @@ class MitraApp(ServiceCaller, App):
     BINDINGS = [
         Binding("f1", "help", "keys.help", id="mitra.help"),
         Binding("question_mark", "help", "keys.help", show=False, id="mitra.help_alt"),
-        Binding("ctrl+q", "quit", "keys.quit", id="mitra.quit"),
+        # Priority: Ctrl+Q quits from every screen and dialog, whatever has focus.
+        Binding("ctrl+q", "quit", "keys.quit", id="mitra.quit", priority=True),
     ]
 
     def __init__(
