@@ -214,3 +214,16 @@ class Actors:
 @pytest.fixture
 async def actors(db) -> Actors:
     return await Actors(db).load()
+
+
+@pytest.fixture(autouse=True)
+def no_message_id_reaches_the_screen():
+    """Fail a test in which the console or the CLI asked for a text no catalog holds: its key
+    (a message id such as "participants.refusal.x") would have been shown to the operator."""
+    from tui import i18n
+
+    i18n.MISSING.clear()
+    yield
+    missing = sorted(i18n.MISSING)
+    i18n.MISSING.clear()
+    assert not missing, f"untranslated message ids shown: {missing}"

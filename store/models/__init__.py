@@ -46,6 +46,7 @@ from store.models.payments import (
     LineStatus,
     PaymentBatch,
     PaymentLine,
+    RetryOverride,
     PayoutAccount,
 )
 from store.models.providers import (

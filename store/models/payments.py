@@ -233,3 +233,22 @@ class BatchApproval(SQLModel, table=True):
     prepared_by: int = fk("operator.id")
     approver_id: int = fk("operator.id")
     approved_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
+
+
+class RetryOverride(SQLModel, table=True):
+    """A failed line's item may go to the same account again: recorded by an approver, with why.
+
+    Without one, an item whose latest line failed comes back only once its payee's account
+    differs from the account that failed (an account closed stays closed)."""
+
+    __tablename__ = "payment_retry_override"
+    __table_args__ = (
+        UniqueConstraint("failed_line_id"),
+        CheckConstraint("reason <> ''", name="retry_override_reasoned"),
+    )
+
+    id: int | None = id_field()
+    failed_line_id: int = fk("payment_line.id")
+    reason: str = Field(sa_type=Text, nullable=False)
+    allowed_by: int = fk("operator.id")
+    allowed_at: dt.datetime | None = timestamp(default_now=True, nullable=False)

@@ -307,3 +307,17 @@ def accounts_verify(account_id, db_url, operator_name) -> None:
     """Mark an account checked with its bank or e-wallet."""
     view = as_operator(lambda db, actor: accounts.verify_account(db, actor, account_id))(db_url, operator_name)
     click.echo(t("cli.payments.account_verified", id=view.id, institution=view.institution, number=view.account_number))
+
+
+@payments_group.command("allow-retry")
+@click.argument("line_id", type=int)
+@click.option("--reason", required=True, help="Why the same account may be paid again (recorded).")
+@acting
+def allow_retry(line_id, reason, db_url, operator_name) -> None:
+    """Let a failed line's item go to the same account again (otherwise it waits for the payee's
+    account to change)."""
+    from store.services.payments import retries
+
+    done = as_operator(lambda db, actor: retries.allow_retry(db, actor, line_id, reason))(db_url, operator_name)
+    click.echo(t("cli.payments.retry_allowed", line=done.line_id, payee=done.payee_name, account=done.account,
+                 amount=rupiah(done.amount_idr)))

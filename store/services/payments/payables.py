@@ -14,7 +14,9 @@ once every earlier one is paid, up to the wave's count, each of the wave's amoun
 "incentive:<participant id>:<instalment>".
 
 An item already on a live line is not a candidate. A failed line released its item: when the item
-is taken again, the new line points at the latest failed one (`retry_of_line_id`).
+is taken again, the new line points at the latest failed one (`retry_of_line_id`). It is taken
+again only once the payee's account differs from the one that failed, or when an approver has
+recorded why it may go to the same account again (a retry override).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from store.models import (
     PayoutAccount,
     Platform,
     Provider,
+    RetryOverride,
     Wave,
 )
 from store.provinces import PROVINCES
@@ -159,6 +162,22 @@ def _latest_failure(item_key):
     )
 
 
+def _failed_to_this_account(item_key, payee_name, channel, institution, number):
+    """The item's latest line failed paying this very account (same holder, channel, institution
+    and number) and no approver has allowed sending it there again: the payment would fail the
+    same way (an account closed stays closed), so the item waits for its payee's account to change."""
+    failed = _line_table("failed_here")
+    override = RetryOverride.__table__
+    return exists().where(
+        failed.c.id == _latest_failure(item_key),
+        failed.c.payee_name == payee_name,
+        failed.c.account_channel == channel,
+        failed.c.account_institution == institution,
+        failed.c.account_number == number,
+        ~exists().where(override.c.failed_line_id == failed.c.id),
+    )
+
+
 def copied_account(account) -> list:
     """The payout account as the line keeps it: a later change never redirects the payment."""
     return [
@@ -208,6 +227,9 @@ def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Select:
             enrollment.c.platform_id == scope.platform_id,
             *completion_evidence(enrollment),
             ~exists().where(held.c.item_key == item_key, held.c.live == true()),
+            ~_failed_to_this_account(
+                item_key, account.c.holder_name, account.c.channel, account.c.institution, account.c.account_number
+            ),
         )
     )
     if filters.provider_id is not None:
@@ -295,7 +317,14 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Sel
         eligible.c.account_institution,
         eligible.c.account_number,
         _latest_failure(item_key).label("retry_of_line_id"),
-    ).where(eligible.c.own_account, eligible.c.instalment <= eligible.c.instalments)
+    ).where(
+        eligible.c.own_account,
+        eligible.c.instalment <= eligible.c.instalments,
+        ~_failed_to_this_account(
+            item_key, eligible.c.payee_name, eligible.c.account_channel, eligible.c.account_institution,
+            eligible.c.account_number,
+        ),
+    )
     if filters.limit is not None:
         query = query.order_by(eligible.c.participant_id).limit(filters.limit)
     return query
