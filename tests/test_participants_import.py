@@ -236,3 +236,42 @@ def test_exclusion_command(db_url, tmp_path):
     assert result.exit_code == 0, result.output
     assert "0 participants of the registry are on it" in result.output
     assert "1 imported, 0 rejected" in result.output
+
+
+async def test_losing_postgresql_mid_import_says_what_was_committed_and_a_rerun_goes_on(backend, db, db_url, actors,
+                                                                                      tmp_path):
+    """The server drops the connection in the middle of the third batch: the operator is told how
+    many rows (up to which line) were saved, and running the same file again imports the rest."""
+    if backend == "sqlite":
+        pytest.skip("an embedded SQLite file has no connection to lose; the server case is PostgreSQL")
+    from sqlalchemy import text
+
+    from store.errors import DatabaseUnavailable
+
+    rows = [person() for _ in range(10)]
+    path = write_csv(tmp_path / "big.csv", rows)
+    doomed = rows[8]["nik"]  # in the third batch of four
+    async with db.write_engine.begin() as connection:
+        await connection.execute(text(
+            "CREATE FUNCTION test_lose_connection() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF NEW.nik = '{doomed}' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;"
+            " RETURN NEW; END $$"
+        ))
+        await connection.execute(text(
+            "CREATE TRIGGER test_lose_connection BEFORE INSERT ON participant"
+            " FOR EACH ROW EXECUTE FUNCTION test_lose_connection()"
+        ))
+    with pytest.raises(DatabaseUnavailable) as lost:
+        await participant_import.import_participants(db, actors.coordinator, path, batch_rows=4)
+    assert lost.value.key == "participant.import_interrupted"
+    assert (lost.value.params["imported"], lost.value.params["line"]) == (8, 9)  # header + 8 rows
+    from tui.i18n import describe_error
+
+    assert "8 rows up to line 9 were imported and are saved" in describe_error(lost.value)
+    assert set(await registry(db)) == {row["nik"] for row in rows[:8]}
+
+    async with db.write_engine.begin() as connection:
+        await connection.execute(text("DROP TRIGGER test_lose_connection ON participant"))
+    again = await participant_import.import_participants(db, actors.coordinator, path, batch_rows=4)
+    assert (again.imported, again.rejected) == (2, 8)
+    assert set(await registry(db)) == {row["nik"] for row in rows}

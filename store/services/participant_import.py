@@ -36,7 +36,7 @@ from store.actor import Actor
 from store.bulk import insert_rows
 from store.column_guard import check_row
 from store.engine import Database
-from store.errors import InvalidInput, MitraError
+from store.errors import DatabaseUnavailable, InvalidInput, MitraError
 from store.models import ExclusionEntry, ExclusionKind, ExclusionList, Participant, utcnow
 from store.services.registry import new_participant_row
 from store.uow import read_session, unit_of_work
@@ -115,6 +115,7 @@ class _Batches:
         self.progress, self.total_lines = progress, total_lines
         self.pending: list[tuple[int, dict[str, Any]]] = []
         self.batch_number = 0
+        self.committed_line = 0  # the file's last line in a committed batch
 
     async def flush(self) -> None:
         """Write the pending rows, then report progress (as lines committed)."""
@@ -128,7 +129,7 @@ class _Batches:
         niks = [values["nik"] for _, values in pending]
         if self.dry_run:
             async with read_session(self.db) as session:
-                self._keep_new(pending, await _known_niks(session, niks))
+                self.report.imported += len(self._keep_new(pending, await _known_niks(session, niks)))
             return pending[-1][0]
         async with unit_of_work(self.db, self.actor) as uow:
             fresh = self._keep_new(pending, await _known_niks(uow.session, niks))
@@ -143,6 +144,9 @@ class _Batches:
                     details={"file": self.file_name, "batch": batch_number, "imported": len(fresh),
                              "lines": f"{fresh[0][0]}-{fresh[-1][0]}"},
                 )
+        # Counted once committed: a batch lost with the connection was not imported.
+        self.report.imported += len(fresh)
+        self.committed_line = pending[-1][0]
         return pending[-1][0]
 
     def _keep_new(self, pending, known: set[str]) -> list[tuple[int, dict[str, Any]]]:
@@ -152,7 +156,6 @@ class _Batches:
                 self.report.reject(line, InvalidInput("participant.duplicate_nik", field="nik", value=values["nik"]))
             else:
                 fresh.append((line, values))
-        self.report.imported += len(fresh)
         return fresh
 
 
@@ -193,9 +196,26 @@ async def import_participants(
     actor.require("participant.import")
     progress = progress or _no_progress
     report = csvio.ImportReport()
-    first_line_of: dict[int, int] = {}  # NIK (as a number, to keep a million small) -> line
     stream, total_lines = csvio.open_text(path)
     batches = _Batches(db, actor, report, Path(path).name, dry_run, progress, total_lines)
+    try:
+        await _read_and_write(stream, batches, report, batch_rows, should_stop)
+    except DatabaseUnavailable as lost:
+        if not report.imported:
+            raise
+        # Batches before the loss are committed: say how far the file got, and that a rerun goes on.
+        raise DatabaseUnavailable(
+            "participant.import_interrupted", imported=report.imported, line=batches.committed_line,
+            cause=lost.key, target=lost.params.get("target", ""),
+        ) from lost
+    progress(total_lines, total_lines)
+    report.errors.sort(key=lambda error: error.line)  # registry duplicates are found per batch
+    return report
+
+
+async def _read_and_write(stream, batches: _Batches, report: csvio.ImportReport, batch_rows: int,
+                          should_stop: Callable[[], bool] | None) -> None:
+    first_line_of: dict[int, int] = {}  # NIK (as a number, to keep a million small) -> line
     with stream:
         for line, raw in csvio.rows(stream, PARTICIPANT_COLUMNS):
             report.read += 1
@@ -223,9 +243,6 @@ async def import_participants(
                 if should_stop and should_stop():
                     break
         await batches.flush()
-    progress(total_lines, total_lines)
-    report.errors.sort(key=lambda error: error.line)  # registry duplicates are found per batch
-    return report
 
 
 # --- exclusion lists -----------------------------------------------------------------------
