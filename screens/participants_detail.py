@@ -52,7 +52,7 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
         Binding("r", "refresh", "keys.refresh", id="mitra.participant.refresh"),
     ]
     ACTION_PERMISSIONS = {
-        "reveal": "participant.reveal_nik", "assign": "enrollment.assign", "progress": "enrollment.progress",
+        "reveal": "participant.reveal_contact", "assign": "enrollment.assign", "progress": "enrollment.progress",
         "complete": "enrollment.progress", "cancel_enrollment": "enrollment.assign",
         "clear_flag": "enrollment.clear_flag", "lift": "blacklist.lift",
     }
@@ -178,11 +178,13 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
         self.refresh_file()
 
     def action_reveal(self) -> None:
-        self.call(registry.reveal_nik, self.participant_id, then=self._revealed)
+        from screens.participants_reveal import RevealPrompt, revealable_fields
 
-    def _revealed(self, nik: str) -> None:
-        self.app.notify(t("participants.revealed", nik=nik), title=t("participants.key.reveal"), timeout=20)
-        self._done()
+        if self.file is not None:
+            self.app.push_screen(
+                RevealPrompt(self.participant_id, self.file.full_name, revealable_fields(self.app.actor)),
+                lambda _closed: self._done(),  # the reveal is in the history now
+            )
 
     def action_assign(self) -> None:
         if self.file is not None:

@@ -56,6 +56,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "participant.read": EVERYONE,
     "participant.import": frozenset({A, CO}),
     "participant.reveal_nik": frozenset({A, CO, AU}),
+    # Phone, e-mail and family card: shown masked; revealed one at a time, with a reason, audited.
+    "participant.reveal_contact": frozenset({A, CO, AU, PL}),
     "exclusion.import": frozenset({A, CO}),
     "blacklist.read": OFFICE,
     "blacklist.add": frozenset({A, CO}),

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 
 from sqlalchemy import select
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from screens.participants_detail import ParticipantScreen
 from screens.participants_forms import FormScreen, JobScreen, ListingPickerScreen
@@ -301,3 +301,37 @@ async def test_ctrl_q_quits_from_inside_a_dialog(db, actors):
         await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
         await pilot.press("ctrl+q")
         await wait_until(pilot, lambda: not app.is_running)
+
+
+async def test_contact_details_show_masked_and_a_reveal_asks_why_shows_and_copies(db, actors):
+    holder = await card_holder(db, actors)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        await open_participants(pilot)
+        await search(pilot, holder["nik"])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ParticipantScreen) and app.screen.file is not None)
+        identity = text_of(app, "#participant-identity")
+        assert "0812****7890" in identity and holder["phone"] not in identity
+        assert holder["family_card"] not in identity
+        await pilot.press("v")
+        from screens.participants_reveal import RevealPrompt
+
+        await wait_until(pilot, lambda: isinstance(app.screen, RevealPrompt))
+        prompt = app.screen
+        prompt.query_one("#reveal-field", Select).value = "phone"
+        await pilot.press("enter")  # no reason: refused in place
+        await wait_until(pilot, lambda: str(prompt.query_one(".prompt-error").render()) != "")
+        assert prompt.value is None
+        await pilot.press(*"Menelepon peserta", "enter")
+        await wait_until(pilot, lambda: prompt.value == holder["phone"])
+        assert holder["phone"] in str(prompt.query_one("#reveal-value").render())
+        copied = []
+        app.copy_to_clipboard = copied.append
+        await pilot.press("ctrl+y")
+        assert copied == [holder["phone"]]
+    async with read_session(db) as session:
+        events = (await session.execute(select(AuditEvent.reason).where(
+            AuditEvent.action == "participant.personal_data_revealed"))).scalars().all()
+    assert events == ["Menelepon peserta"]

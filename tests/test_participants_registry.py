@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 
 import pytest
 from sqlalchemy import select
@@ -67,7 +68,7 @@ async def test_lists_mask_niks_and_revealing_one_is_audited(db, actors):
     page = await registry.list_participants(db, actors.coordinator, ParticipantFilter())
     assert page.rows[0].nik == one["nik"][:4] + "**********" + one["nik"][-2:]
     with pytest.raises(PermissionDenied):
-        await registry.reveal_nik(db, actors.reviewer, pid)
+        await registry.reveal_nik(db, actors.reviewer, pid, "curious")
     assert await registry.reveal_nik(db, actors.auditor, pid, "Pengaduan peserta") == one["nik"]
     async with read_session(db) as session:
         event = (await session.execute(select(AuditEvent).where(AuditEvent.action == "participant.nik_revealed"))).scalar_one()
@@ -136,3 +137,36 @@ async def test_participant_file_shows_enrollments_hits_and_history(db, actors):
     assert [event.action for event in file.history] == [
         "enrollment.assigned", "participant.balance_charged", "blacklist.added",
     ]
+
+
+async def test_phone_email_and_family_card_are_masked_and_revealed_one_at_a_time_with_a_reason(db, actors):
+    from store.errors import NotFound
+    from store.services import participant_file
+
+    one = person()
+    one["email"] = "budi.santoso@contoh.id"
+    (pid,) = await add_participants(db, actors.coordinator, [one])
+    shown = await participant_file.get_participant(db, actors.coordinator, pid)
+    assert (shown.phone, shown.email, shown.family_card) == (
+        "0812****7890", "b***@contoh.id", one["family_card"][:4] + "**********" + one["family_card"][-2:])
+    assert one["phone"] not in repr(shown) and one["email"] not in repr(shown)
+
+    with pytest.raises(InvalidInput):  # a reason is required
+        await registry.reveal(db, actors.coordinator, pid, "phone", "  ")
+    with pytest.raises(PermissionDenied):  # reviewers do not reach participants
+        await registry.reveal(db, actors.reviewer, pid, "phone", "calling")
+    with pytest.raises(PermissionDenied):  # platform staff: only their own platform's participants
+        await registry.reveal(db, actors.tokopedia, pid, "email", "certificate")
+    with pytest.raises(InvalidInput):
+        await registry.reveal(db, actors.coordinator, pid, "balance_idr", "curious")
+    with pytest.raises(NotFound):
+        await registry.reveal(db, actors.coordinator, pid + 999, "phone", "calling")
+    assert await registry.reveal(db, actors.coordinator, pid, "phone", "Calling about the course") == one["phone"]
+    assert await registry.reveal(db, actors.coordinator, pid, "email", "Certificate by mail") == one["email"]
+    async with read_session(db) as session:
+        events = (await session.execute(
+            select(AuditEvent).where(AuditEvent.action == "participant.personal_data_revealed").order_by(AuditEvent.id)
+        )).scalars().all()
+    assert [(e.operator_name, e.reason, json.loads(e.changes)["details"]["field"]) for e in events] == [
+        ("coordinator", "Calling about the course", "phone"), ("coordinator", "Certificate by mail", "email")]
+    assert all(one["phone"] not in e.changes and one["email"] not in e.changes for e in events)

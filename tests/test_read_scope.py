@@ -81,6 +81,7 @@ CALLS = {
     "payments.browse.batch_lines": lambda f, db, a, o: f(db, a, o["batch"]),
     "payments.browse.scope_choices": lambda f, db, a, o: f(db, a),
     "payments.browse.wave_budgets": lambda f, db, a, o: f(db, a),
+    "payments.batch_rules.batch_actions": lambda f, db, a, o: f(db, a, o["batch"]),
     "platforms.get_platform": lambda f, db, a, o: f(db, a, o["platform"]),
     "provider_file.provider_file": lambda f, db, a, o: f(db, a, o["provider"]),
     "providers.list_providers": lambda f, db, a, o: f(db, a, ProviderFilter()),
@@ -88,6 +89,7 @@ CALLS = {
     "providers.platform_choices": lambda f, db, a, o: f(db, a),
     "registry.list_participants": lambda f, db, a, o: f(db, a, ParticipantFilter()),
     "registry.list_blacklist": lambda f, db, a, o: f(db, a),
+    "registry.reveal_nik": lambda f, db, a, o: f(db, a, o["participant"], "checking"),
     "selection.list_rejections": lambda f, db, a, o: f(db, a, o["wave"]),
     "selection.sweep_preview": lambda f, db, a, o: f(db, a, o["wave"]),
 }

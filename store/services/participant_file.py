@@ -22,6 +22,7 @@ from store.models import (
 from store.services import audit_log
 from store.services.audit_log import EventView
 from store.services.enrollments import EnrollmentView, enrollments_of
+from store.personal_data import masked
 from store.services.registry import BlacklistView, blacklist_view, mask_nik, participant_in_scope
 from store.uow import read_session
 
@@ -108,8 +109,8 @@ async def get_participant(db: Database, actor: Actor, participant_id: int) -> Pa
         history += await audit_log.history(db, actor, "blacklist_entry", [e.id for e in entries])
     return ParticipantFile(
         participant.id, mask_nik(participant.nik), participant.full_name, participant.birth_date,
-        participant.sex, participant.province_code, participant.phone, participant.email,
-        participant.family_card, participant.status, wave_number, participant.card_number,
+        participant.sex, participant.province_code, masked("phone", participant.phone),
+        masked("email", participant.email), masked("family_card", participant.family_card), participant.status, wave_number, participant.card_number,
         participant.balance_idr, participant.selected_at, participant.revoked_at, participant.revoke_reason,
         participant.created_at, participant.version, tuple(enrollments),
         tuple(blacklist_view(entry) for entry in entries),

@@ -1,7 +1,7 @@
 """Participant lists per platform or per provider (the platforms' duty to deliver them), as CSV.
 
-NIKs are written in full only for roles allowed to see them (`participant.reveal_nik`), masked
-for everyone else; every export is audited, saying which it was. Platform staff export only
+NIKs are written in full only for roles allowed to see them (`participant.reveal_nik`), phones and
+e-mails only for office roles that may reveal them; masked for everyone else; every export is audited, saying which it was. Platform staff export only
 their own platform's list. Rows stream in keyset batches: a list of 800,000 is never in memory.
 """
 
@@ -18,6 +18,7 @@ from store.actor import Actor
 from store.engine import Database
 from store.errors import InvalidInput, NotFound
 from store.models import Course, Enrollment, EnrollmentStatus, Participant, Platform, Provider
+from store.personal_data import masked
 from store.services.registry import mask_nik
 from store.uow import read_session, unit_of_work
 
@@ -48,10 +49,13 @@ async def export_participant_list(
     if platform_id is None and provider_id is None:
         raise InvalidInput("participant.export_scope", field="platform")
     full_niks = actor.can("participant.reveal_nik")
+    # Contact details in full only for office roles that may reveal them; platform staff export masked.
+    full_contacts = actor.can("participant.reveal_contact") and not actor.is_platform_staff
     async with unit_of_work(db, actor) as uow:
         uow.audit(
             "participant.list_exported", "participant", "",
-            details={"platform_id": platform_id, "provider_id": provider_id, "nik": "full" if full_niks else "masked"},
+            details={"platform_id": platform_id, "provider_id": provider_id, "nik": "full" if full_niks else "masked",
+                     "contacts": "full" if full_contacts else "masked"},
         )
     query = (
         select(
@@ -81,7 +85,9 @@ async def export_participant_list(
             rows = (await session.execute(query.where(Enrollment.id > last_id))).all()
         for row in rows:
             writer.writerow([
-                row.nik if full_niks else mask_nik(row.nik), row.full_name, row.phone, row.email, row.province_code,
+                row.nik if full_niks else mask_nik(row.nik), row.full_name,
+                row.phone if full_contacts else masked("phone", row.phone),
+                row.email if full_contacts else masked("email", row.email), row.province_code,
                 row.card_number, row.title, row.provider, row.platform, row.status, row.progress_pct,
                 row.assigned_at.date().isoformat(), row.completed_on.isoformat() if row.completed_on else "",
                 row.certificate_number,

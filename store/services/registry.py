@@ -19,6 +19,7 @@ from store.actor import Actor
 from store.engine import Database
 from store.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from store.failures import explain_constraint
+from store.personal_data import REVEALABLE, mask_number
 from store.models import BlacklistEntry, Enrollment, Participant, ParticipantStatus, Wave, utcnow
 from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
@@ -33,9 +34,7 @@ _WHOLE_NIK = re.compile(r"^[0-9]{16}$")
 STATUSES = tuple(status.value for status in ParticipantStatus)
 
 
-def mask_nik(nik: str) -> str:
-    """`3201**********01`: the province and regency, and the last two digits."""
-    return nik[:4] + "*" * (len(nik) - 6) + nik[-2:] if len(nik) > 6 else "*" * len(nik)
+mask_nik = mask_number  # a NIK as every list shows it (store/personal_data.py)
 
 
 def new_participant_row(
@@ -133,17 +132,30 @@ async def list_participants(
     return page_of(views, limit, (lambda v: (v.name_key, v.id)) if by_name else (lambda v: (v.status, v.id)))
 
 
-async def reveal_nik(db: Database, actor: Actor, participant_id: int, reason: str = "") -> str:
-    """The full NIK of one participant, for a role allowed to see it; the reveal is audited."""
-    actor.require("participant.reveal_nik")
+async def reveal(db: Database, actor: Actor, participant_id: int, field: str, reason: str) -> str:
+    """One personal field of one participant in full (NIK, family card, phone or e-mail), for a
+    role allowed to see it, within the operator's scope, with a reason; the reveal is audited
+    (the field and the reason, never the value)."""
+    if field not in REVEALABLE:
+        raise InvalidInput("participant.reveal_field", field="field", value=field)
+    actor.require(REVEALABLE[field])
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput("input.required", field="reason")
     async with unit_of_work(db, actor) as uow:
-        nik = (
-            await uow.session.execute(select(Participant.nik).where(Participant.id == participant_id))
+        value = (
+            await uow.session.execute(select(getattr(Participant, field)).where(Participant.id == participant_id))
         ).scalar_one_or_none()
-        if nik is None:
+        if value is None:
             raise NotFound("participant.not_found", id=participant_id)
-        uow.audit("participant.nik_revealed", "participant", participant_id, reason=reason.strip())
-    return nik
+        await participant_in_scope(uow.session, actor, participant_id)
+        action = "participant.nik_revealed" if field == "nik" else "participant.personal_data_revealed"
+        uow.audit(action, "participant", participant_id, reason=reason, details={"field": field})
+    return value
+
+
+async def reveal_nik(db: Database, actor: Actor, participant_id: int, reason: str) -> str:
+    return await reveal(db, actor, participant_id, "nik", reason)
 
 
 async def participant_in_scope(session: AsyncSession, actor: Actor, participant_id: int) -> None:
