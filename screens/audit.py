@@ -38,10 +38,11 @@ class AuditArea(Area):
     AuditArea #audit-detail { height: auto; max-height: 10; border-top: solid $primary; padding: 0 1; }
     AuditArea #audit-status { height: auto; max-height: 2; color: $text-muted; }
     """
-    ACTION_PERMISSIONS = {"verify": "audit.verify"}
+    ACTION_PERMISSIONS = {"verify": "audit.verify", "sessions": "operator.read"}
     BINDINGS = [
         Binding("slash", "filter", "keys.filter", id="mitra.audit.filter"),
         Binding("v", "verify", "keys.verify_chain", id="mitra.audit.verify"),
+        Binding("o", "sessions", "sessions.key.open", id="mitra.audit.sessions"),
         Binding("r", "refresh", "keys.refresh", id="mitra.audit.refresh"),
         Binding("escape", "clear_filter", "keys.clear_filter", show=False, id="mitra.audit.clear"),
     ]
@@ -125,6 +126,11 @@ class AuditArea(Area):
 
     def action_refresh(self) -> None:
         self.reload()
+
+    def action_sessions(self) -> None:
+        from screens.operators import SessionsScreen
+
+        self.app.push_screen(SessionsScreen())
 
     def action_verify(self) -> None:
         self.query_one("#audit-status", Static).update(t("audit.verifying"))

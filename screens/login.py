@@ -11,7 +11,7 @@ from textual.widgets.option_list import Option
 
 from store.actor import Actor
 from store.errors import MitraError
-from store.services import operators
+from store.services import operators, sessions
 from tui.i18n import describe_error, t
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
@@ -94,7 +94,8 @@ class LoginScreen(ServiceCaller, Screen):
         async def do_login(_db, _actor) -> Actor:
             # The login's record goes on in the background: a long writer elsewhere must not
             # keep the operator from reading.
-            actor = await operators.login(app.db, username, password, defer_record=True)
+            actor = await operators.login(app.db, username, password, defer_record=True,
+                                          session_from=sessions.where_from())
             app.db.start_deferred()
             return actor
 

@@ -17,6 +17,8 @@ class Actor:
     platform_id: int | None = None
     platform_code: str | None = None
     full_name: str = ""
+    # The console session this actor acts in (store/services/sessions.py); None for a command line.
+    session_token: str | None = None
 
     @property
     def is_platform_staff(self) -> bool:

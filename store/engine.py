@@ -76,6 +76,11 @@ class Database:
     def start_deferred(self) -> None:
         self._running.extend(asyncio.ensure_future(work(self)) for work in self.take_deferred())
 
+    def background(self, work: Awaitable[Any]) -> None:
+        """Small bookkeeping that nobody waits for (a session's last action); `settle` and
+        `dispose` still let it finish."""
+        self._running.append(asyncio.ensure_future(work))
+
     async def settle(self) -> None:
         """Run and wait for deferred work (not the calling task itself); its errors raise here."""
         self.start_deferred()

@@ -8,19 +8,26 @@ fails as `SessionEnded`, which the console shows before returning to the login s
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
 from store.engine import Database
 from store.errors import SessionEnded
-from store.models import Operator, OperatorRole
+from store.models import Operator, OperatorRole, OperatorSession, utcnow
+
+# How often a console that only reads records that it is still in use.
+TOUCH_EVERY = dt.timedelta(minutes=1)
 
 
-async def check_in(session: AsyncSession, actor: Actor) -> None:
-    """Refuse an actor whose operator is gone, deactivated, or no longer holds their roles."""
+async def check_in(session: AsyncSession, actor: Actor, *, writing: bool = True) -> bool:
+    """Refuse an actor whose operator is gone, deactivated, or no longer holds their roles, or
+    whose console session an admin has ended. Inside a write, the session's last action is now;
+    returns whether a reading console is due to record that it is still in use."""
     if actor.operator_id is None or not actor.roles:  # the system itself; a failed login's record
-        return
+        return False
     row = (
         await session.execute(select(Operator.is_active, Operator.platform_id).where(Operator.id == actor.operator_id))
     ).first()
@@ -29,6 +36,26 @@ async def check_in(session: AsyncSession, actor: Actor) -> None:
     roles = set((await session.execute(select(OperatorRole.role).where(OperatorRole.operator_id == actor.operator_id))).scalars())
     if not actor.roles <= roles or row.platform_id != actor.platform_id:
         raise SessionEnded("session.roles_changed", operator=actor.username)
+    if actor.session_token is None:  # a command line: no session
+        return False
+    console = (
+        await session.execute(
+            select(OperatorSession.ended_at, OperatorSession.end_reason, OperatorSession.last_action_at)
+            .where(OperatorSession.token == actor.session_token)
+        )
+    ).first()
+    if console is None:  # its row is still being written with the login's record
+        return False
+    if console.ended_at is not None:
+        raise SessionEnded("session.ended", operator=actor.username, reason=console.end_reason)
+    now = utcnow()
+    if writing:
+        await session.execute(
+            update(OperatorSession).where(OperatorSession.token == actor.session_token).values(last_action_at=now)
+        )
+        return False
+    last = console.last_action_at
+    return last is None or (last if last.tzinfo else last.replace(tzinfo=dt.UTC)) < now - TOUCH_EVERY
 
 
 async def check(db: Database, actor: Actor | None) -> None:
@@ -38,4 +65,8 @@ async def check(db: Database, actor: Actor | None) -> None:
     if actor is None:
         return
     async with read_session(db) as session:
-        await check_in(session, actor)
+        due = await check_in(session, actor, writing=False)
+    if due:
+        from store.services.sessions import touch
+
+        db.background(touch(db, actor))

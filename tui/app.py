@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 from platformdirs import user_config_dir
+from sqlalchemy.exc import SQLAlchemyError
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
@@ -17,6 +18,7 @@ from screens.shell import ShellScreen
 from store.actor import Actor
 from store.engine import Database
 from store.errors import DatabaseUnavailable, MitraError
+from store.services import sessions
 from tui.i18n import LANGUAGES, current_language, describe_error, set_language, t
 from tui.workers import ServiceCaller
 
@@ -99,8 +101,18 @@ class MitraApp(ServiceCaller, App):
             )
 
     async def on_unmount(self) -> None:
-        # Pooled connections belong to this event loop: close them before it ends.
+        # Quitting ends the operator's session; pooled connections belong to this event loop:
+        # close them before it ends.
+        await self._end_own_session()
         await self.db.dispose()
+
+    async def _end_own_session(self) -> None:
+        actor, self.actor = self.actor, None
+        if actor is not None and actor.session_token is not None:
+            try:
+                await sessions.log_out(self.db, actor)
+            except (MitraError, SQLAlchemyError, OSError):
+                pass  # ended by an admin already, or the database is gone: nothing to record
 
     def _apply_keymap_file(self) -> None:
         """Operators may remap keys by binding id in ~/.config/mitra/keymap.toml."""
@@ -118,12 +130,13 @@ class MitraApp(ServiceCaller, App):
         self.switch_screen(ShellScreen())
 
     def session_ended(self, error: MitraError) -> None:
-        """Deactivated or roles changed since login: say so and go back to the login screen."""
+        """Deactivated, roles changed or session ended by an admin: say so and go back to login."""
         self.notify(describe_error(error), title=t("shell.session_ended_title"), severity="error", timeout=30)
-        self.action_logout()
+        self.actor = None
+        self.switch_screen(LoginScreen(self.demo_operators))
 
     def action_logout(self) -> None:
-        self.actor = None
+        self.run_worker(self._end_own_session(), group="logout", exit_on_error=False)
         self.switch_screen(LoginScreen(self.demo_operators))
 
     # --- errors --------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, PrimaryKeyConstraint, String, Text
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, PrimaryKeyConstraint, String, Text
 from sqlmodel import Field, SQLModel
 
 from store.models.base import ID, UTCDateTime, Versioned, fk, id_field, one_of, timestamp
@@ -63,3 +63,27 @@ class Setting(Versioned, table=True):
     value: str = Field(sa_type=Text, nullable=False)
     updated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_by: int | None = fk("operator.id", nullable=True)
+
+
+class OperatorSession(SQLModel, table=True):
+    """A console logged in somewhere: who, from where, since when, last seen acting; ended by
+    logging out or by an admin. The console's Actor carries the session's token; every unit of work
+    refuses a session that has been ended (store/session_check.py)."""
+
+    __tablename__ = "operator_session"
+    __table_args__ = (
+        CheckConstraint("origin IN ('terminal', 'ssh', 'web')", name="origin_valid"),
+        CheckConstraint("ended_at IS NULL OR end_reason <> ''", name="ended_with_reason"),
+        Index("ix_operator_session_open", "ended_at", "last_action_at"),
+    )
+
+    id: int | None = id_field()
+    token: str = Field(sa_type=String(64), unique=True, nullable=False)
+    operator_id: int = fk("operator.id", index=True)
+    origin: str = Field(sa_type=String(20), nullable=False)
+    peer: str = Field(default="", sa_type=String(200), nullable=False)
+    started_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
+    last_action_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
+    ended_at: dt.datetime | None = timestamp()
+    ended_by: int | None = fk("operator.id", nullable=True)
+    end_reason: str = Field(default="", sa_type=String(300), nullable=False)

@@ -14,7 +14,7 @@ from store.engine import Database
 from store.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from store.models import Operator, OperatorRole, Platform, Role, utcnow
 from store.passwords import check_password, hash_password
-from store.services import settings
+from store.services import sessions, settings
 from store.uow import read_session, unit_of_work
 
 MIN_PASSWORD_LENGTH = 4
@@ -59,7 +59,10 @@ def _dummy_hash() -> str:
     return hash_password(secrets.token_hex(16))
 
 
-async def login(db: Database, username: str, password: str, *, defer_record: bool = False) -> Actor:
+async def login(
+    db: Database, username: str, password: str, *, defer_record: bool = False,
+    session_from: tuple[str, str] | None = None,
+) -> Actor:
     """Check credentials; audit the login or the failure. Raises AuthenticationFailed.
 
     The check itself only reads, so it works while another process holds SQLite's write lock.
@@ -67,7 +70,8 @@ async def login(db: Database, username: str, password: str, *, defer_record: boo
     was right) all answer "auth.failed" after the same work. Consecutive failures lock the account
     (settings `operators.lockout_failures` and `operators.lockout_minutes`). With `defer_record`
     the login's own write (its audit event) runs in the background, before the next unit of work
-    or when the database is disposed: a read-only command need not wait for a long writer."""
+    or when the database is disposed: a read-only command need not wait for a long writer. A
+    console passes `session_from` (origin, peer): its session is recorded with the login."""
     name = (username or "").strip().lower()
     async with read_session(db) as session:
         operator = (await session.execute(select(Operator).where(Operator.username == name))).scalar_one_or_none()
@@ -81,11 +85,14 @@ async def login(db: Database, username: str, password: str, *, defer_record: boo
         if ok and locked and operator.is_active:
             raise AuthenticationFailed("auth.locked", until=_aware(operator.locked_until).strftime("%H:%M UTC"))
         raise AuthenticationFailed("auth.inactive" if ok and operator is not None and not operator.is_active else "auth.failed")
-    actor = Actor(operator.id, operator.username, roles, operator.platform_id, platform_code, operator.full_name)
+    actor = Actor(operator.id, operator.username, roles, operator.platform_id, platform_code, operator.full_name,
+                  session_token=sessions.new_token() if session_from else None)
+    if session_from:
+        sessions.session_row(actor, *session_from)  # a bad origin is refused now, not in the background
     if defer_record:
-        db.defer(lambda database: _record_login_when_free(database, actor))
+        db.defer(lambda database: _record_login_when_free(database, actor, session_from))
     else:
-        await _record_login(db, actor)
+        await _record_login(db, actor, session_from)
     return actor
 
 
@@ -93,8 +100,10 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-async def _record_login(db: Database, actor: Actor) -> None:
+async def _record_login(db: Database, actor: Actor, session_from: tuple[str, str] | None = None) -> None:
     async with unit_of_work(db, actor) as uow:
+        if session_from:
+            uow.session.add(sessions.session_row(actor, *session_from))
         operator = await uow.session.get(Operator, actor.operator_id)
         operator.failed_logins = 0
         operator.locked_until = None
@@ -102,11 +111,12 @@ async def _record_login(db: Database, actor: Actor) -> None:
         uow.audit("operator.login", "operator", operator.id)
 
 
-async def _record_login_when_free(db: Database, actor: Actor, attempts: int = 4) -> None:
+async def _record_login_when_free(db: Database, actor: Actor, session_from: tuple[str, str] | None = None,
+                                  attempts: int = 4) -> None:
     """The deferred login record: a writer may hold SQLite's lock past one busy timeout."""
     for attempt in range(attempts):
         try:
-            return await _record_login(db, actor)
+            return await _record_login(db, actor, session_from)
         except Conflict as busy:
             if busy.key != "db.busy" or attempt == attempts - 1:
                 raise

@@ -101,3 +101,43 @@ def unlock(username, db_url, operator_name) -> None:
 
     main(db_url)
     click.echo(t("cli.operators.unlocked", user=username.strip().lower()))
+
+
+def _as_operator(operator_name, work):
+    @with_database
+    async def main(db: Database):
+        return await work(db, await acting_operator(db, operator_name))
+
+    return main
+
+
+@operators_group.command("sessions")
+@db_option
+@operator_option
+@lang_option
+def sessions_(db_url, operator_name) -> None:
+    """Who is logged in where: open console sessions first, then the latest ended ones."""
+    from store.services import sessions
+
+    views = _as_operator(operator_name, sessions.list_sessions)(db_url)
+    if not views:
+        click.echo(t("cli.sessions.none"))
+    for view in views:
+        state = t("cli.sessions.open") if view.open else t(
+            "cli.sessions.ended", at=f"{view.ended_at:%Y-%m-%d %H:%M}", by=view.ended_by or "-", reason=view.end_reason)
+        click.echo(f"{view.id:>5}  {view.operator:<14} {view.origin:<8} {view.peer[:24]:<24} "
+                   f"{view.started_at:%Y-%m-%d %H:%M}  {view.last_action_at:%H:%M}  {state}")
+
+
+@operators_group.command("end-session")
+@click.argument("session_id", type=int)
+@click.option("--reason", required=True, help="Why (recorded in the audit log, shown to the operator).")
+@db_option
+@operator_option
+@lang_option
+def end_session(session_id, reason, db_url, operator_name) -> None:
+    """End a console session (admins): its next action returns it to the login screen."""
+    from store.services import sessions
+
+    view = _as_operator(operator_name, lambda db, actor: sessions.end_session(db, actor, session_id, reason))(db_url)
+    click.echo(t("cli.sessions.ended_now", id=view.id, operator=view.operator, origin=view.origin, peer=view.peer))

@@ -1,0 +1,92 @@
+"""Who is logged in where: console sessions (operator, origin, since, last action), open ones
+first; an admin ends one with a reason and its console returns to the login screen at its next
+action. Opened from the Audit area (`o`)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+
+from screens.participants_forms import Field, FormScreen
+from store.services import sessions
+from tui.gating import PermissionGate
+from tui.i18n import t
+from tui.widgets.footer import TranslatedFooter
+from tui.workers import ServiceCaller, job
+
+COLUMNS = ("id", "operator", "origin", "peer", "since", "last_action", "state")
+
+
+class SessionsScreen(PermissionGate, ServiceCaller, Screen[None]):
+    DEFAULT_CSS = """
+    SessionsScreen { padding: 0 1; }
+    SessionsScreen #sessions-title { text-style: bold; margin: 1 0; }
+    SessionsScreen DataTable { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "keys.back", id="mitra.sessions.back"),
+        Binding("e", "end", "sessions.key.end", id="mitra.sessions.end"),
+        Binding("r", "refresh", "keys.refresh", id="mitra.sessions.refresh"),
+    ]
+    ACTION_PERMISSIONS = {"end": "operator.manage"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views: dict[str, sessions.SessionView] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static(t("sessions.title"), id="sessions-title")
+        yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
+        yield TranslatedFooter()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key in COLUMNS:
+            table.add_column(t(f"sessions.col.{key}"), key=key)
+        table.focus()
+        self.reload()
+
+    def reload(self) -> None:
+        self.call(sessions.list_sessions, then=self.show)
+
+    def show(self, views: list[sessions.SessionView]) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.views = {str(view.id): view for view in views}
+        for view in views:
+            state = t("sessions.open") if view.open else t("sessions.ended", by=view.ended_by or "-",
+                                                           reason=view.end_reason)
+            table.add_row(
+                str(view.id), view.operator, t(f"sessions.origin.{view.origin}"), view.peer,
+                f"{view.started_at:%Y-%m-%d %H:%M}", f"{view.last_action_at:%Y-%m-%d %H:%M}", state,
+                key=str(view.id),
+            )
+
+    def selected(self) -> sessions.SessionView | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return self.views.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_end(self) -> None:
+        view = self.selected()
+        if view is None or not view.open:
+            self.app.notify(t("sessions.nothing_to_end"), severity="warning")
+            return
+        self.app.push_screen(FormScreen(
+            t("sessions.end_title", id=view.id, operator=view.operator, origin=t(f"sessions.origin.{view.origin}")),
+            [Field("reason", "field.reason")],
+            run=lambda values: job(sessions.end_session, view.id, values["reason"]),
+        ), lambda ended: ended is not None and self._ended(ended))
+
+    def _ended(self, view: sessions.SessionView) -> None:
+        self.app.notify(t("sessions.ended_now", id=view.id, operator=view.operator))
+        self.reload()
