@@ -1,6 +1,7 @@
-"""Who is logged in where: console sessions (operator, origin, since, last action), open ones
-first; an admin ends one with a reason and its console returns to the login screen at its next
-action. Opened from the Audit area (`o`)."""
+"""Operators and who is logged in where: the operators with their roles and any lockout (an admin
+unlocks one, `u`), and the console sessions (operator, origin, since, last action), open ones
+first (an admin ends one with a reason, `e`, and its console returns to the login screen at its
+next action). Opened from the Audit area (`o`)."""
 
 from __future__ import annotations
 
@@ -10,49 +11,70 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from screens.participants_forms import Field, FormScreen
-from store.services import sessions
+from store.models import utcnow
+from store.services import operators, sessions
 from tui.gating import PermissionGate
 from tui.i18n import t
 from tui.widgets.footer import TranslatedFooter
 from tui.workers import ServiceCaller, job
 
 COLUMNS = ("id", "operator", "origin", "peer", "since", "last_action", "state")
+OPERATOR_COLUMNS = ("username", "roles", "platform", "state")
 
 
 class SessionsScreen(PermissionGate, ServiceCaller, Screen[None]):
     DEFAULT_CSS = """
     SessionsScreen { padding: 0 1; }
     SessionsScreen #sessions-title { text-style: bold; margin: 1 0; }
-    SessionsScreen DataTable { height: 1fr; }
+    SessionsScreen #operators { height: 1fr; margin-bottom: 1; }
+    SessionsScreen #sessions { height: 1fr; }
     """
     BINDINGS = [
         Binding("escape", "back", "keys.back", id="mitra.sessions.back"),
         Binding("e", "end", "sessions.key.end", id="mitra.sessions.end"),
+        Binding("u", "unlock", "sessions.key.unlock", id="mitra.sessions.unlock"),
         Binding("r", "refresh", "keys.refresh", id="mitra.sessions.refresh"),
     ]
-    ACTION_PERMISSIONS = {"end": "operator.manage"}
+    ACTION_PERMISSIONS = {"end": "operator.manage", "unlock": "operator.manage"}
 
     def __init__(self) -> None:
         super().__init__()
         self.views: dict[str, sessions.SessionView] = {}
+        self.operators: dict[str, operators.OperatorView] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(t("sessions.title"), id="sessions-title")
+        yield DataTable(id="operators", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield TranslatedFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        for key in OPERATOR_COLUMNS:
+            self.query_one("#operators", DataTable).add_column(t(f"sessions.col.{key}"), key=key)
+        table = self.query_one("#sessions", DataTable)
         for key in COLUMNS:
             table.add_column(t(f"sessions.col.{key}"), key=key)
         table.focus()
         self.reload()
 
     def reload(self) -> None:
+        self.call(operators.list_operators, then=self.show_operators)
         self.call(sessions.list_sessions, then=self.show)
 
+    def show_operators(self, views: list[operators.OperatorView]) -> None:
+        table = self.query_one("#operators", DataTable)
+        table.clear()
+        self.operators = {view.username: view for view in views}
+        now = utcnow()
+        for view in views:
+            if view.locked(now):
+                state = t("sessions.locked", until=f"{view.locked_until:%H:%M}")
+            else:
+                state = t("sessions.active") if view.is_active else t("sessions.inactive")
+            table.add_row(view.username, ", ".join(view.roles), view.platform_code or "", state, key=view.username)
+
     def show(self, views: list[sessions.SessionView]) -> None:
-        table = self.query_one(DataTable)
+        table = self.query_one("#sessions", DataTable)
         table.clear()
         self.views = {str(view.id): view for view in views}
         for view in views:
@@ -64,11 +86,25 @@ class SessionsScreen(PermissionGate, ServiceCaller, Screen[None]):
                 key=str(view.id),
             )
 
-    def selected(self) -> sessions.SessionView | None:
-        table = self.query_one(DataTable)
+    def _key(self, table_id: str) -> str | None:
+        table = self.query_one(f"#{table_id}", DataTable)
         if not table.row_count:
             return None
-        return self.views.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+
+    def selected(self) -> sessions.SessionView | None:
+        return self.views.get(self._key("sessions") or "")
+
+    def action_unlock(self) -> None:
+        view = self.operators.get(self._key("operators") or "")
+        if view is None or not view.locked(utcnow()):
+            self.app.notify(t("sessions.nothing_to_unlock"), severity="warning")
+            return
+        self.call(operators.unlock, view.username, then=lambda _: self._unlocked(view.username))
+
+    def _unlocked(self, username: str) -> None:
+        self.app.notify(t("cli.operators.unlocked", user=username))
+        self.reload()
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -1,6 +1,6 @@
 """Revealing one personal field of a participant: which field (those the operator's roles may
 reveal), and why. The store checks the permission and the scope and audits the reveal; the value
-shows in the prompt and `c` copies it (OSC 52, where the terminal allows it)."""
+shows in the prompt and Ctrl+Y copies it (OSC 52, where the terminal allows it)."""
 
 from __future__ import annotations
 

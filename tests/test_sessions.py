@@ -131,7 +131,7 @@ async def test_an_admin_ends_a_console_session_from_the_console_and_it_returns_t
             await settle(pilot)
             await pilot.press("o")
             await wait_until(pilot, lambda: isinstance(office.screen, SessionsScreen) and office.screen.views)
-            table = office.screen.query_one(DataTable)
+            table = office.screen.query_one("#sessions", DataTable)
             rows = [table.get_row_at(i) for i in range(table.row_count)]
             assert {row[1] for row in rows} == {"coordinator", "admin"}
             mine = [i for i, row in enumerate(rows) if row[1] == "coordinator"][0]
@@ -145,3 +145,34 @@ async def test_an_admin_ends_a_console_session_from_the_console_and_it_returns_t
         await staff_pilot.press("5")  # the coordinator's next action
         await wait_until(staff_pilot, lambda: isinstance(field_staff.screen, LoginScreen))
         assert any("ended your session (Shift over)" in n.message for n in field_staff._notifications)
+
+
+async def test_an_admin_unlocks_a_locked_operator_from_the_console(db, actors):
+    from textual.widgets import DataTable
+
+    from screens.operators import SessionsScreen
+    from store.errors import AuthenticationFailed
+    from store.models import Operator
+    from tests.tui_support import SIZE, console, login, settle, wait_until
+
+    for _ in range(5):
+        with pytest.raises(AuthenticationFailed):
+            await operators.login(db, "coordinator", "wrong")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "admin")
+        await pilot.press("7")
+        await settle(pilot)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.operators)
+        table = app.screen.query_one("#operators", DataTable)
+        row = [i for i in range(table.row_count) if table.get_row_at(i)[0] == "coordinator"][0]
+        assert "locked until" in str(table.get_row_at(row)[3])
+        table.focus()
+        table.move_cursor(row=row)
+        await pilot.press("u")
+        await wait_until(pilot, lambda: "active" == str(app.screen.query_one("#operators", DataTable).get_row_at(row)[3]))
+    async with read_session(db) as session:
+        locked = (await session.execute(select(Operator.locked_until).where(Operator.username == "coordinator"))).scalar_one()
+    assert locked is None
+    assert (await operators.login(db, "coordinator", "demo")).username == "coordinator"

@@ -28,6 +28,10 @@ class OperatorView:
     roles: tuple[str, ...]
     platform_code: str | None
     is_active: bool
+    locked_until: dt.datetime | None = None  # set while a lockout lasts
+
+    def locked(self, now: dt.datetime) -> bool:
+        return self.locked_until is not None and _aware(self.locked_until) > now
 
 
 async def _roles_of(session, operator_id: int) -> frozenset[str]:
@@ -255,7 +259,8 @@ async def list_operators(db: Database, actor: Actor) -> list[OperatorView]:
     async with read_session(db) as session:
         rows = (
             await session.execute(
-                select(Operator.id, Operator.username, Operator.full_name, Operator.is_active, Platform.code)
+                select(Operator.id, Operator.username, Operator.full_name, Operator.is_active, Platform.code,
+                       Operator.locked_until)
                 .outerjoin(Platform, Platform.id == Operator.platform_id)
                 .order_by(Operator.username)
             )
@@ -264,7 +269,8 @@ async def list_operators(db: Database, actor: Actor) -> list[OperatorView]:
         for operator_id, role in await session.execute(select(OperatorRole.operator_id, OperatorRole.role)):
             roles.setdefault(operator_id, []).append(role)
     return [
-        OperatorView(row.id, row.username, row.full_name, tuple(sorted(roles.get(row.id, []))), row.code, row.is_active)
+        OperatorView(row.id, row.username, row.full_name, tuple(sorted(roles.get(row.id, []))), row.code, row.is_active,
+                     row.locked_until)
         for row in rows
     ]
 
