@@ -28,6 +28,7 @@ WRITES = {
     "payments.batches.set_approval_thresholds", "platforms.suspend", "platforms.reinstate",
     "participant_import.import_participants", "payments.files.reconcile_file",
     "participant_lists.write_participant_list",  # a file export: covered by its own scope tests
+    "sessions.log_out", "sessions.touch",  # a console's own session row: bookkeeping
 }
 # Program-wide reads with nothing of one platform in them (or scoped by a role platform staff lack).
 PUBLIC = {"waves.list_waves", "waves.wave_options", "waves.get_wave", "curation.get_scheme",
@@ -90,6 +91,7 @@ CALLS = {
     "registry.list_participants": lambda f, db, a, o: f(db, a, ParticipantFilter()),
     "registry.list_blacklist": lambda f, db, a, o: f(db, a),
     "registry.reveal_nik": lambda f, db, a, o: f(db, a, o["participant"], "checking"),
+    "sessions.list_sessions": lambda f, db, a, o: f(db, a),
     "selection.list_rejections": lambda f, db, a, o: f(db, a, o["wave"]),
     "selection.sweep_preview": lambda f, db, a, o: f(db, a, o["wave"]),
 }

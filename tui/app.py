@@ -6,7 +6,6 @@ import tomllib
 from pathlib import Path
 
 from platformdirs import user_config_dir
-from sqlalchemy.exc import SQLAlchemyError
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
@@ -19,7 +18,8 @@ from store.actor import Actor
 from store.engine import Database
 from store.errors import DatabaseUnavailable, MitraError
 from store.services import sessions
-from tui.i18n import LANGUAGES, current_language, describe_error, set_language, t
+from tui.i18n import LANGUAGES, current_language, describe_error, has_text, set_language, t
+from tui.widgets.footer import BUILTIN as FOOTER_BUILTIN
 from tui.workers import ServiceCaller
 
 THEMES = {"default": "textual-dark", "ansi": "ansi-dark"}
@@ -111,7 +111,7 @@ class MitraApp(ServiceCaller, App):
         if actor is not None and actor.session_token is not None:
             try:
                 await sessions.log_out(self.db, actor)
-            except (MitraError, SQLAlchemyError, OSError):
+            except MitraError:
                 pass  # ended by an admin already, or the database is gone: nothing to record
 
     def _apply_keymap_file(self) -> None:
@@ -152,13 +152,17 @@ class MitraApp(ServiceCaller, App):
         if isinstance(self.screen, HelpScreen):
             return
         rows = []
+        area_titles = {cls.TITLE for cls in ShellScreen.AREA_CLASSES}  # listed once, below
         seen = set()
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
-            if not binding.description or binding.action in seen:
+            # The view's own keys, translated; widgets' generic keys (cursor, page, copy ...)
+            # carry English words, not catalog keys, and are left to the widgets' own hints.
+            description = FOOTER_BUILTIN.get(binding.description, binding.description)
+            if not has_text(description) or description in area_titles or binding.action in seen:
                 continue
             seen.add(binding.action)
-            rows.append((self.get_key_display(binding), t(binding.description)))
+            rows.append((self.get_key_display(binding), t(description)))
         areas = [(str(n), t(cls.TITLE)) for n, cls in enumerate(ShellScreen.AREA_CLASSES, 1)]
         self.push_screen(HelpScreen(rows, areas))
 

@@ -72,6 +72,11 @@ class _Lenient(dict):
         return "{" + key + "}"
 
 
+def has_text(key: str) -> bool:
+    """Whether `key` is a catalog key (rather than some widget's own English words)."""
+    return key in catalog("en")
+
+
 def event_label(action: str) -> str:
     """An audit action in words for history panels ("history.<action>" in the catalogs), else
     its code (the Audit area shows codes: auditors filter by them)."""

@@ -134,11 +134,14 @@ async def log_out(db: Database, actor: Actor) -> None:
     it closes the row even when the operator was deactivated meanwhile (the check would refuse)."""
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from store.failures import typed_errors
+
     if actor.session_token is None:
         return
-    async with AsyncSession(db.write_engine) as session, session.begin():
-        await session.execute(
-            update(OperatorSession)
-            .where(OperatorSession.token == actor.session_token, OperatorSession.ended_at.is_(None))
-            .values(ended_at=utcnow(), ended_by=actor.operator_id, end_reason="logged out")
-        )
+    with typed_errors(db.label):  # a lost database is a DatabaseUnavailable, as everywhere
+        async with AsyncSession(db.write_engine) as session, session.begin():
+            await session.execute(
+                update(OperatorSession)
+                .where(OperatorSession.token == actor.session_token, OperatorSession.ended_at.is_(None))
+                .values(ended_at=utcnow(), ended_by=actor.operator_id, end_reason="logged out")
+            )
