@@ -104,3 +104,15 @@ def test_rupiah_per_language():
         assert rupiah(3_500_000) == "Rp3.500.000"
     finally:
         set_language("en")
+
+
+def test_codes_in_messages_read_as_words():
+    """Document kinds and curation stages reach the operator in words, never as codes."""
+    from store.errors import RuleViolation
+    from tui.i18n import describe_error
+
+    documents = describe_error(RuleViolation("provider.documents_incomplete", missing="nib, tax_status"))
+    stage = describe_error(RuleViolation("curation.stage_not_passed", stage="course_assessment", score="2.83",
+                                         threshold="3.00"))
+    assert "nib" not in documents and "tax_status" not in documents and "KSWP" in documents
+    assert "course_assessment" not in stage and "2.83" in stage

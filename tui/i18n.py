@@ -117,6 +117,11 @@ def _readable(name: str, value: Any) -> Any:
         return t(f"field.{value}")
     if (name in ("state", "status") or name.endswith("_state")) and f"state.{value}" in catalog("en"):
         return t(f"state.{value}")
+    if name in ("stage", "earlier") and f"providers.stage.{value}" in catalog("en"):  # curation stages
+        return t(f"providers.stage.{value}")
+    if name == "missing" and isinstance(value, str):  # a provider's documents, as codes
+        return ", ".join(t(f"providers.document.{code}") if f"providers.document.{code}" in catalog("en") else code
+                         for code in value.split(", "))
     return value
 
 
