@@ -116,3 +116,13 @@ def test_codes_in_messages_read_as_words():
                                          threshold="3.00"))
     assert "nib" not in documents and "tax_status" not in documents and "KSWP" in documents
     assert "course_assessment" not in stage and "2.83" in stage
+
+
+def test_one_thing_is_counted_in_the_singular():
+    from tui.i18n import set_language, t
+
+    set_language("en")
+    assert t("participants.shown", count=1) == "1 participant shown"
+    assert t("participants.shown", count=2) == "2 participants shown"
+    assert t("applications.shown", count=1) == "1 application"
+    assert t("payments.amounts", count=1, total="Rp1", words="one rupiah").startswith("1 line ·")

@@ -89,8 +89,17 @@ def event_label(action: str) -> str:
 MISSING: set[str] = set()
 
 
+def _singular(key: str, params: dict[str, Any]) -> str:
+    """`key.one` when the sentence counts exactly one thing and the catalog has that form
+    ("1 application", not "1 applications"); Indonesian nouns do not change."""
+    if str(params.get("count", "")).strip() == "1" and f"{key}.one" in catalog("en"):
+        return f"{key}.one"
+    return key
+
+
 def t(key: str, /, **params: Any) -> str:
     """The text for `key` in the current language, with {placeholders} filled in."""
+    key = _singular(key, params)
     text = catalog(_current).get(key)
     if text is None:
         text = catalog("en").get(key)
