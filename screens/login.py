@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
@@ -32,6 +33,45 @@ class LoginScreen(ServiceCaller, Screen):
     def __init__(self, demo_operators: list[tuple[str, str]] | None = None) -> None:
         super().__init__()
         self._demo_operators = demo_operators or []
+        # The field typed keys belong to, decided as each key arrives (see take_key).
+        self._field: str | None = None
+
+    def take_key(self, event: events.Key) -> bool:
+        """Handle a key of the credentials in arrival order; True when handled.
+
+        Over SSH or from a password manager, `coordinator<Tab>demo<Enter>` arrives at once, before
+        Textual has moved the focus for the Tab: the keys after it would still reach the user
+        name. The app hands every key to this method first (in order, before it forwards keys to
+        the focused widget), and the field they belong to changes the moment Tab or Enter is read.
+        A name typed while the demo's operator list has focus goes to the user name too."""
+        focused = self.app.focused
+        field = self._field or (focused.id if isinstance(focused, Input) else None)
+        if field is None and not (isinstance(focused, OptionList) and event.is_printable and event.character):
+            return False
+        field = field or "username"
+        if event.key in ("tab", "enter") and field == "username":
+            if event.key == "enter" and not self.query_one("#username", Input).value.strip():
+                return True
+            self._to("password")
+        elif event.key == "shift+tab" and field == "password":
+            self._to("username")
+        elif event.key == "enter":
+            self._field = None
+            self.submit()
+        elif event.key == "backspace":
+            self.query_one(f"#{field}", Input).action_delete_left()
+            self._field = field
+        elif event.is_printable and event.character:
+            self.query_one(f"#{field}", Input).insert_text_at_cursor(event.character)
+            if self._field is None:
+                self._to(field)
+        else:
+            return False
+        return True
+
+    def _to(self, field: str) -> None:
+        self._field = field
+        self.query_one(f"#{field}", Input).focus()
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -102,6 +142,7 @@ class LoginScreen(ServiceCaller, Screen):
         self.call(do_login, then=app.logged_in, on_error=self.failed)
 
     def failed(self, error: MitraError) -> None:
+        self._field = None
         self.query_one("#login-error", Static).update(describe_error(error))
         password = self.query_one("#password", Input)
         password.value = ""

@@ -6,6 +6,7 @@ import tomllib
 from pathlib import Path
 
 from platformdirs import user_config_dir
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
@@ -99,6 +100,13 @@ class MitraApp(ServiceCaller, App):
                 t("shell.guards_missing", guards=", ".join(missing)), title=t("shell.guards_title"),
                 severity="error", timeout=24 * 3600,
             )
+
+    async def on_event(self, event: events.Event) -> None:
+        # The login screen reads credentials in arrival order, ahead of Textual's focus moves
+        # (a burst of keys over SSH must not pour the password into the user name).
+        if isinstance(event, events.Key) and isinstance(self.screen, LoginScreen) and self.screen.take_key(event):
+            return
+        await super().on_event(event)
 
     async def on_unmount(self) -> None:
         # Quitting ends the operator's session; pooled connections belong to this event loop:
