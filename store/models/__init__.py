@@ -43,9 +43,11 @@ from store.models.payments import (
     BatchApproval,
     BatchKind,
     BatchState,
+    FailureKind,
     LineStatus,
     PaymentBatch,
     PaymentLine,
+    PaymentRetryOverride,
     PayoutAccount,
 )
 from store.models.providers import (
