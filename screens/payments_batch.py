@@ -1,6 +1,12 @@
 """One payment batch: its summary (count, total, by provider or by province), its lines page by
 page, its approval trail, and the actions the operator's roles allow in the batch's state.
 
+Training fees are paid to the platform: the summary says what the platform is paid (gross), the
+commission it keeps and what it owes on to the providers (net); each line names its payee (the
+platform's account), the provider, the gross, the commission and the net, as the disbursement
+file does. A line that failed for an account reason says so; `o` lets its item be paid again to
+the same account, with a reason (finance or an approver; audited).
+
 Every decision goes through a confirmation that states the count, the total with thousands
 separators and the total in words; an approval also says whether it is the first or the final one.
 """
@@ -17,7 +23,7 @@ from textual.widgets import DataTable, Static
 
 from store.errors import MitraError
 from store.models import BatchKind, BatchState
-from store.services.payments import batches, browse, files
+from store.services.payments import batches, browse, failures, files
 from store.services.payments.batch_rules import BATCH_RULES, ApprovalPreview
 from store.services.payments.views import BatchRow
 from tui.gating import ActionsGate
@@ -63,17 +69,28 @@ def approval_text(batch: BatchRow, preview: ApprovalPreview) -> str:
     )
 
 
-def _line_row(line: browse.LineRow) -> tuple[str, list[str]]:
-    if line.instalment is None:
-        item = t("payments.item.fee", commission=rupiah(line.commission_idr))
-    else:
-        item = t("payments.item.incentive", number=line.instalment)
+def fee_split(platform: str, gross_idr: int, commission_idr: int) -> str:
+    """"Paid to Tokopedia (gross) Rp1,300,000 · its commission Rp186,000 · owed on to providers
+    (net) Rp1,114,000"."""
+    return t("payments.batch.fee_split", platform=platform, gross=rupiah(gross_idr),
+             commission=rupiah(commission_idr), net=rupiah(gross_idr - commission_idr))
+
+
+def line_status(line: browse.LineRow) -> str:
+    if line.status == "failed" and line.failure_kind == "account":
+        return t("payments.line.failed_override" if line.retry_allowed else "payments.line.failed_account")
     status = line.status if line.live or line.status != "pending" else "released"
+    return t(f"payments.line.{status}")
+
+
+def _line_row(line: browse.LineRow) -> tuple[str, list[str]]:
+    fee = line.instalment is None
+    item = t("payments.item.fee", provider=line.provider_name) if fee else t("payments.item.incentive", number=line.instalment)
     note = line.payer_reference or line.failure_reason
     return str(line.id), [
         str(line.id), item, line.payee_name, f"{line.account_institution} {line.account_number}",
-        rupiah(line.amount_idr), t(f"payments.line.{status}"), note[:30],
-        str(line.retry_of_line_id or ""),
+        rupiah(line.amount_idr), rupiah(line.commission_idr) if fee else "", rupiah(line.net_idr) if fee else "",
+        line_status(line), note[:30], str(line.retry_of_line_id or ""),
     ]
 
 
@@ -97,6 +114,7 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
         Binding("e", "export", "payments.key.export", id="mitra.batch.export"),
         Binding("m", "reconcile", "payments.key.reconcile", id="mitra.batch.reconcile"),
         Binding("v", "new_version", "payments.key.new_version", id="mitra.batch.new_version"),
+        Binding("o", "allow_retry", "payments.key.allow_retry", id="mitra.batch.allow_retry"),
         Binding("r", "refresh", "keys.refresh", id="mitra.batch.refresh"),
     ]
 
@@ -116,7 +134,8 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
         yield PagedTable(
             [
                 ("id", "payments.col.line"), ("item", "payments.col.item"), ("payee", "payments.col.payee"),
-                ("account", "payments.col.account"), ("amount", "payments.col.amount"),
+                ("account", "payments.col.account"), ("amount", "payments.col.paid"),
+                ("commission", "payments.col.commission"), ("net", "payments.col.net"),
                 ("status", "payments.col.result"), ("note", "payments.col.reference"),
                 ("retry", "payments.col.retry"),
             ],
@@ -160,11 +179,16 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
         groups.clear(columns=True)
         groups.add_column(t(f"payments.col.{detail.group_by}"), key="group")
         groups.add_column(t("payments.col.lines"), key="count")
-        groups.add_column(t("payments.col.amount"), key="total")
+        groups.add_column(t("payments.col.paid"), key="total")
+        fees = batch.kind == BatchKind.TRAINING_FEE
+        if fees:
+            groups.add_column(t("payments.col.net"), key="net")
         for number, group in enumerate(detail.groups):
-            groups.add_row(group.label, group_digits(group.count), rupiah(group.total_idr), key=str(number))
+            cells = [group.label, group_digits(group.count), rupiah(group.total_idr)]
+            groups.add_row(*cells, *([rupiah(group.net_idr)] if fees else []), key=str(number))
         if detail.group_count > len(detail.groups):
-            groups.add_row(t("payments.batch.groups_more", count=detail.group_count - len(detail.groups)), "", "", key="more")
+            more = t("payments.batch.groups_more", count=detail.group_count - len(detail.groups))
+            groups.add_row(more, "", "", *([""] if fees else []), key="more")
         self.query_one("#batch-trail-text", Static).update(self._trail_text(detail))
 
     def _summary_lines(self, detail: browse.BatchDetail) -> list[str]:
@@ -175,9 +199,8 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
         if detail.next_version_id:
             state += t("payments.batch.next", id=detail.next_version_id)
         lines = [state, amounts(batch.line_count, batch.total_idr)]
-        if batch.commission_idr:
-            lines.append(t("payments.batch.commission", commission=rupiah(batch.commission_idr),
-                           net=rupiah(batch.total_idr - batch.commission_idr)))
+        if batch.kind == BatchKind.TRAINING_FEE:
+            lines.append(fee_split(scope_label(batch), batch.total_idr, batch.commission_idr))
         who = ", ".join(detail.approvers)
         lines.append(t("payments.batch.approvals", given=batch.approvals_given, needed=batch.approvals_needed,
                        who=f" ({who})" if who else ""))
@@ -207,7 +230,20 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
 
     # --- what the operator may do ----------------------------------------------------------------
 
+    def selected_line(self) -> browse.LineRow | None:
+        return self.query_one(PagedTable).selected_row()
+
+    def on_data_table_row_highlighted(self, event) -> None:
+        self.refresh_bindings()
+
     def check_action(self, action: str, parameters) -> bool | None:
+        if action == "allow_retry":
+            actor = self.app.actor
+            if actor is None or not actor.can("payment.retry_override"):
+                return False
+            line = self.selected_line()
+            # Shown (greyed) while the cursor is on another line: the key exists for failed lines.
+            return True if line is not None and line.waits_for_account else None
         return self.gate(action) if action in BATCH_RULES else True
 
     @property
@@ -343,9 +379,39 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
             return
         message = t("cli.payments.results", paid=report.paid, paid_total=rupiah(report.paid_idr), failed=report.failed,
                     failed_total=rupiah(report.failed_idr), unchanged=report.unchanged)
+        if report.failed_account:
+            message += "\n" + t("cli.payments.results_held", count=report.failed_account)
         if report.reconciled:
             message += "\n" + t("payments.done.reconciled", id=self.batch_id)
         self._done(message)
+
+    def action_allow_retry(self) -> None:
+        line = self.selected_line()
+        if line is None or not line.waits_for_account:
+            return
+        account = f"{line.payee_name}, {line.account_institution} {line.account_number}"
+
+        def confirm(reason: str | None) -> None:
+            if not reason:
+                return
+            body = t("payments.confirm.retry.body", line=line.id, account=account, amount=rupiah(line.amount_idr),
+                     reason=reason)
+
+            def go(yes: bool | None) -> None:
+                if yes:
+                    self.act(failures.allow_retry, line.id, reason,
+                             then=lambda _: self._retry_allowed(line.id))
+
+            self.app.push_screen(ConfirmScreen(t("payments.confirm.retry.title", line=line.id), body), go)
+
+        self.app.push_screen(
+            TextPrompt(t("payments.prompt.retry.title", line=line.id),
+                       t("payments.prompt.retry.body", failure=line.failure_reason, account=account)),
+            confirm,
+        )
+
+    def _retry_allowed(self, line_id: int) -> None:
+        self._done(t("payments.done.retry_allowed", line=line_id))
 
     def action_new_version(self) -> None:
         batch = self.batch

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from screens.payments_batch import fee_split
 from store.models import BatchKind
 from store.services.payments import batches, browse
 from store.services.payments.payables import CandidateFilter, CandidateSummary, Scope
@@ -208,9 +209,15 @@ class PrepareScreen(ServiceCaller, ModalScreen[BatchRow | None]):
         self.summary, self._previewed = summary, form
         text = t("payments.prepare.candidates", count=group_digits(summary.count), total=rupiah(summary.total_idr),
                  words=in_words(summary.total_idr))
-        if summary.commission_idr:
-            text += "\n" + t("payments.batch.commission", commission=rupiah(summary.commission_idr),
-                             net=rupiah(summary.total_idr - summary.commission_idr))
+        scope = form[0]
+        if scope.kind == BatchKind.TRAINING_FEE:
+            platform = self._platforms.get(scope.platform_code, scope.platform_code)
+            if summary.payee_missing:
+                text += "\n" + t("payment.platform_account_needed", platform=platform)
+            elif summary.count:
+                text += "\n" + fee_split(platform, summary.total_idr, summary.commission_idr)
+        if summary.held:
+            text += "\n" + t("payments.prepare.held", count=group_digits(summary.held))
         self.query_one("#prepare-result", Static).update(text)
         create = self.query_one("#prepare-create", Button)
         create.disabled = summary.count == 0

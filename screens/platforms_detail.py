@@ -2,7 +2,10 @@
 
 The calendar has one row per obligation and one column per period (the latest six; `[` and `]`
 page to earlier and later ones). Each cell says whether that report came on time, late, is
-overdue or not yet due; `s` (or Enter) records the submission of the selected report.
+overdue or not yet due; `s` (or Enter) records the submission of the selected report. The
+"disburse training fees" report states the amount the platform says it passed on to providers;
+picking it shows the store's check: the fees the PMO paid the platform in that period (gross), its
+commission, the nets it owes on to providers, and the difference from what it reported.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from store.services import obligations, platforms
 from store.services.obligations import Calendar, ObligationStatus, ObligationView
 from store.services.platforms import PlatformDetail
 from tui.i18n import t
-from tui.money import percent
+from tui.money import percent, rupiah
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.prompt import PromptScreen
 from tui.widgets.status_bar import StatusBar
@@ -53,15 +56,38 @@ def item_text(item: ObligationView) -> str:
     if item.submitted_on:
         text += "\n" + t("obligations.submitted_line", date=item.submitted_on.isoformat(), who=item.submitted_by,
                          reference=item.reference)
+    if item.reported_idr is not None:
+        text += "\n" + t("obligations.reported_line", amount=rupiah(item.reported_idr))
     return text
 
 
-class SubmissionPrompt(PromptScreen):
-    """The date a report arrived (default today) and its reference; dismisses with both or None."""
+def fee_check_text(check: obligations.FeeDisbursementCheck) -> str:
+    """The store's check of a fee disbursement report: paid to the platform, owed on, reported."""
+    lines = [t("obligations.fee_check.owed", lines=check.lines, gross=rupiah(check.gross_idr),
+               commission=rupiah(check.commission_idr), owed=rupiah(check.owed_idr))]
+    if check.reported_idr is None:
+        lines.append(t("obligations.fee_check.unreported"))
+    elif check.agrees:
+        lines.append(t("obligations.fee_check.agrees", reported=rupiah(check.reported_idr)))
+    else:
+        difference = check.difference_idr or 0
+        key = "obligations.fee_check.short" if difference < 0 else "obligations.fee_check.over"
+        lines.append(t(key, reported=rupiah(check.reported_idr), difference=rupiah(abs(difference))))
+    for provider in check.by_provider[:3]:
+        lines.append(t("obligations.fee_check.provider", provider=provider.provider, net=rupiah(provider.net_idr)))
+    if len(check.by_provider) > 3:
+        lines.append(t("obligations.fee_check.more", count=len(check.by_provider) - 3))
+    return "\n".join(lines)
 
-    def __init__(self, title: str, body: str) -> None:
+
+class SubmissionPrompt(PromptScreen):
+    """The date a report arrived (default today) and its reference, and for the fee disbursement
+    report the amount it states; dismisses with (date, reference, amount or None) or None."""
+
+    def __init__(self, title: str, body: str, *, ask_amount: bool = False) -> None:
         super().__init__(title)
         self._body = body
+        self._ask_amount = ask_amount
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -71,6 +97,9 @@ class SubmissionPrompt(PromptScreen):
             yield Input(value=dt.date.today().isoformat(), id="submission-date")
             yield Label(t("field.reference"))
             yield Input(id="submission-reference", placeholder=t("obligations.reference_placeholder"))
+            if self._ask_amount:
+                yield Label(t("field.reported_idr"))
+                yield Input(id="submission-amount", placeholder=t("obligations.amount_placeholder"))
             yield from self.footer_lines()
 
     def on_mount(self) -> None:
@@ -81,11 +110,21 @@ class SubmissionPrompt(PromptScreen):
         if event.input.id == "submission-date":
             self.query_one("#submission-reference", Input).focus()
             return
-        reference = event.value.strip()
+        reference = self.query_one("#submission-reference", Input).value.strip()
+        if event.input.id == "submission-reference" and self._ask_amount:
+            self.query_one("#submission-amount", Input).focus()
+            return
         if not reference:
+            self.query_one("#submission-reference", Input).focus()
             self.show_error(t("prompt.required"))
             return
-        self.dismiss((self.query_one("#submission-date", Input).value.strip(), reference))
+        amount = None
+        if self._ask_amount:
+            amount = self.query_one("#submission-amount", Input).value.strip()
+            if not amount:
+                self.show_error(t("prompt.required"))
+                return
+        self.dismiss((self.query_one("#submission-date", Input).value.strip(), reference, amount))
 
 
 class PlatformScreen(ServiceCaller, Screen):
@@ -110,6 +149,7 @@ class PlatformScreen(ServiceCaller, Screen):
         self.detail: PlatformDetail | None = None
         self.calendar: Calendar | None = None
         self.until: dt.date | None = None  # the last period start shown; None: the latest
+        self.fee_check: obligations.FeeDisbursementCheck | None = None  # of the selected fee report
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -131,6 +171,7 @@ class PlatformScreen(ServiceCaller, Screen):
             self.show_calendar(self.calendar)
 
     def load(self) -> None:
+        self.fee_check = None
         self.call(platforms.get_platform, self.platform_id, then=self.show)
         self.call(obligations.calendar, self.platform_id, until=self.until, periods=PERIODS_SHOWN,
                   then=self.show_calendar)
@@ -190,7 +231,21 @@ class PlatformScreen(ServiceCaller, Screen):
 
     def _show_item(self) -> None:
         item = self.selected_item()
-        self.query_one("#obligation-detail", Static).update(item_text(item) if item else t("obligations.pick_cell"))
+        text = item_text(item) if item else t("obligations.pick_cell")
+        if item is not None and item.kind == ObligationKind.DISBURSE_FEES:
+            check = self.fee_check
+            if check is not None and check.item_id == item.id and check.reported_idr == item.reported_idr:
+                text += "\n" + fee_check_text(check)
+            else:
+                self.call(obligations.fee_disbursement_check, self.platform_id, item.period_start,
+                          then=self._show_fee_check)
+        self.query_one("#obligation-detail", Static).update(text)
+
+    def _show_fee_check(self, check: obligations.FeeDisbursementCheck) -> None:
+        self.fee_check = check
+        item = self.selected_item()
+        if item is not None and item.id == check.item_id:
+            self.query_one("#obligation-detail", Static).update(item_text(item) + "\n" + fee_check_text(check))
 
     def on_data_table_cell_highlighted(self, event: DataTable.CellHighlighted) -> None:
         self._show_item()
@@ -234,14 +289,15 @@ class PlatformScreen(ServiceCaller, Screen):
         if item is None:
             return
 
-        def given(answer: tuple[str, str] | None) -> None:
+        def given(answer: tuple[str, str, str | None] | None) -> None:
             if answer is None:
                 return
-            day, reference = answer
+            day, reference, amount = answer
             self.call(obligations.record_submission, item.id, day, reference, expected_version=item.version,
-                      then=lambda _: self.load(), on_error=self._failed)
+                      reported_idr=amount, then=lambda _: self.load(), on_error=self._failed)
 
-        self.app.push_screen(SubmissionPrompt(t("obligations.record_title"), item_text(item)), given)
+        fees = item.kind == ObligationKind.DISBURSE_FEES
+        self.app.push_screen(SubmissionPrompt(t("obligations.record_title"), item_text(item), ask_amount=fees), given)
 
     def _failed(self, error: MitraError) -> None:
         self.app.show_error(error)

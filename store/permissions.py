@@ -72,6 +72,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "payment.send": frozenset({FI}),
     "payment.reconcile": frozenset({FI}),
     "payment.approve": frozenset({AP}),
+    "payment.retry_override": frozenset({FI, AP}),
     "payout_account.manage": frozenset({FI, CO}),
     "payment.thresholds": frozenset({A}),
     "payment.budget": frozenset({A, FI, AP, AU}),

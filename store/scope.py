@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
@@ -55,10 +55,13 @@ def _owned_query(entity: str, platform_id: int):
             exists().where(Enrollment.participant_id == Participant.id, Enrollment.platform_id == platform_id)
         )
     if entity == "payout_account":
-        # Providers' accounts of the platform's providers; never a participant's bank account.
+        # The platform's own account and its providers' accounts; never a participant's bank account.
         return select(PayoutAccount.id).where(
-            exists().where(ProviderPlatform.provider_id == PayoutAccount.provider_id,
-                           ProviderPlatform.platform_id == platform_id)
+            or_(
+                PayoutAccount.platform_id == platform_id,
+                exists().where(ProviderPlatform.provider_id == PayoutAccount.provider_id,
+                               ProviderPlatform.platform_id == platform_id),
+            )
         )
     return None
 

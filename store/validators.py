@@ -203,6 +203,14 @@ def family_card(value: str, field: str = "family_card", *, required: bool = Fals
 
 def positive_money(value: int | str, field: str) -> int:
     """Integer rupiah: digits only (thousands separators `.` or `,` allowed), above zero."""
+    amount = money(value, field)
+    if amount <= 0:
+        raise InvalidInput("input.money", field=field, value=value)
+    return amount
+
+
+def money(value: int | str, field: str) -> int:
+    """Integer rupiah, zero or more: digits only (thousands separators `.` or `,` allowed)."""
     if isinstance(value, bool):
         raise InvalidInput("input.money", field=field, value=value)
     if isinstance(value, int):
@@ -212,7 +220,7 @@ def positive_money(value: int | str, field: str) -> int:
         if not _is_digits(cleaned):
             raise InvalidInput("input.money", field=field, value=value)
         amount = int(cleaned)
-    if amount <= 0:
+    if amount < 0:
         raise InvalidInput("input.money", field=field, value=value)
     return within_amount_ceiling(amount, field)
 

@@ -137,13 +137,17 @@ class PaymentWorld:
 
     async def listing(
         self, provider_id: int, platform_code: str = "tokopedia", *, price_idr: int = 1_000_000,
-        commission_bp: int = 1000, title: str = "Menjadi Barista",
+        commission_bp: int = 1000, title: str = "Menjadi Barista", platform_account: bool = True,
     ) -> Listing:
+        """A listed course of the provider on the platform; the platform gets a verified payout
+        account (training fees are paid into it) unless it has one or `platform_account` is False."""
         course_id = await self.insert(
             Course, provider_id=provider_id, title=title, title_key=title.lower(), category="kuliner",
             mode="webinar", hours=12, price_idr=price_idr, state="approved",
         )
         platform_id = await self.platform_id(platform_code)
+        if platform_account:
+            await self.platform_account(platform_code)
         listing_id = await self.insert(
             CourseListing, course_id=course_id, platform_id=platform_id, commission_bp=commission_bp, status="listed"
         )
@@ -154,6 +158,23 @@ class PaymentWorld:
             owner_kind="provider", provider_id=provider_id, channel="bank", institution="BCA",
             account_number=f"88{provider_id:08d}", holder_name=f"PT Penyedia {provider_id}",
             holder_npwp="0123456789012345", verified=verified,
+        )
+        values.update(overrides)
+        return await self.insert(PayoutAccount, **values)
+
+    async def platform_account(self, platform_code: str = "tokopedia", *, verified: bool = True, **overrides: Any) -> int:
+        """The platform's payout account (created once; an existing one is returned as it is)."""
+        platform_id = await self.platform_id(platform_code)
+        async with self.db.engine.connect() as connection:
+            found = (await connection.execute(
+                select(PayoutAccount.id).where(PayoutAccount.platform_id == platform_id)
+            )).scalar()
+        if found is not None:
+            return found
+        values = dict(
+            owner_kind="platform", platform_id=platform_id, channel="bank", institution="MANDIRI",
+            account_number=f"77{platform_id:08d}", holder_name=f"PT {platform_code.title()}",
+            holder_npwp="0987654321098765", verified=verified,
         )
         values.update(overrides)
         return await self.insert(PayoutAccount, **values)

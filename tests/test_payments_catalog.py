@@ -26,7 +26,7 @@ def _keys_in_code() -> set[str]:
     # Permission and setting names are not message keys.
     found -= {"payments.approval_thresholds", "payments.accounts"}
     return {key for key in found if not key.startswith(("payment.read", "payment.prepare", "payment.send",
-                                                        "payment.reconcile", "payment.approve", "payment.thresholds",
+                                                        "payment.reconcile", "payment.approve", "payment.thresholds", "payment.retry_override",
                                                         "payment.budget", "payout_account."))}
 
 

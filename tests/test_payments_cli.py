@@ -46,7 +46,8 @@ async def test_a_batch_from_preparation_to_reconciliation(db, db_url, tmp_path):
     preview = await mitra(db_url, "finance", "candidates", "--platform", "tokopedia")
     assert preview.exit_code == 0, preview.output
     assert "2 lines, Rp1,200,000,000 (one billion two hundred million rupiah)" in preview.output
-    assert "Platform commission Rp120,000,000" in preview.output
+    assert ("Paid to the platform (gross) Rp1,200,000,000; the platform keeps its commission Rp120,000,000 and owes"
+            " the providers (net) Rp1,080,000,000.") in preview.output
 
     prepared = await mitra(db_url, "finance", "prepare", "--platform", "tokopedia")
     assert prepared.exit_code == 0, prepared.output
@@ -67,7 +68,10 @@ async def test_a_batch_from_preparation_to_reconciliation(db, db_url, tmp_path):
     assert exported.exit_code == 0, exported.output
     with out.open(encoding="utf-8") as handle:
         exported_rows = list(csv.DictReader(handle))
-    assert [row["amount"] for row in exported_rows] == ["600000000", "600000000"]
+    # The platform is paid the gross; each line names the provider, the commission and the net.
+    assert [(row["payee"], row["amount"], row["provider"], row["commission"], row["net"]) for row in exported_rows] == [
+        ("PT Tokopedia", "600000000", "LP Cakap Digital", "60000000", "540000000")
+    ] * 2
 
     lines = await _lines(db, batch_id)
     results = tmp_path / "results.csv"
@@ -93,11 +97,13 @@ async def test_a_batch_from_preparation_to_reconciliation(db, db_url, tmp_path):
     good = await mitra(db_url, "finance", "reconcile", str(batch_id), str(results))
     assert good.exit_code == 0, good.output
     assert "Recorded: 1 paid (Rp600,000,000), 1 failed (Rp600,000,000)" in good.output
+    assert "1 of the failed lines failed for an account reason" in good.output
     assert f"Batch {batch_id} is reconciled" in good.output
 
     shown = await mitra(db_url, "auditor", "show", str(batch_id))
     assert shown.exit_code == 0, shown.output
     assert "1 paid, 1 failed" in shown.output and "reconciled" in shown.output
+    assert "owes the providers (net) Rp1,080,000,000" in shown.output
     listed = await mitra(db_url, "auditor", "list", "--state", "reconciled")
     assert f"Batch {batch_id}:" in listed.output
 

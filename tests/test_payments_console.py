@@ -87,6 +87,15 @@ async def test_finance_prepares_approvers_approve_finance_sends_and_reconciles(d
         await wait_until(pilot, lambda: isinstance(app.screen, BatchScreen) and app.screen.detail is not None)
         batch_screen = app.screen
         assert "Batch 1 · Training fees · Tokopedia" in _text(batch_screen, "#batch-title")
+        # Paid to the platform (gross), its commission, owed on to the providers (net): true labels.
+        assert ("Paid to Tokopedia (gross) Rp1,200,000,000 · its commission Rp120,000,000 · owed on to providers"
+                " (net) Rp1,080,000,000") in _text(batch_screen, "#batch-summary")
+        lines = batch_screen.query_one("#batch-lines", PagedTable)
+        await wait_until(pilot, lambda: lines.row_count == 2)
+        row = lines.get_row_at(0)
+        assert row[1:3] + row[4:7] == ["fee · LP Cakap Digital", "PT Tokopedia", "Rp600,000,000", "Rp60,000,000",
+                                       "Rp540,000,000"]
+        assert row[3].startswith("MANDIRI 77")  # the platform's account
         assert (await _batch(db)).state == "draft"
         assert not batch_screen.check_action("approve", ())  # finance cannot approve
         await pilot.press("s")
@@ -142,7 +151,8 @@ async def test_finance_prepares_approvers_approve_finance_sends_and_reconciles(d
         assert str(disbursement) in _text(confirm, "#confirm-body")
         await pilot.press("y")
         await wait_until(pilot, lambda: screen.detail.batch.state == "sent")
-        assert disbursement.read_text().startswith("line_id,payee,channel,institution,account_number,amount,reference\n")
+        assert disbursement.read_text().startswith(
+            "line_id,payee,channel,institution,account_number,amount,provider,commission,net,reference\n")
 
         async with db.engine.connect() as connection:
             line_ids = (await connection.execute(select(PaymentLine.id).order_by(PaymentLine.id))).scalars().all()
@@ -156,6 +166,9 @@ async def test_finance_prepares_approvers_approve_finance_sends_and_reconciles(d
         await _answer_prompt(pilot, str(results))
         await wait_until(pilot, lambda: screen.detail.batch.state == "reconciled")
         assert "1 paid, 1 failed" in _text(screen, "#batch-summary")
+        # "rekening ditutup": the account's fault; the line says so.
+        lines = screen.query_one("#batch-lines", PagedTable)
+        await wait_until(pilot, lambda: lines.row_count == 2 and lines.get_row_at(1)[7] == "failed: account")
     stored = await _batch(db)
     assert (stored.state, stored.paid_idr, stored.failed_idr) == ("reconciled", 600_000_000, 600_000_000)
     async with db.engine.connect() as connection:

@@ -32,7 +32,7 @@ async def _demo_payments(db):
     wave = await world.wave(1, budget_idr=100_000_000_000)
     for number, platform in enumerate(("tokopedia", "bukalapak", "pintaria")):
         provider = await world.provider(name=f"LP Demo {number}", npwp="")
-        listing = await world.listing(provider, platform, price_idr=500_000 + number * 100_000)
+        listing = await world.listing(provider, platform, price_idr=500_000 + number * 100_000, platform_account=False)
         await world.trainees(wave, listing, 40)
     await payments(_context(db))
 
@@ -51,7 +51,9 @@ async def test_batches_in_every_state_from_the_completed_enrollments(db, actors)
     assert reconciled.failed_idr > 0 and reconciled.paid_idr > 0
     assert await _count(db, PaymentLine, PaymentLine.batch_id == reconciled.id, PaymentLine.status == "failed") > 0
     assert {b.kind for b in page.rows} == {"training_fee", "incentive"}
-    # Every provider and every participant with a completed first enrollment has an account.
+    # Every platform, provider and participant with a completed first enrollment has an account;
+    # the platforms' are verified (training fees are paid into them).
+    assert await _count(db, PayoutAccount, PayoutAccount.owner_kind == "platform", PayoutAccount.verified) == 3
     assert await _count(db, PayoutAccount, PayoutAccount.owner_kind == "provider") == 3
     assert await _count(db, PayoutAccount, PayoutAccount.owner_kind == "participant") == 120
 

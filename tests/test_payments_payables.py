@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from store.errors import PermissionDenied, RuleViolation
 from store.models import BlacklistEntry, ExclusionEntry, ExclusionList, PaymentLine
-from store.services.payments import batches
+from store.services.payments import accounts, batches
 from store.services.payments.payables import CandidateFilter, Scope
 from tests.payments_support import PaymentWorld, pay_in_full
 
@@ -55,23 +55,34 @@ async def test_fee_is_payable_only_after_completion_with_evidence(db, actors, wo
     assert first["item_key"] == f"fee:{done.enrollment_id}"
     assert (first["amount_idr"], first["commission_idr"], first["net_idr"]) == (1_000_000, 125_000, 875_000)
     assert first["live"] and first["status"] == "pending"
-    # The provider's account is copied onto the line.
-    assert (first["account_institution"], first["account_number"]) == ("BCA", f"88{listing.provider_id:08d}")
+    # The PMO pays the platform: its account is copied onto the line, which also names the provider
+    # the platform passes the fee on to (gross 1,000,000 = commission 125,000 + net 875,000).
+    assert (first["payee_name"], first["account_institution"], first["account_number"]) == (
+        "PT Tokopedia", "MANDIRI", f"77{listing.platform_id:08d}")
+    assert first["provider_id"] == listing.provider_id
     assert (batch.line_count, batch.total_idr, batch.commission_idr, batch.state) == (2, 2_000_000, 250_000, "draft")
 
 
-async def test_fee_needs_a_verified_provider_account_and_stays_on_its_platform(db, actors, world):
-    provider = await world.provider()
-    await world.provider_account(provider, verified=False)
-    listing = await world.listing(provider, "tokopedia")
+async def test_fee_needs_the_platforms_verified_account_and_stays_on_its_platform(db, actors, world):
+    provider = await world.provider()  # no account of its own: the platform pays it, not the PMO
+    listing = await world.listing(provider, "tokopedia", platform_account=False)
     wave = await world.wave(1)
     await world.trainee(wave, listing)
+    preview = await batches.preview_candidates(db, actors.finance, Scope.fees("tokopedia"))
+    assert (preview.count, preview.payee_missing) == (0, True)
+    with pytest.raises(RuleViolation) as refused:
+        await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
+    assert refused.value.key == "payment.platform_account_needed"
+    account = await world.platform_account("tokopedia", verified=False)
     assert (await batches.preview_candidates(db, actors.finance, Scope.fees("tokopedia"))).count == 0
+    await accounts.verify_account(db, actors.finance, account)
+    preview = await batches.preview_candidates(db, actors.finance, Scope.fees("tokopedia"))
+    assert (preview.count, preview.payee_missing) == (1, False)
+
     other = await world.provider(name="LP Lain")
-    await world.provider_account(other)
     elsewhere = await world.listing(other, "bukalapak")
     await world.trainee(wave, elsewhere)
-    assert (await batches.preview_candidates(db, actors.finance, Scope.fees("tokopedia"))).count == 0
+    assert (await batches.preview_candidates(db, actors.finance, Scope.fees("tokopedia"))).count == 1
     assert (await batches.preview_candidates(db, actors.finance, Scope.fees("bukalapak"))).count == 1
 
 

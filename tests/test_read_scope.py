@@ -4,6 +4,7 @@ it is listed below with a way to call it (so nobody forgets to scope one)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import inspect
 import pkgutil
@@ -71,6 +72,8 @@ CALLS = {
     "enrollments.open_listings": lambda f, db, a, o: f(db, a),
     "obligations.calendar": lambda f, db, a, o: f(db, a, o["platform"]),
     "obligations.overdue_items": lambda f, db, a, o: f(db, a, o["platform"]),
+    "obligations.fee_disbursement_check": lambda f, db, a, o: f(db, a, o["platform"], dt.date.today()),
+    "payments.accounts.account_of:platform": lambda f, db, a, o: f(db, a, platform_code=o["platform_code"]),
     "operators.list_operators": lambda f, db, a, o: f(db, a),
     "participant_file.get_participant": lambda f, db, a, o: f(db, a, o["participant"]),
     "payments.accounts.account_of": lambda f, db, a, o: f(db, a, provider_id=o["provider"]),

@@ -43,10 +43,11 @@ from store.models.payments import (
     BatchApproval,
     BatchKind,
     BatchState,
+    FailureKind,
     LineStatus,
     PaymentBatch,
     PaymentLine,
-    RetryOverride,
+    PaymentRetryOverride,
     PayoutAccount,
 )
 from store.models.providers import (

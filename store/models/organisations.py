@@ -8,7 +8,7 @@ from enum import IntEnum, StrEnum
 from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from store.models.base import Versioned, fk, id_field, one_of, timestamp
+from store.models.base import Money, Versioned, fk, id_field, one_of, timestamp
 
 
 class OwnershipGroup(Versioned, table=True):
@@ -250,6 +250,12 @@ class ObligationItem(Versioned, table=True):
             name="submission_complete",
         ),
         CheckConstraint("submitted_on IS NULL OR submitted_on >= period_start", name="submitted_after_start"),
+        # Only the fee disbursement report states an amount: what the platform says it passed on to
+        # providers in the period (checked against the nets owed, store/services/obligations.py).
+        CheckConstraint(
+            "reported_idr IS NULL OR (kind = 'disburse_fees' AND submitted_on IS NOT NULL AND reported_idr >= 0)",
+            name="reported_amount",
+        ),
         Index("ix_obligation_item_due", "submitted_on", "due_on"),
     )
 
@@ -262,3 +268,4 @@ class ObligationItem(Versioned, table=True):
     submitted_on: dt.date | None = Field(default=None)
     reference: str = Field(default="", sa_type=String(200), nullable=False)
     submitted_by: int | None = fk("operator.id", nullable=True)
+    reported_idr: int | None = Field(default=None, sa_type=Money, nullable=True)

@@ -20,8 +20,9 @@ from store.models.base import Money, Versioned, fk, id_field, one_of, timestamp
 
 
 class AccountOwner(StrEnum):
-    PARTICIPANT = "participant"
-    PROVIDER = "provider"
+    PARTICIPANT = "participant"  # incentives
+    PROVIDER = "provider"  # kept for the record; fees are paid to the platform
+    PLATFORM = "platform"  # training fees: the PMO pays the platform, which pays the provider
 
 
 class AccountChannel(StrEnum):
@@ -29,31 +30,37 @@ class AccountChannel(StrEnum):
     EWALLET = "ewallet"
 
 
+# Shared with migration 0607 in spirit (the migration spells its own copy, frozen in time).
+ONE_OWNER = (
+    "(owner_kind = 'participant' AND participant_id IS NOT NULL AND provider_id IS NULL AND platform_id IS NULL)"
+    " OR (owner_kind = 'provider' AND provider_id IS NOT NULL AND participant_id IS NULL AND platform_id IS NULL)"
+    " OR (owner_kind = 'platform' AND platform_id IS NOT NULL AND participant_id IS NULL AND provider_id IS NULL)"
+)
+HOLDER_IDENTIFIED = (
+    "(owner_kind = 'participant' AND length(holder_nik) = 16)"
+    " OR (owner_kind IN ('provider', 'platform') AND holder_npwp <> '')"
+)
+
+
 class PayoutAccount(Versioned, table=True):
     __tablename__ = "payout_account"
     __table_args__ = (
         one_of("owner_kind", AccountOwner),
         one_of("channel", AccountChannel),
-        CheckConstraint(
-            "(owner_kind = 'participant' AND participant_id IS NOT NULL AND provider_id IS NULL)"
-            " OR (owner_kind = 'provider' AND provider_id IS NOT NULL AND participant_id IS NULL)",
-            name="one_owner",
-        ),
-        # Participants are paid under their NIK, providers under their tax number.
-        CheckConstraint(
-            "(owner_kind = 'participant' AND length(holder_nik) = 16)"
-            " OR (owner_kind = 'provider' AND holder_npwp <> '')",
-            name="holder_identified",
-        ),
+        CheckConstraint(ONE_OWNER, name="one_owner"),
+        # Participants are paid under their NIK, providers and platforms under their tax number.
+        CheckConstraint(HOLDER_IDENTIFIED, name="holder_identified"),
         # One payout account per owner: a change replaces it (lines keep the copy they took).
         UniqueConstraint("participant_id"),
         UniqueConstraint("provider_id"),
+        UniqueConstraint("platform_id"),
     )
 
     id: int | None = id_field()
     owner_kind: str = Field(sa_type=String(20), nullable=False)
     participant_id: int | None = fk("participant.id", nullable=True)
     provider_id: int | None = fk("provider.id", nullable=True)
+    platform_id: int | None = fk("platform.id", nullable=True)
     channel: str = Field(sa_type=String(20), nullable=False)
     institution: str = Field(sa_type=String(100), nullable=False)  # bank or e-wallet name
     account_number: str = Field(sa_type=String(40), nullable=False)
@@ -151,6 +158,14 @@ class LineStatus(StrEnum):
     FAILED = "failed"
 
 
+class FailureKind(StrEnum):
+    """Why a failed line failed, as far as retrying it goes (store/services/payments/failures.py)."""
+
+    NONE = ""  # not failed
+    ACCOUNT = "account"  # the account itself (closed, invalid, name mismatch ...): retried only to another account
+    OTHER = "other"  # the payer's side (timeout, system down ...): the item may simply be paid again
+
+
 class PaymentLine(SQLModel, table=True):
     """One payment to one payee. The account is copied in when the line is created."""
 
@@ -209,6 +224,9 @@ class PaymentLine(SQLModel, table=True):
     live: bool = Field(default=True, nullable=False)
     payer_reference: str = Field(default="", sa_type=String(100), nullable=False)
     failure_reason: str = Field(default="", sa_type=Text, nullable=False)
+    # Set with a failed result: "account" or "other" ("" while not failed). Migration 0607 keeps it
+    # consistent with the status by trigger (a column added to SQLite cannot take a new CHECK).
+    failure_kind: str = Field(default=FailureKind.NONE, sa_type=String(20), nullable=False)
     # When a failed line is paid again in a later batch, the new line points at the original.
     retry_of_line_id: int | None = fk("payment_line.id", nullable=True)
     reconciled_at: dt.datetime | None = timestamp()
@@ -235,20 +253,19 @@ class BatchApproval(SQLModel, table=True):
     approved_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
 
 
-class RetryOverride(SQLModel, table=True):
-    """A failed line's item may go to the same account again: recorded by an approver, with why.
-
-    Without one, an item whose latest line failed comes back only once its payee's account
-    differs from the account that failed (an account closed stays closed)."""
+class PaymentRetryOverride(SQLModel, table=True):
+    """An explicit decision to pay again, to the same account, an item whose line failed for an
+    account reason (normally it waits for a changed account). Recorded once per failed line, with
+    who and why; never changed or removed (migration 0607's triggers)."""
 
     __tablename__ = "payment_retry_override"
     __table_args__ = (
-        UniqueConstraint("failed_line_id"),
-        CheckConstraint("reason <> ''", name="retry_override_reasoned"),
+        UniqueConstraint("line_id"),
+        CheckConstraint("reason <> ''", name="reasoned"),
     )
 
     id: int | None = id_field()
-    failed_line_id: int = fk("payment_line.id")
+    line_id: int = fk("payment_line.id")
+    granted_by: int = fk("operator.id")
+    granted_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
     reason: str = Field(sa_type=Text, nullable=False)
-    allowed_by: int = fk("operator.id")
-    allowed_at: dt.datetime | None = timestamp(default_now=True, nullable=False)

@@ -14,6 +14,11 @@ How the items come to exist (deliberately simple):
   fee disbursements owed for trainings already sold.
 - An item is overdue when it is not submitted and its due date has passed; late when it was
   submitted after its due date.
+- The "fees disbursed to providers" report states an amount (`reported_idr`): what the platform
+  says it passed on to providers in the period. `fee_disbursement_check` sets it against the nets
+  owed: the PMO pays each training fee to the platform (gross) and the platform owes the provider
+  the fee less its commission (the line's `net_idr`), from the day the payer's results recorded the
+  line paid. The difference (reported less owed) is what the office asks about.
 """
 
 from __future__ import annotations
@@ -31,7 +36,17 @@ from store.bulk import insert_rows
 from store.engine import Database
 from store.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from store.failures import explain_constraint
-from store.models import ObligationItem, ObligationKind, Operator, Platform
+from store.models import (
+    BatchKind,
+    LineStatus,
+    ObligationItem,
+    ObligationKind,
+    Operator,
+    PaymentBatch,
+    PaymentLine,
+    Platform,
+    Provider,
+)
 from store.services import settings
 from store.uow import read_session, unit_of_work
 
@@ -157,12 +172,13 @@ class ObligationView:
     reference: str
     submitted_by: str  # the operator's user name, "" when not submitted
     status: ObligationStatus
+    reported_idr: int | None = None  # fee disbursement reports: the amount the platform stated
 
 
 _VIEW_COLUMNS = (
     ObligationItem.id, ObligationItem.version, ObligationItem.platform_id, ObligationItem.kind,
     ObligationItem.period_start, ObligationItem.period_end, ObligationItem.due_on, ObligationItem.submitted_on,
-    ObligationItem.reference, Operator.username,
+    ObligationItem.reference, Operator.username, ObligationItem.reported_idr,
 )
 
 
@@ -170,6 +186,7 @@ def _view(row, today: dt.date) -> ObligationView:
     return ObligationView(
         row.id, row.version, row.platform_id, row.kind, row.period_start, row.period_end, row.due_on,
         row.submitted_on, row.reference, row.username or "", status_of(row.due_on, row.submitted_on, today),
+        row.reported_idr,
     )
 
 
@@ -270,13 +287,19 @@ async def record_submission(
     reference: str,
     *,
     expected_version: int,
+    reported_idr: int | str | None = None,
     today: dt.date | None = None,
 ) -> ObligationView:
-    """Record that the platform delivered this period's report: when, and its reference."""
+    """Record that the platform delivered this period's report: when, and its reference; a fee
+    disbursement report also states the amount the platform says it passed on to providers."""
     actor.require("obligation.record")
     today = today or dt.date.today()
     day = validators.iso_date(submitted_on, "submitted_on", not_after=today)
     reference = validators.require_text(reference, "reference")
+    if reported_idr is not None and str(reported_idr).strip() != "":
+        reported: int | None = validators.money(reported_idr, "reported_idr")
+    else:
+        reported = None
     async with unit_of_work(db, actor) as uow:
         item = await uow.session.get(ObligationItem, item_id)
         if item is None:
@@ -291,13 +314,19 @@ async def record_submission(
                 "obligation.before_period", field="submitted_on", value=day.isoformat(),
                 start=item.period_start.isoformat(),
             )
+        if item.kind == ObligationKind.DISBURSE_FEES and reported is None:
+            raise InvalidInput("obligation.amount_required", field="reported_idr")
+        if item.kind != ObligationKind.DISBURSE_FEES and reported is not None:
+            raise InvalidInput("obligation.amount_not_reported", field="reported_idr")
         item.submitted_on = day
         item.reference = reference
         item.submitted_by = actor.operator_id
+        item.reported_idr = reported
+        amounts = {"reported_idr": reported} if reported is not None else {}
         uow.audit(
             "obligation.submitted", "obligation_item", item.id,
             before={"submitted_on": None, "reference": ""},
-            after={"submitted_on": day, "reference": reference},
+            after={"submitted_on": day, "reference": reference, **amounts},
             details={
                 "platform_id": item.platform_id, "kind": item.kind, "period_start": item.period_start,
                 "due_on": item.due_on, "late": day > item.due_on,
@@ -306,3 +335,107 @@ async def record_submission(
         await uow.session.flush()
         row = (await uow.session.execute(_view_query().where(ObligationItem.id == item.id))).one()
         return _view(row, today)
+
+
+# --- checking the fee disbursement report against the nets owed --------------------------------
+
+
+@dataclass(frozen=True)
+class ProviderNet:
+    provider: str
+    lines: int
+    net_idr: int
+
+
+@dataclass(frozen=True)
+class FeeDisbursementCheck:
+    """One platform's period: the training fees the PMO paid it, what it owes on to providers,
+    and what its report says it disbursed."""
+
+    platform_id: int
+    period_start: dt.date
+    period_end: dt.date
+    lines: int  # fee lines recorded paid to the platform in the period
+    gross_idr: int  # what the PMO paid the platform
+    commission_idr: int  # what the platform keeps
+    owed_idr: int  # what it owes on to providers: the lines' nets
+    by_provider: tuple[ProviderNet, ...]  # largest first
+    item_id: int | None  # the period's "disburse fees" obligation item, if opened
+    submitted_on: dt.date | None
+    reported_idr: int | None  # None: no report (with its amount) recorded yet
+
+    @property
+    def difference_idr(self) -> int | None:
+        """Reported less owed: negative when the platform reports passing on less than it owes."""
+        return None if self.reported_idr is None else self.reported_idr - self.owed_idr
+
+    @property
+    def agrees(self) -> bool:
+        return self.difference_idr == 0
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+async def nets_owed(session: AsyncSession, platform_id: int, start: dt.date, end: dt.date) -> tuple[int, int, int, int, tuple[ProviderNet, ...]]:
+    """(lines, gross, commission, net, by provider) of the platform's fee lines recorded paid
+    between `start` and `end` (inclusive, by the UTC date of the result)."""
+    line, batch, provider = PaymentLine.__table__, PaymentBatch.__table__, Provider.__table__
+    paid_in_period = and_(
+        batch.c.kind == BatchKind.TRAINING_FEE,
+        batch.c.platform_id == platform_id,
+        line.c.status == LineStatus.PAID,
+        line.c.reconciled_at >= _day_start(start),
+        line.c.reconciled_at < _day_start(end + dt.timedelta(days=1)),
+    )
+    rows = (
+        await session.execute(
+            select(
+                provider.c.name, func.count(), func.sum(line.c.amount_idr), func.sum(line.c.commission_idr),
+                func.sum(line.c.net_idr),
+            )
+            .select_from(line.join(batch, batch.c.id == line.c.batch_id).join(provider, provider.c.id == line.c.provider_id))
+            .where(paid_in_period)
+            .group_by(provider.c.id, provider.c.name)
+            .order_by(func.sum(line.c.net_idr).desc(), provider.c.name)
+        )
+    ).all()
+    # int(): PostgreSQL sums BIGINT into NUMERIC.
+    by_provider = tuple(ProviderNet(name, int(count), int(net)) for name, count, _gross, _commission, net in rows)
+    return (
+        sum(int(row[1]) for row in rows), sum(int(row[2]) for row in rows), sum(int(row[3]) for row in rows),
+        sum(int(row[4]) for row in rows), by_provider,
+    )
+
+
+async def fee_disbursement_check(
+    db: Database, actor: Actor, platform_id: int, period_start: dt.date
+) -> FeeDisbursementCheck:
+    """The platform's "fees disbursed to providers" report of the period that starts on (or
+    contains) `period_start`, set against the nets owed on the fee lines paid to it then."""
+    actor.require("obligation.read")
+    actor.require_platform(platform_id)
+    async with read_session(db) as session:
+        if await session.get(Platform, platform_id) is None:
+            raise NotFound("platform.not_found", code=str(platform_id))
+        item = (
+            await session.execute(
+                select(ObligationItem).where(
+                    ObligationItem.platform_id == platform_id,
+                    ObligationItem.kind == ObligationKind.DISBURSE_FEES,
+                    ObligationItem.period_start <= period_start,
+                    ObligationItem.period_end >= period_start,
+                )
+            )
+        ).scalar_one_or_none()
+        if item is not None:
+            start, end = item.period_start, item.period_end
+        else:
+            months, _due_days = await _period_settings(session)
+            start, end = periods_between(month_start(period_start), month_start(period_start), months)[0]
+        lines, gross, commission, owed, by_provider = await nets_owed(session, platform_id, start, end)
+    return FeeDisbursementCheck(
+        platform_id, start, end, lines, gross, commission, owed, by_provider,
+        item.id if item else None, item.submitted_on if item else None, item.reported_idr if item else None,
+    )

@@ -1,7 +1,8 @@
-"""`mitra import applications FILE`, and `mitra platforms list|roll-obligations`."""
+"""`mitra import applications FILE`, and `mitra platforms list|roll-obligations|fee-check`."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ from tui.commands.common import (
     with_database,
 )
 from tui.i18n import t
+from tui.money import rupiah
 
 
 @import_group.command("applications")
@@ -108,3 +110,42 @@ def roll_obligations(through, start, db_url, operator_name) -> None:
     result: obligations.RollResult = main(db_url)
     click.echo(t("cli.platforms.rolled", created=result.created, platforms=result.platforms,
                  through=result.through.isoformat()))
+
+
+def describe_fee_check(check: obligations.FeeDisbursementCheck) -> str:
+    """One line: what the platform was paid, what it owes on, what it reported, the difference."""
+    period = f"{check.period_start.isoformat()}..{check.period_end.isoformat()}"
+    owed = t("cli.platforms.fee_check", period=period, lines=check.lines, gross=rupiah(check.gross_idr),
+             commission=rupiah(check.commission_idr), owed=rupiah(check.owed_idr))
+    if check.reported_idr is None:
+        return owed + " " + t("cli.platforms.fee_check_unreported")
+    difference = check.difference_idr or 0
+    sign = "+" if difference > 0 else "-" if difference < 0 else ""
+    key = "cli.platforms.fee_check_agrees" if check.agrees else "cli.platforms.fee_check_differs"
+    return owed + " " + t(key, reported=rupiah(check.reported_idr), difference=sign + rupiah(abs(difference)))
+
+
+@platforms_group.command("fee-check")
+@click.argument("platform_code")
+@click.option("--period", "period", type=click.DateTime(formats=["%Y-%m", "%Y-%m-%d"]), default=None,
+              help="The period (YYYY-MM, or a day in it; default: last month).")
+@db_option
+@operator_option
+@lang_option
+def fee_check(platform_code, period, db_url, operator_name) -> None:
+    """The platform's "fees disbursed to providers" report against the nets it owes on: the fee
+    lines the PMO paid it in the period (gross, commission, net) and the amount it reported."""
+    day = period.date() if period else (dt.date.today().replace(day=1) - dt.timedelta(days=1))
+
+    @with_database
+    async def main(db: Database):
+        actor = await acting_operator(db, operator_name)
+        found = [row for row in await platforms.list_platforms(db, actor) if row.code == platform_code]
+        if not found:
+            raise click.ClickException(t("platform.not_found", code=platform_code))
+        return await obligations.fee_disbursement_check(db, actor, found[0].id, day)
+
+    check: obligations.FeeDisbursementCheck = main(db_url)
+    click.echo(describe_fee_check(check))
+    for provider in check.by_provider:
+        click.echo(f"  {provider.provider:<40} {provider.lines:>6}  {rupiah(provider.net_idr):>20}")

@@ -14,7 +14,7 @@ import click
 from store.csvio import read_text, write_errors
 from store.engine import Database
 from store.errors import MitraError
-from store.services.payments import accounts, batches, browse, files
+from store.services.payments import accounts, batches, browse, failures, files
 from store.services.payments.payables import CandidateFilter, Scope
 from tui.commands.common import Failure, acting_operator, db_option, lang_option, operator_option, with_database
 from tui.i18n import describe_error, t
@@ -90,9 +90,16 @@ def describe_batch(batch) -> str:
     )
 
 
+def echo_fee_split(gross_idr: int, commission_idr: int) -> None:
+    click.echo(t("cli.payments.fee_split", gross=rupiah(gross_idr), commission=rupiah(commission_idr),
+                 net=rupiah(gross_idr - commission_idr)))
+
+
 def echo_prepared(batch) -> None:
     click.echo(t("cli.payments.prepared", batch=describe_batch(batch)))
     click.echo(amount_line(batch.line_count, batch.total_idr))
+    if batch.kind == "training_fee":
+        echo_fee_split(batch.total_idr, batch.commission_idr)
 
 
 @click.group("payments")
@@ -123,9 +130,13 @@ def candidates(platform_code, wave_number, payer, province, provider_id, complet
     scope, filters = _scope(platform_code, wave_number, payer), _filter(province, provider_id, completed_by, limit)
     summary = as_operator(lambda db, actor: batches.preview_candidates(db, actor, scope, filters))(db_url, operator_name)
     click.echo(amount_line(summary.count, summary.total_idr))
-    if summary.commission_idr:
-        click.echo(t("cli.payments.commission", commission=rupiah(summary.commission_idr),
-                     net=rupiah(summary.total_idr - summary.commission_idr)))
+    if scope.kind == "training_fee":
+        if summary.payee_missing:
+            click.echo(t("payment.platform_account_needed", platform=platform_code))
+        elif summary.count:
+            echo_fee_split(summary.total_idr, summary.commission_idr)
+    if summary.held:
+        click.echo(t("payments.prepare.held", count=group_digits(summary.held)))
 
 
 @payments_group.command("prepare")
@@ -154,12 +165,15 @@ def show(batch_id, db_url, operator_name) -> None:
     batch = detail.batch
     click.echo(describe_batch(batch))
     click.echo(amount_line(batch.line_count, batch.total_idr))
+    if batch.kind == "training_fee":
+        echo_fee_split(batch.total_idr, batch.commission_idr)
     counts = detail.counts
     click.echo(t("payments.detail.counts", pending=counts.pending, paid=counts.paid, failed=counts.failed,
                  retries=counts.retries))
     click.echo(t(f"payments.detail.by_{detail.group_by}"))
     for group in detail.groups:
-        click.echo(f"  {group.label:<40} {group.count:>8}  {rupiah(group.total_idr):>20}")
+        net = f"  {t('cli.payments.net', net=rupiah(group.net_idr))}" if batch.kind == "training_fee" else ""
+        click.echo(f"  {group.label:<40} {group.count:>8}  {rupiah(group.total_idr):>20}{net}")
     click.echo(t("payments.detail.trail"))
     for event in detail.trail:
         reason = f"  {event.reason}" if event.reason else ""
@@ -204,7 +218,8 @@ def approve(batch_id, db_url, operator_name) -> None:
 @payments_group.command("export")
 @click.argument("batch_id", type=int)
 @click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, writable=True),
-              help="The disbursement file to write (CSV: line_id, payee, channel, institution, account_number, amount, reference).")
+              help="The disbursement file to write (CSV: line_id, payee, channel, institution, account_number, "
+                   "amount, provider, commission, net, reference).")
 @acting
 def export(batch_id, output, db_url, operator_name) -> None:
     """Write the disbursement file of an approved batch and mark it sent."""
@@ -242,7 +257,21 @@ def reconcile(batch_id, results, errors_file, db_url, operator_name) -> None:
         raise Failure(t("cli.payments.results_refused", refused=report.rejected, read=report.read), code=2)
     click.echo(t("cli.payments.results", paid=report.paid, paid_total=rupiah(report.paid_idr), failed=report.failed,
                  failed_total=rupiah(report.failed_idr), unchanged=report.unchanged))
+    if report.failed_account:
+        click.echo(t("cli.payments.results_held", count=report.failed_account))
     click.echo(t("cli.payments.reconciled" if report.reconciled else "cli.payments.still_sent", batch=batch_id))
+
+
+@payments_group.command("allow-retry")
+@click.argument("line_id", type=int)
+@click.option("--reason", required=True, help="Why the same account may be paid again (recorded and audited).")
+@acting
+def allow_retry(line_id, reason, db_url, operator_name) -> None:
+    """Let the item of a line that failed for an account reason be paid again to the same account.
+
+    Normally such an item waits until its payee's account has changed (finance or an approver)."""
+    result = as_operator(lambda db, actor: failures.allow_retry(db, actor, line_id, reason))(db_url, operator_name)
+    click.echo(t("cli.payments.retry_allowed", line=result.line_id, item=result.item_key))
 
 
 @payments_group.command("thresholds")
@@ -265,7 +294,7 @@ def thresholds(new_value, db_url, operator_name) -> None:
 
 @payments_group.group("accounts")
 def accounts_group() -> None:
-    """Payout accounts of participants and providers."""
+    """Payout accounts of participants, platforms and providers."""
 
 
 @accounts_group.command("import")
@@ -300,6 +329,23 @@ def accounts_provider(provider_id, channel, institution, account_number, holder_
     click.echo(t("cli.payments.account_set", id=view.id, institution=view.institution, number=view.account_number))
 
 
+@accounts_group.command("platform")
+@click.argument("platform_code")
+@click.option("--channel", type=click.Choice(["bank", "ewallet"]), default="bank", show_default=True)
+@click.option("--institution", required=True, help="Bank, e.g. MANDIRI.")
+@click.option("--number", "account_number", required=True, help="Account number.")
+@click.option("--holder", "holder_name", required=True, help="Account holder's name (the platform's legal name).")
+@click.option("--npwp", required=True, help="The platform's NPWP (the account holder's tax number).")
+@acting
+def accounts_platform(platform_code, channel, institution, account_number, holder_name, npwp, db_url, operator_name) -> None:
+    """Register (or replace) the account a platform's training fees are paid into; paid once verified."""
+    details = accounts.AccountDetails(channel, institution, account_number, holder_name)
+    view = as_operator(lambda db, actor: accounts.set_platform_account(db, actor, platform_code, details, npwp))(
+        db_url, operator_name
+    )
+    click.echo(t("cli.payments.account_set", id=view.id, institution=view.institution, number=view.account_number))
+
+
 @accounts_group.command("verify")
 @click.argument("account_id", type=int)
 @acting
@@ -307,17 +353,3 @@ def accounts_verify(account_id, db_url, operator_name) -> None:
     """Mark an account checked with its bank or e-wallet."""
     view = as_operator(lambda db, actor: accounts.verify_account(db, actor, account_id))(db_url, operator_name)
     click.echo(t("cli.payments.account_verified", id=view.id, institution=view.institution, number=view.account_number))
-
-
-@payments_group.command("allow-retry")
-@click.argument("line_id", type=int)
-@click.option("--reason", required=True, help="Why the same account may be paid again (recorded).")
-@acting
-def allow_retry(line_id, reason, db_url, operator_name) -> None:
-    """Let a failed line's item go to the same account again (otherwise it waits for the payee's
-    account to change)."""
-    from store.services.payments import retries
-
-    done = as_operator(lambda db, actor: retries.allow_retry(db, actor, line_id, reason))(db_url, operator_name)
-    click.echo(t("cli.payments.retry_allowed", line=done.line_id, payee=done.payee_name, account=done.account,
-                 amount=rupiah(done.amount_idr)))

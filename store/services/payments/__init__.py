@@ -7,7 +7,10 @@
 - `files`: the disbursement file (export, marks the batch sent) and the payer's results
   (reconciliation).
 - `browse`: lists and details for the console and the command line, budgets per wave.
-- `accounts`: payout accounts of participants and providers.
+- `accounts`: payout accounts of participants, platforms (training fees are paid to the platform,
+  which passes them on to providers less its commission) and providers.
+- `failures`: why a failed line failed (the account's fault or not), and the audited override that
+  lets an item whose line failed for an account reason be paid again to the same account.
 
 Never twice: a payable item is on at most one live line, by partial unique indexes on the item
 key and on the typed columns it spells (enrollment; participant and instalment). The database
@@ -32,3 +35,5 @@ explain_constraint("ck_payment_batch_rejecter_not_preparer", "payment.preparer_c
 explain_constraint(("uq_payment_batch_previous_batch_id", "payment_batch.previous_batch_id"), "payment.version_exists")
 explain_constraint(("uq_payout_account_participant_id", "payout_account.participant_id"), "payout.exists")
 explain_constraint(("uq_payout_account_provider_id", "payout_account.provider_id"), "payout.exists")
+explain_constraint(("uq_payout_account_platform_id", "payout_account.platform_id"), "payout.exists")
+explain_constraint(("uq_payment_retry_override_line_id", "payment_retry_override.line_id"), "payment.override_exists")

@@ -1,10 +1,18 @@
-"""Payout accounts: where a participant's incentive or a provider's fees are paid.
+"""Payout accounts: where the PMO pays a participant's incentive or a platform's training fees.
 
 One account per owner; registering again replaces it (unverified again until checked). A payment
 line copies the account when it is created, so a later change never redirects a payment already
 in a batch. Participants' accounts are registered under their own NIK (a different holder is
-refused); providers' under their tax number (NPWP). Institutions are kept upper-case ("BNI",
-"GOPAY") so that an incentive batch's payer matches its accounts exactly.
+refused); platforms' and providers' under their tax number (NPWP). Institutions are kept
+upper-case ("BNI", "GOPAY") so that an incentive batch's payer matches its accounts exactly.
+
+Training fees are paid to the platform (gross): the platform passes each fee on to the provider
+less its commission (one of its ten obligations), so fee lines pay the platform's account. A
+provider's account is kept for the record (the platform pays it, not the PMO).
+
+A line that failed for an account reason is paid again only once the account differs from the
+one it failed on (store/services/payments/failures.py): registering a corrected account here,
+and verifying it, is what releases it.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from store.actor import Actor
 from store.csvio import ImportReport, malformed, rows
 from store.engine import Database
 from store.errors import Conflict, InvalidInput, MitraError, NotFound, RuleViolation
-from store.models import AccountChannel, AccountOwner, Participant, PayoutAccount, Provider, utcnow
+from store.models import AccountChannel, AccountOwner, Participant, PayoutAccount, Platform, PlatformApplication, Provider, utcnow
 from store.services.payments.payables import normalise_institution
 from store.scope import require_visible
 from store.services.registry import mask_nik
@@ -60,6 +68,7 @@ class AccountView:
     owner_kind: str
     participant_id: int | None
     provider_id: int | None
+    platform_id: int | None
     channel: str
     institution: str
     account_number: str
@@ -72,7 +81,7 @@ class AccountView:
 
 def _view(account: PayoutAccount) -> AccountView:
     return AccountView(
-        account.id, account.owner_kind, account.participant_id, account.provider_id, account.channel,
+        account.id, account.owner_kind, account.participant_id, account.provider_id, account.platform_id, account.channel,
         account.institution, account.account_number, account.holder_name, account.holder_nik,
         account.holder_npwp, account.verified, account.version,
     )
@@ -120,6 +129,48 @@ async def set_provider_account(
         return _view(account)
 
 
+async def set_platform_account(
+    db: Database, actor: Actor, platform_code: str, details: AccountDetails, holder_npwp: str,
+    *, expected_version: int | None = None,
+) -> AccountView:
+    """Register (or replace) the account the PMO pays a platform's training fees into, held under
+    the platform's NPWP (the one of its application, when the office has it)."""
+    actor.require("payout_account.manage")
+    details = details.checked()
+    npwp = validators.npwp(holder_npwp, "payout_holder_npwp")
+    async with unit_of_work(db, actor) as uow:
+        platform = (
+            await uow.session.execute(select(Platform).where(Platform.code == platform_code))
+        ).scalar_one_or_none()
+        if platform is None:
+            raise NotFound("platform.not_found", code=platform_code)
+        known = set(
+            (await uow.session.execute(
+                select(PlatformApplication.npwp).where(PlatformApplication.platform_id == platform.id)
+            )).scalars()
+        ) - {""}
+        if known and npwp not in known:
+            raise RuleViolation("payout.platform_npwp_mismatch", platform=platform.name)
+        account = (
+            await uow.session.execute(select(PayoutAccount).where(PayoutAccount.platform_id == platform.id))
+        ).scalar_one_or_none()
+        before = _fields(account) if account else {}
+        if account is None:
+            account = PayoutAccount(owner_kind=AccountOwner.PLATFORM, platform_id=platform.id, created_at=utcnow())
+            uow.session.add(account)
+        elif expected_version is not None and account.version != expected_version:
+            raise Conflict("record.changed")
+        else:
+            account.updated_at = utcnow()
+        account.channel, account.institution = details.channel, details.institution
+        account.account_number, account.holder_name, account.holder_npwp = details.account_number, details.holder_name, npwp
+        account.verified, account.verified_by, account.verified_at = False, None, None
+        await uow.session.flush()
+        uow.audit("payout_account.registered", "payout_account", account.id, before=before, after=_fields(account),
+                  details={"platform_id": platform.id})
+        return _view(account)
+
+
 async def verify_account(db: Database, actor: Actor, account_id: int, *, expected_version: int | None = None) -> AccountView:
     """Mark an account checked with its bank or e-wallet: only verified accounts are paid."""
     actor.require("payout_account.manage")
@@ -137,11 +188,16 @@ async def verify_account(db: Database, actor: Actor, account_id: int, *, expecte
         return _view(account)
 
 
-async def account_of(db: Database, actor: Actor, *, nik: str | None = None, provider_id: int | None = None) -> AccountView | None:
+async def account_of(
+    db: Database, actor: Actor, *, nik: str | None = None, provider_id: int | None = None,
+    platform_code: str | None = None,
+) -> AccountView | None:
     actor.require("payment.read")
     query = select(PayoutAccount)
     if nik is not None:
         query = query.join(Participant, Participant.id == PayoutAccount.participant_id).where(Participant.nik == nik)
+    elif platform_code is not None:
+        query = query.join(Platform, Platform.id == PayoutAccount.platform_id).where(Platform.code == platform_code)
     else:
         query = query.where(PayoutAccount.provider_id == provider_id)
     async with read_session(db) as session:

@@ -38,6 +38,7 @@ from store.services.payments.payables import (
     ResolvedScope,
     Scope,
     candidates,
+    platform_account_ready,
     resolve_scope,
     summarise,
 )
@@ -236,6 +237,8 @@ async def _prepare(
         )).one()
     )
     if count == 0:
+        if resolved.kind == BatchKind.TRAINING_FEE and not await platform_account_ready(session, resolved.platform_id):
+            raise RuleViolation("payment.platform_account_needed", platform=resolved.label)
         raise RuleViolation("payment.no_candidates", scope=resolved.label)
     thresholds = await settings.get_in(session, THRESHOLDS_KEY)
     # Filling in the totals of the batch just created: not an edit, so no version bump.

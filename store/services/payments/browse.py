@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, desc, func, select
+from sqlalchemy import case, desc, exists, func, select
 
 from store.actor import Actor
 from store.engine import Database
@@ -17,6 +17,7 @@ from store.models import (
     Operator,
     PaymentBatch,
     PaymentLine,
+    PaymentRetryOverride,
     PayoutAccount,
     Platform,
     Provider,
@@ -67,7 +68,8 @@ async def list_batches(
 class GroupTotal:
     label: str
     count: int
-    total_idr: int
+    total_idr: int  # gross
+    net_idr: int  # training fees: what the platform owes on to the provider (incentives: = total)
 
 
 @dataclass(frozen=True)
@@ -95,19 +97,20 @@ class BatchDetail:
 
 
 async def _groups(session, batch: BatchRow) -> tuple[str, list[GroupTotal], int]:
+    sums = (func.count(), func.sum(LINE.c.amount_idr), func.sum(LINE.c.net_idr))
     if batch.kind == BatchKind.TRAINING_FEE:
-        query = select(Provider.name, func.count(), func.sum(LINE.c.amount_idr)).join(
+        query = select(Provider.name, *sums).join(
             Provider, Provider.id == LINE.c.provider_id
         ).group_by(Provider.id, Provider.name)
         group_by = "provider"
     else:
         label = LINE.c.province_code
-        query = select(label, func.count(), func.sum(LINE.c.amount_idr)).group_by(label)
+        query = select(label, *sums).group_by(label)
         group_by = "province"
     grouped = (await session.execute(query.where(LINE.c.batch_id == batch.id).order_by(desc(func.sum(LINE.c.amount_idr))))).all()
     groups = [
-        GroupTotal(PROVINCES.get(name, name) if group_by == "province" else name, int(count), int(total))
-        for name, count, total in grouped[:GROUPS_SHOWN]
+        GroupTotal(PROVINCES.get(name, name) if group_by == "province" else name, int(count), int(total), int(net))
+        for name, count, total, net in grouped[:GROUPS_SHOWN]
     ]
     return group_by, groups, len(grouped)
 
@@ -157,18 +160,29 @@ class LineRow:
     item_key: str
     instalment: int | None
     province_code: str
-    payee_name: str
+    payee_name: str  # who is paid: the participant (incentive) or the platform (training fee)
     account_channel: str
     account_institution: str
     account_number: str
-    amount_idr: int
-    commission_idr: int
-    net_idr: int
+    amount_idr: int  # what the payee is paid: the incentive, or the gross fee
+    commission_idr: int  # training fee: what the platform keeps
+    net_idr: int  # training fee: what the platform owes on to the provider
     status: str
     live: bool
     payer_reference: str
     failure_reason: str
     retry_of_line_id: int | None
+    failure_kind: str  # "account" or "other" once failed
+    provider_name: str  # training fee: the provider the platform passes the fee on to ("" for incentives)
+    retry_allowed: bool  # an override lets a line that failed for an account reason be paid to the same account
+
+    @property
+    def waits_for_account(self) -> bool:
+        """Failed for an account reason, no override: its item returns only to a changed account."""
+        return self.status == "failed" and self.failure_kind == "account" and not self.retry_allowed
+
+
+_LINE_OWN = [name for name in LineRow.__dataclass_fields__ if name not in ("provider_name", "retry_allowed")]
 
 
 async def batch_lines(
@@ -176,8 +190,18 @@ async def batch_lines(
 ) -> Page[LineRow]:
     """The batch's lines in id order, one keyset page (a batch may hold 800,000 lines)."""
     actor.require("payment.read")
-    columns = [LINE.c[name] for name in LineRow.__dataclass_fields__]
-    query = select(*columns).where(LINE.c.batch_id == batch_id)
+    override = PaymentRetryOverride.__table__
+    provider = Provider.__table__
+    columns = [
+        *[LINE.c[name] for name in _LINE_OWN],
+        func.coalesce(provider.c.name, "").label("provider_name"),
+        exists().where(override.c.line_id == LINE.c.id).label("retry_allowed"),
+    ]
+    query = (
+        select(*columns)
+        .select_from(LINE.outerjoin(provider, provider.c.id == LINE.c.provider_id))
+        .where(LINE.c.batch_id == batch_id)
+    )
     if status:
         query = query.where(LINE.c.status == status)
     async with read_session(db) as session:
@@ -186,7 +210,8 @@ async def batch_lines(
             raise NotFound("payment.batch_not_found", batch=batch_id)
         actor.require_platform(platform_id[0])
         found = (await session.execute(keyset(query, [LINE.c.id], cursor, limit))).all()
-    return page_of([LineRow(**row._mapping) for row in found], limit, lambda row: (row.id,))
+    rows = [LineRow(**{**row._mapping, "retry_allowed": bool(row.retry_allowed)}) for row in found]
+    return page_of(rows, limit, lambda row: (row.id,))
 
 
 @dataclass(frozen=True)

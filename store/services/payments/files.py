@@ -2,12 +2,21 @@
 
 Disbursement file (CSV, UTF-8, comma separated, one header line), one row per line of the batch:
 
-    line_id,payee,channel,institution,account_number,amount,reference
-    1042,Siti Rahmawati,bank,BNI,0123456789,600000,MITRA-B12-L1042
+    line_id,payee,channel,institution,account_number,amount,provider,commission,net,reference
+    1042,Siti Rahmawati,bank,BNI,0123456789,600000,,0,600000,MITRA-B12-L1042
+    2051,PT Tokopedia,bank,BCA,8800000001,1000000,LP Cakap Digital,100000,900000,MITRA-B13-L2051
 
 - line_id: the payment line's number (the payer returns it in the results file);
-- payee, channel (bank or ewallet), institution, account_number: the account copied onto the line;
-- amount: integer rupiah, no separators; reference: the transfer's description.
+- payee, channel (bank or ewallet), institution, account_number: the account copied onto the line,
+  which is what the payer pays: the participant's own account for an incentive, the platform's
+  account for a training fee;
+- amount: what the payer transfers to that account, integer rupiah, no separators: the incentive,
+  or the gross training fee;
+- provider, commission, net: for a training fee, the provider the platform passes the fee on to,
+  the commission the platform keeps and the net it owes the provider (amount = commission + net);
+  for an incentive, no provider, commission 0 and net = amount. They are for the record: the payer
+  pays `amount` to the payee, nothing else;
+- reference: the transfer's description.
 
 Results file (CSV, same rules; comma or semicolon), one row per line paid or failed:
 
@@ -17,6 +26,8 @@ Results file (CSV, same rules; comma or semicolon), one row per line paid or fai
 
 - status: paid or failed; a paid row needs the payer's reference, a failed row its reason;
 - amount must equal the line's amount; the columns of the disbursement file may be kept too.
+- a failure's reason is classified as the account's or not (store/services/payments/failures.py):
+  an item that failed for an account reason is not paid again to the same account.
 
 A results file is applied entirely or not at all: unknown line ids, amounts that do not match and
 other bad rows are reported with their line numbers and nothing changes. Results may come in
@@ -42,17 +53,25 @@ from store.csvio import ImportReport, malformed, read_text, rows
 from store.validators import MAX_AMOUNT_IDR, is_digits
 from store.engine import Database
 from store.errors import InvalidInput, MitraError, NotFound, RuleViolation
-from store.models import BatchState, LineStatus, PaymentBatch, PaymentLine, utcnow
+from store.models import BatchState, FailureKind, LineStatus, PaymentBatch, PaymentLine, Provider, utcnow
 from store.services.payments.batch_rules import enforce
 from store.services.payments.batches import transition
+from store.services.payments.failures import classify
 from store.services.payments.integrity import check_against_audit
 from store.uow import read_session, unit_of_work
 
 LINE = PaymentLine.__table__
 BATCH = PaymentBatch.__table__
-EXPORT_COLUMNS = ("line_id", "payee", "channel", "institution", "account_number", "amount", "reference")
+EXPORT_COLUMNS = (
+    "line_id", "payee", "channel", "institution", "account_number", "amount", "provider", "commission", "net",
+    "reference",
+)
 RESULT_COLUMNS = ("line_id", "amount", "status")
-RESULT_OPTIONAL = ("payer_reference", "failure_reason", "payee", "channel", "institution", "account_number", "reference")
+RESULT_OPTIONAL = (
+    "payer_reference", "failure_reason", "payee", "channel", "institution", "account_number", "provider",
+    "commission", "net", "reference",
+)
+PROVIDER = Provider.__table__
 PAGE = 5000
 
 
@@ -94,8 +113,10 @@ async def _write_lines(db: Database, batch_id: int, handle) -> tuple[int, int]:
                 await session.execute(
                     select(
                         LINE.c.id, LINE.c.payee_name, LINE.c.account_channel, LINE.c.account_institution,
-                        LINE.c.account_number, LINE.c.amount_idr,
+                        LINE.c.account_number, LINE.c.amount_idr, PROVIDER.c.name.label("provider_name"),
+                        LINE.c.commission_idr, LINE.c.net_idr,
                     )
+                    .select_from(LINE.outerjoin(PROVIDER, PROVIDER.c.id == LINE.c.provider_id))
                     .where(LINE.c.batch_id == batch_id, LINE.c.id > last_id)
                     .order_by(LINE.c.id)
                     .limit(PAGE)
@@ -106,7 +127,8 @@ async def _write_lines(db: Database, batch_id: int, handle) -> tuple[int, int]:
         for line in page:
             writer.writerow([
                 line.id, line.payee_name, line.account_channel, line.account_institution, line.account_number,
-                line.amount_idr, transfer_reference(batch_id, line.id),
+                line.amount_idr, line.provider_name or "", line.commission_idr, line.net_idr,
+                transfer_reference(batch_id, line.id),
             ])
             count += 1
             total += line.amount_idr
@@ -156,6 +178,7 @@ class ReconcileReport(ImportReport):
     paid_idr: int = 0
     failed: int = 0
     failed_idr: int = 0
+    failed_account: int = 0  # of the failed: for an account reason (held until the account changes)
     unchanged: int = 0  # rows repeating a result already recorded (the same file imported twice)
     reconciled: bool = False  # every line of the batch has its result now
     batch_state: str = ""
@@ -173,6 +196,10 @@ class _Result:
     status: str
     reference: str
     reason: str
+
+    @property
+    def failure_kind(self) -> str:
+        return classify(self.reason).value if self.status == LineStatus.FAILED else FailureKind.NONE.value
 
 
 def _parse(line: int, row: dict[str, str]) -> _Result:
@@ -241,14 +268,16 @@ async def _apply(session, batch_id: int, changes: list[_Result], report: Reconci
     now = utcnow()
     params = [
         {"line": c.line_id, "new_status": c.status, "new_live": c.status == LineStatus.PAID,
-         "new_reference": c.reference, "new_reason": c.reason if c.status == LineStatus.FAILED else "", "at": now}
+         "new_reference": c.reference, "new_reason": c.reason if c.status == LineStatus.FAILED else "",
+         "new_kind": c.failure_kind, "at": now}
         for c in changes
     ]
     await session.execute(
         update(LINE)
         .where(LINE.c.id == bindparam("line"), LINE.c.batch_id == batch_id, LINE.c.status == LineStatus.PENDING)
         .values(status=bindparam("new_status"), live=bindparam("new_live"), payer_reference=bindparam("new_reference"),
-                failure_reason=bindparam("new_reason"), reconciled_at=bindparam("at")),
+                failure_reason=bindparam("new_reason"), failure_kind=bindparam("new_kind"),
+                reconciled_at=bindparam("at")),
         params,
     )
     for change in changes:
@@ -258,6 +287,7 @@ async def _apply(session, batch_id: int, changes: list[_Result], report: Reconci
         else:
             report.failed += 1
             report.failed_idr += change.amount
+            report.failed_account += int(change.failure_kind == FailureKind.ACCOUNT)
 
 
 async def reconcile(db: Database, actor: Actor, batch_id: int, text: str) -> ReconcileReport:
@@ -348,7 +378,8 @@ async def _settle_batch(uow, batch, report: ReconcileReport) -> None:
     uow.audit(
         "payment_batch.results_imported", "payment_batch", batch.id,
         details={"rows": report.read, "paid": report.paid, "paid_idr": report.paid_idr, "failed": report.failed,
-                 "failed_idr": report.failed_idr, "unchanged": report.unchanged, "waiting": int(pending)},
+                 "failed_idr": report.failed_idr, "failed_account": report.failed_account,
+                 "unchanged": report.unchanged, "waiting": int(pending)},
     )
     if report.reconciled:
         uow.audit(

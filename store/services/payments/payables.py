@@ -2,9 +2,11 @@
 
 Training fee (scope: one platform): an enrollment on the platform that is completed with its
 evidence (certificate number and completion date), not flagged as too fast or flagged and cleared
-by a coordinator, whose course's provider has a verified payout account. Amount = the price copied
-at purchase; the platform's commission (basis points copied at purchase, rounded down) and the
-provider's net amount are kept on the line. Item: "fee:<enrollment id>".
+by a coordinator. The PMO pays the fee to the platform, which passes it on to the course's
+provider less its commission: the line's payee is the platform's verified payout account, its
+amount the gross fee (the price copied at purchase); it also names the provider and keeps the
+platform's commission (basis points copied at purchase, rounded down) and the provider's net
+amount, which the platform owes on. Item: "fee:<enrollment id>".
 
 Incentive (scope: one wave and one payer): a participant of the wave whose *first* enrollment is
 completed with its evidence and reviewed, with a verified payout account at the payer under the
@@ -14,9 +16,9 @@ once every earlier one is paid, up to the wave's count, each of the wave's amoun
 "incentive:<participant id>:<instalment>".
 
 An item already on a live line is not a candidate. A failed line released its item: when the item
-is taken again, the new line points at the latest failed one (`retry_of_line_id`). It is taken
-again only once the payee's account differs from the one that failed, or when an approver has
-recorded why it may go to the same account again (a retry override).
+is taken again, the new line points at the latest failed one (`retry_of_line_id`). An item whose
+latest failure was for an account reason is *held* while the payee's current account is the one
+it failed on and no override was recorded (store/services/payments/failures.py).
 """
 
 from __future__ import annotations
@@ -37,14 +39,15 @@ from store.models import (
     Enrollment,
     EnrollmentStatus,
     ExclusionEntry,
+    FailureKind,
     LineStatus,
     Participant,
     ParticipantStatus,
     PaymentLine,
+    PaymentRetryOverride,
     PayoutAccount,
     Platform,
     Provider,
-    RetryOverride,
     Wave,
 )
 from store.provinces import PROVINCES
@@ -155,26 +158,29 @@ def _line_table(alias: str):
 
 def _latest_failure(item_key):
     failed = _line_table("failed")
+    # correlate_except: the item key's columns come from the enclosing query, however deep this
+    # sits (inside an EXISTS, automatic correlation would look one level up only).
     return (
         select(func.max(failed.c.id))
         .where(failed.c.item_key == item_key, failed.c.status == LineStatus.FAILED)
+        .correlate_except(failed)
         .scalar_subquery()
     )
 
 
-def _failed_to_this_account(item_key, payee_name, channel, institution, number):
-    """The item's latest line failed paying this very account (same holder, channel, institution
-    and number) and no approver has allowed sending it there again: the payment would fail the
-    same way (an account closed stays closed), so the item waits for its payee's account to change."""
-    failed = _line_table("failed_here")
-    override = RetryOverride.__table__
+def held_for_account(item_key, payee_name, channel, institution, number):
+    """The item's latest failure was for an account reason, on this very account, and no override
+    was recorded: it waits for a changed account (the same rule as migration 0607's trigger)."""
+    failed = _line_table("held_failure")
+    override = PaymentRetryOverride.__table__
     return exists().where(
         failed.c.id == _latest_failure(item_key),
+        failed.c.failure_kind == FailureKind.ACCOUNT,
         failed.c.payee_name == payee_name,
         failed.c.account_channel == channel,
         failed.c.account_institution == institution,
         failed.c.account_number == number,
-        ~exists().where(override.c.failed_line_id == failed.c.id),
+        ~exists().where(override.c.line_id == failed.c.id),
     )
 
 
@@ -188,13 +194,13 @@ def copied_account(account) -> list:
     ]
 
 
-def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Select:
+def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool = False) -> Select:
     enrollment = Enrollment.__table__.alias("e")
     course = Course.__table__.alias("c")
     provider = Provider.__table__.alias("pv")
-    account = PayoutAccount.__table__.alias("a")
+    account = PayoutAccount.__table__.alias("a")  # the platform's: the PMO pays the platform
     participant = Participant.__table__.alias("p")
-    held = _line_table("held")
+    live = _line_table("live_line")
     item_key = literal("fee:") + cast(enrollment.c.id, String)
     commission = (enrollment.c.price_idr * enrollment.c.commission_bp) // BASIS_POINTS
     query = (
@@ -218,20 +224,21 @@ def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Select:
         .join(
             account,
             and_(
-                account.c.provider_id == provider.c.id,
-                account.c.owner_kind == AccountOwner.PROVIDER,
+                account.c.platform_id == enrollment.c.platform_id,
+                account.c.owner_kind == AccountOwner.PLATFORM,
                 account.c.verified == true(),
             ),
         )
         .where(
             enrollment.c.platform_id == scope.platform_id,
             *completion_evidence(enrollment),
-            ~exists().where(held.c.item_key == item_key, held.c.live == true()),
-            ~_failed_to_this_account(
-                item_key, account.c.holder_name, account.c.channel, account.c.institution, account.c.account_number
-            ),
+            ~exists().where(live.c.item_key == item_key, live.c.live == true()),
         )
     )
+    waiting = held_for_account(
+        item_key, account.c.holder_name, account.c.channel, account.c.institution, account.c.account_number
+    )
+    query = query.where(waiting if held else ~waiting)
     if filters.provider_id is not None:
         query = query.where(provider.c.id == filters.provider_id)
     if filters.province_code:
@@ -243,18 +250,18 @@ def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Select:
     return query
 
 
-def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Select:
+def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool = False) -> Select:
     participant = Participant.__table__.alias("p")
     wave = Wave.__table__.alias("w")
     enrollment = Enrollment.__table__.alias("e")
     account = PayoutAccount.__table__.alias("a")
     blacklist = BlacklistEntry.__table__.alias("b")
     exclusion = ExclusionEntry.__table__.alias("x")
-    held = _line_table("held")
-    incentive_lines = and_(held.c.participant_id == participant.c.id, held.c.instalment.is_not(None), held.c.live == true())
+    lines = _line_table("held")
+    incentive_lines = and_(lines.c.participant_id == participant.c.id, lines.c.instalment.is_not(None), lines.c.live == true())
     # Every live incentive line of an eligible participant is a paid one (no pending line may
     # exist), so the next instalment is one more than the count of live lines.
-    paid = select(func.count()).select_from(held).where(incentive_lines).scalar_subquery()
+    paid = select(func.count()).select_from(lines).where(incentive_lines).scalar_subquery()
     eligible = (
         select(
             participant.c.id.label("participant_id"),
@@ -287,7 +294,7 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Sel
             participant.c.status != ParticipantStatus.REVOKED,
             ~exists().where(blacklist.c.nik == participant.c.nik, blacklist.c.lifted_at.is_(None)),
             ~exists().where(exclusion.c.nik == participant.c.nik),
-            ~exists().where(incentive_lines, held.c.status == LineStatus.PENDING),
+            ~exists().where(incentive_lines, lines.c.status == LineStatus.PENDING),
         )
     )
     if filters.province_code:
@@ -317,31 +324,48 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter) -> Sel
         eligible.c.account_institution,
         eligible.c.account_number,
         _latest_failure(item_key).label("retry_of_line_id"),
-    ).where(
-        eligible.c.own_account,
-        eligible.c.instalment <= eligible.c.instalments,
-        ~_failed_to_this_account(
-            item_key, eligible.c.payee_name, eligible.c.account_channel, eligible.c.account_institution,
-            eligible.c.account_number,
-        ),
+    ).where(eligible.c.own_account, eligible.c.instalment <= eligible.c.instalments)
+    waiting = held_for_account(
+        item_key, eligible.c.payee_name, eligible.c.account_channel, eligible.c.account_institution,
+        eligible.c.account_number,
     )
+    query = query.where(waiting if held else ~waiting)
     if filters.limit is not None:
         query = query.order_by(eligible.c.participant_id).limit(filters.limit)
     return query
 
 
-def candidates(scope: ResolvedScope, filters: CandidateFilter) -> Select:
-    """The candidates of `scope` as a query with CANDIDATE_COLUMNS."""
+def candidates(scope: ResolvedScope, filters: CandidateFilter, *, held: bool = False) -> Select:
+    """The candidates of `scope` as a query with CANDIDATE_COLUMNS; with `held`, instead, the items
+    that would be candidates but wait for a changed account (their latest failure was the account's)."""
     if scope.kind == BatchKind.TRAINING_FEE:
-        return _fee_candidates(scope, filters)
-    return _incentive_candidates(scope, filters)
+        return _fee_candidates(scope, filters, held)
+    return _incentive_candidates(scope, filters, held)
 
 
 @dataclass(frozen=True)
 class CandidateSummary:
     count: int
-    total_idr: int
-    commission_idr: int
+    total_idr: int  # gross: what the payer transfers
+    commission_idr: int  # training fees: what the platform keeps
+    held: int = 0  # items waiting for a changed account (failed for an account reason)
+    payee_missing: bool = False  # training fees: the platform has no verified payout account
+
+    @property
+    def net_idr(self) -> int:
+        """Training fees: what the platform owes on to the providers."""
+        return self.total_idr - self.commission_idr
+
+
+async def platform_account_ready(session: AsyncSession, platform_id: int) -> bool:
+    """The platform has a verified payout account (training fees are paid into it)."""
+    found = await session.execute(
+        select(PayoutAccount.id).where(
+            PayoutAccount.platform_id == platform_id, PayoutAccount.owner_kind == AccountOwner.PLATFORM,
+            PayoutAccount.verified == true(),
+        )
+    )
+    return found.first() is not None
 
 
 async def summarise(session: AsyncSession, scope: ResolvedScope, filters: CandidateFilter) -> CandidateSummary:
@@ -355,4 +379,7 @@ async def summarise(session: AsyncSession, scope: ResolvedScope, filters: Candid
             ).select_from(found)
         )
     ).one()
-    return CandidateSummary(int(row[0]), int(row[1]), int(row[2]))
+    waiting = candidates(scope, filters, held=True).subquery()
+    held = (await session.execute(select(func.count()).select_from(waiting))).scalar_one()
+    missing = scope.kind == BatchKind.TRAINING_FEE and not await platform_account_ready(session, scope.platform_id)
+    return CandidateSummary(int(row[0]), int(row[1]), int(row[2]), int(held), missing)
