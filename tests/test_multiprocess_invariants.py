@@ -22,6 +22,7 @@ from store.models import PayoutAccount, Provider
 from store.services import audit_log, waves
 from store.services.payments import batches
 from tests.participants_support import add_participants, make_listing, person, wave_input
+from tests.payments_support import PaymentWorld
 
 PROCESSES = 4
 SECONDS = 8
@@ -44,6 +45,8 @@ async def _world(db, actors) -> None:
                 account_number=f"77{provider_id:08d}", holder_name=f"LP {provider_id}", holder_npwp="0123456789012345",
                 verified=True, version=1,
             ))
+    for code in ("tokopedia", "bukalapak"):  # training fees are paid into the platform's account
+        await PaymentWorld(db).platform_account(code)
     await batches.set_approval_thresholds(db, actors.admin, [[0, 1], [2_000_000, 2]])
 
 
