@@ -74,7 +74,7 @@ async def _build(db: Database, count: int) -> tuple[float, int]:
     world = PaymentWorld(db)
     await world.insert(Platform, code="tokopedia", name="Tokopedia", agreement_number="PKS/1", agreement_date=dt.date(2020, 4, 8))
     provider = await world.provider()
-    listing = await world.listing(provider, "tokopedia")
+    listing = await world.listing(provider, "tokopedia", platform_account=False)  # incentives only
     wave = await world.wave(1, quota=count, budget_idr=10**15)
     excluded = 0
     async with db.write_engine.begin() as connection:

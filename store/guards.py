@@ -29,6 +29,7 @@ POSTGRES_GUARDS = (
     "platform_application_decided", "application_criterion_decided",
     "payment_batch_guard", "batch_approval_guard", "payment_line_guard", "participant_wave_fixed",
     "platform_commission_max", "course_listing_commission_max", "payment_retry_override_guard",
+    "payment_line_retry_guard",
 )
 
 

@@ -227,7 +227,19 @@ def bulk_trainee_rows(
         enrollment = enrollment_row(participant_id, listing, id=participant_id)
         enrollment["certificate_number"] = f"CERT-{participant_id}"
         account = participant_account_row(participant_id, participant["nik"], id=participant_id)
-        yield participant, enrollment, account
+        yield (with_defaults(Participant, participant), with_defaults(Enrollment, enrollment),
+               with_defaults(PayoutAccount, account))
+
+
+def with_defaults(model, row: dict[str, Any]) -> dict[str, Any]:
+    """The row with every column the model defaults (a plain value) filled in: bulk inserts name
+    every column, and columns added since these rows were written must not break them."""
+    filled = dict(row)
+    for column in model.__table__.columns:
+        default = column.default
+        if column.name not in filled and default is not None and default.is_scalar:
+            filled[column.name] = default.arg
+    return filled
 
 
 

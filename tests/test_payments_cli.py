@@ -122,3 +122,21 @@ async def test_thresholds_are_shown_and_changed_by_admins(db, db_url):
     assert denied.exit_code == 1
     changed = await mitra(db_url, "admin", "thresholds", "--set", "0:1,500000000:2")
     assert changed.exit_code == 0 and "from Rp500,000,000: 2 approver(s)" in changed.output
+
+
+async def test_a_platforms_payout_account_is_registered_and_verified(db, db_url):
+    world = PaymentWorld(db)
+    provider = await world.provider()
+    listing = await world.listing(provider, "tokopedia", platform_account=False)
+    await world.trainee(await world.wave(1), listing)
+    before = await mitra(db_url, "finance", "candidates", "--platform", "tokopedia")
+    assert "tokopedia has no verified payout account" in before.output
+    registered = await mitra(db_url, "finance", "accounts", "platform", "tokopedia", "--institution", "mandiri",
+                             "--number", "1230004567890", "--holder", "PT Tokopedia", "--npwp", "01.234.567.8-901.000")
+    assert registered.exit_code == 0, registered.output
+    assert "registered: MANDIRI 1230004567890 (not verified yet)" in registered.output
+    account_id = registered.output.split("Payout account ")[1].split(" ")[0]
+    verified = await mitra(db_url, "finance", "accounts", "verify", account_id)
+    assert verified.exit_code == 0, verified.output
+    after = await mitra(db_url, "finance", "candidates", "--platform", "tokopedia")
+    assert "1 lines, Rp1,000,000" in after.output and "owes the providers (net) Rp900,000" in after.output

@@ -251,3 +251,25 @@ async def test_an_approver_who_already_approved_is_told_so_before_pressing_anyth
     async with db.engine.connect() as connection:
         approvals = (await connection.execute(select(func.count()).select_from(BatchApproval))).scalar_one()
     assert approvals == 1
+
+
+async def test_preparing_fees_says_when_the_platform_has_no_payout_account(db):
+    world = PaymentWorld(db)
+    provider = await world.provider(name="LP Cakap Digital")
+    listing = await world.listing(provider, "tokopedia", platform_account=False)
+    await world.trainee(await world.wave(1), listing)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        await pilot.press("6")
+        await settle(pilot)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(app.screen, PrepareScreen) and app.screen._platforms)
+        prepare = app.screen
+        prepare.query_one("#prepare-platform", Select).value = "tokopedia"
+        await pilot.click("#prepare-preview")
+        await wait_until(pilot, lambda: prepare.summary is not None)
+        text = _text(prepare, "#prepare-result")
+        assert "0 candidates" in text
+        assert "Tokopedia has no verified payout account: training fees are paid to the platform" in text
+        assert prepare.query_one("#prepare-create").disabled

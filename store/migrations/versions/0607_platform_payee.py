@@ -12,8 +12,10 @@ Create Date: 2026-12-03
 - payment_line.failure_kind: "account" or "other" once a line failed ("" before). SQLite cannot add
   a CHECK to an existing table without recreating it (which would drop its guard triggers), so the
   rule is kept by the line guard triggers, redefined here on both back ends: the kind is set only
-  with a failed result, and a new line may not pay again, to the very account it failed on, an item
-  whose latest failure was for an account reason, unless an override was recorded.
+  with a failed result. And a new line may not pay again, to the very account it failed on, an item
+  whose latest failure was for an account reason, unless an override was recorded: SQLite checks
+  it per row (an item-key index probe), PostgreSQL once per INSERT statement over its new rows
+  (payment_line_retry_guard, planned afresh each time).
 - payment_retry_override: that override (one per failed line, with who and why), never changed or
   removed, and only for a line that failed for an account reason.
 Lines that failed before this revision are taken as account failures (their reasons were never
@@ -73,12 +75,13 @@ KIND_MATCHES_STATUS = (
 # The item's latest failed line failed for an account reason, on the account this new line names,
 # and nobody recorded an override for it.
 RETRY_TO_SAME_ACCOUNT = (
-    "EXISTS (SELECT 1 FROM payment_line f WHERE f.id = (SELECT max(l.id) FROM payment_line l"
-    " WHERE l.item_key = NEW.item_key AND l.status = 'failed')"
+    "EXISTS (SELECT 1 FROM payment_line f WHERE f.item_key = NEW.item_key AND f.status = 'failed'"
     " AND f.failure_kind = 'account' AND f.payee_name = NEW.payee_name"
     " AND f.account_channel = NEW.account_channel AND f.account_institution = NEW.account_institution"
     " AND f.account_number = NEW.account_number"
-    " AND NOT EXISTS (SELECT 1 FROM payment_retry_override o WHERE o.line_id = f.id))"
+    " AND NOT EXISTS (SELECT 1 FROM payment_retry_override o WHERE o.line_id = f.id)"
+    " AND NOT EXISTS (SELECT 1 FROM payment_line g WHERE g.item_key = f.item_key AND g.status = 'failed'"
+    " AND g.id > f.id))"
 )
 
 
@@ -134,13 +137,13 @@ def _pg_if(condition: str, key: str) -> str:
 
 
 def _pg_line_guard(new: bool) -> str:
+    """The row trigger's function. On PostgreSQL the retry rule is checked once per statement
+    instead (PG_RETRY_GUARD): a per-row look-up, planned while payment_line was still small, would
+    scan the whole table for every row of an 800,000-line INSERT."""
     result = LINE_RESULT_NEW if new else LINE_RESULT_OLD
     insert_extra = update_extra = ""
     if new:
-        insert_extra = (
-            _pg_if(f"NOT {KIND_MATCHES_STATUS}", "payment.guard.failure_kind")
-            + _pg_if(RETRY_TO_SAME_ACCOUNT, "payment.guard.retry_account")
-        )
+        insert_extra = _pg_if(f"NOT {KIND_MATCHES_STATUS}", "payment.guard.failure_kind")
         update_extra = _pg_if(f"NOT {KIND_MATCHES_STATUS}", "payment.guard.failure_kind")
     return f"""
         DECLARE
@@ -164,6 +167,22 @@ def _pg_line_guard(new: bool) -> str:
           {update_extra}
           RETURN NEW;
         END"""
+
+
+# PostgreSQL: the retry rule over the rows one INSERT added, set-based and planned afresh each time
+# (EXECUTE), against payment_line as it is then. (SQLite's row trigger probes the item key index.)
+PG_RETRY_GUARD = (
+    "DECLARE found_one boolean; BEGIN"
+    " EXECUTE 'SELECT EXISTS (SELECT 1 FROM new_lines n JOIN payment_line f ON f.item_key = n.item_key"
+    " WHERE f.status = ''failed'' AND f.failure_kind = ''account'' AND f.payee_name = n.payee_name"
+    " AND f.account_channel = n.account_channel AND f.account_institution = n.account_institution"
+    " AND f.account_number = n.account_number"
+    " AND NOT EXISTS (SELECT 1 FROM payment_retry_override o WHERE o.line_id = f.id)"
+    " AND NOT EXISTS (SELECT 1 FROM payment_line g WHERE g.item_key = f.item_key AND g.status = ''failed''"
+    " AND g.id > f.id))' INTO STRICT found_one;"
+    " IF found_one THEN RAISE EXCEPTION 'mitra-rule:payment.guard.retry_account' USING ERRCODE = '23514';"
+    " END IF; RETURN NULL; END"
+)
 
 
 # --- the override's own guard ------------------------------------------------------------------
@@ -246,6 +265,13 @@ def upgrade() -> None:
             op.execute(statement)
     else:
         op.execute(
+            f"CREATE FUNCTION mitra_payment_line_retry_guard() RETURNS trigger LANGUAGE plpgsql AS $$ {PG_RETRY_GUARD} $$"
+        )
+        op.execute(
+            "CREATE TRIGGER payment_line_retry_guard AFTER INSERT ON payment_line REFERENCING NEW TABLE AS new_lines"
+            " FOR EACH STATEMENT EXECUTE FUNCTION mitra_payment_line_retry_guard()"
+        )
+        op.execute(
             "CREATE FUNCTION mitra_payment_retry_override_guard() RETURNS trigger LANGUAGE plpgsql AS $$"
             f" {PG_OVERRIDE_GUARD} $$"
         )
@@ -261,6 +287,8 @@ def downgrade() -> None:
         for name in SQLITE_OVERRIDE_TRIGGERS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
     else:
+        op.execute("DROP TRIGGER IF EXISTS payment_line_retry_guard ON payment_line")
+        op.execute("DROP FUNCTION IF EXISTS mitra_payment_line_retry_guard()")
         op.execute("DROP TRIGGER IF EXISTS payment_retry_override_guard ON payment_retry_override")
         op.execute("DROP FUNCTION IF EXISTS mitra_payment_retry_override_guard()")
     op.drop_table("payment_retry_override")

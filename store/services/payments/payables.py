@@ -27,7 +27,7 @@ import datetime as dt
 import json
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import Integer, Select, String, and_, cast, exists, false, func, literal, null, or_, select, true
+from sqlalchemy import Integer, Select, String, and_, case, cast, exists, false, func, literal, null, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.errors import InvalidInput, NotFound
@@ -168,19 +168,32 @@ def _latest_failure(item_key):
     )
 
 
-def held_for_account(item_key, payee_name, channel, institution, number):
+def held_for_account(same_item, payee_name, channel, institution, number):
     """The item's latest failure was for an account reason, on this very account, and no override
-    was recorded: it waits for a changed account (the same rule as migration 0607's trigger)."""
+    was recorded: it waits for a changed account (the same rule as migration 0607's trigger).
+
+    `same_item(line)` matches a line of the item by its typed columns (indexed, and cheaper than
+    spelling the item key for every candidate: the database keeps key and columns in step). Written
+    as "an account failure on this account with no later failure", the first probe finds nothing
+    for almost every candidate."""
     failed = _line_table("held_failure")
+    later = _line_table("later_failure")
     override = PaymentRetryOverride.__table__
-    return exists().where(
-        failed.c.id == _latest_failure(item_key),
-        failed.c.failure_kind == FailureKind.ACCOUNT,
-        failed.c.payee_name == payee_name,
-        failed.c.account_channel == channel,
-        failed.c.account_institution == institution,
-        failed.c.account_number == number,
-        ~exists().where(override.c.line_id == failed.c.id),
+    return (
+        exists()
+        .where(
+            same_item(failed),
+            failed.c.status == LineStatus.FAILED,
+            failed.c.failure_kind == FailureKind.ACCOUNT,
+            failed.c.payee_name == payee_name,
+            failed.c.account_channel == channel,
+            failed.c.account_institution == institution,
+            failed.c.account_number == number,
+            ~exists().where(override.c.line_id == failed.c.id),
+            ~exists().where(later.c.item_key == failed.c.item_key, later.c.status == LineStatus.FAILED,
+                            later.c.id > failed.c.id),
+        )
+        .correlate_except(failed, later, override)
     )
 
 
@@ -194,7 +207,14 @@ def copied_account(account) -> list:
     ]
 
 
-def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool = False) -> Select:
+def _held_filter(query: Select, waiting, held: bool | None) -> Select:
+    """Candidates (held False), held items (True), or both with a `held` column (None)."""
+    if held is None:
+        return query.add_columns(waiting.label("held"))
+    return query.where(waiting if held else ~waiting)
+
+
+def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool | None = False) -> Select:
     enrollment = Enrollment.__table__.alias("e")
     course = Course.__table__.alias("c")
     provider = Provider.__table__.alias("pv")
@@ -236,9 +256,10 @@ def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool =
         )
     )
     waiting = held_for_account(
-        item_key, account.c.holder_name, account.c.channel, account.c.institution, account.c.account_number
+        lambda line: and_(line.c.enrollment_id == enrollment.c.id, line.c.instalment.is_(None)),
+        account.c.holder_name, account.c.channel, account.c.institution, account.c.account_number,
     )
-    query = query.where(waiting if held else ~waiting)
+    query = _held_filter(query, waiting, held)
     if filters.provider_id is not None:
         query = query.where(provider.c.id == filters.provider_id)
     if filters.province_code:
@@ -250,7 +271,7 @@ def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool =
     return query
 
 
-def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool = False) -> Select:
+def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool | None = False) -> Select:
     participant = Participant.__table__.alias("p")
     wave = Wave.__table__.alias("w")
     enrollment = Enrollment.__table__.alias("e")
@@ -326,18 +347,19 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter, held: 
         _latest_failure(item_key).label("retry_of_line_id"),
     ).where(eligible.c.own_account, eligible.c.instalment <= eligible.c.instalments)
     waiting = held_for_account(
-        item_key, eligible.c.payee_name, eligible.c.account_channel, eligible.c.account_institution,
-        eligible.c.account_number,
+        lambda line: and_(line.c.participant_id == eligible.c.participant_id, line.c.instalment == eligible.c.instalment),
+        eligible.c.payee_name, eligible.c.account_channel, eligible.c.account_institution, eligible.c.account_number,
     )
-    query = query.where(waiting if held else ~waiting)
+    query = _held_filter(query, waiting, held)
     if filters.limit is not None:
         query = query.order_by(eligible.c.participant_id).limit(filters.limit)
     return query
 
 
-def candidates(scope: ResolvedScope, filters: CandidateFilter, *, held: bool = False) -> Select:
+def candidates(scope: ResolvedScope, filters: CandidateFilter, *, held: bool | None = False) -> Select:
     """The candidates of `scope` as a query with CANDIDATE_COLUMNS; with `held`, instead, the items
-    that would be candidates but wait for a changed account (their latest failure was the account's)."""
+    that would be candidates but wait for a changed account (their latest failure was the account's);
+    with `held=None`, both, told apart by an extra `held` column."""
     if scope.kind == BatchKind.TRAINING_FEE:
         return _fee_candidates(scope, filters, held)
     return _incentive_candidates(scope, filters, held)
@@ -369,6 +391,23 @@ async def platform_account_ready(session: AsyncSession, platform_id: int) -> boo
 
 
 async def summarise(session: AsyncSession, scope: ResolvedScope, filters: CandidateFilter) -> CandidateSummary:
+    missing = scope.kind == BatchKind.TRAINING_FEE and not await platform_account_ready(session, scope.platform_id)
+    if filters.limit is None:  # one pass, candidates and held items told apart
+        found = candidates(scope, filters, held=None).subquery()
+        taken = ~found.c.held
+
+        def when_taken(value):
+            return func.coalesce(func.sum(case((taken, value), else_=0)), 0)
+
+        row = (
+            await session.execute(
+                select(
+                    when_taken(1), when_taken(found.c.amount_idr), when_taken(found.c.commission_idr),
+                    func.coalesce(func.sum(case((found.c.held, 1), else_=0)), 0),
+                ).select_from(found)
+            )
+        ).one()
+        return CandidateSummary(int(row[0]), int(row[1]), int(row[2]), int(row[3]), missing)
     found = candidates(scope, filters).subquery()
     row = (
         await session.execute(
@@ -381,5 +420,4 @@ async def summarise(session: AsyncSession, scope: ResolvedScope, filters: Candid
     ).one()
     waiting = candidates(scope, filters, held=True).subquery()
     held = (await session.execute(select(func.count()).select_from(waiting))).scalar_one()
-    missing = scope.kind == BatchKind.TRAINING_FEE and not await platform_account_ready(session, scope.platform_id)
     return CandidateSummary(int(row[0]), int(row[1]), int(row[2]), int(held), missing)
