@@ -139,4 +139,4 @@ async def test_a_platforms_payout_account_is_registered_and_verified(db, db_url)
     verified = await mitra(db_url, "finance", "accounts", "verify", account_id)
     assert verified.exit_code == 0, verified.output
     after = await mitra(db_url, "finance", "candidates", "--platform", "tokopedia")
-    assert "1 lines, Rp1,000,000" in after.output and "owes the providers (net) Rp900,000" in after.output
+    assert "1 line, Rp1,000,000" in after.output and "owes the providers (net) Rp900,000" in after.output
