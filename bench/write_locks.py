@@ -4,9 +4,10 @@ Builds a SQLite file with N registered participants (the demo's deterministic ge
 default 1,000,000), then runs, one after the other, the commands that write the most:
 
 - importing a file of 50,000 new participants (commits every 10,000 rows);
-- selecting a wave of 300,000 (one transaction: a draw is all or nothing);
+- selecting a wave of 300,000 (drawn from a snapshot without the lock; its result written in one
+  transaction, as a draw is all or nothing);
 - bulk-assigning a course to 50,000 of them (commits every 2,000);
-- the purchase-deadline sweep of that wave (one transaction: revoke and blacklist together).
+- the purchase-deadline sweep of that wave (in parts of 10,000, each its own transaction).
 
 While each runs, a probe thread tries `BEGIN IMMEDIATE` on its own connection every 10 ms without
 waiting: the longest stretch it could not get the lock is the longest lock the command held (what

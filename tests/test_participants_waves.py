@@ -226,6 +226,48 @@ async def test_the_sweep_revokes_and_blacklists_those_without_a_purchase(db, act
     assert refused.value.key == "enrollment.participant_not_active"
 
 
+async def test_the_sweep_goes_in_parts_each_its_own_transaction_and_a_cut_short_sweep_finishes_on_rerun(
+        db, actors, monkeypatch):
+    people = [adult() for _ in range(10)]
+    await wave_with_people(db, actors, people, quota=10)
+    await selection.select_participants(db, actors.coordinator, 7, seed=3, at=WITHIN_DEADLINE)
+    after_deadline = START + dt.timedelta(days=16)
+    monkeypatch.setattr(selection, "SWEEP_PART", 3)
+    part, parts_run = selection._sweep_part, []
+
+    async def lost_after_two(*args):
+        if len(parts_run) == 2:
+            raise ConnectionError("server closed the connection")
+        parts_run.append(await part(*args))
+        return parts_run[-1]
+
+    monkeypatch.setattr(selection, "_sweep_part", lost_after_two)
+    with pytest.raises(ConnectionError):
+        await selection.sweep_wave(db, actors.coordinator, 7, today=after_deadline)
+    # The two parts done are saved whole: six revoked and blacklisted, the wave not yet swept.
+    statuses = sorted(p.status for p in (await selected(db, 7)).values())
+    assert statuses == ["revoked"] * 6 + ["selected"] * 4
+    assert (await waves.get_wave(db, actors.auditor, 7)).swept_at is None
+    assert (await selection.sweep_preview(db, actors.coordinator, 7, today=after_deadline)).revoked == 4
+
+    monkeypatch.setattr(selection, "_sweep_part", part)
+    result = await selection.sweep_wave(db, actors.coordinator, 7, today=after_deadline)
+    assert (result.revoked, result.blacklisted, result.returned_idr) == (4, 4, 4 * 3_500_000)
+    assert {p.status for p in (await selected(db, 7)).values()} == {"revoked"}
+    assert (await waves.get_wave(db, actors.auditor, 7)).swept_at is not None
+    async with read_session(db) as session:
+        listed = (await session.execute(select(BlacklistEntry.nik))).scalars().all()
+        parts = (await session.execute(
+            select(AuditEvent.changes).where(AuditEvent.action == "wave.sweep_part").order_by(AuditEvent.id)
+        )).scalars().all()
+    assert sorted(listed) == sorted(p["nik"] for p in people)  # each once
+    assert [json.loads(changes)["details"]["revoked"] for changes in parts] == [3, 3, 3]
+    assert (await last_event(db, "wave.swept"))["details"] == {
+        "deadline": (START + dt.timedelta(days=15)).isoformat(), "revoked": 4, "blacklisted": 4,
+        "returned_idr": 14_000_000, "parts": 2,
+    }
+
+
 async def test_lifting_a_blacklist_entry_takes_an_admin_a_reason_and_a_decision(db, actors):
     nik_ = adult()["nik"]
     entry = await registry.blacklist_nik(db, actors.coordinator, nik_, "Data ganda", "Dukcapil")

@@ -77,3 +77,100 @@ async def test_a_selection_refused_by_the_rule_reads_as_the_rule(db, actors):
         assert refused.key == "participant.wave_fixed"
     else:
         raise AssertionError("moved")
+
+
+async def _held(db, number: int) -> dict[str, str]:
+    """NIK -> card number of the wave's participants."""
+    async with read_session(db) as session:
+        rows = await session.execute(
+            select(Participant.nik, Participant.card_number).join(Wave, Wave.id == Participant.wave_id)
+            .where(Wave.number == number)
+        )
+        return dict(rows.all())
+
+
+def _during_the_draw(monkeypatch, meanwhile):
+    """Run `meanwhile(picks)` right after the selection's draw was read from its snapshot, before
+    its result is written: what another operator might do in those tens of seconds."""
+    original, draws = selection._read_draw, []
+
+    async def read_then_interleave(session, is_sqlite, wave, seed):
+        draw = await original(session, is_sqlite, wave, seed)
+        draws.append(draw)
+        if len(draws) == 1:
+            await meanwhile([participant_id for participant_id, _version in draw.picks])
+        return draw
+
+    monkeypatch.setattr(selection, "_read_draw", read_then_interleave)
+    return draws
+
+
+async def test_other_operators_write_while_a_selection_draws_and_it_draws_again_when_needed(
+        db, db_url, actors, monkeypatch):
+    from store.services import registry
+
+    people = [person(birth=dt.date(1990, 6, 1)) for _ in range(30)]
+    await add_participants(db, actors.coordinator, people)
+    await waves.create_wave(db, actors.admin, wave_input(21, quota=10, starts_on=START))
+    by_id = {}
+    async with read_session(db) as session:
+        by_id = dict((await session.execute(select(Participant.id, Participant.nik))).all())
+
+    async def blacklist_a_pick(picks):
+        # Through its own engine, as another operator: on SQLite this needs the write lock, which
+        # the selection must not be holding while it draws (else this waits and fails "busy").
+        other = create_database(db_url)
+        try:
+            await registry.blacklist_nik(other, actors.admin, by_id[picks[0]], "fraud report", "test")
+        finally:
+            await other.dispose()
+
+    draws = _during_the_draw(monkeypatch, blacklist_a_pick)
+    result = await selection.select_participants(db, actors.coordinator, 21, seed=3, at=IN_WINDOW)
+
+    barred = by_id[draws[0].picks[0][0]]
+    held = await _held(db, 21)
+    assert len(draws) == 2, "the draw was not made again after someone was blacklisted"
+    assert barred not in held and len(held) == result.selected == 10
+    assert result.rejected == {"blacklisted": 1}
+
+
+async def test_a_pick_changed_during_the_draw_makes_it_draw_again_and_the_wave_holds_what_it_reports(
+        db, db_url, actors, monkeypatch):
+    await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 6, 1)) for _ in range(30)])
+    await waves.create_wave(db, actors.admin, wave_input(21, quota=10, starts_on=START))
+
+    async def correct_a_picked_record(picks):
+        other = create_database(db_url)
+        try:
+            async with other.write_engine.begin() as connection:
+                await connection.execute(
+                    text("UPDATE participant SET full_name = 'Budi Widjaja', version = version + 1 WHERE id = :id"),
+                    {"id": picks[-1]},
+                )
+        finally:
+            await other.dispose()
+
+    draws = _during_the_draw(monkeypatch, correct_a_picked_record)
+    result = await selection.select_participants(db, actors.coordinator, 21, seed=3, at=IN_WINDOW)
+    assert len(draws) == 2
+    held = await _held(db, 21)
+    assert len(held) == result.selected == 10 and len(set(held.values())) == 10
+    async with read_session(db) as session:
+        renamed = (await session.execute(
+            select(Participant.full_name, Participant.status).where(Participant.id == draws[0].picks[-1][0])
+        )).one()
+    assert tuple(renamed) == ("Budi Widjaja", "selected")  # the correction kept, and still drawn
+
+
+async def test_a_quiet_registry_is_drawn_once_outside_the_lock(db, actors, monkeypatch):
+    await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 6, 1)) for _ in range(30)])
+    await waves.create_wave(db, actors.admin, wave_input(21, quota=10, starts_on=START))
+
+    async def nothing(_picks):
+        return None
+
+    draws = _during_the_draw(monkeypatch, nothing)
+    result = await selection.select_participants(db, actors.coordinator, 21, seed=3, at=IN_WINDOW)
+    assert len(draws) == 1 and result.selected == 10
+    assert sorted((await _held(db, 21)).values()) == [f"5{21:05d}{rank:010d}" for rank in range(1, 11)]

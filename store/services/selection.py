@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Integer,
     Column,
     MetaData,
     String,
@@ -43,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
 from store.bulk import insert_rows
-from store.engine import Database
+from store.engine import Database, roomy_cache
 from store.errors import Conflict, RuleViolation
 from store.models import (
     BlacklistEntry,
@@ -78,7 +79,7 @@ P = Participant.__table__
 # The picks of a draw, in a temporary table of the selection's transaction (not in the schema).
 _PICK = Table(
     "selection_pick", MetaData(), Column("participant_id", BigInteger, primary_key=True),
-    Column("card_rank", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False), Column("card_rank", BigInteger, nullable=False),
 )
 
 
@@ -181,6 +182,37 @@ async def _rejection_counts(session: AsyncSession, wave_id: int) -> dict[str, in
     return {reason: counts[reason] for reason in REASONS if reason in counts}
 
 
+class _PoolChanged(Exception):
+    """The registry moved between the draw's snapshot and its write: draw again, under the lock."""
+
+    def __init__(self, drawn: int = 0, taken: int = 0) -> None:
+        super().__init__(drawn, taken)
+        self.drawn, self.taken = drawn, taken
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """A draw computed from one consistent view of the registry: who is rejected and why, and the
+    picks in card order with the row version each was drawn at."""
+
+    wave_version: int
+    lists_seen: tuple[int, ...]  # the blacklist and exclusion entries the draw knew (`_lists_seen`)
+    quotas: dict[str, int]
+    registered: int
+    rejections: list[tuple[int, str]]  # (participant id, reason)
+    picks: list[tuple[int, int]]  # (participant id, version), card order
+
+
+def _check_selectable(wave: Wave, seed: int, at: dt.datetime) -> None:
+    if wave.state not in (WaveState.PLANNED, WaveState.OPEN):
+        raise RuleViolation("wave.already_selected", number=wave.number)
+    if at.date() > _deadline(wave):
+        # Nobody selected now could still make a first purchase: the sweep would revoke them all.
+        raise RuleViolation("wave.selection_after_deadline", number=wave.number, deadline=_deadline(wave).isoformat())
+    if not 0 <= seed < 2**63:
+        raise RuleViolation("wave.bad_seed", seed=seed)
+
+
 async def select_participants(
     db: Database, actor: Actor, wave_number: int, seed: int, *, at: dt.datetime | None = None
 ) -> SelectionResult:
@@ -188,107 +220,166 @@ async def select_participants(
 
     Each selected participant gets a card number and the wave's training balance; the wave goes
     in progress (its scheme is locked). `at` backdates the selection (demo fixtures only).
+
+    The draw reads the whole registry (tens of seconds at a million) from a snapshot, holding no
+    write lock, so other operators keep working; only writing its result takes the lock (SQLite)
+    or the selection lock (PostgreSQL). If any picked participant changed in between, or the wave
+    did, the draw is made again inside the write transaction, where nothing can move under it.
     """
     actor.require("wave.select")
     at = at or utcnow()
+    async with read_session(db) as session:
+        await consistent_snapshot(session)
+        wave = await wave_by_number(session, wave_number)
+        _check_selectable(wave, seed, at)
+        await allow_long_statements(session)
+        draw = await _read_draw(session, db.is_sqlite, wave, seed)
+    try:
+        return await _write_selection(db, actor, wave_number, seed, at, draw)
+    except _PoolChanged:
+        pass
+    try:
+        return await _write_selection(db, actor, wave_number, seed, at, None)
+    except _PoolChanged as changed:
+        # Only PostgreSQL gets here: its selection lock keeps other selections out, not every
+        # writer, so a participant edited in the moment between reading and writing spoils it.
+        raise Conflict("wave.selection_changed", number=wave_number, drawn=changed.drawn, taken=changed.taken) from None
+
+
+async def _write_selection(
+    db: Database, actor: Actor, wave_number: int, seed: int, at: dt.datetime, draw: _Draw | None
+) -> SelectionResult:
+    """One transaction: the rejections, the picks' cards and balances, the wave in progress, the
+    audit event. Without a `draw`, it is made here, under the lock."""
     async with unit_of_work(db, actor) as uow:
         session = uow.session
         wave = await wave_by_number(session, wave_number, for_update=True)
-        if wave.state not in (WaveState.PLANNED, WaveState.OPEN):
-            raise RuleViolation("wave.already_selected", number=wave.number)
-        if at.date() > _deadline(wave):
-            # Nobody selected now could still make a first purchase: the sweep would revoke them all.
-            raise RuleViolation("wave.selection_after_deadline", number=wave.number, deadline=_deadline(wave).isoformat())
-        if not 0 <= seed < 2**63:
-            raise RuleViolation("wave.bad_seed", seed=seed)
+        _check_selectable(wave, seed, at)
         await allow_long_statements(session)
+        await roomy_cache(await session.connection())
         if not db.is_sqlite:
             # Selections take turns program-wide (SQLite's BEGIN IMMEDIATE already serialises):
             # two waves drawn at once would otherwise draw from the same registered pool.
             await session.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": PG_SELECTION_LOCK})
-        pool = P.c.status == ParticipantStatus.REGISTERED.value
-        registered = (await session.execute(select(func.count()).select_from(P).where(pool))).scalar_one()
-
-        reasons = select(P.c.id.label("participant_id"), rejection_reason(wave, db.is_sqlite).label("reason"))
-        reasons = reasons.where(pool).subquery()
-        await session.execute(
-            insert(SelectionRejection).from_select(
-                ["wave_id", "participant_id", "reason"],
-                select(literal(wave.id, BigInteger), reasons.c.participant_id, reasons.c.reason)
-                .where(reasons.c.reason.is_not(None)),
-            )
-        )
-        rejected = await _rejection_counts(session, wave.id)
-
-        quotas = await province_quotas(session, wave.id)
-        selected = await _draw(session, db.is_sqlite, wave, seed, quotas, pool, at)
+        if draw is None:
+            draw = await _read_draw(session, db.is_sqlite, wave, seed)
+        elif draw.wave_version != wave.version or await _lists_seen(session) != draw.lists_seen:
+            # The quotas or the wave's dates moved since the snapshot, or someone was listed
+            # (who may be among the picks: they must not join the wave).
+            raise _PoolChanged
+        for start in range(0, len(draw.rejections), 50_000):
+            await insert_rows(session, SelectionRejection.__table__, [
+                {"wave_id": wave.id, "participant_id": participant_id, "reason": reason}
+                for participant_id, reason in draw.rejections[start:start + 50_000]
+            ])
+        selected = await _give_cards(session, db.is_sqlite, wave, draw.picks, at)
+        rejected = Counter(reason for _id, reason in draw.rejections)
+        rejected = {reason: rejected[reason] for reason in REASONS if reason in rejected}
         wave.state = WaveState.IN_PROGRESS
         wave.selection_seed = seed
         wave.selected_at = at
         wave.selected_by = actor.operator_id
-        wave.registered_count = registered
+        wave.registered_count = draw.registered
         uow.audit(
             "wave.selected", "wave", wave.id,
-            details={"seed": seed, "registered": registered, "selected": selected, "rejected": rejected,
-                     "quota": wave.quota, "province_quotas": quotas},
+            details={"seed": seed, "registered": draw.registered, "selected": selected, "rejected": rejected,
+                     "quota": wave.quota, "province_quotas": draw.quotas},
         )
-    return SelectionResult(wave_number, seed, registered, selected, rejected)
+    return SelectionResult(wave_number, seed, draw.registered, selected, rejected)
 
 
-async def _draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: int, quotas: dict[str, int], pool, at) -> int:
-    """Rank the eligible by the seeded key, pick within the quotas, give cards and balances.
+async def consistent_snapshot(session: AsyncSession) -> None:
+    """Make a read session's several queries see one state of the database. SQLite's read
+    transaction already is one snapshot (WAL); PostgreSQL's default sees each statement's own."""
+    if (await session.connection()).dialect.name == "postgresql":
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+
+
+async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: int) -> _Draw:
+    """Every registered participant's rejection reason, and the eligible ranked by the seeded key
+    and picked within the quotas, from one pass over the registry.
 
     The ranking is computed here, from the NIKs read in batches of 50,000: one code path for both
     back ends, so the same seed draws the same people on either, and the quota rule is plain
     Python (`pick`). Ranking inside the database instead (window functions over md5, registered
-    from Python on SQLite, COLLATE "C" on PostgreSQL) was measured at the same speed: 10 to 12 s
-    for a million eligible on SQLite. The picks go back into a temporary table, and one UPDATE
-    ... FROM gives every picked participant a card and the balance (most of the time: 800,000
-    rows with their index entries)."""
-    eligible = and_(
-        pool,
-        ~exists().where(SelectionRejection.wave_id == wave.id, SelectionRejection.participant_id == P.c.id),
+    from Python on SQLite, COLLATE "C" on PostgreSQL) was measured at the same speed."""
+    quotas = await province_quotas(session, wave.id)
+    lists_seen = await _lists_seen(session)
+    query = (
+        select(P.c.id, P.c.version, P.c.province_code, P.c.nik, rejection_reason(wave, is_sqlite))
+        .where(P.c.status == ParticipantStatus.REGISTERED.value)
+        .execution_options(yield_per=50_000)
     )
-    query = select(P.c.id, P.c.province_code, P.c.nik).where(eligible).execution_options(yield_per=50_000)
+    rejections: list[tuple[int, str]] = []
     ranked: list[tuple[bytes, int, str]] = []
+    versions: dict[int, int] = {}
     async for batch in (await session.stream(query)).partitions():
-        ranked.extend((draw_key(seed, nik), participant_id, province) for participant_id, province, nik in batch)
+        for participant_id, version, province, nik, reason in batch:
+            if reason is None:
+                ranked.append((draw_key(seed, nik), participant_id, province))
+                versions[participant_id] = version
+            else:
+                rejections.append((participant_id, reason))
+    registered = len(ranked) + len(rejections)
     ranked.sort()
-    picked = pick(ranked, wave.quota, quotas)
-    del ranked
+    picks = [(participant_id, versions[participant_id]) for participant_id in pick(ranked, wave.quota, quotas)]
+    return _Draw(wave.version, lists_seen, quotas, registered, rejections, picks)
+
+
+async def _lists_seen(session: AsyncSession) -> tuple[int, ...]:
+    """How many blacklist and exclusion entries there are, and the newest of each: entries are
+    added (a lifted one stays, and only lets more people in), so equal figures mean nobody new
+    is barred. The count catches an entry committed late with an older id (PostgreSQL's
+    sequences hand ids out before commit)."""
+    row = (await session.execute(select(
+        select(func.count()).select_from(BlacklistEntry).scalar_subquery(),
+        select(func.coalesce(func.max(BlacklistEntry.id), 0)).scalar_subquery(),
+        select(func.count()).select_from(ExclusionEntry).scalar_subquery(),
+        select(func.coalesce(func.max(ExclusionEntry.id), 0)).scalar_subquery(),
+    ))).one()
+    return tuple(int(value) for value in row)
+
+
+async def _give_cards(
+    session: AsyncSession, is_sqlite: bool, wave: Wave, picks: list[tuple[int, int]], at: dt.datetime
+) -> int:
+    """Card, balance and SELECTED status for every pick, by one UPDATE ... FROM a temporary table
+    of the picks (most of the selection's write time: 800,000 rows with their index entries).
+    A pick whose row moved since it was drawn (another version, no longer registered) makes the
+    draw stale: `_PoolChanged`, and nothing is written."""
     if is_sqlite:
         await session.execute(text("DROP TABLE IF EXISTS temp.selection_pick"))
         await session.execute(text(
-            "CREATE TEMP TABLE selection_pick (participant_id INTEGER PRIMARY KEY, card_rank INTEGER NOT NULL)"
+            "CREATE TEMP TABLE selection_pick (participant_id INTEGER PRIMARY KEY, version INTEGER NOT NULL,"
+            " card_rank INTEGER NOT NULL)"
         ))
     else:
         await session.execute(text(
-            "CREATE TEMP TABLE selection_pick (participant_id BIGINT PRIMARY KEY, card_rank BIGINT NOT NULL)"
-            " ON COMMIT DROP"
+            "CREATE TEMP TABLE selection_pick (participant_id BIGINT PRIMARY KEY, version INTEGER NOT NULL,"
+            " card_rank BIGINT NOT NULL) ON COMMIT DROP"
         ))
     try:
-        for start in range(0, len(picked), 50_000):
+        for start in range(0, len(picks), 50_000):
             await insert_rows(session, _PICK, [
-                {"participant_id": participant_id, "card_rank": rank}
-                for rank, participant_id in enumerate(picked[start:start + 50_000], start=start + 1)
+                {"participant_id": participant_id, "version": version, "card_rank": rank}
+                for rank, (participant_id, version) in enumerate(picks[start:start + 50_000], start=start + 1)
             ])
         first_card = _CARD_BASE + wave.number * _WAVE_FACTOR
         pick_table = _PICK.alias("selection_pick")
-        # Only participants still registered: anyone selected, revoked or changed meanwhile is
-        # not taken from elsewhere (the database refuses moving a participant between waves too).
+        # Only participants still as drawn: anyone selected, revoked or changed meanwhile is not
+        # taken from elsewhere (the database refuses moving a participant between waves too).
         result = await session.execute(
             update(P)
-            .where(P.c.id == pick_table.c.participant_id, P.c.status == ParticipantStatus.REGISTERED.value,
-                   P.c.wave_id.is_(None))
+            .where(P.c.id == pick_table.c.participant_id, P.c.version == pick_table.c.version,
+                   P.c.status == ParticipantStatus.REGISTERED.value, P.c.wave_id.is_(None))
             .values(
                 status=ParticipantStatus.SELECTED.value, wave_id=wave.id,
                 card_number=cast(literal(first_card, BigInteger) + pick_table.c.card_rank, String(20)),
                 balance_idr=wave.training_balance_idr, selected_at=at, version=P.c.version + 1,
             )
         )
-        if result.rowcount != len(picked):
-            # The pool changed under the draw: the wave would hold fewer than it was drawn for.
-            raise Conflict("wave.selection_changed", number=wave.number, drawn=len(picked), taken=result.rowcount)
+        if result.rowcount != len(picks):
+            raise _PoolChanged(len(picks), result.rowcount)
         return result.rowcount
     finally:
         if is_sqlite:
@@ -379,23 +470,47 @@ async def sweep_preview(db: Database, actor: Actor, wave_number: int, *, today: 
     return SweepResult(wave.number, _deadline(wave), count, count, int(total))
 
 
+SWEEP_PART = 10_000  # participants per transaction of the sweep: well under a second of lock
+
+
 async def sweep_wave(
     db: Database, actor: Actor, wave_number: int, *, today: dt.date | None = None, at: dt.datetime | None = None
 ) -> SweepResult:
     """Revoke the cards of the wave's participants who bought nothing by the deadline, blacklist
-    their NIKs (reason: no purchase in time) and return their balances. Audited with counts."""
+    their NIKs (reason: no purchase in time) and return their balances.
+
+    Done in parts of SWEEP_PART participants, each its own transaction with its own audit event
+    (`wave.sweep_part`), so other operators' writes go on between them (one transaction for a
+    wave of 800,000 held SQLite's write lock for many seconds). The parts add up to the same end:
+    after the deadline nobody can make a first purchase, so the set being swept only shrinks.
+    The last part marks the wave swept and records `wave.swept` with this run's totals; a sweep
+    cut short (a lost connection, a killed process) is finished by running it again."""
     actor.require("wave.sweep")
     today = today or dt.date.today()
     at = at or utcnow()
+    totals = Counter[str]()
+    while True:
+        result = await _sweep_part(db, actor, wave_number, today, at, totals)
+        if result is not None:
+            return result
+
+
+async def _sweep_part(
+    db: Database, actor: Actor, wave_number: int, today: dt.date, at: dt.datetime, totals: Counter[str]
+) -> SweepResult | None:
+    """One part of the sweep; adds its figures to `totals`. Returns the result after the last."""
     async with unit_of_work(db, actor) as uow:
         session = uow.session
         wave = await wave_by_number(session, wave_number, for_update=True)
         _check_sweepable(wave, today)
-        await allow_long_statements(session)
         # Purchases hold their wave FOR SHARE (waves.hold_waves): with the wave locked here none
         # is half-way, so the participants counted, blacklisted and revoked below are the same.
+        boundary = (
+            select(P.c.id).where(_unpurchased(wave)).order_by(P.c.id).offset(SWEEP_PART - 1).limit(1)
+        ).scalar_subquery()
+        in_part = and_(_unpurchased(wave), P.c.id <= func.coalesce(boundary, literal(2**62, BigInteger)))
         revoked, returned = (
-            await session.execute(select(func.count(), func.coalesce(func.sum(P.c.balance_idr), 0)).where(_unpurchased(wave)))
+            await session.execute(select(func.count(), func.coalesce(func.sum(P.c.balance_idr), 0)).where(in_part))
         ).one()
         blacklisted = (
             await session.execute(
@@ -405,22 +520,27 @@ async def sweep_wave(
                         literal(1), P.c.nik, literal(NO_PURCHASE), literal(f"sweep:wave:{wave.number}"),
                         literal(today), literal(actor.operator_id, BigInteger), literal(""), literal(""),
                     ).where(
-                        _unpurchased(wave),
+                        in_part,
                         ~exists().where(BlacklistEntry.nik == P.c.nik, BlacklistEntry.lifted_at.is_(None)),
                     ),
                 )
             )
         ).rowcount
         await session.execute(
-            update(P).where(_unpurchased(wave)).values(
+            update(P).where(in_part).values(
                 status=ParticipantStatus.REVOKED.value, balance_idr=0, revoked_at=at, revoke_reason=NO_PURCHASE,
                 version=P.c.version + 1,
             )
         )
+        part = {"revoked": revoked, "blacklisted": blacklisted, "returned_idr": int(returned)}  # NUMERIC on PostgreSQL
+        totals.update(part)
+        totals["parts"] += 1
+        if revoked == SWEEP_PART:
+            uow.audit("wave.sweep_part", "wave", wave.id, details={"part": totals["parts"], **part})
+            return None
         wave.swept_at = at
-        uow.audit(
-            "wave.swept", "wave", wave.id,
-            details={"deadline": _deadline(wave), "revoked": revoked, "blacklisted": blacklisted,
-                     "returned_idr": int(returned)},  # PostgreSQL sums BIGINT as NUMERIC
-        )
-    return SweepResult(wave.number, _deadline(wave), revoked, blacklisted, int(returned))
+        figures = {key: totals[key] for key in part}
+        uow.audit("wave.swept", "wave", wave.id, details={
+            "deadline": _deadline(wave), **figures, **({"parts": totals["parts"]} if totals["parts"] > 1 else {}),
+        })
+    return SweepResult(wave.number, _deadline(wave), figures["revoked"], figures["blacklisted"], figures["returned_idr"])
