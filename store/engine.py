@@ -10,6 +10,7 @@ application name, which carries the operator once one has logged in.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from store.config import describe, redact, resolve_url
+from store.errors import ConfigError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A wave-wide write on SQLite (a selection's cards) touches index pages all over a million-row
@@ -46,6 +48,9 @@ class Database:
 
     url: URL
     engine: AsyncEngine
+    # Behind PgBouncer in transaction pooling (`?pgbouncer=transaction` on the URL): every
+    # transaction may run on another server connection, so nothing is kept per connection.
+    transaction_pooling: bool = False
     write_engine: AsyncEngine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -136,6 +141,33 @@ async def roomy_cache(connection: AsyncConnection) -> None:
         connection.info[_ROOMY] = True  # the pooled connection's own: read back at its next checkout
 
 
+PGBOUNCER_PARAM = "pgbouncer"
+
+
+def _pgbouncer_mode(url: URL) -> tuple[URL, bool]:
+    """The URL without Mitra's own `pgbouncer` parameter, and whether it asked for transaction
+    pooling (asyncpg would refuse the unknown parameter)."""
+    mode = url.query.get(PGBOUNCER_PARAM)
+    if mode is None:
+        return url, False
+    if mode != "transaction":
+        raise ConfigError("config.bad_pgbouncer_mode", mode=str(mode))
+    return url.difference_update_query([PGBOUNCER_PARAM]), True
+
+
+def _statement_name() -> str:
+    return f"__mitra_{uuid.uuid4().hex}__"
+
+
+def _install_pg_timeouts(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection) -> None:
+        connection.exec_driver_sql(
+            f"SELECT set_config('statement_timeout', '{PG_STATEMENT_TIMEOUT_MS}', true),"
+            f" set_config('lock_timeout', '{PG_LOCK_TIMEOUT_MS}', true)"
+        )
+
+
 def _check_sqlite_folder(url: URL) -> None:
     """A file in a folder that does not exist is refused here, in words, before a connection is
     tried (the driver's failure would race the closing event loop and print a traceback)."""
@@ -158,19 +190,21 @@ def create_database(url: str | URL | None = None, *, application_name: str = "mi
         engine = create_async_engine(resolved, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _install_sqlite_pragmas(engine)
     else:
+        engine_url, pooled = _pgbouncer_mode(resolved)
+        settings = {"application_name": application_name[:63]}
+        connect_args: dict[str, Any] = {"timeout": PG_CONNECT_TIMEOUT_S, "server_settings": settings}
+        if pooled:
+            # PgBouncer passes on no other startup setting (the timeouts are set per transaction
+            # instead, `_install_pg_timeouts`), and a statement prepared by name on one server
+            # connection is unknown on the next: no statement caches, and unique names.
+            engine_url = engine_url.update_query_dict({"prepared_statement_cache_size": "0"})
+            connect_args.update(statement_cache_size=0, prepared_statement_name_func=_statement_name)
+        else:
+            settings.update(statement_timeout=str(PG_STATEMENT_TIMEOUT_MS), lock_timeout=str(PG_LOCK_TIMEOUT_MS))
         engine = create_async_engine(
-            resolved,
-            pool_pre_ping=True,
-            pool_size=3,
-            max_overflow=4,
-            pool_recycle=1800,
-            connect_args={
-                "timeout": PG_CONNECT_TIMEOUT_S,
-                "server_settings": {
-                    "application_name": application_name[:63],
-                    "statement_timeout": str(PG_STATEMENT_TIMEOUT_MS),
-                    "lock_timeout": str(PG_LOCK_TIMEOUT_MS),
-                },
-            },
+            engine_url, pool_pre_ping=True, pool_size=3, max_overflow=4, pool_recycle=1800, connect_args=connect_args,
         )
+        if pooled:
+            _install_pg_timeouts(engine)
+        return Database(url=resolved, engine=engine, transaction_pooling=pooled)
     return Database(url=resolved, engine=engine)

@@ -18,7 +18,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, URL
 
 from store.engine import Database, create_database
-from store.errors import SchemaMismatch
+from store.errors import ConfigError, SchemaMismatch
 from store.failures import typed_errors
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -81,8 +81,16 @@ def _migrate_sync(sync_connection: Connection, target: str, downgrade: bool = Fa
             sync_connection.commit()
 
 
+def _direct(db: Database) -> None:
+    """Migrations hold a session lock and change the schema: through PgBouncer's transaction
+    pooling the lock could be taken on one server connection and released on another."""
+    if db.transaction_pooling:
+        raise ConfigError("db.migrate_through_pgbouncer")
+
+
 async def upgrade(db: Database, target: str = "head") -> tuple[str | None, str]:
     """Migrate; returns (revision before, revision after)."""
+    _direct(db)
     with typed_errors(db.label):
         async with db.engine.connect() as connection:
             before = await connection.run_sync(_current)
@@ -94,6 +102,7 @@ async def upgrade(db: Database, target: str = "head") -> tuple[str | None, str]:
 async def downgrade(db: Database, target: str = "base") -> None:
     """Migrate down to `target`; "base" drops every Mitra table (the demo builder's --replace).
     Never run on a live office database."""
+    _direct(db)
     with typed_errors(db.label):
         async with db.engine.connect() as connection:
             await connection.run_sync(_migrate_sync, target, True)

@@ -92,9 +92,11 @@ async def unit_of_work(db: Database, actor: Actor) -> AsyncIterator[UnitOfWork]:
                     await session.execute(
                         text(
                             "SELECT set_config('app.actor', :actor, true),"
-                            " set_config('application_name', :application, false)"
+                            " set_config('application_name', :application, :pooled)"
                         ),
-                        {"actor": actor.username, "application": f"mitra:{actor.username}"[:63]},
+                        {"actor": actor.username, "application": f"mitra:{actor.username}"[:63],
+                         # behind PgBouncer, the name must not stay on a connection others reuse
+                         "pooled": db.transaction_pooling},
                     )
                 # The operator may have been deactivated (or lost roles) since logging in.
                 await check_in(session, actor)
@@ -106,9 +108,16 @@ async def unit_of_work(db: Database, actor: Actor) -> AsyncIterator[UnitOfWork]:
 
 
 @asynccontextmanager
-async def read_session(db: Database) -> AsyncIterator[AsyncSession]:
-    """A read-only session for queries (a plain BEGIN on SQLite: readers never block)."""
-    session = AsyncSession(db.engine, expire_on_commit=False, autoflush=False)
+async def read_session(db: Database, *, snapshot: bool = False) -> AsyncIterator[AsyncSession]:
+    """A read-only session for queries (a plain BEGIN on SQLite: readers never block).
+
+    With `snapshot`, all its queries see one state of the database: SQLite's read transaction
+    always does (WAL); PostgreSQL's default shows each statement its own, so it gets REPEATABLE
+    READ, read only."""
+    engine = db.engine
+    if snapshot and not db.is_sqlite:
+        engine = engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    session = AsyncSession(engine, expire_on_commit=False, autoflush=False)
     try:
         with typed_errors(db.label):
             async with session.begin():

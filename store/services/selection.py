@@ -228,8 +228,7 @@ async def select_participants(
     """
     actor.require("wave.select")
     at = at or utcnow()
-    async with read_session(db) as session:
-        await consistent_snapshot(session)
+    async with read_session(db, snapshot=True) as session:
         wave = await wave_by_number(session, wave_number)
         _check_selectable(wave, seed, at)
         await allow_long_statements(session)
@@ -286,13 +285,6 @@ async def _write_selection(
                      "quota": wave.quota, "province_quotas": draw.quotas},
         )
     return SelectionResult(wave_number, seed, draw.registered, selected, rejected)
-
-
-async def consistent_snapshot(session: AsyncSession) -> None:
-    """Make a read session's several queries see one state of the database. SQLite's read
-    transaction already is one snapshot (WAL); PostgreSQL's default sees each statement's own."""
-    if (await session.connection()).dialect.name == "postgresql":
-        await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
 
 
 async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: int) -> _Draw:
