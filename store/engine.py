@@ -51,6 +51,9 @@ class Database:
     # Behind PgBouncer in transaction pooling (`?pgbouncer=transaction` on the URL): every
     # transaction may run on another server connection, so nothing is kept per connection.
     transaction_pooling: bool = False
+    # A read replica for the heavy read-only screens (lists, counts, exports): `read_session(db,
+    # replica=True)`. None: they read the primary like everything else.
+    replica: Database | None = None
     write_engine: AsyncEngine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -107,6 +110,8 @@ class Database:
             await self.settle()
         finally:
             await self.engine.dispose()
+            if self.replica is not None:
+                await self.replica.dispose()
 
 
 def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
@@ -182,8 +187,22 @@ def _check_sqlite_folder(url: URL) -> None:
         raise DatabaseUnavailable("db.folder_missing", target=Path(url.database).name, folder=str(folder))
 
 
-def create_database(url: str | URL | None = None, *, application_name: str = "mitra") -> Database:
-    """Build the engines for `url` (or the configured default); connects lazily."""
+def create_database(
+    url: str | URL | None = None, *, application_name: str = "mitra", read_url: str | URL | None = None
+) -> Database:
+    """Build the engines for `url` (or the configured default), and for `read_url`, a read
+    replica of it, when given (PostgreSQL only); connects lazily."""
+    db = _engines(url, application_name)
+    if read_url:
+        if db.is_sqlite:
+            raise ConfigError("config.replica_needs_postgres")
+        db.replica = _engines(read_url if isinstance(read_url, URL) else resolve_url(read_url), application_name)
+        if db.replica.is_sqlite:
+            raise ConfigError("config.replica_needs_postgres")
+    return db
+
+
+def _engines(url: str | URL | None, application_name: str) -> Database:
     resolved = url if isinstance(url, URL) else resolve_url(url)
     if resolved.get_backend_name() == "sqlite":
         _check_sqlite_folder(resolved)

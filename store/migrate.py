@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -133,11 +134,17 @@ async def check_revision(db: Database, *, auto_migrate_new_sqlite: bool = True) 
     raise SchemaMismatch("schema.ahead", target=db.label, current=current, expected=head)
 
 
+READ_DATABASE_URL_ENV = "MITRA_READ_DATABASE_URL"
+
+
 async def open_database(url: str | URL | None = None, *, application_name: str = "mitra") -> Database:
-    """Engines for `url`, after checking the schema revision (migrating a new SQLite file)."""
-    db = create_database(url, application_name=application_name)
+    """Engines for `url`, after checking the schema revision (migrating a new SQLite file); with
+    a read replica from $MITRA_READ_DATABASE_URL (`mitra --read-db`), at the same revision."""
+    db = create_database(url, application_name=application_name, read_url=os.environ.get(READ_DATABASE_URL_ENV))
     try:
         await check_revision(db)
+        if db.replica is not None:
+            await check_revision(db.replica)
     except BaseException:
         await db.dispose()
         raise

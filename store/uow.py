@@ -108,13 +108,16 @@ async def unit_of_work(db: Database, actor: Actor) -> AsyncIterator[UnitOfWork]:
 
 
 @asynccontextmanager
-async def read_session(db: Database, *, snapshot: bool = False) -> AsyncIterator[AsyncSession]:
+async def read_session(db: Database, *, snapshot: bool = False, replica: bool = False) -> AsyncIterator[AsyncSession]:
     """A read-only session for queries (a plain BEGIN on SQLite: readers never block).
+
+    With `replica`, on the read replica when one is configured: for the heavy screens (lists,
+    counts, exports), which may then lag the primary by the replica's delay.
 
     With `snapshot`, all its queries see one state of the database: SQLite's read transaction
     always does (WAL); PostgreSQL's default shows each statement its own, so it gets REPEATABLE
     READ, read only."""
-    engine = db.engine
+    engine = db.replica.engine if replica and db.replica is not None else db.engine
     if snapshot and not db.is_sqlite:
         engine = engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     session = AsyncSession(engine, expire_on_commit=False, autoflush=False)

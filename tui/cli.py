@@ -6,6 +6,8 @@ directory) and `--lang en|id`. Commands that change data act as `--operator USER
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from tui.commands.applications import platforms_group
@@ -25,12 +27,21 @@ from tui.commands.waves import waves_group
 @click.option("--theme", type=click.Choice(["default", "ansi"]), default="default",
               help="Colours: the default theme, or ansi to follow the terminal's palette (good over SSH).")
 @db_option
+@click.option("--read-db", metavar="URL", envvar="MITRA_READ_DATABASE_URL", default=None, expose_value=False,
+              callback=lambda _ctx, _param, value: _use_replica(value),
+              help="A read replica (PostgreSQL) for lists, counts and reports (default: $MITRA_READ_DATABASE_URL).")
 @lang_option
 @click.pass_context
 def main(ctx: click.Context, theme: str, db_url: str | None) -> None:
     """Mitra: the Kartu Prakerja back office in your terminal."""
     if ctx.invoked_subcommand is None:
         run_console(open_checked(db_url), theme=theme)
+
+
+def _use_replica(url: str | None) -> None:
+    # Every command opens its database through store.migrate.open_database, which reads this.
+    if url:
+        os.environ["MITRA_READ_DATABASE_URL"] = url
 
 
 main.add_command(demo)

@@ -64,7 +64,7 @@ async def list_events(
     if filters.action:
         prefix = filters.action.strip()
         query = query.where(AuditEvent.action >= prefix, AuditEvent.action < prefix + "\uffff")
-    async with read_session(db) as session:
+    async with read_session(db, replica=True) as session:
         rows = (await session.execute(query)).scalars().all()
     return [_view(row) for row in rows]
 

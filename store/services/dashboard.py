@@ -143,7 +143,7 @@ async def work_waiting(db: Database, actor: Actor, today: dt.date | None = None)
     today = today or dt.date.today()
     seen: set[str] = set()
     result: list[QueueCount] = []
-    async with read_session(db) as session:
+    async with read_session(db, replica=True) as session:
         for role in Role:
             if role not in actor.roles:
                 continue

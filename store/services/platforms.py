@@ -173,7 +173,7 @@ async def list_platforms(db: Database, actor: Actor, today: dt.date | None = Non
     query = select(Platform).order_by(Platform.name)
     if actor.is_platform_staff:
         query = query.where(Platform.id == actor.platform_id)
-    async with read_session(db) as session:
+    async with read_session(db, replica=True) as session:
         platforms = (await session.execute(query)).scalars().all()
         counts = await obligations.counts_by_platform(session, today)
     return [_row(platform, counts) for platform in platforms]

@@ -275,7 +275,7 @@ def _funnel(wave: Wave, counts: dict[str, int], pool: int) -> Funnel:
 async def list_waves(db: Database, actor: Actor) -> list[WaveView]:
     """Every wave, newest first, with its funnel (a handful of rows: waves are few)."""
     actor.require("wave.read")
-    async with read_session(db) as session:
+    async with read_session(db, replica=True) as session:
         waves = (await session.execute(select(Wave).order_by(Wave.number.desc()))).scalars().all()
         counts, pool = await _funnels(session)
         quotas = await session.execute(select(WaveProvinceQuota))
