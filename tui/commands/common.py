@@ -18,7 +18,8 @@ from store.engine import Database
 from store.errors import MitraError
 from store.migrate import open_database
 from store.services import operators
-from tui.i18n import choose_language, describe_error, set_language, t
+from tui.commands.options import db_option, lang_option  # noqa: F401 - every command's options
+from tui.i18n import describe_error, t
 
 T = TypeVar("T")
 PASSWORD_ENV = "MITRA_PASSWORD"
@@ -54,34 +55,10 @@ def run(awaitable_factory: Callable[[], Awaitable[T]]) -> T:
         raise Failure(t("error.unexpected", detail=f"{type(error).__name__}: {error}")) from None
 
 
-def db_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    """`--db URL` on every command (else $MITRA_DATABASE_URL, else the default file)."""
-    return click.option(
-        "--db", "db_url", metavar="URL", envvar="MITRA_DATABASE_URL", default=None,
-        help="Database URL or SQLite file (default: $MITRA_DATABASE_URL or the user data file).",
-    )(command)
-
-
 def operator_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--operator", "operator_name", metavar="USER", envvar="MITRA_OPERATOR", default=None,
         help="Act as this operator (password from $MITRA_PASSWORD or a prompt).",
-    )(command)
-
-
-def lang_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    def apply(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
-        # `mitra --lang id db current` and `mitra db current --lang id` both work: a subcommand
-        # without --lang keeps what the group chose.
-        chosen = ctx.find_root().meta
-        language = value or chosen.get("mitra.lang") or choose_language(None)
-        chosen["mitra.lang"] = language
-        set_language(language)
-        return language
-
-    return click.option(
-        "--lang", type=click.Choice(["en", "id"]), default=None, expose_value=False,
-        is_eager=True, callback=apply, help="Language: en or id (default: from $LANG).",
     )(command)
 
 

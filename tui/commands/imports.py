@@ -100,3 +100,8 @@ def exclusions(file, kind, source, dated, errors_path, db_url, operator_name) ->
     report_import(result.report, errors_path, "cli.import.summary")
 
 
+
+
+# The other groups' modules add their own `import` subcommands (applications, providers): load
+# them with the group, since the command line imports each group only when it is used.
+from tui.commands import applications, providers  # noqa: E402,F401
