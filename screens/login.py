@@ -10,9 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from store.actor import Actor
 from store.errors import MitraError
-from store.services import operators, sessions
 from tui.i18n import describe_error, t
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
@@ -95,10 +93,11 @@ class LoginScreen(ServiceCaller, Screen):
         # In the demo, picking an operator from the list is the quickest way in.
         first = "#demo-operators" if self._demo_operators else "#username"
         self.query_one(first).focus()
-        app = self.app
 
-        async def count_operators(_db, _actor) -> int:
-            return await operators.operator_count(app.db)
+        async def count_operators(db, _actor) -> int:
+            from store.services import operators  # loaded behind this screen (tui/app.py)
+
+            return await operators.operator_count(db)
 
         self.call(count_operators, then=self.show_first_run_hint)
 
@@ -131,12 +130,14 @@ class LoginScreen(ServiceCaller, Screen):
         self.query_one("#login-error", Static).update(t("login.checking"))
         app = self.app
 
-        async def do_login(_db, _actor) -> Actor:
+        async def do_login(db, _actor):
+            from store.services import operators, sessions
+
             # The login's record goes on in the background: a long writer elsewhere must not
             # keep the operator from reading.
-            actor = await operators.login(app.db, username, password, defer_record=True,
+            actor = await operators.login(db, username, password, defer_record=True,
                                           session_from=sessions.where_from())
-            app.db.start_deferred()
+            db.start_deferred()
             return actor
 
         self.call(do_login, then=app.logged_in, on_error=self.failed)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import tomllib
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_config_dir
 from textual import events
@@ -14,16 +18,30 @@ from textual.screen import Screen
 
 from screens.help import HelpScreen
 from screens.login import LoginScreen
-from screens.shell import ShellScreen
-from store.actor import Actor
-from store.engine import Database
 from store.errors import DatabaseUnavailable, MitraError
-from store.services import sessions
 from tui.i18n import LANGUAGES, current_language, describe_error, has_text, set_language, t
 from tui.widgets.footer import BUILTIN as FOOTER_BUILTIN
+from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
+if TYPE_CHECKING:
+    from screens.shell import ShellScreen
+    from store.actor import Actor
+    from store.engine import Database
+
 THEMES = {"default": "textual-dark", "ansi": "ansi-dark"}
+# Loaded behind the login screen, in a thread, while the operator types: the shell with every
+# area, and the store under it (SQLAlchemy, the models, the services). The login screen paints
+# without them (bench/console_start.py).
+BEHIND_THE_LOGIN = (
+    "store.migrate", "store.session_check", "store.services.operators", "store.services.sessions", "screens.shell",
+)
+
+
+def _shell() -> type[ShellScreen]:
+    from screens.shell import ShellScreen
+
+    return ShellScreen
 KEYMAP_FILE = Path(user_config_dir("mitra", appauthor=False)) / "keymap.toml"
 
 
@@ -32,11 +50,11 @@ class AreaCommands(Provider):
 
     def _commands(self):
         screen = self.screen  # the screen the palette was opened from
-        if not isinstance(screen, ShellScreen):
+        if self.app.actor is None or not isinstance(screen, _shell()):
             return []
         return [
             (t(cls.TITLE), t("palette.go_to", area=t(cls.TITLE)), cls.AREA_ID)
-            for cls in ShellScreen.AREA_CLASSES
+            for cls in _shell().AREA_CLASSES
         ]
 
     async def discover(self) -> Hits:
@@ -68,14 +86,21 @@ class MitraApp(ServiceCaller, App):
 
     def __init__(
         self,
-        db: Database,
+        db: Database | None = None,
         *,
+        open_database: Callable[[], Awaitable[Database]] | None = None,
         demo: bool = False,
         demo_operators: list[tuple[str, str]] | None = None,
         theme: str = "default",
     ) -> None:
+        """On an open `db`, or on the one `open_database` opens behind the login screen."""
         super().__init__()
+        if (db is None) == (open_database is None):
+            raise ValueError("give the console a database or a way to open one")
         self.db = db
+        self._open_database = open_database
+        self._opening: asyncio.Task[None] | None = None
+        self._opened: asyncio.Future[Database] | None = None  # done once the database is open
         self.demo = demo
         self.demo_operators = demo_operators or []
         self.actor: Actor | None = None
@@ -85,7 +110,35 @@ class MitraApp(ServiceCaller, App):
     def on_mount(self) -> None:
         self.theme = THEMES.get(self._theme_choice, THEMES["default"])
         self.push_screen(LoginScreen(self.demo_operators))
+        self._opened = asyncio.get_running_loop().create_future()
+        # After the first paint: loading the store in a thread competes with painting for the GIL.
+        self.call_after_refresh(lambda: setattr(self, "_opening", asyncio.create_task(self._open())))
+
+    async def _open(self) -> Database:
+        """Load the store and open the database after the first paint; the console's first
+        service call waits for it (`database`). When it cannot open, the console ends with the
+        reason in one line, as the command line would."""
+        try:
+            if self.db is None:
+                await asyncio.to_thread(lambda: [importlib.import_module(name) for name in BEHIND_THE_LOGIN])
+                self.db = await self._open_database()
+                for bar in self.screen.query(StatusBar):
+                    bar.refresh_text()
+        except MitraError as error:
+            self._opened.set_exception(error)
+            self.exit(return_code=1, message=describe_error(error))
+            return
+        self._opened.set_result(self.db)
         self.run_worker(self._check_guards(), group="guards")
+        self.run_worker(asyncio.to_thread(importlib.import_module, "screens.shell"), group="preload")
+
+    async def database(self) -> Database:
+        """The open database, once it is open."""
+        if self.db is not None and self._opened is not None and self._opened.done():
+            return self.db
+        if self._opened is None:
+            raise RuntimeError("the console is not mounted yet")
+        return await asyncio.shield(self._opened)
 
     async def _check_guards(self) -> None:
         """Say loudly, and keep saying, when the database lost a guard trigger (see store/guards.py)."""
@@ -112,11 +165,16 @@ class MitraApp(ServiceCaller, App):
         # Quitting ends the operator's session; pooled connections belong to this event loop:
         # close them before it ends.
         await self._end_own_session()
-        await self.db.dispose()
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()
+        if self.db is not None:
+            await self.db.dispose()
 
     async def _end_own_session(self) -> None:
         actor, self.actor = self.actor, None
         if actor is not None and actor.session_token is not None:
+            from store.services import sessions
+
             try:
                 await sessions.log_out(self.db, actor)
             except MitraError:
@@ -135,7 +193,7 @@ class MitraApp(ServiceCaller, App):
 
     def logged_in(self, actor: Actor) -> None:
         self.actor = actor
-        self.switch_screen(ShellScreen())
+        self.switch_screen(_shell()())
 
     def session_ended(self, error: MitraError) -> None:
         """Deactivated, roles changed or session ended by an admin: say so and go back to login."""
@@ -160,7 +218,8 @@ class MitraApp(ServiceCaller, App):
         if isinstance(self.screen, HelpScreen):
             return
         rows = []
-        area_titles = {cls.TITLE for cls in ShellScreen.AREA_CLASSES}  # listed once, below
+        area_classes = _shell().AREA_CLASSES
+        area_titles = {cls.TITLE for cls in area_classes}  # listed once, below
         seen = set()
         for key, active in self.screen.active_bindings.items():
             binding = active.binding
@@ -171,7 +230,7 @@ class MitraApp(ServiceCaller, App):
                 continue
             seen.add(binding.action)
             rows.append((self.get_key_display(binding), t(description)))
-        areas = [(str(n), t(cls.TITLE)) for n, cls in enumerate(ShellScreen.AREA_CLASSES, 1)]
+        areas = [(str(n), t(cls.TITLE)) for n, cls in enumerate(area_classes, 1)]
         self.push_screen(HelpScreen(rows, areas))
 
     def switch_language(self, language: str | None = None) -> None:

@@ -17,7 +17,6 @@ from typing import Any
 from textual.message import Message
 from textual.widget import Widget
 
-from store import session_check
 from store.errors import MitraError, SessionEnded
 
 log = logging.getLogger("mitra.tui")
@@ -58,8 +57,11 @@ class ServiceCaller:
 
         async def invoke() -> None:
             try:
-                await session_check.check(app.db, app.actor)  # reads too stop once access is revoked
-                result = await service(app.db, app.actor, *args, **kwargs)
+                db = await app.database()  # opened (and the store loaded) behind the login screen
+                from store import session_check
+
+                await session_check.check(db, app.actor)  # reads too stop once access is revoked
+                result = await service(db, app.actor, *args, **kwargs)
             except MitraError as error:
                 self.post_message(ServiceFailed(on_error, error))
             except Exception as error:  # noqa: BLE001 - a bug must not take the console down

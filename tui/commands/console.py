@@ -7,27 +7,52 @@ import os
 import tempfile
 from pathlib import Path
 
+import sys
+from typing import TYPE_CHECKING
+
 import click
 
-from store import migrate
-from store.engine import Database, create_database
-from store.errors import RuleViolation
-from tui.commands.common import Failure, db_option, lang_option, run
+from tui.commands.options import db_option, lang_option
 from tui.i18n import t
 
+if TYPE_CHECKING:
+    from store.engine import Database
 
-def run_console(db: Database, *, demo: bool = False, theme: str = "default") -> None:
-    """Run the console until the operator quits, then dispose of the engines."""
-    from fixtures import demo_operator_list
+# This module is what `mitra` imports to open the console: the store (SQLAlchemy, the models,
+# the services) is imported inside the functions that need it, so the console paints its login
+# screen first and loads the rest behind it (tui/app.py).
+
+
+def run_console(db: Database | None = None, *, db_url: str | None = None, demo: bool = False,
+                theme: str = "default") -> None:
+    """Run the console until the operator quits, then dispose of the engines. Given `db_url`
+    instead of an open database, the console opens it behind its login screen and, when it
+    cannot (unreachable, another schema revision), exits with that one line."""
     from tui.app import MitraApp
 
     logging.basicConfig(filename=os.devnull)  # log records must never paint over the screen
-    app = MitraApp(db, demo=demo, demo_operators=demo_operator_list() if demo else None, theme=theme)
+    operators = None
+    if demo:
+        from fixtures import demo_operator_list
+
+        operators = demo_operator_list()
+
+    async def open_database() -> Database:
+        from store import migrate
+
+        return await migrate.open_database(db_url)
+
+    app = MitraApp(db, open_database=None if db is not None else open_database, demo=demo,
+                   demo_operators=operators, theme=theme)
     app.run()  # the app disposes of the engines in its own event loop when it closes
+    if app.return_code:
+        sys.exit(app.return_code)
 
 
 def open_checked(db_url: str | None) -> Database:
     """The database, refused with one clear line when unreachable or at another revision."""
+    from store import migrate
+    from tui.commands.common import run
 
     async def main() -> Database:
         db = await migrate.open_database(db_url)
@@ -54,6 +79,9 @@ async def _database_is_empty(db: Database) -> bool:
 async def build(db_url: str | None, participants: int, seed: int, replace: bool) -> Database:
     """Migrate the database at `db_url` and fill it with the demo data."""
     from fixtures import build_demo
+    from store import migrate
+    from store.engine import create_database
+    from store.errors import RuleViolation
 
     db = create_database(db_url)
     try:
@@ -79,6 +107,7 @@ async def build(db_url: str | None, participants: int, seed: int, replace: bool)
 async def _copy_of_template(target: str, participants: int, seed: int, fresh: bool) -> Database:
     """Each demo session gets its own copy of the cached template, so nobody shares changes."""
     from fixtures.template import copy_sqlite, demo_template
+    from store.engine import create_database
 
     async def build_template(url: str) -> None:
         await build(url, participants, seed, replace=False)
@@ -100,6 +129,8 @@ async def _copy_of_template(target: str, participants: int, seed: int, fresh: bo
 @lang_option
 def demo(build_only, participants, seed, replace, fresh, theme, db_url) -> None:
     """Open the console on a copy of the demo database (DEMO badge), built once and cached."""
+    from tui.commands.common import Failure, run
+
     if db_url is None and build_only:
         raise Failure(t("cli.demo.db_required"))
     temporary = None
@@ -126,4 +157,4 @@ def demo(build_only, participants, seed, replace, fresh, theme, db_url) -> None:
 @lang_option
 def console(theme, db_url) -> None:
     """Open the console on the configured database."""
-    run_console(open_checked(db_url), theme=theme)
+    run_console(db_url=db_url, theme=theme)

@@ -32,7 +32,8 @@ class StatusBar(Horizontal):
 
     def refresh_text(self) -> None:
         app = self.app
-        self.query_one("#status-db", Label).update(t("shell.status.database", db=app.db.label))
+        db = getattr(app, "db", None)  # None while it opens behind the login screen
+        self.query_one("#status-db", Label).update(t("shell.status.database", db=db.label) if db is not None else "")
         actor = getattr(app, "actor", None)
         if actor is not None:
             roles = ", ".join(t(f"role.{role}") for role in sorted(actor.roles))
