@@ -6,6 +6,7 @@ Needs nothing but Python 3.11+. On first use (and whenever pyproject.toml change
 
     demo [ARGS]   the console on a fresh demo database (`mitra demo ARGS`)
     test [ARGS]   the whole test suite on every core (`pytest -n auto`), or `pytest ARGS`
+    bench [ARGS]  every benchmark, one table (`bench/run.py --scale 1m|5m|20m --postgres URL`)
     mitra [ARGS]  any other `mitra` command
 """
 
@@ -43,7 +44,7 @@ def ensure_environment() -> None:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "mitra"}:
+    if not argv or argv[0] not in {"demo", "test", "bench", "mitra"}:
         print(__doc__)
         return 2
     ensure_environment()
@@ -53,6 +54,8 @@ def main(argv: list[str]) -> int:
     elif command == "test":
         # The whole suite runs on every core (pytest-xdist); with arguments, exactly as given.
         args = [str(BIN / "python"), "-m", "pytest", *(rest or ["-n", "auto"])]
+    elif command == "bench":
+        args = [str(BIN / "python"), str(ROOT / "bench" / "run.py"), *rest]
     else:
         args = [str(BIN / "mitra"), *rest]
     return subprocess.run(args, cwd=ROOT).returncode

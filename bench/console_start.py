@@ -21,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pty_screen import PtyScreen  # noqa: E402
+from bench.report import measure  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BARE_APP = (
@@ -63,9 +64,11 @@ def main() -> None:
     bare = median_of(runs, lambda: first_paint([sys.executable, str(script)], "Ready when you are"))
     mitra = median_of(runs, lambda: first_paint([str(BIN / "mitra"), "--db", str(database), "--lang", "en"], "Password"))
     rows.append(("login screen painted", mitra, bare, 1.5))
+    measure("console: login screen painted", mitra, bare, most=1.5, baseline_name="bare Textual app")
     python = median_of(runs, lambda: command_time([sys.executable, "-c", "pass"]))
     for flag in ("--help", "--version"):
         rows.append((f"mitra {flag}", median_of(runs, lambda: command_time([str(BIN / "mitra"), flag])), python, None))
+        measure(f"mitra {flag}", rows[-1][1], python, baseline_name="python -c pass")
     print(f"{'measure':<24}{'mitra':>10}{'baseline':>10}{'ratio':>8}  goal")
     for name, value, baseline, goal in rows:
         verdict = "" if goal is None else (f"<= {goal}x " + ("met" if value / baseline <= goal else "NOT met"))

@@ -13,11 +13,15 @@ import argparse
 import asyncio
 import sqlite3
 import tempfile
+import sys
 import time
 from pathlib import Path
 
-from fixtures import build_demo
-from fixtures.generator import generate_participants
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.report import measure  # noqa: E402
+from fixtures import build_demo  # noqa: E402
+from fixtures.generator import generate_participants  # noqa: E402
 from store import migrate
 from store.engine import create_database
 
@@ -66,6 +70,8 @@ async def timed_baseline(folder: Path, participants: int, seed: int) -> float:
 
 
 def report(label: str, seconds: float, participants: int, baseline: float | None = None) -> None:
+    if baseline:
+        measure(f"{label}, {participants:,}", seconds, baseline, most=2, baseline_name="sqlite3.executemany")
     rate = participants / seconds if seconds else float("inf")
     ratio = f"  ({seconds / baseline:.2f} x baseline)" if baseline else ""
     print(f"{label:<34} {seconds:8.2f} s  {rate:>10,.0f} participants/s{ratio}")

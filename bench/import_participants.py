@@ -19,12 +19,16 @@ import asyncio
 import csv
 import sqlite3
 import tempfile
+import sys
 import time
 from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.report import measure  # noqa: E402
 from fixtures.build import DemoContext
 from fixtures.generator import generate_participants
 from fixtures.steps import people
@@ -113,6 +117,8 @@ async def postgres_baseline(url: str, columns: list[str], rows: list[tuple]) -> 
 
 
 def report(label: str, count: int, service: float, baseline: float, baseline_name: str) -> None:
+    measure(f"import {count:,} participants, {label.strip()}", count / service, count / baseline, unit="rows/s",
+            least=0.7 if "SQLite" in label else 0.6, baseline_name=baseline_name)
     print(f"{label}: import service {count / service:>10,.0f} rows/s ({service:.1f} s);"
           f" {baseline_name} {count / baseline:>10,.0f} rows/s ({baseline:.1f} s);"
           f" service/baseline = {baseline / service:.2f}")

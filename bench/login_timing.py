@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.report import measure  # noqa: E402
 os.environ.setdefault("MITRA_AUDIT_KEY", "bench-login-timing")
 
 from fixtures.build import DemoContext  # noqa: E402
@@ -73,6 +75,8 @@ async def main(tries: int) -> None:
         median = statistics.median(times)
         p90 = sorted(times)[int(len(times) * 0.9) - 1]
         print(f"{label:<32}{median * 1000:>12.1f}{p90 * 1000:>10.1f}{median / baseline:>8.2f}")
+        if label != "successful login (baseline)":  # a refusal as slow as a login: nothing to learn from timing
+            measure(f"login refused: {label}", median, baseline, most=1.2, baseline_name="successful login")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.report import measure  # noqa: E402
+
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
@@ -157,6 +159,8 @@ async def main(count: int, url: str | None) -> None:
         print(f"  preview (count and total of the candidates):    {_rate(preview.count, preview_seconds)}")
         print(f"  prepare_batch (lines written, audited):          {_rate(batch.line_count, prepare_seconds)}")
         print(f"  baseline: plain INSERT ... SELECT of those lines: {_rate(copied, copy_seconds)}")
+        measure(f"prepare a batch of {batch.line_count:,} lines ({db.backend})", prepare_seconds, copy_seconds,
+                baseline_name="INSERT ... SELECT")
         print(f"  preparation takes {prepare_seconds / copy_seconds:.1f}x the baseline's time;"
               f" batch {batch.id}: {batch.line_count:,} lines, Rp{batch.total_idr:,}")
     finally:

@@ -32,6 +32,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.report import measure  # noqa: E402
 os.environ.setdefault("MITRA_AUDIT_KEY", "bench-write-locks")
 
 from fixtures.build import DemoContext  # noqa: E402
@@ -103,7 +105,7 @@ async def build(path: Path, count: int) -> None:
         await db.dispose()
 
 
-async def measure(path: Path, folder: Path) -> list[tuple[str, float, float]]:
+async def measure_locks(path: Path, folder: Path) -> list[tuple[str, float, float]]:
     db = create_database(str(path))
     results = []
     try:
@@ -115,6 +117,7 @@ async def measure(path: Path, folder: Path) -> list[tuple[str, float, float]]:
                 await work()
                 elapsed = time.perf_counter() - started
             results.append((label, probe.longest, elapsed))
+            measure(f"longest write lock: {label}", probe.longest, limit=3.0)
             print(f"  {label:<44} longest lock {probe.longest:7.2f} s   total {elapsed:7.2f} s", flush=True)
 
         with LockProbe(path) as idle:
@@ -170,7 +173,7 @@ def main() -> None:
     source.close()
     target.close()
     print(f"{count:,} participants; longest write lock held by each command:")
-    asyncio.run(measure(work, CACHE))
+    asyncio.run(measure_locks(work, CACHE))
 
 
 if __name__ == "__main__":
