@@ -29,7 +29,11 @@ BATCH = 10_000
 
 
 async def _migrated(url: str):
+    """A freshly migrated database: a PostgreSQL scratch database is wiped first (other benches
+    may have filled it)."""
     db = create_database(url)
+    if not db.is_sqlite:
+        await migrate.downgrade(db)
     await migrate.upgrade(db)
     return db
 
