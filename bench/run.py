@@ -35,6 +35,7 @@ def plan(participants: int, postgres: str | None) -> list[tuple[str, list[str]]]
         ("import_participants.py", ["--rows", str(participants), *on_postgres]),
         ("demo_build.py", ["--participants", str(participants), *on_postgres]),
         ("write_locks.py", ["-n", str(participants)]),
+        ("browse.py", ["-n", str(participants)]),  # on write_locks.py's cached database
         # A wave's worth of incentive lines: 800,000 at the program's scale, fewer below it.
         ("prepare_batch.py", ["-n", str(min(800_000, participants * 3 // 10))]),
     ]

@@ -155,7 +155,9 @@ async def measure_locks(path: Path, folder: Path) -> list[tuple[str, float, floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--participants", type=int, default=1_000_000)
-    count = parser.parse_args().participants
+    parser.add_argument("--build-only", action="store_true", help="build the cached database and stop (bench/browse.py)")
+    args = parser.parse_args()
+    count = args.participants
     CACHE.mkdir(exist_ok=True)
     base = CACHE / f"locks-{count}.db"
     if not base.exists():
@@ -164,6 +166,8 @@ def main() -> None:
         asyncio.run(build(base.with_suffix(".tmp"), count))
         base.with_suffix(".tmp").rename(base)
         print(f"  built in {time.perf_counter() - started:.0f} s")
+    if args.build_only:
+        return
     work = CACHE / "locks-run.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{work}{suffix}").unlink(missing_ok=True)

@@ -1,0 +1,153 @@
+"""Key to screen while browsing participants at scale: the real console in a pseudo-terminal, read
+through pyte, next to a bare Textual DataTable app paging the same SQLite file the plainest way
+(keyset pages of 100 rows read with sqlite3), measured in the same run.
+
+    .venv/bin/python bench/browse.py [-n 1000000] [--keys 30]
+
+Measures, for each: opening the list (from the key that opens it to its first rows on the
+screen) and PgDn (from the key to the screen showing other rows), p50 and p95. Goal (issue 15):
+PgDn p95 at most 1.2x the bare table's and never over 250 ms. The database is the one
+bench/write_locks.py builds (N registered participants and the demo's operators).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.pty_screen import PtyScreen  # noqa: E402
+from bench.report import measure  # noqa: E402
+
+BIN = Path(sys.executable).parent
+CACHE = Path(__file__).resolve().parent / ".cache"
+PGDN = b"\x1b[6~"
+COLUMNS, LINES = 120, 36
+NIK_SHOWN = re.compile(r"\d{4}\*{10}\d{2}|\d{16}")  # a NIK on the screen, masked or not
+
+BARE_TABLE = '''
+import sqlite3, sys
+from textual.app import App
+from textual.widgets import DataTable
+
+class Bare(App):
+    def compose(self):
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self):
+        self.db = sqlite3.connect(sys.argv[1])
+        self.last = 0
+        table = self.query_one(DataTable)
+        for label in ("NIK", "Name", "Province", "Status", "Wave"):
+            table.add_column(label)
+        self.more()
+        table.focus()
+
+    def more(self):
+        rows = self.db.execute(
+            "SELECT id, nik, full_name, province_code, status, wave_id FROM participant WHERE id > ? ORDER BY id LIMIT 100",
+            (self.last,),
+        ).fetchall()
+        table = self.query_one(DataTable)
+        for id_, nik, name, province, status, wave in rows:
+            table.add_row(nik[:4] + "*" * 10 + nik[14:], name, province, status, str(wave or ""), key=str(id_))
+        if rows:
+            self.last = rows[-1][0]
+
+    def on_data_table_row_highlighted(self, event):
+        table = self.query_one(DataTable)
+        if event.cursor_row >= table.row_count - 40:
+            self.more()
+
+Bare().run()
+'''
+
+
+def table_text(screen_text: str) -> str:
+    """The lines that show rows (those with a NIK): what PgDn changes."""
+    return "\n".join(line for line in screen_text.splitlines() if NIK_SHOWN.search(line))
+
+
+def key_to_screen(terminal: PtyScreen, key: bytes) -> float:
+    before = table_text(terminal.text())
+    started = time.perf_counter()
+    terminal.send(key)
+    terminal.wait_for(lambda text: table_text(text) != before and bool(table_text(text)), timeout=30)
+    elapsed = time.perf_counter() - started
+    time.sleep(0.05)  # let the rest of the frame arrive before the next key
+    return elapsed
+
+
+def pages(terminal: PtyScreen, keys: int) -> list[float]:
+    return [key_to_screen(terminal, PGDN) for _ in range(keys)]
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+def mitra_figures(database: Path, keys: int) -> tuple[float, list[float]]:
+    with PtyScreen([str(BIN / "mitra"), "--db", str(database), "--lang", "en"], columns=COLUMNS, lines=LINES) as terminal:
+        terminal.wait_for(lambda text: "Password" in text, timeout=60)
+        time.sleep(0.5)
+        terminal.send(b"coordinator\tdemo\r")
+        terminal.wait_for(lambda text: "coordinator (coordinator)" in text, timeout=60)
+        time.sleep(1.0)
+        started = time.perf_counter()
+        terminal.send(b"5")
+        terminal.wait_for(lambda text: bool(table_text(text)), timeout=60)
+        opened = time.perf_counter() - started
+        time.sleep(1.0)  # the list has the focus: PgDn pages it
+        return opened, pages(terminal, keys)
+
+
+def bare_figures(database: Path, keys: int, folder: Path) -> tuple[float, list[float]]:
+    script = folder / "bare_table.py"
+    script.write_text(BARE_TABLE)
+    started = time.perf_counter()
+    with PtyScreen([sys.executable, str(script), str(database)], columns=COLUMNS, lines=LINES) as terminal:
+        terminal.wait_for(lambda text: bool(table_text(text)), timeout=60)
+        opened = time.perf_counter() - started  # includes the app's start: an upper bound
+        time.sleep(1.0)
+        return opened, pages(terminal, keys)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--participants", type=int, default=1_000_000)
+    parser.add_argument("--keys", type=int, default=30)
+    args = parser.parse_args()
+    base = CACHE / f"locks-{args.participants}.db"
+    if not base.exists():
+        subprocess.run([sys.executable, str(Path(__file__).parent / "write_locks.py"), "-n", str(args.participants),
+                        "--build-only"], check=True)
+    folder = Path(tempfile.mkdtemp(prefix="mitra-browse-"))
+    database = folder / "browse.db"
+    with sqlite3.connect(base) as source, sqlite3.connect(database) as target:
+        source.backup(target)
+    try:
+        bare_open, bare_keys = bare_figures(database, args.keys, folder)
+        mitra_open, mitra_keys = mitra_figures(database, args.keys)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"{args.participants:,} participants, {args.keys} PgDn each, {COLUMNS}x{LINES}:")
+    print(f"  open the list      mitra {mitra_open * 1000:7.0f} ms   bare table (with its start) {bare_open * 1000:7.0f} ms")
+    for label, mitra, bare in (("PgDn p50", statistics.median(mitra_keys), statistics.median(bare_keys)),
+                               ("PgDn p95", p95(mitra_keys), p95(bare_keys))):
+        print(f"  {label:<18} mitra {mitra * 1000:7.0f} ms   bare table {bare * 1000:7.0f} ms   ratio {mitra / bare:5.2f}")
+    measure(f"browse {args.participants:,}: open Participants", mitra_open, limit=0.5)
+    measure(f"browse {args.participants:,}: PgDn p95", p95(mitra_keys), p95(bare_keys), most=1.2,
+            baseline_name="bare DataTable")
+
+
+if __name__ == "__main__":
+    main()
