@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pty_screen import PtyScreen  # noqa: E402
 from bench.report import measure  # noqa: E402
+from bench.write_locks import cached_database  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -126,7 +127,7 @@ def main() -> None:
     parser.add_argument("-n", "--participants", type=int, default=1_000_000)
     parser.add_argument("--keys", type=int, default=30)
     args = parser.parse_args()
-    base = CACHE / f"locks-{args.participants}.db"
+    base = cached_database(args.participants)
     if not base.exists():
         subprocess.run([sys.executable, str(Path(__file__).parent / "write_locks.py"), "-n", str(args.participants),
                         "--build-only"], check=True)

@@ -152,6 +152,12 @@ async def measure_locks(path: Path, folder: Path) -> list[tuple[str, float, floa
     return results
 
 
+def cached_database(count: int) -> Path:
+    """The built database of `count` participants, kept per schema revision (a new migration
+    builds it again)."""
+    return CACHE / f"locks-{count}-{migrate.head_revision()}.db"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--participants", type=int, default=1_000_000)
@@ -159,7 +165,7 @@ def main() -> None:
     args = parser.parse_args()
     count = args.participants
     CACHE.mkdir(exist_ok=True)
-    base = CACHE / f"locks-{count}.db"
+    base = cached_database(count)
     if not base.exists():
         print(f"building {count:,} participants (once) ...", flush=True)
         started = time.perf_counter()

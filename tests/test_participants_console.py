@@ -334,3 +334,19 @@ async def test_contact_details_show_masked_and_a_reveal_asks_why_shows_and_copie
         events = (await session.execute(select(AuditEvent.reason).where(
             AuditEvent.action == "participant.personal_data_revealed"))).scalars().all()
     assert events == ["Menelepon peserta"]
+
+
+async def test_results_follow_a_surname_or_digits_from_the_middle_of_a_nik_as_they_are_typed(db, actors):
+    holder = await card_holder(db, actors)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        table = await open_participants(pilot)
+        field = app.screen.query_one("#participant-search", Input)
+        field.focus()
+        for typed in ("rahma", holder["nik"][6:13]):  # the last word; digits from the middle
+            field.value = ""
+            await pilot.press(*typed)  # no Enter: the list follows the typing
+            await wait_until(pilot, lambda: table.complete and table.row_count == 1
+                             and table.selected_row().full_name == "Siti Ánisa Rahma")
+            assert field.has_focus and "*" in table.selected_row().nik

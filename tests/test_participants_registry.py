@@ -33,17 +33,45 @@ def test_mask_keeps_province_regency_and_the_last_two_digits():
     assert mask_nik("3201234567890001") == "3201**********01"
 
 
-async def test_search_by_exact_nik_or_by_name_prefix_ignoring_case_and_accents(db, actors):
+async def test_search_by_nik_by_any_word_of_the_name_and_by_a_name_prefix(db, actors):
     people = [person(name="Siti Ánisa"), person(name="SITI aminah"), person(name="Sitompul Rudi"),
               person(name="Budi Siti")]
     await add_participants(db, actors.coordinator, people)
     by_nik = await registry.list_participants(db, actors.reviewer, ParticipantFilter(search=people[2]["nik"]))
     assert [row.full_name for row in by_nik.rows] == ["Sitompul Rudi"]
-    by_name = await all_pages(db, actors.reviewer, ParticipantFilter(search="siti a"), limit=1)
-    assert [row.full_name for row in by_name] == ["SITI aminah", "Siti Ánisa"]
+    # Any word of the name, anywhere in it, ignoring case and accents; paged by id.
+    by_word = await all_pages(db, actors.reviewer, ParticipantFilter(search="siti a"), limit=1)
+    assert [row.full_name for row in by_word] == ["Siti Ánisa", "SITI aminah", "Budi Siti"]
     accented = await all_pages(db, actors.reviewer, ParticipantFilter(search="SÍTI ANI"))
     assert [row.full_name for row in accented] == ["Siti Ánisa"]
-    assert await all_pages(db, actors.reviewer, ParticipantFilter(search=people[0]["nik"][:15])) == []
+    # Fewer than three letters: the start of the name, in name order.
+    by_prefix = await all_pages(db, actors.reviewer, ParticipantFilter(search="SI"), limit=2)
+    assert [row.full_name for row in by_prefix] == ["SITI aminah", "Siti Ánisa", "Sitompul Rudi"]
+
+
+async def test_a_surname_and_a_part_of_a_nik_find_their_participant(db, actors):
+    """Operators remember a surname ("widjaja") or a few digits from the middle of a NIK."""
+    people = [person(name="Budi Widjaja", birth=dt.date(1964, 11, 28)), person(name="Widjajanti Rahayu"),
+              person(name="Agus Salim", birth=dt.date(1982, 3, 9))]
+    await add_participants(db, actors.coordinator, people)
+    surname = await all_pages(db, actors.reviewer, ParticipantFilter(search="widjaja"))
+    assert [row.full_name for row in surname] == ["Budi Widjaja", "Widjajanti Rahayu"]
+    middle = people[0]["nik"][5:12]  # no prefix, no suffix: the middle of the NIK
+    found = await all_pages(db, actors.reviewer, ParticipantFilter(search=middle))
+    assert [row.full_name for row in found] == ["Budi Widjaja"]
+    assert found[0].nik == mask_nik(people[0]["nik"])  # still masked
+    # The first digits narrow by region: a prefix of the NIK.
+    region = await all_pages(db, actors.reviewer, ParticipantFilter(search=people[2]["nik"][:4]))
+    assert {row.full_name for row in region} == {"Budi Widjaja", "Widjajanti Rahayu", "Agus Salim"}
+    quoted = await all_pages(db, actors.reviewer, ParticipantFilter(search='wid"jaja%'))
+    assert quoted == []  # typed quotes and wildcards are text, never syntax
+
+
+async def test_a_search_stays_within_platform_staffs_scope(db, actors):
+    await add_participants(db, actors.coordinator, [person(name="Budi Widjaja")])
+    assert await all_pages(db, actors.reviewer, ParticipantFilter(search="widjaja"))
+    # Platform staff see only people who bought on their platform: this one bought nothing.
+    assert await all_pages(db, actors.tokopedia, ParticipantFilter(search="widjaja")) == []
 
 
 async def test_filters_and_keyset_pages_cover_every_row_once(db, actors):

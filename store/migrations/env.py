@@ -11,6 +11,7 @@ from alembic import context
 
 from store.models import metadata
 from store.models.base import UTCDateTime
+from store.search import in_models
 
 
 def _render_item(type_, obj, autogen_context):
@@ -34,6 +35,7 @@ context.configure(
     render_as_batch=connection.dialect.name == "sqlite",
     render_item=_render_item,
     compare_type=True,
+    include_name=in_models,  # the trigram search's own objects are not in the models
 )
 with context.begin_transaction():
     context.run_migrations()

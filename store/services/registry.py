@@ -8,7 +8,6 @@ for it with `reveal_nik`, which writes an audit event first.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,14 +22,14 @@ from store.personal_data import REVEALABLE, mask_number
 from store.models import BlacklistEntry, Enrollment, Participant, ParticipantStatus, Wave, utcnow
 from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
-from store.text import fold, prefix_range
+from store import search
+from store.text import fold
 from store.uow import read_session, unit_of_work
 from store.validators import parse_nik, require_text
 
 explain_constraint("uq_blacklist_entry_standing_nik", "blacklist.already_listed", Conflict)
 explain_constraint("ck_participant_balance_not_negative", "participant.balance_negative")
 
-_WHOLE_NIK = re.compile(r"^[0-9]{16}$")
 STATUSES = tuple(status.value for status in ParticipantStatus)
 
 
@@ -55,7 +54,7 @@ def new_participant_row(
 
 @dataclass(frozen=True)
 class ParticipantFilter:
-    search: str = ""  # 16 digits: the NIK exactly; anything else: a name prefix
+    search: str = ""  # a NIK, part of one, or words of the name (store/search.py)
     wave_id: int | None = None
     province: str = ""
     status: str = ""
@@ -75,14 +74,14 @@ class ParticipantRow:
     name_key: str
 
 
-def filtered(query, filters: ParticipantFilter, actor: Actor):
-    """`query` (over participant) narrowed by the filters and by platform staff's scope."""
-    search = filters.search.strip()
-    if _WHOLE_NIK.match(search):
-        query = query.where(Participant.nik == search)
-    elif search:
-        low, high = prefix_range(search)
-        query = query.where(Participant.name_key >= low, Participant.name_key < high)
+def filtered(query, filters: ParticipantFilter, actor: Actor, *, is_sqlite: bool | None = None):
+    """`query` (over participant) narrowed by the filters and by platform staff's scope. A search
+    text needs the back end (`is_sqlite`): the trigram index is asked differently on each."""
+    typed = search.parse(filters.search)
+    if typed.kind:
+        if is_sqlite is None:
+            raise ValueError("a participant search needs to know its back end")
+        query = query.where(search.condition(typed, is_sqlite))
     if filters.wave_id is not None:
         query = query.where(Participant.wave_id == filters.wave_id)
     if filters.province:
@@ -118,10 +117,13 @@ async def list_participants(
             Participant.province_code, Participant.status, Wave.number, Participant.balance_idr,
             Participant.name_key,
         ).outerjoin(Wave, Wave.id == Participant.wave_id),
-        filters, actor,
+        filters, actor, is_sqlite=db.is_sqlite,
     )
-    by_name = bool(filters.search.strip()) and not _WHOLE_NIK.match(filters.search.strip())
-    order = [Participant.name_key, Participant.id] if by_name else [Participant.status, Participant.id]
+    typed = search.parse(filters.search)
+    by_name = typed.by_name_key
+    # A search by parts pages by id (the trigram index hands its matches over in that order).
+    order = ([Participant.name_key, Participant.id] if by_name
+             else [Participant.id] if typed.kind else [Participant.status, Participant.id])
     async with read_session(db) as session:
         rows = (await session.execute(keyset(query, order, cursor, limit))).all()
     views = [
@@ -129,7 +131,9 @@ async def list_participants(
                        row.status, row.number, row.balance_idr, row.name_key)
         for row in rows
     ]
-    return page_of(views, limit, (lambda v: (v.name_key, v.id)) if by_name else (lambda v: (v.status, v.id)))
+    if by_name:
+        return page_of(views, limit, lambda v: (v.name_key, v.id))
+    return page_of(views, limit, (lambda v: (v.id,)) if typed.kind else (lambda v: (v.status, v.id)))
 
 
 async def reveal(db: Database, actor: Actor, participant_id: int, field: str, reason: str) -> str:

@@ -1,0 +1,102 @@
+"""Finding participants by what an operator remembers: any part of the name ("widjaja" finds
+"Budi Widjaja"), part of a NIK ("641828" anywhere in it), or the whole NIK.
+
+A trigram index serves the parts at the registry's scale (migration 0609): on SQLite an FTS5
+table with the trigram tokenizer, kept in step with `participant` by triggers; on PostgreSQL
+pg_trgm GIN indexes under ILIKE. What is typed decides the search:
+
+- 16 digits: that NIK exactly (the unique index);
+- 6 to 15 digits: NIKs containing them, anywhere (fewer would match a large share of the
+  registry by its date part alone; the first digits still narrow by region, below);
+- 1 to 5 digits: NIKs starting with them (province, regency: the NIK index's range);
+- words: names containing every word of 3 letters or more, anywhere, ignoring case and accents
+  (the folded name_key is indexed); shorter words alone ("bu") are a prefix of the name (the
+  name_key index), since a trigram needs 3 letters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import and_, literal_column, select, text
+
+from store.models import Participant
+from store.text import fold, prefix_range
+
+MIN_NIK_PART = 6
+NIK_LENGTH = 16
+TRIGRAM = 3
+_DIGITS = re.compile(r"^[0-9]+$")
+
+# Schema objects of the trigram search that the models do not describe (the FTS5 table and its
+# shadow tables, the GIN indexes): left out when migrations are compared with the models.
+OUTSIDE_MODELS = frozenset({
+    "participant_search", "participant_search_data", "participant_search_idx", "participant_search_docsize",
+    "participant_search_config", "ix_participant_name_key_trgm", "ix_participant_nik_trgm",
+})
+
+
+def in_models(name: str | None, _type: str, _parents: object) -> bool:
+    """Alembic's include_name hook: compare everything but the trigram search's objects."""
+    return name not in OUTSIDE_MODELS
+
+
+@dataclass(frozen=True)
+class Search:
+    kind: str  # "nik", "nik_part", "nik_prefix", "words", "name_prefix" or "" (nothing typed)
+    terms: tuple[str, ...] = ()
+
+    @property
+    def by_name_key(self) -> bool:
+        """Paged by (name_key, id): the name prefix. Everything else pages by id."""
+        return self.kind == "name_prefix"
+
+
+def parse(typed: str) -> Search:
+    typed = " ".join(typed.split())
+    if not typed:
+        return Search("")
+    compact = typed.replace(" ", "")
+    if _DIGITS.match(compact):
+        if len(compact) >= NIK_LENGTH:
+            return Search("nik", (compact[:NIK_LENGTH],))
+        return Search("nik_part" if len(compact) >= MIN_NIK_PART else "nik_prefix", (compact,))
+    # Names are searched folded (name_key: lower case, accents off), so "SÍTI" finds "Siti".
+    words = tuple(word for word in fold(typed).split(" ") if len(word) >= TRIGRAM)
+    return Search("words", words) if words else Search("name_prefix", (typed,))
+
+
+def condition(search: Search, is_sqlite: bool):
+    """The WHERE clause on participant for `search` (None when nothing was typed)."""
+    if search.kind == "nik":
+        return Participant.nik == search.terms[0]
+    if search.kind == "nik_prefix":
+        return and_(Participant.nik >= search.terms[0], Participant.nik < search.terms[0] + ":")  # ':' follows '9'
+    if search.kind == "name_prefix":
+        low, high = prefix_range(search.terms[0])
+        return and_(Participant.name_key >= low, Participant.name_key < high)
+    if search.kind in ("nik_part", "words"):
+        column = "nik" if search.kind == "nik_part" else "name_key"
+        if is_sqlite:
+            return Participant.id.in_(_fts_rowids(column, search.terms))
+        target = Participant.nik if column == "nik" else Participant.name_key
+        return and_(*[target.like(f"%{_escape_like(term)}%", escape="\\") for term in search.terms])
+    return None
+
+
+def _fts_rowids(column: str, terms: tuple[str, ...]):
+    """Row ids from the FTS5 trigram table: every term as a quoted phrase, in `column` only."""
+    phrases = " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
+    return (
+        select(literal_column("rowid"))
+        .select_from(text("participant_search"))
+        .where(text("participant_search MATCH :participant_search").bindparams(
+            participant_search=f"{column} : ({phrases})"
+        ))
+    )
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
