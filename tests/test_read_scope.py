@@ -30,6 +30,7 @@ WRITES = {
     "participant_import.import_participants", "payments.files.reconcile_file",
     "participant_lists.write_participant_list",  # a file export: covered by its own scope tests
     "sessions.log_out", "sessions.touch",  # a console's own session row: bookkeeping
+    "selection.select_participants", "selection.sweep_wave",  # their transactions are in helpers
 }
 # Program-wide reads with nothing of one platform in them (or scoped by a role platform staff lack).
 PUBLIC = {"waves.list_waves", "waves.wave_options", "waves.get_wave", "curation.get_scheme",
