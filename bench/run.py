@@ -36,10 +36,12 @@ def plan(participants: int, postgres: str | None) -> list[tuple[str, list[str]]]
         ("demo_build.py", ["--participants", str(participants), *on_postgres]),
         ("write_locks.py", ["-n", str(participants)]),
         ("browse.py", ["-n", str(participants)]),  # on write_locks.py's cached database
+        ("search.py", ["-n", str(participants)]),  # the same
         # A wave's worth of incentive lines: 800,000 at the program's scale, fewer below it.
         ("prepare_batch.py", ["-n", str(min(800_000, participants * 3 // 10))]),
     ]
     if postgres:
+        steps.append(("search.py", ["--db", postgres]))  # on what demo_build.py left there
         steps.append(("prepare_batch.py", ["-n", str(min(800_000, participants * 3 // 10)), "--db", postgres]))
     return steps
 

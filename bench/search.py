@@ -1,0 +1,91 @@
+"""Finding a participant at scale: a word of the name, part of a NIK, a prefix, next to an exact
+NIK lookup (the unique index) measured in the same run, through the store's list service.
+
+    .venv/bin/python bench/search.py [-n 1000000] [--db URL] [--tries 9]
+
+Without --db it uses the SQLite database bench/write_locks.py builds for N; with --db, any
+Mitra database with participants (dev.py bench passes its PostgreSQL database after the demo
+build has filled it). Goal: every search's p95 at most 250 ms, whatever the registry's size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("MITRA_AUDIT_KEY", "bench-write-locks")
+
+from sqlalchemy import func, select  # noqa: E402
+
+from bench.report import measure  # noqa: E402
+from bench.write_locks import cached_database  # noqa: E402
+from store.engine import create_database  # noqa: E402
+from store.models import Participant  # noqa: E402
+from store.services import operators, registry  # noqa: E402
+from store.services.registry import ParticipantFilter  # noqa: E402
+from store.uow import read_session  # noqa: E402
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+async def run(url: str, tries: int) -> None:
+    db = create_database(url)
+    try:
+        actor = await operators.load_actor(db, "coordinator")
+        async with read_session(db) as session:
+            count = (await session.execute(select(func.count()).select_from(Participant))).scalar_one()
+            middle = (await session.execute(select(func.max(Participant.id)))).scalar_one() * 7 // 9
+            nik, name = (await session.execute(
+                select(Participant.nik, Participant.full_name).where(Participant.id >= middle).order_by(Participant.id).limit(1)
+            )).one()
+        surname = name.split()[-1]
+        cases = {
+            "exact NIK": nik,
+            "7 digits from the middle of a NIK": nik[5:12],
+            "a NIK's first 4 digits (region)": nik[:4],
+            f"a surname ({surname})": surname.lower(),
+            "two words of a name": name.lower(),
+            "2 letters (name prefix)": name[:2].lower(),
+        }
+        timings = {}
+        for label, typed in cases.items():
+            await registry.list_participants(db, actor, ParticipantFilter(search=typed))  # warm
+            times = []
+            for _ in range(tries):
+                started = time.perf_counter()
+                await registry.list_participants(db, actor, ParticipantFilter(search=typed))
+                times.append(time.perf_counter() - started)
+            timings[label] = times
+        baseline = statistics.median(timings["exact NIK"])
+        print(f"{count:,} participants on {db.backend}:")
+        for label, times in timings.items():
+            print(f"  {label:<36} p50 {statistics.median(times) * 1000:7.1f} ms   p95 {p95(times) * 1000:7.1f} ms")
+            if label != "exact NIK":
+                measure(f"search {count:,} ({db.backend}): {label}, p95", p95(times), baseline, limit=0.25,
+                        baseline_name="exact NIK, p50")
+    finally:
+        await db.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--participants", type=int, default=1_000_000)
+    parser.add_argument("--db", help="a Mitra database with participants (default: write_locks.py's for N)")
+    parser.add_argument("--tries", type=int, default=9)
+    args = parser.parse_args()
+    url = args.db or str(cached_database(args.participants))
+    if not args.db and not Path(url).exists():
+        raise SystemExit(f"{url} is not built yet: run bench/write_locks.py -n {args.participants} --build-only")
+    asyncio.run(run(url, args.tries))
+
+
+if __name__ == "__main__":
+    main()
