@@ -16,10 +16,11 @@ from store import csvio
 from store.errors import MitraError, RuleViolation
 from store.provinces import PROVINCES
 from store.services import bulk_assignment, enrollments, participant_import, participant_lists, registry, waves
+from store.counting import Count
 from store.services.registry import ParticipantFilter, ParticipantRow
 from tui.area import Area
 from tui.i18n import describe_error, t
-from tui.money import in_words, rupiah
+from tui.money import about, group_digits, in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.search_input import SearchInput
@@ -121,6 +122,7 @@ class ParticipantsArea(Area):
 
     def reload(self) -> None:
         filters = self.filters()
+        self.workers.cancel_group(self, "participants-count")  # a count of the old filters must not land
 
         async def fetch(db, actor, cursor, limit):
             return await registry.list_participants(db, actor, filters, cursor, limit)
@@ -128,8 +130,20 @@ class ParticipantsArea(Area):
         self.query_one(PagedTable).load(fetch)
 
     def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
-        more = "" if message.complete else "+"
-        self.query_one("#participants-status", Static).update(t("participants.shown", count=f"{message.total_rows}{more}"))
+        status = self.query_one("#participants-status", Static)
+        if message.complete:
+            status.update(t("participants.shown", count=group_digits(message.total_rows)))
+        elif message.total_rows <= message.table.page_size:
+            # The first page: how many there are in all is counted behind it.
+            status.update(t("participants.counting", count=group_digits(message.total_rows)))
+            self.call(registry.count_participants, self.filters(), then=self.show_count, group="participants-count")
+
+    def show_count(self, count: Count) -> None:
+        status = self.query_one("#participants-status", Static)
+        if count.exact:
+            status.update(t("participants.counted", count=group_digits(count.value)))
+        else:
+            status.update(t("participants.counted_about", count=about(count.value)))
 
     def on_search_input_search(self, event: SearchInput.Search) -> None:
         if event.search_input.id == "participant-search":

@@ -75,3 +75,11 @@ def test_amounts_out_of_range_are_refused(amount):
         terbilang(amount)
     with pytest.raises(ValueError):
         in_english_words(amount)
+
+
+def test_an_estimated_count_reads_as_one_in_both_languages():
+    from tui.money import about
+
+    assert about(1_234_567, "en") == "1.2 million" and about(1_234_567, "id") == "1,2 juta"
+    assert about(20_000_000, "en") == "20 million" and about(345_678, "en") == "350,000"
+    assert about(345_678, "id") == "350.000"

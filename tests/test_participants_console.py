@@ -350,3 +350,13 @@ async def test_results_follow_a_surname_or_digits_from_the_middle_of_a_nik_as_th
             await wait_until(pilot, lambda: table.complete and table.row_count == 1
                              and table.selected_row().full_name == "Siti Ánisa Rahma")
             assert field.has_focus and "*" in table.selected_row().nik
+
+
+async def test_the_list_says_how_many_there_are_in_all_counted_behind_the_first_page(db, actors):
+    await add_participants(db, actors.coordinator, [person(name=f"Dewi Lestari {n}") for n in range(150)])
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        table = await open_participants(pilot)
+        await wait_until(pilot, lambda: "150 participants" in text_of(app, "#participants-status"))
+        assert table.row_count == 100  # one page loaded; the count came from the store

@@ -198,3 +198,19 @@ async def test_phone_email_and_family_card_are_masked_and_revealed_one_at_a_time
     assert [(e.operator_name, e.reason, json.loads(e.changes)["details"]["field"]) for e in events] == [
         ("coordinator", "Calling about the course", "phone"), ("coordinator", "Certificate by mail", "email")]
     assert all(one["phone"] not in e.changes and one["email"] not in e.changes for e in events)
+
+
+async def test_counts_are_exact_when_cheap_an_estimate_marked_as_one_beyond_and_scoped(db, actors, monkeypatch):
+    from store import counting
+
+    await add_participants(db, actors.coordinator, [person(name=f"Budi Widjaja {n}") for n in range(30)]
+                           + [person(name="Agus Salim")])
+    exact = await registry.count_participants(db, actors.reviewer, ParticipantFilter(search="widjaja"))
+    assert (exact.value, exact.exact) == (30, True)
+    assert (await registry.count_participants(db, actors.tokopedia, ParticipantFilter())).value == 0  # scoped
+    monkeypatch.setattr(counting, "EXACT_UP_TO", 10)
+    beyond = await registry.count_participants(db, actors.reviewer, ParticipantFilter())
+    if db.is_sqlite:
+        assert (beyond.value, beyond.exact) == (31, True)  # no estimate to ask for: counted
+    else:
+        assert beyond.exact is False and beyond.value > 10  # the planner's estimate, marked

@@ -93,6 +93,7 @@ CALLS = {
     "providers.get_provider": lambda f, db, a, o: f(db, a, o["provider"]),
     "providers.platform_choices": lambda f, db, a, o: f(db, a),
     "registry.list_participants": lambda f, db, a, o: f(db, a, ParticipantFilter()),
+    "registry.count_participants": lambda f, db, a, o: f(db, a, ParticipantFilter()),
     "registry.list_blacklist": lambda f, db, a, o: f(db, a),
     "registry.reveal_nik": lambda f, db, a, o: f(db, a, o["participant"], "checking"),
     "sessions.list_sessions": lambda f, db, a, o: f(db, a),

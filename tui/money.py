@@ -25,6 +25,21 @@ def group_digits(amount: int, language: str | None = None) -> str:
     return f"{amount:,}".replace(",", separator)
 
 
+def about(count: int, language: str | None = None) -> str:
+    """A large estimated count in words, two significant digits: "1.2 million" / "1,2 juta",
+    "340,000" / "340.000" (an estimate is never shown to the last digit)."""
+    language = language or current_language()
+    for size, english, indonesian in ((10**9, "billion", "miliar"), (10**6, "million", "juta")):
+        if count >= size:
+            value = f"{count / size:.1f}".removesuffix(".0")
+            if language == "id":
+                return f"{value.replace('.', ',')} {indonesian}"
+            return f"{value} {english}"
+    digits = len(str(count))
+    rounded = round(count, -max(0, digits - 2))
+    return group_digits(rounded, language)
+
+
 def percent(basis_points: int, language: str | None = None) -> str:
     """A rate held in basis points, as a percentage: 1500 -> "15 %", 1250 -> "12,50 %" (id)."""
     whole, rest = divmod(basis_points, 100)

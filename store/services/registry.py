@@ -23,6 +23,8 @@ from store.models import BlacklistEntry, Enrollment, Participant, ParticipantSta
 from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
 from store import search
+from store import counting
+from store.counting import Count, count_of
 from store.text import fold
 from store.uow import read_session, unit_of_work
 from store.validators import parse_nik, require_text
@@ -134,6 +136,16 @@ async def list_participants(
     if by_name:
         return page_of(views, limit, lambda v: (v.name_key, v.id))
     return page_of(views, limit, (lambda v: (v.id,)) if typed.kind else (lambda v: (v.status, v.id)))
+
+
+async def count_participants(db: Database, actor: Actor, filters: ParticipantFilter) -> Count:
+    """How many participants the list under `filters` holds (exact, or an estimate marked as one
+    at the registry's scale: store/counting.py)."""
+    actor.require("participant.read")
+    _check_filter(filters)
+    async with read_session(db, replica=True) as session:
+        query = filtered(select(Participant.id), filters, actor, is_sqlite=db.is_sqlite)
+        return await count_of(session, query, exact_up_to=counting.EXACT_UP_TO)
 
 
 async def reveal(db: Database, actor: Actor, participant_id: int, field: str, reason: str) -> str:

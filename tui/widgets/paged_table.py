@@ -61,6 +61,10 @@ class PagedTable(ServiceCaller, DataTable):
         self._generation = 0
         self.rows_by_key: dict[str, Any] = {}
 
+    @property
+    def page_size(self) -> int:
+        return self._page_size
+
     def on_mount(self) -> None:
         self.relabel()
 
