@@ -30,7 +30,7 @@ SHOWN_ERRORS = 500
 
 def _row(row: ParticipantRow) -> tuple[str, list[str]]:
     return str(row.id), [
-        row.nik, row.full_name, row.birth_date.isoformat(), row.sex, row.province_code,
+        row.nik, row.full_name, row.birth_date.isoformat(), t(f"participant.sex.{row.sex}"), row.province_code,
         t(f"participant.status.{row.status}"), str(row.wave_number or ""), rupiah(row.balance_idr),
     ]
 

@@ -103,7 +103,7 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
         self.file = file
         self.query_one("#participant-title", Label).update(f"{file.full_name}  ({t(f'participant.status.{file.status}')})")
         self.query_one("#participant-identity", Static).update(t(
-            "participants.identity", nik=file.nik, birth_date=file.birth_date.isoformat(), sex=file.sex,
+            "participants.identity", nik=file.nik, birth_date=file.birth_date.isoformat(), sex=t(f"participant.sex.{file.sex}"),
             province=file.province_code, phone=file.phone or "-", email=file.email or "-",
             family_card=file.family_card or "-", wave=file.wave_number or "-", card=file.card_number or "-",
             balance=rupiah(file.balance_idr),

@@ -87,7 +87,7 @@ class PaymentsArea(Area):
         self.query_one(PagedTable).relabel()
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, *, keep_cursor: bool = False) -> None:
         filters = browse.BatchFilter(
             state=str(self.query_one("#filter-state", Select).value or ""),
             kind=str(self.query_one("#filter-kind", Select).value or ""),
@@ -96,7 +96,7 @@ class PaymentsArea(Area):
         async def fetch(db, actor, cursor, limit):
             return await browse.list_batches(db, actor, filters, cursor, limit)
 
-        self.query_one(PagedTable).load(fetch)
+        self.query_one(PagedTable).load(fetch, keep_cursor=keep_cursor)
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
@@ -109,7 +109,8 @@ class PaymentsArea(Area):
     def action_open(self) -> None:
         batch = self.query_one(PagedTable).selected_row()
         if batch is not None:
-            self.app.push_screen(BatchScreen(batch.id), callback=lambda _: self.reload())
+            # Back from the batch, the list is fresh and the cursor on the same batch.
+            self.app.push_screen(BatchScreen(batch.id), callback=lambda _: self.reload(keep_cursor=True))
 
     def on_data_table_row_selected(self, event) -> None:
         event.stop()

@@ -360,3 +360,21 @@ async def test_the_list_says_how_many_there_are_in_all_counted_behind_the_first_
         table = await open_participants(pilot)
         await wait_until(pilot, lambda: "150 participants" in text_of(app, "#participants-status"))
         assert table.row_count == 100  # one page loaded; the count came from the store
+
+
+async def test_in_indonesian_the_sex_column_reads_l_and_p(db, actors):
+    from tui.i18n import set_language
+
+    await add_participants(db, actors.coordinator, [person(name="Dewi Lestari", sex="F", birth=dt.date(1990, 1, 1)),
+                                                    person(name="Budi Santoso", sex="M")])
+    app = console(db)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await login(pilot, "coordinator")
+            app.switch_language("id")
+            table = await open_participants(pilot)
+            await wait_until(pilot, lambda: table.row_count == 2)
+            sexes = {str(table.get_row_at(index)[1]): str(table.get_row_at(index)[3]) for index in range(2)}
+            assert sexes == {"Dewi Lestari": "P", "Budi Santoso": "L"}
+    finally:
+        set_language("en")

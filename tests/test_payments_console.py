@@ -273,3 +273,24 @@ async def test_preparing_fees_says_when_the_platform_has_no_payout_account(db):
         assert "0 candidates" in text
         assert "Tokopedia has no verified payout account: training fees are paid to the platform" in text
         assert prepare.query_one("#prepare-create").disabled
+
+
+async def test_back_from_a_batch_the_cursor_is_still_on_it(db, actors):
+    await _world(db)
+    await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"), CandidateFilter(limit=1))
+    await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"), CandidateFilter(limit=1))
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        await pilot.press("6")
+        table = app.screen.query_one("#batches", PagedTable)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        table.focus()
+        await pilot.press("down")
+        second = table.selected_row().id
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, BatchScreen) and app.screen.detail is not None)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, BatchScreen) and table.row_count == 2)
+        await settle(pilot)
+        assert table.selected_row().id == second and table.cursor_row == 1

@@ -107,3 +107,16 @@ async def test_every_role_visits_every_area_without_an_error(db, username):
             assert app.screen.query_one("#areas", ContentSwitcher).current == area
         errors = [n.message for n in app._notifications if n.severity == "error"]
         assert errors == []
+
+
+async def test_the_palette_offers_each_system_command_once_in_the_operators_language(db):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        for language, expected in (("en", ["Keys", "Screenshot", "Quit", "Switch language", "Switch theme", "Log out"]),
+                                   ("id", ["Tombol", "Tangkapan layar", "Keluar", "Ganti bahasa", "Ganti tema",
+                                           "Keluar akun"])):
+            set_language(language)
+            titles = [command.title for command in app.get_system_commands(app.screen)]
+            assert titles == expected, titles
+        set_language("en")

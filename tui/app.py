@@ -247,7 +247,12 @@ class MitraApp(ServiceCaller, App):
         self.theme = THEMES["ansi"] if self.theme == THEMES["default"] else THEMES["default"]
 
     def get_system_commands(self, screen: Screen):
-        yield from super().get_system_commands(screen)
+        # Textual's own entries are English only and offer every theme it knows ("Theme" beside
+        # ours): the console lists its own, in the operator's language.
+        yield SystemCommand(t("palette.help"), t("palette.help_help"), self.action_help)
+        yield SystemCommand(t("palette.screenshot"), t("palette.screenshot_help"),
+                            lambda: self.set_timer(0.1, self.deliver_screenshot))
+        yield SystemCommand(t("palette.quit"), t("palette.quit_help"), self.action_quit)
         yield SystemCommand(t("palette.language"), t("palette.language_help"), self.switch_language)
         yield SystemCommand(t("palette.theme"), t("palette.theme_help"), self.switch_theme)
         if self.actor is not None:

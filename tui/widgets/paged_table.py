@@ -59,6 +59,7 @@ class PagedTable(ServiceCaller, DataTable):
         self._complete = True
         self._loading_page = False
         self._generation = 0
+        self._keep: str | None = None  # the row key to put the cursor back on (load's keep_cursor)
         self.rows_by_key: dict[str, Any] = {}
 
     @property
@@ -74,8 +75,15 @@ class PagedTable(ServiceCaller, DataTable):
         for key, label in self._column_spec:
             self.add_column(t(label), key=key)
 
-    def load(self, fetch: Fetch) -> None:
-        """Start over with a new query: `fetch(db, actor, cursor, limit) -> Page`."""
+    # How far a reload looks for the row the cursor was on before giving up (pages of the list).
+    KEEP_WITHIN_PAGES = 10
+
+    def load(self, fetch: Fetch, *, keep_cursor: bool = False) -> None:
+        """Start over with a new query: `fetch(db, actor, cursor, limit) -> Page`. With
+        `keep_cursor` (a list refreshed after an action on its row) the cursor goes back to the
+        row it was on once that row is loaded again, not to the top."""
+        selected = self.selected_row() if keep_cursor else None
+        self._keep = self._render_row(selected)[0] if selected is not None else None
         self._fetch = fetch
         self._generation += 1
         self._cursor = None
@@ -87,9 +95,9 @@ class PagedTable(ServiceCaller, DataTable):
         self.clear()
         self._next_page()
 
-    def reload(self) -> None:
+    def reload(self, *, keep_cursor: bool = False) -> None:
         if self._fetch is not None:
-            self.load(self._fetch)
+            self.load(self._fetch, keep_cursor=keep_cursor)
 
     def _next_page(self) -> None:
         if self._fetch is None or self._complete or self._loading_page:
@@ -120,6 +128,18 @@ class PagedTable(ServiceCaller, DataTable):
         self._cursor = page.next_cursor
         self._complete = page.next_cursor is None
         self.post_message(self.Loaded(self, self.row_count, self._complete))
+        self._back_to_kept_row()
+
+    def _back_to_kept_row(self) -> None:
+        if self._keep is None:
+            return
+        if self._keep in self.rows_by_key:
+            self.move_cursor(row=self.get_row_index(self._keep))
+            self._keep = None
+        elif self._complete or self.row_count >= self.KEEP_WITHIN_PAGES * self._page_size:
+            self._keep = None  # gone from the list (or far down it): the top it is
+        else:
+            self._next_page()
 
     @property
     def complete(self) -> bool:
