@@ -50,6 +50,12 @@ class PlatformsArea(Area):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[PlatformRow] = []
+        self._to_overdue = False  # put the cursor on the first platform with overdue reports
+
+    def show_queue(self, key: str) -> None:
+        if key == "obligations_overdue":
+            self._to_overdue = True
+            self.activate()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="platforms-title")
@@ -86,6 +92,10 @@ class PlatformsArea(Area):
                 row.agreement_date.isoformat(), percent(row.commission_cap_bp), key=str(row.id),
             )
         if rows:
+            overdue = [index for index, row in enumerate(rows) if row.overdue]
+            if self._to_overdue and overdue:
+                cursor = overdue[0]
+            self._to_overdue = False
             table.move_cursor(row=min(cursor, len(rows) - 1))
         total = sum(row.overdue for row in rows)
         self.query_one("#platforms-status", Static).update(t("platforms.summary", count=len(rows), overdue=total))

@@ -55,6 +55,11 @@ class ShellScreen(ServiceCaller, Screen):
     def action_area(self, area_id: str) -> None:
         self.query_one("#area-tabs", Tabs).active = f"tab-{area_id}"
 
+    def open_queue(self, area_id: str, key: str) -> None:
+        """The area of a dashboard line, narrowed to the work that line counted."""
+        self.action_area(area_id)
+        self.call_after_refresh(lambda: self.current_area.show_queue(key))
+
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab is None or event.tabs.id != "area-tabs":
             return
