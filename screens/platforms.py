@@ -45,6 +45,7 @@ class PlatformsArea(Area):
         Binding("a", "reinstate", "keys.platforms.reinstate", id="mitra.platforms.reinstate"),
         Binding("o", "roll", "keys.platforms.roll", id="mitra.platforms.roll"),
         Binding("r", "refresh", "keys.refresh", id="mitra.platforms.refresh"),
+        Binding("ctrl+e", "export", "keys.export", id="mitra.platforms.export"),
     ]
 
     def __init__(self) -> None:
@@ -79,18 +80,23 @@ class PlatformsArea(Area):
     def action_refresh(self) -> None:
         self.activate()
 
+    def action_export(self) -> None:
+        from store.paging import Page
+        from tui.widgets.export import ExportScreen
+
+        async def fetch(db, actor, _cursor, _limit):
+            return Page(await platforms.list_platforms(db, actor))  # a handful of rows: one page
+
+        header = [t("platforms.col." + key) for key in COLUMNS]
+        self.app.push_screen(ExportScreen("platforms", header, fetch, lambda row: (str(row.id), self._cells(row))))
+
     def show(self, rows: list[PlatformRow]) -> None:
         self.rows = rows
         table = self.query_one("#platforms-table", DataTable)
         cursor = table.cursor_row
         table.clear()
         for row in rows:
-            status = Text(t("platforms.status." + row.status), style="" if row.status == PlatformStatus.ACTIVE else "bold yellow")
-            table.add_row(
-                row.code, row.name, status, overdue_text(row.overdue), str(row.not_yet_due),
-                row.scheduled_through.isoformat() if row.scheduled_through else "-", row.agreement_number,
-                row.agreement_date.isoformat(), percent(row.commission_cap_bp), key=str(row.id),
-            )
+            table.add_row(*self._cells(row), key=str(row.id))
         if rows:
             overdue = [index for index, row in enumerate(rows) if row.overdue]
             if self._to_overdue and overdue:
@@ -100,6 +106,15 @@ class PlatformsArea(Area):
         total = sum(row.overdue for row in rows)
         self.query_one("#platforms-status", Static).update(t("platforms.summary", count=len(rows), overdue=total))
         self.refresh_bindings()
+
+    @staticmethod
+    def _cells(row: PlatformRow) -> list:
+        status = Text(t("platforms.status." + row.status), style="" if row.status == PlatformStatus.ACTIVE else "bold yellow")
+        return [
+            row.code, row.name, status, overdue_text(row.overdue), str(row.not_yet_due),
+            row.scheduled_through.isoformat() if row.scheduled_through else "-", row.agreement_number,
+            row.agreement_date.isoformat(), percent(row.commission_cap_bp),
+        ]
 
     def selected(self) -> PlatformRow | None:
         table = self.query_one("#platforms-table", DataTable)
