@@ -12,6 +12,7 @@ from textual.widgets import Input, Static
 from store.audit import VerifyResult
 from store.paging import page_of
 from store.services import audit_log
+from tui import list_count
 from tui.area import Area
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
@@ -88,6 +89,7 @@ class AuditArea(Area):
 
     def reload(self) -> None:
         filters = self._filters()
+        list_count.cancel_count(self, "audit")
 
         async def fetch(db, actor, cursor, limit):
             before = cursor[0] if cursor else None
@@ -101,8 +103,8 @@ class AuditArea(Area):
         self.query_one(PagedTable).focus()
 
     def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
-        more = "" if message.complete else "+"
-        self.query_one("#audit-status", Static).update(t("audit.shown", count=f"{message.total_rows}{more}"))
+        status = self.query_one("#audit-status", Static)
+        list_count.show_loaded(self, message, status, "audit", audit_log.count_events, self._filters())
 
     def on_data_table_row_highlighted(self, event) -> None:
         row = self.query_one(PagedTable).selected_row()

@@ -11,16 +11,29 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Select, Static
 
-from screens.participants_forms import Field, FormScreen, JobScreen, ListingPickerScreen, parse_int
+from screens.participants_forms import (
+    Field,
+    FormScreen,
+    JobScreen,
+    ListingPickerScreen,
+    parse_int,
+)
 from store import csvio
 from store.errors import MitraError, RuleViolation
 from store.provinces import PROVINCES
-from store.services import bulk_assignment, enrollments, participant_import, participant_lists, registry, waves
-from store.counting import Count
+from store.services import (
+    bulk_assignment,
+    enrollments,
+    participant_import,
+    participant_lists,
+    registry,
+    waves,
+)
 from store.services.registry import ParticipantFilter, ParticipantRow
+from tui import list_count
 from tui.area import Area
 from tui.i18n import describe_error, t
-from tui.money import about, group_digits, in_words, rupiah
+from tui.money import in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.search_input import SearchInput
@@ -122,7 +135,7 @@ class ParticipantsArea(Area):
 
     def reload(self) -> None:
         filters = self.filters()
-        self.workers.cancel_group(self, "participants-count")  # a count of the old filters must not land
+        list_count.cancel_count(self, "participants")
 
         async def fetch(db, actor, cursor, limit):
             return await registry.list_participants(db, actor, filters, cursor, limit)
@@ -131,19 +144,7 @@ class ParticipantsArea(Area):
 
     def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
         status = self.query_one("#participants-status", Static)
-        if message.complete:
-            status.update(t("participants.shown", count=group_digits(message.total_rows)))
-        elif message.total_rows <= message.table.page_size:
-            # The first page: how many there are in all is counted behind it.
-            status.update(t("participants.counting", count=group_digits(message.total_rows)))
-            self.call(registry.count_participants, self.filters(), then=self.show_count, group="participants-count")
-
-    def show_count(self, count: Count) -> None:
-        status = self.query_one("#participants-status", Static)
-        if count.exact:
-            status.update(t("participants.counted", count=group_digits(count.value)))
-        else:
-            status.update(t("participants.counted_about", count=about(count.value)))
+        list_count.show_loaded(self, message, status, "participants", registry.count_participants, self.filters())
 
     def on_search_input_search(self, event: SearchInput.Search) -> None:
         if event.search_input.id == "participant-search":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from sqlalchemy import insert, select, text, update
@@ -307,3 +308,31 @@ async def test_the_console_warns_at_start_when_a_guard_is_missing(db):
         await wait_until(pilot, lambda: any("GUARDS MISSING" in str(n.title) for n in app._notifications))
         [note] = [n for n in app._notifications if "GUARDS MISSING" in str(n.title)]
         assert ("audit_event_no_delete" if db.is_sqlite else "audit_event_no_change") in note.message
+
+
+# --- how many events the log holds ----------------------------------------------------------------
+
+async def test_the_log_counts_its_events_under_the_filters(db, actors):
+    for days in range(3):
+        await settings.change(db, actors.admin, "obligations.due_days", 10 + days)
+    changed = await audit_log.count_events(db, actors.auditor, audit_log.EventFilter(action="setting."))
+    everything = await audit_log.count_events(db, actors.auditor)
+    assert (changed.value, changed.exact) == (3, True)
+    assert everything.exact and everything.value == len(await audit_log.list_events(db, actors.auditor, limit=10_000))
+    with pytest.raises(PermissionDenied):
+        await audit_log.count_events(db, actors["tokopedia"])
+
+
+async def test_the_audit_area_says_how_many_events_there_are_behind_the_first_page(db, actors):
+    for days in range(120):
+        await settings.change(db, actors.admin, "obligations.due_days", 10 + days % 20)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "auditor")  # the login itself is an event: the total is read after it
+        await pilot.press("7")
+        table = app.screen.query_one("#audit-events", PagedTable)
+        status = app.screen.query_one("#audit-status")
+        await wait_until(pilot, lambda: re.fullmatch(r"\d+ events, newest first", str(status.render())))
+        total = (await audit_log.count_events(db, actors.auditor)).value
+        assert str(status.render()) == f"{total} events, newest first"
+        assert table.row_count < total  # one page on the screen; the count came from the store

@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import select
 
 from store import audit
-from store.guards import missing_guards
-from store.scope import visible_ids
 from store.actor import Actor
+from store.counting import Count, count_of
 from store.engine import Database
+from store.guards import missing_guards
 from store.models import AuditEvent
+from store.scope import visible_ids
 from store.uow import read_session, unit_of_work
 
 
@@ -47,14 +48,8 @@ def _view(row) -> EventView:
     )
 
 
-async def list_events(
-    db: Database, actor: Actor, filters: EventFilter = EventFilter(), *, before_id: int | None = None, limit: int = 100
-) -> list[EventView]:
-    """Newest first, one keyset page: pass the last id seen as `before_id` for the next page."""
-    actor.require("audit.read")
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)
+def _filtered(query, filters: EventFilter):
+    """`query` over audit_event narrowed by `filters` (shared by the page and its count)."""
     if filters.operator:
         query = query.where(AuditEvent.operator_name == filters.operator.strip().lower())
     if filters.entity:
@@ -64,9 +59,28 @@ async def list_events(
     if filters.action:
         prefix = filters.action.strip()
         query = query.where(AuditEvent.action >= prefix, AuditEvent.action < prefix + "\uffff")
+    return query
+
+
+async def list_events(
+    db: Database, actor: Actor, filters: EventFilter = EventFilter(), *, before_id: int | None = None, limit: int = 100
+) -> list[EventView]:
+    """Newest first, one keyset page: pass the last id seen as `before_id` for the next page."""
+    actor.require("audit.read")
+    query = _filtered(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit), filters)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
     async with read_session(db, replica=True) as session:
         rows = (await session.execute(query)).scalars().all()
     return [_view(row) for row in rows]
+
+
+async def count_events(db: Database, actor: Actor, filters: EventFilter = EventFilter()) -> Count:
+    """How many events the log holds under `filters`: exact, or an estimate marked as one when
+    the log is large (the log only grows: millions of rows in a program's life; store/counting.py)."""
+    actor.require("audit.read")
+    async with read_session(db, replica=True) as session:
+        return await count_of(session, _filtered(select(AuditEvent.id), filters))
 
 
 # Who may read a record's history: whoever may read the record itself. Areas whose records are

@@ -1,0 +1,43 @@
+"""A list's status line saying how many rows the list holds, for lists that may hold millions.
+
+The first page is shown at once ("100 events shown, counting all ..."); the total is counted behind
+it by a store service in a worker (store/counting.py: exact, or an estimate marked as one), so the
+screen never waits for a count. A reload cancels the count of the old filters, which must not land.
+Message ids: `<prefix>.shown`, `.counting`, `.counted`, `.counted_about`, in every catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from textual.widgets import Static
+
+from store.counting import Count
+from tui.i18n import t
+from tui.money import about, group_digits
+from tui.widgets.paged_table import PagedTable
+
+
+def cancel_count(area: Any, prefix: str) -> None:
+    area.workers.cancel_group(area, f"{prefix}-count")
+
+
+def show_loaded(
+    area: Any, message: PagedTable.Loaded, status: Static, prefix: str,
+    count: Callable[..., Awaitable[Count]], *args: Any,
+) -> None:
+    """On a page loaded: the rows shown when the list holds no more, else the first page's
+    rows and the total counted behind them by `count(db, actor, *args)`."""
+    if message.complete:
+        status.update(t(f"{prefix}.shown", count=group_digits(message.total_rows)))
+    elif message.total_rows <= message.table.page_size:
+        status.update(t(f"{prefix}.counting", count=group_digits(message.total_rows)))
+        area.call(count, *args, then=lambda counted: _show_count(status, prefix, counted), group=f"{prefix}-count")
+
+
+def _show_count(status: Static, prefix: str, counted: Count) -> None:
+    if counted.exact:
+        status.update(t(f"{prefix}.counted", count=group_digits(counted.value)))
+    else:
+        status.update(t(f"{prefix}.counted_about", count=about(counted.value)))
