@@ -17,6 +17,7 @@ from screens.provider_text import label, plain
 from store.models import LegalForm, ProviderState
 from store.provinces import PROVINCES
 from store.services import curation, providers
+from tui import list_count
 from tui.area import Area
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
@@ -112,6 +113,7 @@ class ProvidersArea(Area):
 
     def reload(self) -> None:
         filters = self._filters()
+        list_count.cancel_count(self, "providers")
 
         async def fetch(db, actor, cursor, limit):
             return await providers.list_providers(db, actor, filters, cursor, limit)
@@ -132,8 +134,8 @@ class ProvidersArea(Area):
         self.reload()  # each key narrows the list (a keyset page: cheap)
 
     def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
-        more = "" if message.complete else "+"
-        self.query_one("#provider-status", Static).update(t("providers.shown", count=f"{message.total_rows}{more}"))
+        status = self.query_one("#provider-status", Static)
+        list_count.show_loaded(self, message, status, "providers", providers.count_providers, self._filters())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

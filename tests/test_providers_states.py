@@ -156,6 +156,9 @@ async def test_only_own_platform_staff_see_and_submit_a_provider(db, actors):
     assert page.rows == []
     page = await providers.list_providers(db, actors.tokopedia, providers.ProviderFilter())
     assert [row.id for row in page.rows] == [provider_id]
+    # The list's count keeps the same scope: platform staff never learn how many others hold.
+    assert (await providers.count_providers(db, actors.bukalapak, providers.ProviderFilter())).value == 0
+    assert (await providers.count_providers(db, actors.tokopedia, providers.ProviderFilter())).value == 1
 
 
 async def test_curators_cannot_submit_and_platform_staff_cannot_curate(db, actors):
@@ -258,6 +261,8 @@ async def test_list_filters_by_state_platform_province_and_searches_name_or_nib(
     everything = providers.ProviderFilter()
     assert [row.id for row in (await providers.list_providers(db, actors.curator, everything)).rows] == [b, a, c]
     assert [r.id for r in (await providers.list_providers(db, actors.curator, providers.ProviderFilter(search="akademi"))).rows] == [b, a]
+    counted = await providers.count_providers(db, actors.curator, providers.ProviderFilter(search="akademi"))
+    assert (counted.value, counted.exact) == (2, True)
     assert [r.id for r in (await providers.list_providers(db, actors.curator, providers.ProviderFilter(search="3578.01"))).rows] == [c]
     assert [r.id for r in (await providers.list_providers(db, actors.curator, providers.ProviderFilter(state="submitted"))).rows] == [b]
     pintaria = await ps.platform_id(db, "pintaria")

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from store import validators
 from store.actor import Actor
+from store.counting import Count, count_of
 from store.engine import Database
 from store.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from store.failures import explain_constraint
@@ -489,15 +490,8 @@ async def _platform_codes(session: AsyncSession, provider_ids: list[int]) -> dic
     return codes
 
 
-async def list_providers(
-    db: Database, actor: Actor, filters: ProviderFilter, cursor: Cursor | None = None, limit: int = 100
-) -> Page[ProviderRow]:
-    """One keyset page ordered by name; platform staff see only their platform's providers."""
-    actor.require("provider.read")
-    query = select(
-        Provider.id, Provider.name, Provider.name_key, Provider.nib, Provider.state, Provider.province_code,
-        Provider.offers_offline,
-    )
+def _listed(query, actor: Actor, filters: ProviderFilter):
+    """`query` over provider narrowed by `filters` and by platform staff's scope (the page and its count)."""
     platform_id = actor.platform_id if actor.is_platform_staff else filters.platform_id
     if platform_id is not None:
         query = query.where(
@@ -515,6 +509,18 @@ async def list_providers(
         else:
             low, high = prefix_range(search)
             query = query.where(Provider.name_key >= low, Provider.name_key < high)
+    return query
+
+
+async def list_providers(
+    db: Database, actor: Actor, filters: ProviderFilter, cursor: Cursor | None = None, limit: int = 100
+) -> Page[ProviderRow]:
+    """One keyset page ordered by name; platform staff see only their platform's providers."""
+    actor.require("provider.read")
+    query = _listed(select(
+        Provider.id, Provider.name, Provider.name_key, Provider.nib, Provider.state, Provider.province_code,
+        Provider.offers_offline,
+    ), actor, filters)
     async with read_session(db) as session:
         rows = (await session.execute(keyset(query, [Provider.name_key, Provider.id], cursor, limit))).all()
         page = page_of(rows, limit, lambda row: (row.name_key, row.id))
@@ -530,6 +536,13 @@ async def list_providers(
         ],
         page.next_cursor,
     )
+
+
+async def count_providers(db: Database, actor: Actor, filters: ProviderFilter) -> Count:
+    """How many providers the list under `filters` holds, in the actor's scope (store/counting.py)."""
+    actor.require("provider.read")
+    async with read_session(db) as session:
+        return await count_of(session, _listed(select(Provider.id), actor, filters))
 
 
 async def provider_view(session: AsyncSession, actor: Actor, provider_id: int) -> ProviderView:
