@@ -1,4 +1,4 @@
-"""The console's screens, one module per area; AREAS lists them in menu order (keys 1-7)."""
+"""The console's screens, one module per area; areas() lists them in menu order (keys 1-7)."""
 
 from __future__ import annotations
 

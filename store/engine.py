@@ -1,6 +1,6 @@
 """One engine factory for SQLite and PostgreSQL, with the settings money needs.
 
-SQLite (see ../shared/docs/data-layer.md): foreign keys on, WAL, synchronous=FULL, a busy timeout,
+SQLite: foreign keys on, WAL, synchronous=FULL, a busy timeout,
 and every write unit of work opened with BEGIN IMMEDIATE. Python's default transaction handling
 loses updates between processes; we take transactions over with `isolation_level = None` and emit
 BEGIN ourselves. PostgreSQL: pre-ping, a small pool, statement and lock timeouts, and the

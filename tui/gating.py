@@ -1,7 +1,7 @@
 """Keys the operator's roles do not allow are not offered.
 
-    class BatchScreen(PermissionGate, ServiceCaller, Screen):
-        ACTION_PERMISSIONS = {"approve": "payment.approve", "submit": "payment.prepare"}
+    class SchemeScreen(PermissionGate, ServiceCaller, Screen):   # screens/curation_scheme.py
+        ACTION_PERMISSIONS = {"threshold": "scheme.change", "weight": "scheme.change"}
 
 `check_action` hides an action whose permission the operator lacks (the store refuses it anyway;
 this only keeps the footer honest). Screens with state-dependent conditions override
