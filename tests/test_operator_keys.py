@@ -93,3 +93,60 @@ async def test_keys_from_the_command_line(db, db_url, tmp_path):
     removed = mitra("operators", "keys", "remove", "reviewer", printed, *as_admin)
     assert removed.returncode == 0 and printed in removed.stdout
     assert "No SSH keys." in mitra("operators", "keys", "list", "reviewer", *as_admin).stdout
+
+
+async def test_an_admin_adds_and_removes_a_key_in_the_console(db, actors, tmp_path):
+    from textual.widgets import DataTable, Input
+
+    from screens.operators import SessionsScreen
+    from screens.participants_forms import FormScreen
+    from tests.tui_support import SIZE, console, login, settle, wait_until
+
+    line, printed = _new_key(tmp_path)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "admin")
+        await pilot.press("7")  # the Audit area
+        await settle(pilot)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.operators)
+        screen = app.screen
+        people = screen.query_one("#operators", DataTable)
+        people.focus()
+        people.move_cursor(row=[i for i in range(people.row_count) if people.get_row_at(i)[0] == "coordinator"][0])
+        await pilot.press("k")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        app.screen.query_one(Input).value = "not a key"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FormScreen)  # refused, stays in the form with what was typed
+        app.screen.query_one(Input).value = line.strip()
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is screen and screen.keys)
+        keys = screen.query_one("#keys", DataTable)
+        await wait_until(pilot, lambda: keys.row_count == 1)
+        assert keys.get_row_at(0)[:2] == ["coordinator", printed]
+        keys.focus()
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is screen and not screen.keys)
+    assert await operator_keys.list_keys(db, actors.admin) == []
+
+
+async def test_an_auditor_sees_keys_but_cannot_add_them(db, actors, tmp_path):
+    from screens.operators import SessionsScreen
+    from screens.participants_forms import FormScreen
+    from tests.tui_support import SIZE, console, login, settle, wait_until
+
+    await operator_keys.add_key(db, actors.admin, "finance", _new_key(tmp_path)[0])
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "auditor")
+        await pilot.press("7")
+        await settle(pilot)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.keys)
+        await pilot.press("k")
+        await settle(pilot)
+        assert not isinstance(app.screen, FormScreen)
