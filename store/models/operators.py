@@ -82,6 +82,8 @@ class OperatorSession(SQLModel, table=True):
     operator_id: int = fk("operator.id", index=True)
     origin: str = Field(sa_type=String(20), nullable=False)
     peer: str = Field(default="", sa_type=String(200), nullable=False)
+    # The SSH key that logged this session in (SHA256 fingerprint); empty for a password login.
+    key_fingerprint: str = Field(default="", sa_type=String(60), nullable=False)
     started_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
     last_action_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
     ended_at: dt.datetime | None = timestamp()

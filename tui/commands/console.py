@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def run_console(db: Database | None = None, *, db_url: str | None = None, demo: bool = False,
-                theme: str = "default") -> None:
+                theme: str = "default", handed=None) -> None:
     """Run the console until the operator quits, then dispose of the engines. Given `db_url`
     instead of an open database, the console opens it behind its login screen and, when it
     cannot (unreachable, another schema revision), exits with that one line."""
@@ -43,7 +43,7 @@ def run_console(db: Database | None = None, *, db_url: str | None = None, demo: 
         return await migrate.open_database(db_url)
 
     app = MitraApp(db, open_database=None if db is not None else open_database, demo=demo,
-                   demo_operators=operators, theme=theme)
+                   demo_operators=operators, theme=theme, handed=handed)
     app.run()  # the app disposes of the engines in its own event loop when it closes
     if app.return_code:
         sys.exit(app.return_code)
@@ -157,4 +157,7 @@ def demo(build_only, participants, seed, replace, fresh, theme, db_url) -> None:
 @lang_option
 def console(theme, db_url) -> None:
     """Open the console on the configured database."""
-    run_console(db_url=db_url, theme=theme)
+    from tui.ssh_handoff import redeem
+
+    # Started by `mitra serve ssh` for a connection: its operator, by a one-time ticket.
+    run_console(db_url=db_url, theme=theme, handed=redeem())

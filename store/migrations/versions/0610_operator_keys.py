@@ -1,4 +1,5 @@
-"""operator keys: SSH public keys that log an operator into `mitra serve ssh`
+"""operator keys: SSH public keys that log an operator into `mitra serve ssh`; a session
+records the key that logged it in
 
 Revision ID: 0610
 Revises: 0609
@@ -33,7 +34,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("fingerprint", name=op.f("uq_operator_key_fingerprint")),
     )
     op.create_index(op.f("ix_operator_key_operator_id"), "operator_key", ["operator_id"])
+    with op.batch_alter_table("operator_session") as batch:
+        batch.add_column(sa.Column("key_fingerprint", sa.String(length=60), nullable=False, server_default=""))
+        batch.alter_column("key_fingerprint", server_default=None)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("operator_session") as batch:
+        batch.drop_column("key_fingerprint")
     op.drop_table("operator_key")
