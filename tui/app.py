@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import signal
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -116,6 +118,10 @@ class MitraApp(ServiceCaller, App):
         self.theme = THEMES.get(self._theme_choice, THEMES["default"])
         self.push_screen(LoginScreen(self.demo_operators))
         self._opened = asyncio.get_running_loop().create_future()
+        # A hung-up terminal (an SSH client gone, `mitra serve ssh` ending the connection) ends the
+        # console as quitting does: its session is logged out, not left open.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
         # After the first paint: loading the store in a thread competes with painting for the GIL.
         self.call_after_refresh(lambda: setattr(self, "_opening", asyncio.create_task(self._open())))
 

@@ -144,7 +144,9 @@ async def serve_console(state: ServerState, gate: Gate, process: asyncssh.SSHSer
     width, height, _, _ = process.get_terminal_size()
     master, slave = os.openpty()
     _set_size(master, width, height)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("MITRA_SSH", "SSH_"))}
+    # COLUMNS and LINES would override the window's size in the console: the pty says it.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("MITRA_SSH", "SSH_")) and key not in ("COLUMNS", "LINES")}
     env.update(state.handoff.environment(gate.handed), TERM=process.get_terminal_type() or "xterm-256color",
                MITRA_ORIGIN="ssh", MITRA_PEER=gate.address, COLORTERM="truecolor")
     child = await asyncio.create_subprocess_exec(
@@ -170,19 +172,21 @@ async def serve_console(state: ServerState, gate: Gate, process: asyncssh.SSHSer
     loop.add_reader(master, from_console)
 
     async def from_client() -> None:
-        while not ended.is_set():
-            try:
-                data = await process.stdin.read(4096)
-            except asyncssh.TerminalSizeChanged as change:
-                _set_size(master, change.width, change.height)
-                continue
-            except (asyncssh.BreakReceived, asyncssh.SignalReceived):
-                continue
-            if not data:
-                break
-            last_input[0] = time.monotonic()
-            os.write(master, data)
-        ended.set()
+        try:
+            while not ended.is_set():
+                try:
+                    data = await process.stdin.read(4096)
+                except asyncssh.TerminalSizeChanged as change:
+                    _set_size(master, change.width, change.height)
+                    continue
+                except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+                    continue
+                if not data:
+                    break
+                last_input[0] = time.monotonic()
+                os.write(master, data)
+        finally:  # end of input, or the connection lost: the console goes too
+            ended.set()
 
     async def clock() -> None:
         while not ended.is_set():
