@@ -31,6 +31,7 @@ def plan(participants: int, postgres: str | None) -> list[tuple[str, list[str]]]
     on_postgres = ["--postgres", postgres] if postgres else []
     steps = [
         ("console_start.py", []),
+        ("demo_start.py", ["--participants", str(participants)]),
         ("login_timing.py", []),
         ("import_participants.py", ["--rows", str(participants), *on_postgres]),
         ("demo_build.py", ["--participants", str(participants), *on_postgres]),

@@ -138,6 +138,16 @@ class ApplicationsArea(Area):
         self.activate()
         self.query_one(PagedTable).focus()
 
+    QUEUE_STATES = {
+        "applications_submitted": "submitted", "applications_in_review": "in_review",
+        "applications_needs_info": "needs_info", "applications_recommended": "recommended",
+    }
+
+    def show_queue(self, key: str) -> None:
+        if key in self.QUEUE_STATES:
+            self.state_filter = self.QUEUE_STATES[key]
+            self.reload()
+
     def action_next_state(self) -> None:
         cycle = [MINE, ALL, *[state.value for state in ApplicationState]]
         if applications.waiting_states(self.app.actor) is None:

@@ -61,6 +61,10 @@ class DashboardArea(Area):
         if table.row_count == 0:
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
-        area = key.split(":", 1)[0]
+        area, _, queue = key.partition(":")
         if area != "none":
-            self.screen.action_area(area)
+            self.screen.open_queue(area, queue)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open_queue()

@@ -179,6 +179,14 @@ class ParticipantsArea(Area):
         event.stop()
         self.action_open()
 
+    def show_queue(self, key: str) -> None:
+        if key == "waves_to_sweep":
+            self.action_waves()
+        elif key == "completions_flagged":
+            from screens.participants_flagged import FlaggedCompletionsScreen
+
+            self.app.push_screen(FlaggedCompletionsScreen(), lambda _: self.reload())
+
     def action_waves(self) -> None:
         from screens.participants_waves import WavesScreen
 

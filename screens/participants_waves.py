@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -17,6 +18,7 @@ from store.errors import InvalidInput
 from store.services import selection, waves
 from store.services.waves import WaveView
 from store.validators import positive_money
+from tui.charts import bars
 from tui.gating import PermissionGate
 from tui.i18n import t
 from tui.money import group_digits, in_words, rupiah
@@ -120,7 +122,10 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
         )
         if wave.ready_to_sweep(dt.date.today()):
             text += "\n" + t("participants.waves.ready_to_sweep", deadline=wave.deadline.isoformat())
-        self.query_one("#wave-detail", Static).update(text)
+        funnel = wave.funnel
+        chart = bars([(t(f"participants.waves.col.{stage}"), getattr(funnel, stage))
+                      for stage in ("registered", "selected", "purchased", "completed", "revoked")])
+        self.query_one("#wave-detail", Static).update(Text(text + "\n\n" + t("participants.waves.funnel") + "\n") + chart)
 
     def action_back(self) -> None:
         self.dismiss(True)

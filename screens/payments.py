@@ -124,6 +124,13 @@ class PaymentsArea(Area):
         if batch is not None:
             self.app.push_screen(BatchScreen(batch.id), callback=lambda _: self.reload())
 
+    QUEUE_STATES = {"batches_submitted": "submitted", "batches_draft": "draft", "batches_to_send": "approved",
+                     "batches_to_reconcile": "sent"}
+
+    def show_queue(self, key: str) -> None:
+        if key in self.QUEUE_STATES:
+            self.query_one("#filter-state", Select).value = self.QUEUE_STATES[key]  # reloads
+
     def action_filter(self) -> None:
         self.query_one("#filter-state", Select).focus()
 

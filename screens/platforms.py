@@ -45,11 +45,18 @@ class PlatformsArea(Area):
         Binding("a", "reinstate", "keys.platforms.reinstate", id="mitra.platforms.reinstate"),
         Binding("o", "roll", "keys.platforms.roll", id="mitra.platforms.roll"),
         Binding("r", "refresh", "keys.refresh", id="mitra.platforms.refresh"),
+        Binding("ctrl+e", "export", "keys.export", id="mitra.platforms.export"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[PlatformRow] = []
+        self._to_overdue = False  # put the cursor on the first platform with overdue reports
+
+    def show_queue(self, key: str) -> None:
+        if key == "obligations_overdue":
+            self._to_overdue = True
+            self.activate()
 
     def compose(self) -> ComposeResult:
         yield Static("", id="platforms-title")
@@ -73,23 +80,41 @@ class PlatformsArea(Area):
     def action_refresh(self) -> None:
         self.activate()
 
+    def action_export(self) -> None:
+        from store.paging import Page
+        from tui.widgets.export import ExportScreen
+
+        async def fetch(db, actor, _cursor, _limit):
+            return Page(await platforms.list_platforms(db, actor))  # a handful of rows: one page
+
+        header = [t("platforms.col." + key) for key in COLUMNS]
+        self.app.push_screen(ExportScreen("platforms", header, fetch, lambda row: (str(row.id), self._cells(row))))
+
     def show(self, rows: list[PlatformRow]) -> None:
         self.rows = rows
         table = self.query_one("#platforms-table", DataTable)
         cursor = table.cursor_row
         table.clear()
         for row in rows:
-            status = Text(t("platforms.status." + row.status), style="" if row.status == PlatformStatus.ACTIVE else "bold yellow")
-            table.add_row(
-                row.code, row.name, status, overdue_text(row.overdue), str(row.not_yet_due),
-                row.scheduled_through.isoformat() if row.scheduled_through else "-", row.agreement_number,
-                row.agreement_date.isoformat(), percent(row.commission_cap_bp), key=str(row.id),
-            )
+            table.add_row(*self._cells(row), key=str(row.id))
         if rows:
+            overdue = [index for index, row in enumerate(rows) if row.overdue]
+            if self._to_overdue and overdue:
+                cursor = overdue[0]
+            self._to_overdue = False
             table.move_cursor(row=min(cursor, len(rows) - 1))
         total = sum(row.overdue for row in rows)
         self.query_one("#platforms-status", Static).update(t("platforms.summary", count=len(rows), overdue=total))
         self.refresh_bindings()
+
+    @staticmethod
+    def _cells(row: PlatformRow) -> list:
+        status = Text(t("platforms.status." + row.status), style="" if row.status == PlatformStatus.ACTIVE else "bold yellow")
+        return [
+            row.code, row.name, status, overdue_text(row.overdue), str(row.not_yet_due),
+            row.scheduled_through.isoformat() if row.scheduled_through else "-", row.agreement_number,
+            row.agreement_date.isoformat(), percent(row.commission_cap_bp),
+        ]
 
     def selected(self) -> PlatformRow | None:
         table = self.query_one("#platforms-table", DataTable)

@@ -162,6 +162,15 @@ class ProvidersArea(Area):
         if row is not None:
             self.app.push_screen(ProviderScreen(row.id), lambda _: self.reload())
 
+    QUEUE_STATES = {"providers_submitted": "submitted", "providers_in_curation": "in_curation",
+                    "own_providers_inventoried": "inventoried", "own_providers_rejected": "rejected"}
+
+    def show_queue(self, key: str) -> None:
+        if key in self.QUEUE_STATES:
+            self.query_one("#filter-state", Select).value = self.QUEUE_STATES[key]  # reloads
+        elif key == "courses_submitted":
+            self.action_queue()
+
     def action_queue(self) -> None:
         self.call(curation.curation_queue, then=self._open_queue)
 

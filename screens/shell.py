@@ -39,9 +39,27 @@ class ShellScreen(ServiceCaller, Screen):
                 yield cls() if readable else LockedArea(cls)
         yield TranslatedFooter()
 
-    @staticmethod
-    def _tab_label(number: int, cls: type[Area]) -> str:
-        return f"{number} {t(cls.TITLE)}"
+    # Each tab takes its label and two cells of padding.
+    TAB_PADDING = 2
+
+    def _tab_label(self, number: int, cls: type[Area], compact: bool | None = None) -> str:
+        """"5 Participants", or at narrow widths (80 columns) "5 People": every tab stays whole."""
+        if compact is None:
+            compact = self._tabs_too_wide()
+        return f"{number} {t(cls.TITLE + '.short') if compact else t(cls.TITLE)}"
+
+    def _tabs_too_wide(self) -> bool:
+        full = sum(len(f"{n} {t(cls.TITLE)}") + self.TAB_PADDING for n, cls in enumerate(self.AREA_CLASSES, 1))
+        return full > max(self.app.size.width, 1) - 1
+
+    def on_resize(self) -> None:
+        self._label_tabs()
+
+    def _label_tabs(self) -> None:
+        tabs = self.query_one("#area-tabs", Tabs)
+        compact = self._tabs_too_wide()
+        for number, cls in enumerate(self.AREA_CLASSES, start=1):
+            tabs.query_one(f"#tab-{cls.AREA_ID}", Tab).label = self._tab_label(number, cls, compact)
 
     @property
     def current_area(self) -> Area:
@@ -54,6 +72,11 @@ class ShellScreen(ServiceCaller, Screen):
 
     def action_area(self, area_id: str) -> None:
         self.query_one("#area-tabs", Tabs).active = f"tab-{area_id}"
+
+    def open_queue(self, area_id: str, key: str) -> None:
+        """The area of a dashboard line, narrowed to the work that line counted."""
+        self.action_area(area_id)
+        self.call_after_refresh(lambda: self.current_area.show_queue(key))
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
         if event.tab is None or event.tabs.id != "area-tabs":
@@ -68,9 +91,7 @@ class ShellScreen(ServiceCaller, Screen):
 
     def relabel(self) -> None:
         """Redraw every text after a language switch."""
-        tabs = self.query_one("#area-tabs", Tabs)
-        for number, cls in enumerate(self.AREA_CLASSES, start=1):
-            tabs.query_one(f"#tab-{cls.AREA_ID}", Tab).label = self._tab_label(number, cls)
+        self._label_tabs()
         self.query_one(StatusBar).refresh_text()
         for area in self.query(Area):
             area.relabel()

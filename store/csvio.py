@@ -22,16 +22,23 @@ from typing import Any, TextIO
 from store.errors import InvalidInput, MitraError
 
 
+# Columns an errors file adds beside the rejected rows' own: an import ignores them, so the
+# errors file, once its rows are fixed, is imported as it is.
+ERROR_COLUMNS = ("error_line", "error_reason")
+
+
 @dataclass(frozen=True)
 class RowError:
     line: int
     column: str
     key: str  # message key of the reason (an error key of store/errors)
     params: dict[str, Any] = field(default_factory=dict)
+    row: dict[str, str] | None = field(default=None, compare=False)  # the row as it was in the file
 
     @classmethod
-    def from_error(cls, line: int, error: MitraError, column: str | None = None) -> RowError:
-        return cls(line, column or str(error.params.get("field", "")), error.key, dict(error.params))
+    def from_error(cls, line: int, error: MitraError, column: str | None = None,
+                   row: dict[str, str] | None = None) -> RowError:
+        return cls(line, column or str(error.params.get("field", "")), error.key, dict(error.params), row)
 
 
 @dataclass
@@ -39,13 +46,24 @@ class ImportReport:
     read: int = 0
     imported: int = 0
     errors: list[RowError] = field(default_factory=list)
+    _current: tuple[int, dict[str, str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def rejected(self) -> int:
         return len({error.line for error in self.errors})
 
-    def reject(self, line: int, error: MitraError, column: str | None = None) -> None:
-        self.errors.append(RowError.from_error(line, error, column))
+    def reading(self, line: int, row: dict[str, str]) -> None:
+        """The row being checked now (`rows(..., report=)` says it): a rejection of this line
+        keeps it, for the errors file."""
+        self._current = (line, row)
+
+    def reject(self, line: int, error: MitraError, column: str | None = None,
+               row: dict[str, str] | None = None) -> None:
+        if row is None and self._current is not None and self._current[0] == line:
+            row = self._current[1]
+        if row is not None and any(name.startswith("__") for name in row):
+            row = None  # a row that could not be read into its columns
+        self.errors.append(RowError.from_error(line, error, column, row))
 
     @property
     def exit_status(self) -> int:
@@ -108,7 +126,7 @@ def _delimiter(header_line: str) -> str:
 
 
 def rows(
-    text: str | TextIO, required: Sequence[str], optional: Sequence[str] = ()
+    text: str | TextIO, required: Sequence[str], optional: Sequence[str] = (), *, report: ImportReport | None = None,
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) for each data row; the header is checked first.
 
@@ -125,7 +143,7 @@ def rows(
     except StopIteration:
         raise InvalidInput("input.csv.empty", field="file") from None
     missing = [name for name in required if name not in header]
-    unknown = [name for name in header if name not in required and name not in optional]
+    unknown = [name for name in header if name not in required and name not in optional and name not in ERROR_COLUMNS]
     if missing or unknown or len(set(header)) != len(header):
         raise InvalidInput(
             "input.csv.header", field="header",
@@ -150,7 +168,10 @@ def rows(
         if any(_CONTROL.search(value) or len(value) > MAX_FIELD_CHARS for value in values):
             yield line, {"__unreadable__": "control characters or an overlong field"}
             continue
-        yield line, {name: value.strip() for name, value in zip(header, values)}
+        row = {name: value.strip() for name, value in zip(header, values) if name not in ERROR_COLUMNS}
+        if report is not None:
+            report.reading(line, row)
+        yield line, row
 
 
 def column_count(text: str) -> int:
@@ -170,9 +191,27 @@ def malformed(row: dict[str, str], expected: int) -> InvalidInput | None:
 
 
 def write_errors(report: ImportReport, path: str | Path, describe) -> None:
-    """An error report CSV: line, column, reason (in the operator's language via `describe`)."""
+    """The errors file, in the operator's language (`describe`).
+
+    When the rejected rows are known (imports read through `rows(..., report=)`): each rejected
+    row as it was in the file, in the file's own columns, and beside it `error_line` and
+    `error_reason` (every reason of that line): fix the values, import this file again. Rows
+    that could not be read into columns keep only their line and reason. Otherwise: line,
+    column, reason."""
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["line", "column", "reason"])
+        columns = list(dict.fromkeys(name for error in report.errors if error.row for name in error.row))
+        if not columns:
+            writer.writerow(["line", "column", "reason"])
+            for error in report.errors:
+                writer.writerow([error.line, error.column, describe(MitraError(error.key, **error.params))])
+            return
+        writer.writerow([*columns, *ERROR_COLUMNS])
+        by_line: dict[int, list[RowError]] = {}
         for error in report.errors:
-            writer.writerow([error.line, error.column, describe(MitraError(error.key, **error.params))])
+            by_line.setdefault(error.line, []).append(error)
+        for line in sorted(by_line):
+            errors = by_line[line]
+            row = next((error.row for error in errors if error.row), {})
+            reasons = "; ".join(describe(MitraError(error.key, **error.params)) for error in errors)
+            writer.writerow([*(row.get(name, "") for name in columns), line, reasons])

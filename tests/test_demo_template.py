@@ -56,3 +56,33 @@ async def test_fresh_rebuilds_and_other_arguments_get_their_own_template(cache, 
     assert len(list(cache.glob("demo-*.db"))) == 2
     assert _count(tmp_path / "c.db", "participant") == _count(tmp_path / "a.db", "participant") + 1
     assert not list(cache.glob(".building-*")), "a partial build was left behind"
+
+
+def test_the_key_follows_the_schema_revision_the_fixtures_and_the_seed(tmp_path, monkeypatch):
+    key = template.template_key(30, 5)
+    assert template.template_key(30, 6) != key
+    assert template.template_key(31, 5) != key
+    # A new migration (another head) makes another key, so an old template is never copied.
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    for script in template.MIGRATIONS.glob("*.py"):
+        (versions / script.name).write_bytes(script.read_bytes())
+    monkeypatch.setattr(template, "MIGRATIONS", versions)
+    assert template.template_key(30, 5) == key
+    (versions / "9999_next.py").write_text('revision = "next"\n')
+    assert template.template_key(30, 5) != key
+
+
+def test_finding_the_template_loads_nothing_of_the_store():
+    # What `mitra demo` does before its login screen: it must stay as light as `mitra --db FILE`.
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, fixtures\n"
+        "from fixtures.template import template_path\n"
+        "template_path(2000, 2020); fixtures.demo_operator_list()\n"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic', 'store.engine', 'fixtures.build') if m in sys.modules))\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout
+    assert shown.strip() == "[]"

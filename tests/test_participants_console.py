@@ -155,6 +155,13 @@ async def test_waves_view_selects_a_wave_after_confirmation(db, actors):
         await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves
                          and app.screen.waves[0].funnel.selected == 3)
         assert app.screen.waves[0].selection_seed == 42
+        # The funnel drawn: each stage a bar on the scale of the registered, with its figure.
+        await wait_until(pilot, lambda: "Funnel of this wave" in str(app.screen.query_one("#wave-detail", Static).render()))
+        lines = str(app.screen.query_one("#wave-detail", Static).render()).splitlines()
+        registered = next(line for line in lines if line.startswith("Registered"))
+        selected = next(line for line in lines if line.startswith("Selected"))
+        assert registered.rstrip().endswith("5") and selected.rstrip().endswith("3")
+        assert registered.count("█") == 30 and selected.count("█") == 18  # 3/5 of the width
 
 
 async def test_import_job_shows_progress_result_and_errors(db, actors, tmp_path):

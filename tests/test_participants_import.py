@@ -163,7 +163,8 @@ def test_command_exit_status_0_2_1_with_a_summary_and_an_error_file(db_url, tmp_
     assert "Read 2 rows: 2 imported, 0 rejected." in result.output
 
     errors = tmp_path / "errors.csv"
-    mixed = write_csv(tmp_path / "mixed.csv", mixed_rows())
+    rows = mixed_rows()
+    mixed = write_csv(tmp_path / "mixed.csv", rows)
     result = invoke("import", "participants", str(mixed), "--errors", str(errors), "--db", db_url,
                     "--operator", "coordinator", "--lang", "en")
     assert result.exit_code == 2
@@ -171,10 +172,25 @@ def test_command_exit_status_0_2_1_with_a_summary_and_an_error_file(db_url, tmp_
     assert "line 3, column nik: NIK" in result.output and "is not a real date" in result.output
     with errors.open(encoding="utf-8") as handle:
         lines = list(csv.DictReader(handle))
-    assert [(row["line"], row["column"]) for row in lines] == [
-        ("3", "nik"), ("4", "nik"), ("5", "full_name"), ("6", "email"), ("6", "family_card"),
-    ]
-    assert lines[2]["reason"] == "Full name is required."
+    # Each rejected row as it was, in the file's own columns, with its line and every reason.
+    assert [row["error_line"] for row in lines] == ["3", "4", "5", "6"]
+    assert [row["nik"] for row in lines] == [row["nik"] for row in rows[1:5]]
+    assert lines[2]["error_reason"] == "Full name is required."
+    assert "E-mail" in lines[3]["error_reason"] and "; " in lines[3]["error_reason"]
+
+    # Fixed in the errors file itself, which is then imported as it is.
+    fixed = []
+    for row in lines:
+        row["full_name"] = row["full_name"] or "Nama Diperbaiki"
+        row["email"] = "" if row["email"] == "not-an-address" else row["email"]
+        row["family_card"] = row["nik"][:2] + "01020000000001" if row["family_card"] == "12345" else row["family_card"]
+        fixed.append(row)
+    with errors.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(lines[0]))
+        writer.writeheader()
+        writer.writerows(fixed)
+    result = invoke("import", "participants", str(errors), "--db", db_url, "--operator", "coordinator", "--lang", "en")
+    assert "Read 4 rows: 2 imported, 2 rejected." in result.output  # the two bad NIKs still need a fix
 
     wrong = write_csv(tmp_path / "wrong.csv", [person()], header=HEADER[:-1])
     result = invoke("import", "participants", str(wrong), "--db", db_url, "--operator", "coordinator", "--lang", "en")

@@ -208,8 +208,10 @@ async def test_counts_are_exact_when_cheap_an_estimate_marked_as_one_beyond_and_
     exact = await registry.count_participants(db, actors.reviewer, ParticipantFilter(search="widjaja"))
     assert (exact.value, exact.exact) == (30, True)
     assert (await registry.count_participants(db, actors.tokopedia, ParticipantFilter())).value == 0  # scoped
+    everyone = await registry.count_participants(db, actors.reviewer, ParticipantFilter(status="registered"))
+    assert (everyone.value, everyone.exact) == (31, True)  # from the tally, exactly
     monkeypatch.setattr(counting, "EXACT_UP_TO", 10)
-    beyond = await registry.count_participants(db, actors.reviewer, ParticipantFilter())
+    beyond = await registry.count_participants(db, actors.reviewer, ParticipantFilter(province="32"))
     if db.is_sqlite:
         assert (beyond.value, beyond.exact) == (31, True)  # no estimate to ask for: counted
     else:

@@ -57,9 +57,10 @@ async def test_good_rows_are_imported_and_bad_rows_reported_by_line_and_column(d
     assert lines[4].startswith("line 7, column documents_present: ")
     with errors_csv.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(row["line"], row["column"]) for row in rows] == [
-        ("3", "nib"), ("4", "province"), ("5", "nib"), ("6", "platforms"), ("7", "documents_present"),
+    assert [(row["error_line"], row["name"]) for row in rows] == [
+        ("3", "PT Dua"), ("4", "PT Tiga"), ("5", "PT Empat"), ("6", "PT Lima"), ("7", "LKP Enam"),
     ]
+    assert rows[0]["nib"] == "12345" and "NIB" in rows[0]["error_reason"]
     async with read_session(db) as session:
         imported = dict((await session.execute(select(Provider.nib, Provider.id))).all())
         assert set(imported) == {"3171000000001", "3171000000007"}

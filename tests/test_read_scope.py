@@ -94,6 +94,7 @@ CALLS = {
     "providers.platform_choices": lambda f, db, a, o: f(db, a),
     "registry.list_participants": lambda f, db, a, o: f(db, a, ParticipantFilter()),
     "registry.count_participants": lambda f, db, a, o: f(db, a, ParticipantFilter()),
+    "enrollments.list_flagged_completions": lambda f, db, a, o: f(db, a),
     "registry.list_blacklist": lambda f, db, a, o: f(db, a),
     "registry.reveal_nik": lambda f, db, a, o: f(db, a, o["participant"], "checking"),
     "sessions.list_sessions": lambda f, db, a, o: f(db, a),

@@ -120,3 +120,12 @@ async def test_the_palette_offers_each_system_command_once_in_the_operators_lang
             titles = [command.title for command in app.get_system_commands(app.screen)]
             assert titles == expected, titles
         set_language("en")
+
+
+async def test_at_80_columns_every_area_tab_is_whole(db):
+    app = console(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "finance")
+        labels = [str(tab.label) for tab in app.screen.query_one("#area-tabs").query("Tab")]
+        assert labels == ["1 Home", "2 Apps", "3 Platforms", "4 Providers", "5 People", "6 Pay", "7 Audit"]
+        assert sum(len(label) + 2 for label in labels) <= 80

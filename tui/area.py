@@ -36,6 +36,10 @@ class Area(PermissionGate, ServiceCaller, Vertical):
     def relabel(self) -> None:
         """Called after a language switch."""
 
+    def show_queue(self, key: str) -> None:
+        """Narrow the area to one queue of the dashboard ("batches_submitted", ...): the work
+        that line counted. Areas without such a list show themselves as they are."""
+
     def focus_default(self) -> None:
         """Focus the area's main list, not a text field: single-letter and number keys then work
         straight away (they never fire while an Input has focus)."""

@@ -31,6 +31,7 @@ from store.models.participants import (
     ExclusionList,
     Participant,
     ParticipantStatus,
+    ParticipantTally,
     SelectionRejection,
     Sex,
     Wave,

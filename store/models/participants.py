@@ -6,6 +6,7 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -197,6 +198,18 @@ class ExclusionEntry(SQLModel, table=True):
     list_id: int = fk("exclusion_list.id", ondelete="CASCADE", index=True)
     nik: str = Field(sa_type=String(16), nullable=False, index=True)
     detail: str = Field(default="", sa_type=String(200), nullable=False)
+
+
+class ParticipantTally(SQLModel, table=True):
+    """How many participants are in each (wave, status): kept by database triggers on
+    `participant` in the same transaction as every change (migration 0610), so the wave funnels
+    and the registry's counts never scan millions of rows. wave_key 0: in no wave."""
+
+    __tablename__ = "participant_tally"
+
+    wave_key: int = Field(sa_type=BigInteger, primary_key=True)
+    status: str = Field(sa_type=String(20), primary_key=True)
+    n: int = Field(sa_type=BigInteger, nullable=False)
 
 
 class SelectionRejection(SQLModel, table=True):

@@ -212,7 +212,7 @@ async def import_applications(
         groups = await _group_ids(session)
     source = f"import {source_name}".strip()
     async with unit_of_work(db, actor) as uow:
-        for line, row in csvio.rows(text, REQUIRED_COLUMNS, OPTIONAL_COLUMNS):
+        for line, row in csvio.rows(text, REQUIRED_COLUMNS, OPTIONAL_COLUMNS, report=report):
             report.read += 1
             broken = csvio.malformed(row, width)
             if broken:

@@ -42,6 +42,7 @@ from store.models import (
     utcnow,
 )
 from store.paging import Cursor, Page, keyset, page_of
+from store.personal_data import mask_number
 from store.services import catalog
 from store.services.waves import hold_waves
 from store.text import prefix_range
@@ -345,6 +346,43 @@ async def clear_flag(
         uow.audit("enrollment.flag_cleared", "enrollment", enrollment.id, reason=reason)
         await uow.session.flush()
         return await _enrollment_view(uow.session, enrollment.id)
+
+
+@dataclass(frozen=True)
+class FlaggedCompletion:
+    enrollment_id: int
+    participant_id: int
+    nik: str  # masked
+    full_name: str
+    course_title: str
+    hours: int
+    platform_name: str
+    assigned_at: dt.datetime
+    completed_on: dt.date
+
+
+async def list_flagged_completions(
+    db: Database, actor: Actor, cursor: Cursor | None = None, limit: int = 100
+) -> Page[FlaggedCompletion]:
+    """Completions flagged as too fast for their course's hours and not yet reviewed, oldest
+    first: the coordinator's queue (each is accepted with `clear_flag`, from the participant's
+    file). Platform staff see their own platform's."""
+    actor.require("participant.read")
+    query = (
+        select(Enrollment.id, Enrollment.participant_id, Participant.nik, Participant.full_name, Course.title,
+               Course.hours, Platform.name, Enrollment.assigned_at, Enrollment.completed_on)
+        .join(Participant, Participant.id == Enrollment.participant_id)
+        .join(Course, Course.id == Enrollment.course_id)
+        .join(Platform, Platform.id == Enrollment.platform_id)
+        .where(Enrollment.flagged_fast, Enrollment.flag_cleared_at.is_(None),
+               Enrollment.status == EnrollmentStatus.COMPLETED)
+    )
+    if actor.is_platform_staff:
+        query = query.where(Enrollment.platform_id == actor.platform_id)
+    async with read_session(db) as session:
+        rows = (await session.execute(keyset(query, [Enrollment.id], cursor, limit))).all()
+    views = [FlaggedCompletion(row[0], row[1], mask_number(row[2]), *row[3:]) for row in rows]
+    return page_of(views, limit, lambda view: (view.enrollment_id,))
 
 
 # --- choosing a course to assign -----------------------------------------------------------

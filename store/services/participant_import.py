@@ -114,6 +114,7 @@ class _Batches:
         self.file_name, self.dry_run = file_name, dry_run
         self.progress, self.total_lines = progress, total_lines
         self.pending: list[tuple[int, dict[str, Any]]] = []
+        self.as_read: dict[int, dict[str, str]] = {}  # the pending rows as in the file (for the errors file)
         self.batch_number = 0
         self.committed_line = 0  # the file's last line in a committed batch
 
@@ -121,18 +122,20 @@ class _Batches:
         """Write the pending rows, then report progress (as lines committed)."""
         if self.pending:
             pending, self.pending = self.pending, []
+            as_read, self.as_read = self.as_read, {}
             self.batch_number += 1
-            self.progress(await self._write(pending, self.batch_number), self.total_lines)
+            self.progress(await self._write(pending, self.batch_number, as_read), self.total_lines)
 
-    async def _write(self, pending: list[tuple[int, dict[str, Any]]], batch_number: int) -> int:
+    async def _write(self, pending: list[tuple[int, dict[str, Any]]], batch_number: int,
+                     as_read: dict[int, dict[str, str]]) -> int:
         """Insert the rows not yet in the registry, in one unit of work; returns the last line."""
         niks = [values["nik"] for _, values in pending]
         if self.dry_run:
             async with read_session(self.db) as session:
-                self.report.imported += len(self._keep_new(pending, await _known_niks(session, niks)))
+                self.report.imported += len(self._keep_new(pending, await _known_niks(session, niks), as_read))
             return pending[-1][0]
         async with unit_of_work(self.db, self.actor) as uow:
-            fresh = self._keep_new(pending, await _known_niks(uow.session, niks))
+            fresh = self._keep_new(pending, await _known_niks(uow.session, niks), as_read)
             now = utcnow()
             await insert_rows(
                 uow.session, Participant.__table__,
@@ -149,11 +152,12 @@ class _Batches:
         self.committed_line = pending[-1][0]
         return pending[-1][0]
 
-    def _keep_new(self, pending, known: set[str]) -> list[tuple[int, dict[str, Any]]]:
+    def _keep_new(self, pending, known: set[str], as_read: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
         fresh = []
         for line, values in pending:
             if values["nik"] in known:
-                self.report.reject(line, InvalidInput("participant.duplicate_nik", field="nik", value=values["nik"]))
+                self.report.reject(line, InvalidInput("participant.duplicate_nik", field="nik", value=values["nik"]),
+                                   row=as_read.get(line))
             else:
                 fresh.append((line, values))
         return fresh
@@ -217,7 +221,7 @@ async def _read_and_write(stream, batches: _Batches, report: csvio.ImportReport,
                           should_stop: Callable[[], bool] | None) -> None:
     first_line_of: dict[int, int] = {}  # NIK (as a number, to keep a million small) -> line
     with stream:
-        for line, raw in csvio.rows(stream, PARTICIPANT_COLUMNS):
+        for line, raw in csvio.rows(stream, PARTICIPANT_COLUMNS, report=report):
             report.read += 1
             if report.read % _YIELD_EVERY == 0:
                 await asyncio.sleep(0)
@@ -238,6 +242,7 @@ async def _read_and_write(stream, batches: _Batches, report: csvio.ImportReport,
                 continue
             first_line_of[key] = line
             batches.pending.append((line, values))
+            batches.as_read[line] = raw
             if len(batches.pending) >= batch_rows:
                 await batches.flush()
                 if should_stop and should_stop():
@@ -279,7 +284,7 @@ async def import_exclusions(
     first_line_of: dict[str, int] = {}
     stream, _lines = csvio.open_text(path)
     with stream:
-        for line, raw in csvio.rows(stream, EXCLUSION_COLUMNS, EXCLUSION_OPTIONAL):
+        for line, raw in csvio.rows(stream, EXCLUSION_COLUMNS, EXCLUSION_OPTIONAL, report=report):
             report.read += 1
             problem = csvio.malformed(raw, len(EXCLUSION_COLUMNS))
             try:

@@ -38,7 +38,7 @@ async def import_providers(db: Database, actor: Actor, path: str | Path) -> csvi
     source = Path(path).name
     async with unit_of_work(db, actor) as uow:
         imported: dict[str, str] = {}  # NIB -> name, for rows repeating an earlier row's NIB
-        for line, row in csvio.rows(text, REQUIRED, OPTIONAL):
+        for line, row in csvio.rows(text, REQUIRED, OPTIONAL, report=report):
             report.read += 1
             broken = csvio.malformed(row, len(REQUIRED))
             if broken is not None:

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
@@ -19,7 +19,7 @@ from store.engine import Database
 from store.errors import Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from store.failures import explain_constraint
 from store.personal_data import REVEALABLE, mask_number
-from store.models import BlacklistEntry, Enrollment, Participant, ParticipantStatus, Wave, utcnow
+from store.models import BlacklistEntry, Enrollment, Participant, ParticipantStatus, ParticipantTally, Wave, utcnow
 from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
 from store import search
@@ -144,6 +144,14 @@ async def count_participants(db: Database, actor: Actor, filters: ParticipantFil
     actor.require("participant.read")
     _check_filter(filters)
     async with read_session(db, replica=True) as session:
+        if not filters.search.strip() and not filters.province and not actor.is_platform_staff:
+            # By wave and status only: the tally the database keeps has it, exactly, at once.
+            query = select(func.coalesce(func.sum(ParticipantTally.n), 0))
+            if filters.wave_id is not None:
+                query = query.where(ParticipantTally.wave_key == filters.wave_id)
+            if filters.status:
+                query = query.where(ParticipantTally.status == filters.status)
+            return Count(int((await session.execute(query)).scalar_one()), True)
         query = filtered(select(Participant.id), filters, actor, is_sqlite=db.is_sqlite)
         return await count_of(session, query, exact_up_to=counting.EXACT_UP_TO)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -18,7 +18,7 @@ from store.engine import Database
 from store import validators
 from store.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from store.failures import explain_constraint
-from store.models import Participant, ParticipantStatus, Wave, WaveProvinceQuota, WaveState
+from store.models import ParticipantStatus, ParticipantTally, Wave, WaveProvinceQuota, WaveState
 from store.provinces import PROVINCES
 from store.uow import read_session, unit_of_work
 
@@ -243,21 +243,18 @@ async def set_wave_state(db: Database, actor: Actor, wave_id: int, state: str, *
 
 
 async def _funnels(session: AsyncSession) -> tuple[dict[int, dict[str, int]], int]:
-    """Participants per (wave, status), from the (wave_id, status, id) index, and the current
-    pool of registered participants."""
-    rows = await session.execute(
-        select(Participant.wave_id, Participant.status, func.count())
-        .where(Participant.wave_id.is_not(None))
-        .group_by(Participant.wave_id, Participant.status)
-    )
+    """Participants per (wave, status) and the current pool of registered participants, from the
+    tally the database keeps (store/models/participants.py ParticipantTally): a handful of rows,
+    whatever the registry's size."""
     counts: dict[int, dict[str, int]] = {}
-    for wave_id, status, count in rows:
-        counts.setdefault(wave_id, {})[status] = count
-    pool = (
-        await session.execute(
-            select(func.count()).select_from(Participant).where(Participant.status == ParticipantStatus.REGISTERED)
-        )
-    ).scalar_one()
+    pool = 0
+    for wave_key, status, n in await session.execute(
+        select(ParticipantTally.wave_key, ParticipantTally.status, ParticipantTally.n).where(ParticipantTally.n != 0)
+    ):
+        if wave_key == 0:
+            pool += n if status == ParticipantStatus.REGISTERED else 0
+        else:
+            counts.setdefault(wave_key, {})[status] = n
     return counts, pool
 
 

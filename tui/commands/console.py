@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
-from pathlib import Path
-
 import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 
 
 def run_console(db: Database | None = None, *, db_url: str | None = None, demo: bool = False,
-                theme: str = "default", handed=None) -> None:
+                theme: str = "default", open_database: Callable[[], Awaitable[Database]] | None = None,
+                handed=None) -> None:
     """Run the console until the operator quits, then dispose of the engines. Given `db_url`
-    instead of an open database, the console opens it behind its login screen and, when it
-    cannot (unreachable, another schema revision), exits with that one line."""
+    (or an `open_database` of its own) instead of an open database, the console opens it behind
+    its login screen and, when it cannot (unreachable, another schema revision), exits with
+    that one line."""
     from tui.app import MitraApp
 
     logging.basicConfig(filename=os.devnull)  # log records must never paint over the screen
@@ -37,12 +39,14 @@ def run_console(db: Database | None = None, *, db_url: str | None = None, demo: 
 
         operators = demo_operator_list()
 
-    async def open_database() -> Database:
+    async def open_configured() -> Database:
         from store import migrate
 
         return await migrate.open_database(db_url)
 
-    app = MitraApp(db, open_database=None if db is not None else open_database, demo=demo,
+    if db is None and open_database is None:
+        open_database = open_configured
+    app = MitraApp(db, open_database=open_database, demo=demo,
                    demo_operators=operators, theme=theme, handed=handed)
     app.run()  # the app disposes of the engines in its own event loop when it closes
     if app.return_code:
@@ -104,17 +108,28 @@ async def build(db_url: str | None, participants: int, seed: int, replace: bool)
     return db
 
 
-async def _copy_of_template(target: str, participants: int, seed: int, fresh: bool) -> Database:
-    """Each demo session gets its own copy of the cached template, so nobody shares changes."""
-    from fixtures.template import copy_sqlite, demo_template
-    from store.engine import create_database
+async def _built_template(participants: int, seed: int, fresh: bool) -> Path:
+    from fixtures.template import demo_template
 
     async def build_template(url: str) -> None:
         await build(url, participants, seed, replace=False)
 
     template, _built = await demo_template(participants, seed, build_template, fresh=fresh)
+    return template
+
+
+async def _open_copy(template: Path, target: str) -> Database:
+    """Each demo session gets its own copy of the cached template, so nobody shares changes;
+    opened like any database (the revision gate), so a template can never outlive its schema."""
+    from fixtures.template import copy_sqlite
+    from store import migrate
+
     copy_sqlite(template, Path(target))
-    return create_database(target)
+    return await migrate.open_database(target)
+
+
+async def _copy_of_template(target: str, participants: int, seed: int, fresh: bool) -> Database:
+    return await _open_copy(await _built_template(participants, seed, fresh), target)
 
 
 @click.command("demo")
@@ -129,26 +144,36 @@ async def _copy_of_template(target: str, participants: int, seed: int, fresh: bo
 @lang_option
 def demo(build_only, participants, seed, replace, fresh, theme, db_url) -> None:
     """Open the console on a copy of the demo database (DEMO badge), built once and cached."""
+    if db_url is None and not build_only:
+        _demo_session(participants, seed, fresh, theme)
+        return
     from tui.commands.common import Failure, run
 
-    if db_url is None and build_only:
+    if db_url is None:
         raise Failure(t("cli.demo.db_required"))
-    temporary = None
-    try:
-        if db_url is None:
-            # A session of its own: a fresh copy of the cached template in a temporary folder.
-            temporary = tempfile.TemporaryDirectory(prefix="mitra-demo-")
-            copy_url = str(Path(temporary.name) / "demo.db")
-            db = run(lambda: _copy_of_template(copy_url, participants, seed, fresh))
-        else:
-            db = run(lambda: build(db_url, participants, seed, replace))
-        if build_only:
-            click.echo(t("cli.demo.built", target=db.label))
-            return
-        run_console(db, demo=True, theme=theme)
-    finally:
-        if temporary is not None:
-            temporary.cleanup()
+    db = run(lambda: build(db_url, participants, seed, replace))
+    if build_only:
+        click.echo(t("cli.demo.built", target=db.label))
+        return
+    run_console(db, demo=True, theme=theme)
+
+
+def _demo_session(participants: int, seed: int, fresh: bool, theme: str) -> None:
+    """A session of its own on a copy of the cached template, in a temporary folder.
+
+    With the template already built (every start but the first), nothing is imported or opened
+    before the login screen: the copy is made and opened behind it, as `mitra --db FILE` opens
+    its database, so the demo starts about as fast as the console does."""
+    from fixtures.template import template_path
+
+    template = template_path(participants, seed)
+    if fresh or not template.exists():
+        from tui.commands.common import run
+
+        template = run(lambda: _built_template(participants, seed, fresh))
+    with tempfile.TemporaryDirectory(prefix="mitra-demo-") as folder:
+        copy = str(Path(folder) / "demo.db")
+        run_console(demo=True, theme=theme, open_database=lambda: _open_copy(template, copy))
 
 
 @click.command("console", hidden=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -30,6 +31,8 @@ class PagedTable(ServiceCaller, DataTable):
         ("k", "cursor_up", ""),
         ("g", "scroll_top", ""),
         ("G", "scroll_bottom", ""),
+        # Every list can be taken away, the same way (tui/widgets/export.py).
+        Binding("ctrl+e", "export", "keys.export", id="mitra.list.export"),
     ]
 
     class Loaded(Message):
@@ -155,6 +158,20 @@ class PagedTable(ServiceCaller, DataTable):
         super().watch_cursor_coordinate(old, new)
         if new.row >= self.row_count - 10:
             self._next_page()
+
+    @property
+    def export_name(self) -> str:
+        """The list's name in files and in the audit trail: its id ("participants-table" ->
+        "participants")."""
+        return (self.id or "list").removesuffix("-table").replace("-", "_")
+
+    def action_export(self) -> None:
+        if self._fetch is None:
+            return
+        from tui.widgets.export import ExportScreen
+
+        header = [t(label) for _key, label in self._column_spec]
+        self.app.push_screen(ExportScreen(self.export_name, header, self._fetch, self._render_row))
 
     def action_scroll_bottom(self) -> None:
         # Only to the end of what is loaded: jumping to the end of millions is not a page.

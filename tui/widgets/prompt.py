@@ -25,7 +25,8 @@ class PromptScreen(ModalScreen):
     DEFAULT_CSS = """
     PromptScreen { align: center middle; }
     PromptScreen > Vertical {
-        width: 84; height: auto; max-height: 90%; border: thick $accent; background: $surface; padding: 1 2;
+        width: 84; max-width: 100%; height: auto; max-height: 90%; border: thick $accent; background: $surface;
+        padding: 1 2;
     }
     PromptScreen .prompt-title { text-style: bold; margin-bottom: 1; }
     PromptScreen .prompt-error { color: $error; height: auto; }

@@ -231,7 +231,7 @@ async def import_participant_accounts(db: Database, actor: Actor, text: str) -> 
     actor.require("payout_account.manage")
     report = ImportReport()
     parsed: list[tuple[int, str, AccountDetails, bool]] = []
-    for line, row in rows(text, IMPORT_COLUMNS, IMPORT_OPTIONAL):
+    for line, row in rows(text, IMPORT_COLUMNS, IMPORT_OPTIONAL, report=report):
         report.read += 1
         problem = malformed(row, len(IMPORT_COLUMNS))
         if problem:

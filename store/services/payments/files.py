@@ -294,7 +294,7 @@ async def reconcile(db: Database, actor: Actor, batch_id: int, text: str) -> Rec
     """Apply the payer's results to a sent batch: all rows or none (see the module docstring)."""
     actor.require("payment.reconcile")
     report = ReconcileReport()
-    parsed = rows(text, RESULT_COLUMNS, RESULT_OPTIONAL)
+    parsed = rows(text, RESULT_COLUMNS, RESULT_OPTIONAL, report=report)
     first = next(parsed, None)  # reads the header: a wrong one refuses the file before anything else
     parsed = itertools.chain([first] if first else [], parsed)
     try:

@@ -1,8 +1,8 @@
 """operator keys: SSH public keys that log an operator into `mitra serve ssh`; a session
 records the key that logged it in
 
-Revision ID: 0610
-Revises: 0609
+Revision ID: 0611
+Revises: 0610
 Create Date: 2026-12-03
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from store.models.base import ID
 
-revision = "0610"
-down_revision = "0609"
+revision = "0611"
+down_revision = "0610"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,101 @@
+"""Lists taken away: CSV and XLSX hold what the list shows under the same filter and scope, a
+hostile cell cannot become a formula, a stopped export leaves nothing, every export is audited,
+and Ctrl+E on a list in the console writes the file and says where."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import openpyxl
+from sqlalchemy import select
+
+from store import exports
+from store.models import AuditEvent
+from store.services import registry
+from store.services.registry import ParticipantFilter
+from store.uow import read_session
+from tests.participants_support import add_participants, person
+from tests.tui_support import SIZE, console, login, wait_until
+from tui.widgets.export import ExportScreen
+from tui.widgets.paged_table import PagedTable
+
+
+def _participant_pages(db, actor, filters, size=2):
+    async def pages():
+        cursor = None
+        while True:
+            page = await registry.list_participants(db, actor, filters, cursor, size)
+            yield [[row.nik, row.full_name, row.status] for row in page.rows]
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    return pages
+
+
+async def test_csv_and_xlsx_hold_the_filtered_list_and_no_formula(db, actors, tmp_path):
+    people = [person(name="Budi Widjaja"), person(name="=HYPERLINK(\"http://x\")"), person(name="Agus Salim"),
+              person(name="@SUM(A1) Widjaja")]
+    await add_participants(db, actors.coordinator, people)
+    header = ["NIK", "Name", "Status"]
+    pages = _participant_pages(db, actors.reviewer, ParticipantFilter(search="widjaja"))
+    written = await exports.export_list(db, actors.reviewer, name="participants", header=header, pages=pages,
+                                        path=tmp_path / "list.csv", fmt="csv")
+    raw = (tmp_path / "list.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a BOM: spreadsheets read UTF-8
+    rows = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
+    assert written == 2 and rows[0] == header
+    assert [row[1] for row in rows[1:]] == ["Budi Widjaja", "'@SUM(A1) Widjaja"]
+    assert all("*" in row[0] for row in rows[1:])  # NIKs masked, as the list shows them
+
+    everyone = _participant_pages(db, actors.reviewer, ParticipantFilter())
+    written = await exports.export_list(db, actors.reviewer, name="participants", header=header, pages=everyone,
+                                        path=tmp_path / "list.xlsx", fmt="xlsx")
+    sheet = openpyxl.load_workbook(tmp_path / "list.xlsx").active
+    cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert written == 4 and cells[0] == header and len(cells) == 5
+    assert "'=HYPERLINK(\"http://x\")" in [row[1] for row in cells]
+    assert sheet["A2"].data_type == "s"  # text, never a formula
+
+    async with read_session(db) as session:
+        audited = [json.loads(changes)["details"] for changes in (await session.execute(
+            select(AuditEvent.changes).where(AuditEvent.action == "list.exported").order_by(AuditEvent.id))).scalars()]
+    assert audited == [{"list": "participants", "format": "csv", "rows": 2},
+                       {"list": "participants", "format": "xlsx", "rows": 4}]
+
+
+async def test_a_stopped_export_leaves_no_file_and_platform_staff_export_only_their_own(db, actors, tmp_path):
+    await add_participants(db, actors.coordinator, [person() for _ in range(6)])
+    target = tmp_path / "stopped.csv"
+    written = await exports.export_list(
+        db, actors.reviewer, name="participants", header=["NIK", "Name", "Status"],
+        pages=_participant_pages(db, actors.reviewer, ParticipantFilter()), path=target, fmt="csv",
+        should_stop=lambda: True,
+    )
+    assert written == 0 and not target.exists()
+    scoped = await exports.export_list(
+        db, actors.tokopedia, name="participants", header=["NIK", "Name", "Status"],
+        pages=_participant_pages(db, actors.tokopedia, ParticipantFilter()), path=tmp_path / "own.csv", fmt="csv",
+    )
+    assert scoped == 0  # nobody bought on their platform
+
+
+async def test_ctrl_e_on_a_list_exports_it_and_says_where(db, actors, tmp_path):
+    await add_participants(db, actors.coordinator, [person(name=f"Dewi Lestari {n}") for n in range(3)])
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        await pilot.press("5")
+        table = app.screen.query_one("#participants-table", PagedTable)
+        await wait_until(pilot, lambda: table.row_count == 3)
+        table.focus()
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        path = tmp_path / "peserta.xlsx"
+        app.screen.query_one("#export-path").value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.written_path == path)
+        assert str(path) in str(app.screen.query_one("#export-status").render())
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet.max_row == 4 and sheet["B1"].value == "Name"
