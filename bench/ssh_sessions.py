@@ -58,7 +58,10 @@ def wait_for(fd: int, needle: bytes, timeout: float = 120) -> None:
     seen, deadline = b"", time.monotonic() + timeout
     while time.monotonic() < deadline:
         if select.select([fd], [], [], 0.5)[0]:
-            seen = (seen + os.read(fd, 65536))[-200000:]
+            try:
+                seen = (seen + os.read(fd, 65536))[-200000:]
+            except OSError:  # the client ended: say what it printed last
+                raise SystemExit(f"the client ended before {needle!r}: {seen[-300:]!r}") from None
             if needle in seen:
                 return
     raise SystemExit(f"never saw {needle!r}")
@@ -105,6 +108,7 @@ def main() -> None:
         for _ in range(args.n):
             process, fd, _, _ = in_a_pty(ssh, env, 80, 24)
             wait_for(fd, b"Work waiting")
+            drain(fds, 0.1)  # the others' output read, so none of them blocks on a full terminal
             clients.append(process)
             fds.append(fd)
         drain(fds, 5)  # settle: the consoles' startup work is done
