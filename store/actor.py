@@ -19,6 +19,9 @@ class Actor:
     full_name: str = ""
     # The console session this actor acts in (store/services/sessions.py); None for a command line.
     session_token: str | None = None
+    # How this session came in, recorded on each of its audited actions: for an SSH login by key,
+    # (("ssh_key", fingerprint), ("peer", client address)). Empty for a password login.
+    via: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_platform_staff(self) -> bool:

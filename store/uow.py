@@ -51,6 +51,8 @@ class UnitOfWork:
             changes = {}
         if details:
             changes["details"] = details
+        if self.actor.via:
+            changes["via"] = dict(self.actor.via)
         self._events.append(audit.PendingEvent(action, entity, entity_id, changes, reason))
 
     @asynccontextmanager

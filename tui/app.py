@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import signal
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from screens.shell import ShellScreen
     from store.actor import Actor
     from store.engine import Database
+    from tui.ssh_handoff import Handed
 
 THEMES = {"default": "textual-dark", "ansi": "ansi-dark"}
 # Loaded behind the login screen, in a thread, while the operator types: the shell with every
@@ -92,8 +95,11 @@ class MitraApp(ServiceCaller, App):
         demo: bool = False,
         demo_operators: list[tuple[str, str]] | None = None,
         theme: str = "default",
+        handed: Handed | None = None,
     ) -> None:
-        """On an open `db`, or on the one `open_database` opens behind the login screen."""
+        """On an open `db`, or on the one `open_database` opens behind the login screen. With
+        `handed` (an SSH login the server checked, tui/ssh_handoff.py) the console logs that
+        operator in by key once the database is open."""
         super().__init__()
         if (db is None) == (open_database is None):
             raise ValueError("give the console a database or a way to open one")
@@ -105,12 +111,17 @@ class MitraApp(ServiceCaller, App):
         self.demo_operators = demo_operators or []
         self.actor: Actor | None = None
         self._theme_choice = theme
+        self._handed = handed
         self._apply_keymap_file()
 
     def on_mount(self) -> None:
         self.theme = THEMES.get(self._theme_choice, THEMES["default"])
         self.push_screen(LoginScreen(self.demo_operators))
         self._opened = asyncio.get_running_loop().create_future()
+        # A hung-up terminal (an SSH client gone, `mitra serve ssh` ending the connection) ends the
+        # console as quitting does: its session is logged out, not left open.
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
         # After the first paint: loading the store in a thread competes with painting for the GIL.
         self.call_after_refresh(lambda: setattr(self, "_opening", asyncio.create_task(self._open())))
 
@@ -129,8 +140,23 @@ class MitraApp(ServiceCaller, App):
             self.exit(return_code=1, message=describe_error(error))
             return
         self._opened.set_result(self.db)
+        if self._handed is not None:
+            self.run_worker(self._log_in_by_key(self._handed), group="login", exit_on_error=False)
         self.run_worker(self._check_guards(), group="guards")
         self.run_worker(asyncio.to_thread(importlib.import_module, "screens.shell"), group="preload")
+
+    async def _log_in_by_key(self, handed: Handed) -> None:
+        """The SSH server's operator, straight into the shell; refused (key removed or operator
+        deactivated meanwhile), the login screen says why and stays."""
+        from store.services import operators
+
+        self._handed = None  # once: logging out returns to the password login
+        try:
+            actor = await operators.login_by_key(self.db, handed.username, handed.fingerprint, handed.peer)
+        except MitraError as error:
+            self.notify(describe_error(error), severity="error", timeout=30)
+            return
+        self.logged_in(actor)
 
     async def database(self) -> Database:
         """The open database, once it is open."""

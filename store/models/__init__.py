@@ -2,7 +2,7 @@
 
 from store.models.audit import AuditEvent, AuditHead
 from store.models.base import NAMING_CONVENTION, Versioned, metadata, utcnow
-from store.models.operators import Operator, OperatorRole, OperatorSession, Role, Setting
+from store.models.operators import Operator, OperatorKey, OperatorRole, OperatorSession, Role, Setting
 from store.models.organisations import (
     DECIDED_STATES,
     DEFAULT_COMMISSION_CAP_BP,

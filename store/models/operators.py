@@ -82,8 +82,26 @@ class OperatorSession(SQLModel, table=True):
     operator_id: int = fk("operator.id", index=True)
     origin: str = Field(sa_type=String(20), nullable=False)
     peer: str = Field(default="", sa_type=String(200), nullable=False)
+    # The SSH key that logged this session in (SHA256 fingerprint); empty for a password login.
+    key_fingerprint: str = Field(default="", sa_type=String(60), nullable=False)
     started_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
     last_action_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
     ended_at: dt.datetime | None = timestamp()
     ended_by: int | None = fk("operator.id", nullable=True)
     end_reason: str = Field(default="", sa_type=String(300), nullable=False)
+
+
+class OperatorKey(SQLModel, table=True):
+    """An SSH public key that logs its operator into `mitra serve ssh` (no second password). A key
+    belongs to one operator only: its fingerprint (SHA256, as OpenSSH prints it) is unique."""
+
+    __tablename__ = "operator_key"
+
+    id: int | None = id_field()
+    operator_id: int = fk("operator.id", index=True)
+    algorithm: str = Field(sa_type=String(40), nullable=False)
+    public_key: str = Field(sa_type=Text, nullable=False)  # "algorithm base64", without the comment
+    fingerprint: str = Field(sa_type=String(60), unique=True, nullable=False)
+    comment: str = Field(default="", sa_type=String(200), nullable=False)
+    added_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
+    added_by: int | None = fk("operator.id", nullable=True)

@@ -100,6 +100,28 @@ async def login(
     return actor
 
 
+async def login_by_key(db: Database, username: str, fingerprint: str, peer: str) -> Actor:
+    """An SSH login: `mitra serve ssh` checked the client's key and hands the console this
+    operator (tui/ssh_handoff.py). The key must still belong to this active operator. The session
+    and every audited action of it carry the key's fingerprint and the client's address."""
+    from store.models import OperatorKey
+
+    name = (username or "").strip().lower()
+    async with read_session(db) as session:
+        operator = (await session.execute(
+            select(Operator).join(OperatorKey, OperatorKey.operator_id == Operator.id)
+            .where(Operator.username == name, OperatorKey.fingerprint == fingerprint)
+        )).scalar_one_or_none()
+        if operator is None or not operator.is_active:
+            raise AuthenticationFailed("auth.inactive" if operator is not None else "auth.failed")
+        roles = await _roles_of(session, operator.id)
+        platform_code = await _platform_code(session, operator.platform_id)
+    actor = Actor(operator.id, operator.username, roles, operator.platform_id, platform_code, operator.full_name,
+                  session_token=sessions.new_token(), via=(("ssh_key", fingerprint), ("peer", peer[:200])))
+    await _record_login(db, actor, ("ssh", peer))
+    return actor
+
+
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 

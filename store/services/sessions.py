@@ -48,7 +48,8 @@ def session_row(actor: Actor, origin: str, peer: str) -> OperatorSession:
         raise InvalidInput("session.origin", field="origin", value=origin)
     now = utcnow()
     return OperatorSession(token=actor.session_token, operator_id=actor.operator_id, origin=origin,
-                           peer=(peer or "")[:200], started_at=now, last_action_at=now)
+                           peer=(peer or "")[:200], key_fingerprint=dict(actor.via).get("ssh_key", ""),
+                           started_at=now, last_action_at=now)
 
 
 async def touch(db: Database, actor: Actor) -> None:
@@ -124,7 +125,8 @@ async def end_session(db: Database, actor: Actor, session_id: int, reason: str) 
             raise RuleViolation("session.already_ended", id=session_id)
         row.ended_at, row.ended_by, row.end_reason = utcnow(), actor.operator_id, reason[:300]
         uow.audit("operator_session.ended", "operator", row.operator_id, reason=reason,
-                  details={"session": session_id, "origin": row.origin, "peer": row.peer})
+                  details={"session": session_id, "origin": row.origin, "peer": row.peer,
+                           "ssh_key": row.key_fingerprint})
         await uow.session.flush()
     return next(view for view in await list_sessions(db, actor) if view.id == session_id)
 

@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 
 def run_console(db: Database | None = None, *, db_url: str | None = None, demo: bool = False,
-                theme: str = "default", open_database: Callable[[], Awaitable[Database]] | None = None) -> None:
+                theme: str = "default", open_database: Callable[[], Awaitable[Database]] | None = None,
+                handed=None) -> None:
     """Run the console until the operator quits, then dispose of the engines. Given `db_url`
     (or an `open_database` of its own) instead of an open database, the console opens it behind
     its login screen and, when it cannot (unreachable, another schema revision), exits with
@@ -46,7 +47,7 @@ def run_console(db: Database | None = None, *, db_url: str | None = None, demo: 
     if db is None and open_database is None:
         open_database = open_configured
     app = MitraApp(db, open_database=open_database, demo=demo,
-                   demo_operators=operators, theme=theme)
+                   demo_operators=operators, theme=theme, handed=handed)
     app.run()  # the app disposes of the engines in its own event loop when it closes
     if app.return_code:
         sys.exit(app.return_code)
@@ -181,4 +182,7 @@ def _demo_session(participants: int, seed: int, fresh: bool, theme: str) -> None
 @lang_option
 def console(theme, db_url) -> None:
     """Open the console on the configured database."""
-    run_console(db_url=db_url, theme=theme)
+    from tui.ssh_handoff import redeem
+
+    # Started by `mitra serve ssh` for a connection: its operator, by a one-time ticket.
+    run_console(db_url=db_url, theme=theme, handed=redeem())

@@ -141,3 +141,54 @@ def end_session(session_id, reason, db_url, operator_name) -> None:
 
     view = _as_operator(operator_name, lambda db, actor: sessions.end_session(db, actor, session_id, reason))(db_url)
     click.echo(t("cli.sessions.ended_now", id=view.id, operator=view.operator, origin=view.origin, peer=view.peer))
+
+
+@operators_group.group("keys")
+def keys_group() -> None:
+    """SSH public keys that log an operator into `mitra serve ssh` (admins)."""
+
+
+@keys_group.command("add")
+@click.argument("username")
+@click.argument("keyfile", type=click.File("r"))
+@db_option
+@operator_option
+@lang_option
+def keys_add(username, keyfile, db_url, operator_name) -> None:
+    """Add a public key (a .pub file, or - for standard input) for USERNAME."""
+    from store.services import operator_keys
+
+    text = keyfile.read()
+    view = _as_operator(operator_name, lambda db, actor: operator_keys.add_key(db, actor, username, text))(db_url)
+    click.echo(t("cli.keys.added", fingerprint=view.fingerprint, user=view.operator))
+
+
+@keys_group.command("list")
+@click.argument("username", required=False)
+@db_option
+@operator_option
+@lang_option
+def keys_list(username, db_url, operator_name) -> None:
+    """List SSH keys (of USERNAME, or of everyone)."""
+    from store.services import operator_keys
+
+    views = _as_operator(operator_name, lambda db, actor: operator_keys.list_keys(db, actor, username))(db_url)
+    if not views:
+        click.echo(t("cli.keys.none"))
+    for view in views:
+        click.echo(f"{view.operator:<16} {view.fingerprint}  {view.algorithm:<20} {view.added_at:%Y-%m-%d}  {view.comment}")
+
+
+@keys_group.command("remove")
+@click.argument("username")
+@click.argument("fingerprint")
+@db_option
+@operator_option
+@lang_option
+def keys_remove(username, fingerprint, db_url, operator_name) -> None:
+    """Remove USERNAME's key FINGERPRINT (SHA256:..., as `keys list` shows it)."""
+    from store.services import operator_keys
+
+    view = _as_operator(
+        operator_name, lambda db, actor: operator_keys.remove_key(db, actor, username, fingerprint))(db_url)
+    click.echo(t("cli.keys.removed", fingerprint=view.fingerprint, user=view.operator))

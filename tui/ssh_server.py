@@ -1,0 +1,250 @@
+"""`mitra serve ssh`: an SSH server that gives every connection its own console.
+
+Each connection's console runs in its own process under a pseudo-terminal (a crash or a leak
+stays in one operator's session; the SSH server itself stays small). The server checks the
+client's key against the operators' keys (store/services/operator_keys.py) and hands the
+operator to the console by a one-time ticket (tui/ssh_handoff.py): a known key logs straight in,
+an unknown key or a deactivated operator is refused before any console starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import signal
+import struct
+import sys
+import termios
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncssh
+
+from tui.ssh_handoff import Handed, HandoffServer
+
+FALLBACK_SIZE = (80, 24)  # for a client that reports a 0x0 window
+KEEPALIVE_SECONDS = 10  # with 2 unanswered: a dropped client's console ends within 30 s
+
+
+@dataclass
+class Limits:
+    idle_timeout: float = 15 * 60
+    max_session: float = 8 * 3600
+    max_connections: int = 100
+    failures_per_minute: int = 10  # failed authentications per client address
+
+
+@dataclass
+class ServerState:
+    limits: Limits
+    handoff: HandoffServer
+    console_command: list[str]
+    lookup: object  # async (key blob) -> operator name or None
+    trusted_ca: list = field(default_factory=list)
+    connections: int = 0
+    failures: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
+
+    def too_many_failures(self, address: str) -> bool:
+        recent = self.failures[address]
+        while recent and recent[0] < time.monotonic() - 60:
+            recent.popleft()
+        return len(recent) >= self.limits.failures_per_minute
+
+    def failed(self, address: str) -> None:
+        self.failures[address].append(time.monotonic())
+
+
+def host_key(folder: Path) -> asyncssh.SSHKey:
+    """The server's host key, made on first run and kept (owner-only) in the data directory."""
+    path = folder / "ssh_host_ed25519_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        path.write_bytes(key.export_private_key())
+        path.chmod(0o600)
+    return asyncssh.read_private_key(str(path))
+
+
+def fingerprint(key: asyncssh.SSHKey) -> str:
+    return key.get_fingerprint("sha256")
+
+
+class Gate(asyncssh.SSHServer):
+    """One connection's authentication: public keys (or a trusted CA's certificates) only."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.address = ""
+        self.handed: Handed | None = None
+        self.counted = False
+
+    def connection_made(self, connection: asyncssh.SSHServerConnection) -> None:
+        self.connection = connection
+        self.address = (connection.get_extra_info("peername") or ("?",))[0]
+        if self.state.connections >= self.state.limits.max_connections:
+            connection.close()
+            return
+        self.state.connections += 1
+        self.counted = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.counted:
+            self.state.connections -= 1
+            self.counted = False
+
+    def begin_auth(self, username: str) -> bool:
+        if self.state.too_many_failures(self.address):
+            self.connection.close()
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return False
+
+    def public_key_auth_supported(self) -> bool:
+        return True
+
+    async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        operator = await self.state.lookup(username, key.public_data)
+        if operator is None:
+            self.state.failed(self.address)
+            return False
+        self.handed = Handed(operator, fingerprint(key), self.address)
+        return True
+
+    def validate_ca_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        # A certificate from the trusted CA, principal = user name (asyncssh checks the principal).
+        if any(key.public_data == ca.public_data for ca in self.state.trusted_ca):
+            self.handed = Handed(username.strip().lower(), "ca:" + fingerprint(key), self.address)
+            return True
+        self.state.failed(self.address)
+        return False
+
+
+def _set_size(fd: int, width: int, height: int) -> None:
+    if width <= 0 or height <= 0:
+        width, height = FALLBACK_SIZE
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+def _controlling_tty() -> None:
+    """In the child, after setsid: the pseudo-terminal becomes its controlling terminal, so a
+    resize reaches the console as SIGWINCH and a hang-up as SIGHUP."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+async def serve_console(state: ServerState, gate: Gate, process: asyncssh.SSHServerProcess) -> None:
+    """One connection's console: a child process on a pseudo-terminal, bytes pumped both ways."""
+    if process.get_terminal_type() is None:
+        process.stderr.write(b"Mitra needs a terminal: connect with ssh -t (or without a command).\r\n")
+        process.exit(1)
+        return
+    width, height, _, _ = process.get_terminal_size()
+    master, slave = os.openpty()
+    _set_size(master, width, height)
+    # COLUMNS and LINES would override the window's size in the console: the pty says it.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("MITRA_SSH", "SSH_")) and key not in ("COLUMNS", "LINES")}
+    env.update(state.handoff.environment(gate.handed), TERM=process.get_terminal_type() or "xterm-256color",
+               MITRA_ORIGIN="ssh", MITRA_PEER=gate.address, COLORTERM="truecolor")
+    child = await asyncio.create_subprocess_exec(
+        *state.console_command, stdin=slave, stdout=slave, stderr=slave, env=env,
+        start_new_session=True, preexec_fn=_controlling_tty,
+    )
+    os.close(slave)
+    loop = asyncio.get_running_loop()
+    last_input = [time.monotonic()]
+    started = time.monotonic()
+    ended = asyncio.Event()
+
+    def from_console() -> None:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            ended.set()
+            return
+        process.stdout.write(data)
+
+    loop.add_reader(master, from_console)
+
+    async def from_client() -> None:
+        try:
+            while not ended.is_set():
+                try:
+                    data = await process.stdin.read(4096)
+                except asyncssh.TerminalSizeChanged as change:
+                    _set_size(master, change.width, change.height)
+                    continue
+                except (asyncssh.BreakReceived, asyncssh.SignalReceived):
+                    continue
+                if not data:
+                    break
+                last_input[0] = time.monotonic()
+                os.write(master, data)
+        finally:  # end of input, or the connection lost: the console goes too
+            ended.set()
+
+    async def clock() -> None:
+        while not ended.is_set():
+            now = time.monotonic()
+            if now - last_input[0] > state.limits.idle_timeout:
+                reason = b"\r\nMitra: idle for too long, disconnected.\r\n"
+            elif now - started > state.limits.max_session:
+                reason = b"\r\nMitra: maximum session length reached, disconnected.\r\n"
+            else:
+                await asyncio.sleep(min(1.0, state.limits.idle_timeout / 4))
+                continue
+            process.stdout.write(reason)
+            ended.set()
+
+    tasks = [asyncio.create_task(from_client()), asyncio.create_task(clock())]
+    try:
+        await ended.wait()
+    finally:
+        loop.remove_reader(master)
+        for task in tasks:
+            task.cancel()
+        await _end_child(child)
+        os.close(master)
+        try:
+            process.exit(0)
+        except (OSError, asyncssh.Error):
+            pass
+
+
+async def _end_child(child: asyncio.subprocess.Process) -> None:
+    """Hang up the console (it logs its session out on the way), then make sure it is gone."""
+    if child.returncode is None:
+        try:
+            os.killpg(child.pid, signal.SIGHUP)
+        except ProcessLookupError:
+            pass
+        try:
+            await asyncio.wait_for(child.wait(), 10)
+        except asyncio.TimeoutError:
+            os.killpg(child.pid, signal.SIGKILL)
+            await child.wait()
+
+
+async def start_server(listen: tuple[str, int], key: asyncssh.SSHKey, state: ServerState) -> asyncssh.SSHAcceptor:
+    await state.handoff.start()
+
+    async def handle(process: asyncssh.SSHServerProcess) -> None:
+        gate = process.get_extra_info("connection").get_owner()
+        await serve_console(state, gate, process)
+
+    return await asyncssh.create_server(
+        lambda: Gate(state), listen[0], listen[1], server_host_keys=[key], process_factory=handle,
+        encoding=None, keepalive_interval=KEEPALIVE_SECONDS, keepalive_count_max=2,
+        login_timeout=60, allow_scp=False, agent_forwarding=False, x11_forwarding=False,
+        line_editor=False,
+    )
+
+
+def console_command(db_url: str | None) -> list[str]:
+    command = [str(Path(sys.executable).with_name("mitra")), "console"]
+    return command + (["--db", db_url] if db_url else [])
