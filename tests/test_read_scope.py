@@ -61,6 +61,7 @@ CALLS = {
     "applications.application_history": lambda f, db, a, o: f(db, a, o["application"]),
     "applications.decision_preview": lambda f, db, a, o: f(db, a, o["application"], "approved"),
     "audit_log.list_events": lambda f, db, a, o: f(db, a),
+    "audit_log.count_events": lambda f, db, a, o: f(db, a),
     "audit_log.history": None,  # every entity, below
     "audit_log.verify": lambda f, db, a, o: f(db, a),
     "bulk_assignment.preview": lambda f, db, a, o: f(db, a, BulkFilter(), o["listing"]),
@@ -76,6 +77,7 @@ CALLS = {
     "obligations.fee_disbursement_check": lambda f, db, a, o: f(db, a, o["platform"], dt.date.today()),
     "payments.accounts.account_of:platform": lambda f, db, a, o: f(db, a, platform_code=o["platform_code"]),
     "operators.list_operators": lambda f, db, a, o: f(db, a),
+    "operator_keys.list_keys": lambda f, db, a, o: f(db, a),
     "participant_file.get_participant": lambda f, db, a, o: f(db, a, o["participant"]),
     "payments.accounts.account_of": lambda f, db, a, o: f(db, a, provider_id=o["provider"]),
     "payments.accounts.account_of:nik": lambda f, db, a, o: f(db, a, nik=o["nik"]),
@@ -90,6 +92,7 @@ CALLS = {
     "platforms.get_platform": lambda f, db, a, o: f(db, a, o["platform"]),
     "provider_file.provider_file": lambda f, db, a, o: f(db, a, o["provider"]),
     "providers.list_providers": lambda f, db, a, o: f(db, a, ProviderFilter()),
+    "providers.count_providers": lambda f, db, a, o: f(db, a, ProviderFilter()),
     "providers.get_provider": lambda f, db, a, o: f(db, a, o["provider"]),
     "providers.platform_choices": lambda f, db, a, o: f(db, a),
     "registry.list_participants": lambda f, db, a, o: f(db, a, ParticipantFilter()),
