@@ -183,7 +183,8 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
     def _columns(self) -> None:
         criteria = self.query_one("#criteria", DataTable)
         criteria.clear(columns=True)
-        for key in ("number", "criterion", "suggested", "verdict", "note"):
+        # The columns that matter first: at 80 columns the long criterion names are what gets cut.
+        for key in ("number", "verdict", "suggested", "criterion", "note"):
             criteria.add_column(t("applications.col." + key), key=key)
         history = self.query_one("#history", DataTable)
         history.clear(columns=True)
@@ -224,8 +225,8 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         table.clear()
         for criterion in detail.criteria:
             table.add_row(
-                str(criterion.number), t(f"criterion.name.{criterion.number}"), verdict_label(criterion.suggested),
-                verdict_label(criterion.verdict) + (" *" if criterion.overridden else ""), criterion.note,
+                str(criterion.number), verdict_label(criterion.verdict) + (" *" if criterion.overridden else ""),
+                verdict_label(criterion.suggested), t(f"criterion.name.{criterion.number}"), criterion.note,
                 key=str(criterion.number),
             )
         table.move_cursor(row=row)

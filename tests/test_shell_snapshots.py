@@ -52,3 +52,21 @@ def test_ansi_theme(snap_compare, office_db):
         await login(pilot, "finance")
 
     assert snap_compare(MitraApp(office_db, theme="ansi"), terminal_size=SIZE, run_before=log_in)
+
+
+NARROW = (80, 24)  # field staff's small terminals: every area must be usable here
+
+
+@pytest.mark.parametrize("area", ["1", "2", "4", "5", "6"], ids=["dashboard", "applications", "providers",
+                                                               "participants", "payments"])
+def test_each_area_at_80x24(snap_compare, office_db, area):
+    async def open_area(pilot):
+        await login(pilot, "admin")
+        await pilot.press(area)
+        await settle(pilot)
+
+    assert snap_compare(MitraApp(office_db), terminal_size=NARROW, run_before=open_area)
+
+
+def test_login_screen_at_80x24(snap_compare, office_db):
+    assert snap_compare(MitraApp(office_db), terminal_size=NARROW)
