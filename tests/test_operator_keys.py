@@ -10,7 +10,7 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from store.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from store.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from store.models import AuditEvent
 from store.services import operator_keys, operators
 from store.uow import read_session
@@ -78,6 +78,21 @@ async def test_a_deactivated_operators_key_names_nobody(db, actors, tmp_path):
     assert await operator_keys.operator_for_key(db, blob) is None
     await operators.set_active(db, actors.admin, "reviewer", True)
     assert await operator_keys.operator_for_key(db, blob) == "reviewer"
+
+
+async def test_a_certificate_login_needs_an_active_operator_and_a_key_login_a_registered_key(db, actors):
+    """`mitra serve ssh --trusted-ca`: the certificate's principal names the operator, who must exist
+    and be active; a key login still needs the key on record for that operator."""
+    assert await operator_keys.active_operator(db, " Reviewer ") == "reviewer"
+    assert await operator_keys.active_operator(db, "nobody") is None
+    actor = await operators.login_by_key(db, "reviewer", "ca:SHA256:office", "10.0.0.7", "certificate")
+    assert actor.username == "reviewer" and dict(actor.via)["ssh_key"] == "ca:SHA256:office"
+    with pytest.raises(AuthenticationFailed):  # no such key recorded for reviewer
+        await operators.login_by_key(db, "reviewer", "ca:SHA256:office", "10.0.0.7")
+    await operators.set_active(db, actors.admin, "reviewer", False, "left")
+    assert await operator_keys.active_operator(db, "reviewer") is None
+    with pytest.raises(AuthenticationFailed):
+        await operators.login_by_key(db, "reviewer", "ca:SHA256:office", "10.0.0.7", "certificate")
 
 
 async def test_keys_from_the_command_line(db, db_url, tmp_path):

@@ -137,3 +137,46 @@ async def test_idle_connections_close_and_a_0x0_window_still_works(sqlite_only, 
     finally:
         stop(process, fd)
         server.stop()
+
+
+def _certificate(tmp_path, ca: str, user_key: str, principal: str, validity: str = "+1h") -> None:
+    """Sign `user_key`.pub with the CA for `principal` (ssh-keygen writes `user_key`-cert.pub)."""
+    subprocess.run(["ssh-keygen", "-q", "-s", ca, "-I", f"{principal}@office", "-n", principal,
+                    "-V", validity, user_key + ".pub"], check=True, capture_output=True)
+
+
+async def test_a_certificate_of_the_trusted_authority_logs_in_its_principal(sqlite_only, db, db_url, actors,
+                                                                          tmp_path):
+    ca, user = _key(tmp_path, "office_ca"), _key(tmp_path, "field_staff")
+    _certificate(tmp_path, ca, user, "coordinator")
+    server = Server(db_url, tmp_path, "--trusted-ca", ca + ".pub")
+
+    def as_user(name: str, key: str = user) -> list[str]:
+        return [*server.command(key, "-tt", "-o", f"CertificateFile={key}-cert.pub")[:-1], f"{name}@127.0.0.1"]
+
+    try:
+        # The certificate names coordinator: as anyone else it is refused (asyncssh checks principals).
+        other = subprocess.run(as_user("admin"), capture_output=True, text=True, timeout=30)
+        assert other.returncode == 255 and "Permission denied" in other.stderr
+        # Signed by another authority: refused.
+        rogue_ca, rogue_user = _key(tmp_path, "rogue_ca"), _key(tmp_path, "rogue_user")
+        _certificate(tmp_path, rogue_ca, rogue_user, "coordinator")
+        rogue = subprocess.run(as_user("coordinator", rogue_user), capture_output=True, text=True, timeout=30)
+        assert rogue.returncode == 255 and "Permission denied" in rogue.stderr
+        # As its principal: straight into the console, no key registered, the session names the CA.
+        env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8"}
+        process, fd, screen, stream = in_a_pty(as_user("coordinator"), env, 100, 30)
+        try:
+            screen_of(fd, screen, stream, lambda text: "Work waiting for you" in text, timeout=90)
+            assert "coordinator (coordinator)" in screen.display[0]
+            [row] = await _open_sessions(db)
+            assert (row.origin, row.peer) == ("ssh", "127.0.0.1")
+            assert row.key_fingerprint.startswith("ca:SHA256:")
+        finally:
+            stop(process, fd)
+        # A deactivated operator's certificate no longer opens anything.
+        await operators.set_active(db, actors.admin, "coordinator", False, "left the program")
+        gone = subprocess.run(as_user("coordinator"), capture_output=True, text=True, timeout=30)
+        assert gone.returncode == 255 and "Permission denied" in gone.stderr
+    finally:
+        server.stop()

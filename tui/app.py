@@ -152,7 +152,8 @@ class MitraApp(ServiceCaller, App):
 
         self._handed = None  # once: logging out returns to the password login
         try:
-            actor = await operators.login_by_key(self.db, handed.username, handed.fingerprint, handed.peer)
+            actor = await operators.login_by_key(self.db, handed.username, handed.fingerprint, handed.peer,
+                                                  handed.method)
         except MitraError as error:
             self.notify(describe_error(error), severity="error", timeout=30)
             return

@@ -27,10 +27,12 @@ TICKET_LIFETIME = 60.0
 
 @dataclass(frozen=True)
 class Handed:
-    """Who the server authenticated: an operator by key, or (demo) a demo operator by name."""
+    """Who the server authenticated: an operator by one of their keys (`method` "key"), or by a
+    certificate of the trusted authority naming them as principal ("certificate")."""
     username: str
     fingerprint: str
     peer: str
+    method: str = "key"
 
 
 class HandoffServer:
@@ -75,7 +77,7 @@ class HandoffServer:
             answer = {}
             if issued is not None and time.monotonic() - issued[0] <= TICKET_LIFETIME:
                 answer = {"username": issued[1].username, "fingerprint": issued[1].fingerprint,
-                          "peer": issued[1].peer}
+                          "peer": issued[1].peer, "method": issued[1].method}
             writer.write(json.dumps(answer).encode() + b"\n")
             await writer.drain()
         except (asyncio.TimeoutError, ConnectionError):
@@ -100,4 +102,5 @@ def redeem() -> Handed | None:
         return None
     if not answer.get("username"):
         return None
-    return Handed(answer["username"], answer.get("fingerprint", ""), answer.get("peer", ""))
+    return Handed(answer["username"], answer.get("fingerprint", ""), answer.get("peer", ""),
+                  "certificate" if answer.get("method") == "certificate" else "key")

@@ -42,7 +42,8 @@ class ServerState:
     limits: Limits
     handoff: HandoffServer
     console_command: list[str]
-    lookup: object  # async (key blob) -> operator name or None
+    lookup: object  # async (user name, key blob) -> operator name or None
+    active: object = None  # async (user name) -> that active operator's name or None (certificates)
     trusted_ca: list = field(default_factory=list)
     connections: int = 0
     failures: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
@@ -114,13 +115,16 @@ class Gate(asyncssh.SSHServer):
         self.handed = Handed(operator, fingerprint(key), self.address)
         return True
 
-    def validate_ca_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        # A certificate from the trusted CA, principal = user name (asyncssh checks the principal).
-        if any(key.public_data == ca.public_data for ca in self.state.trusted_ca):
-            self.handed = Handed(username.strip().lower(), "ca:" + fingerprint(key), self.address)
-            return True
-        self.state.failed(self.address)
-        return False
+    async def validate_ca_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        # A certificate signed by the trusted CA for an active operator; asyncssh then checks that
+        # the certificate names this user name as a principal (and its validity period).
+        trusted = any(key.public_data == ca.public_data for ca in self.state.trusted_ca)
+        operator = await self.state.active(username) if trusted and self.state.active else None
+        if operator is None:
+            self.state.failed(self.address)
+            return False
+        self.handed = Handed(operator, "ca:" + fingerprint(key), self.address, "certificate")
+        return True
 
 
 def _set_size(fd: int, width: int, height: int) -> None:

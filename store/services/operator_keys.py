@@ -146,3 +146,13 @@ async def operator_for_key(db: Database, blob: bytes) -> str | None:
             select(Operator.username).join(OperatorKey, OperatorKey.operator_id == Operator.id)
             .where(OperatorKey.fingerprint == fingerprint_of(blob), Operator.is_active.is_(True))
         )).scalar_one_or_none()
+
+
+async def active_operator(db: Database, username: str) -> str | None:
+    """The active operator of this user name, or None. For an SSH certificate from the trusted
+    authority, whose principal names the operator (the server checked the certificate)."""
+    async with read_session(db) as session:
+        return (await session.execute(
+            select(Operator.username).where(Operator.username == (username or "").strip().lower(),
+                                            Operator.is_active.is_(True))
+        )).scalar_one_or_none()

@@ -100,18 +100,21 @@ async def login(
     return actor
 
 
-async def login_by_key(db: Database, username: str, fingerprint: str, peer: str) -> Actor:
+async def login_by_key(db: Database, username: str, fingerprint: str, peer: str, method: str = "key") -> Actor:
     """An SSH login: `mitra serve ssh` checked the client's key and hands the console this
-    operator (tui/ssh_handoff.py). The key must still belong to this active operator. The session
-    and every audited action of it carry the key's fingerprint and the client's address."""
+    operator (tui/ssh_handoff.py). By key ("key"), the key must still belong to this active
+    operator; by a certificate of the server's trusted authority ("certificate", the fingerprint is
+    the authority's, "ca:SHA256:..."), the operator must still be active. The session and every audited action
+    of it carry the fingerprint and the client's address."""
     from store.models import OperatorKey
 
     name = (username or "").strip().lower()
+    query = select(Operator).where(Operator.username == name)
+    if method != "certificate":
+        query = query.join(OperatorKey, OperatorKey.operator_id == Operator.id).where(
+            OperatorKey.fingerprint == fingerprint)
     async with read_session(db) as session:
-        operator = (await session.execute(
-            select(Operator).join(OperatorKey, OperatorKey.operator_id == Operator.id)
-            .where(Operator.username == name, OperatorKey.fingerprint == fingerprint)
-        )).scalar_one_or_none()
+        operator = (await session.execute(query)).scalar_one_or_none()
         if operator is None or not operator.is_active:
             raise AuthenticationFailed("auth.inactive" if operator is not None else "auth.failed")
         roles = await _roles_of(session, operator.id)

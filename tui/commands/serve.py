@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from pathlib import Path
 
 import click
@@ -55,7 +56,7 @@ def ssh(listen, trusted_ca, idle_timeout, max_session, max_connections, host_key
 
     state = ssh_server.ServerState(
         ssh_server.Limits(idle_timeout, max_session, max_connections), HandoffServer(),
-        ssh_server.console_command(db_url), lookup,
+        ssh_server.console_command(db_url), lookup, partial(operator_keys.active_operator, db),
         trusted_ca=[asyncssh.read_public_key(trusted_ca)] if trusted_ca else [],
     )
 
