@@ -14,9 +14,10 @@ def mitra(
     *args: str, password: str | None = "demo", stdin: str | None = None, timeout: float = 120,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    # The test run's audit key goes along (conftest sets it); no other MITRA_ setting does.
+    # The test run's audit key and log folder go along (conftest sets them); no other MITRA_ setting does.
     inherited = {key: value for key, value in os.environ.items() if not key.startswith("MITRA_")}
-    env = {**inherited, "MITRA_AUDIT_KEY": os.environ["MITRA_AUDIT_KEY"], **(env or {})}
+    env = {**inherited, "MITRA_AUDIT_KEY": os.environ["MITRA_AUDIT_KEY"],
+           "MITRA_LOG_DIR": os.environ["MITRA_LOG_DIR"], **(env or {})}
     env["LANG"] = "C.UTF-8"
     if password is not None:
         env["MITRA_PASSWORD"] = password

@@ -17,6 +17,7 @@ import asyncio
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,8 @@ from store.services import operators
 # One audit key for the whole run (templates, workers and the `mitra` subprocesses inherit it),
 # never the developer's own key file.
 os.environ.setdefault("MITRA_AUDIT_KEY", "mitra-test-suite-audit-key-0123456789abcdef")
+# Unexpected errors are logged to a file (tui/logfile.py): the run's own folder, never the user's.
+os.environ.setdefault("MITRA_LOG_DIR", tempfile.mkdtemp(prefix="mitra-test-logs-"))
 
 PG_ENV = "MITRA_TEST_POSTGRES_URL"
 PG_URL = os.environ.get(PG_ENV, "")

@@ -33,7 +33,7 @@ WRITES = {
     "selection.select_participants", "selection.sweep_wave",  # their transactions are in helpers
 }
 # Program-wide reads with nothing of one platform in them (or scoped by a role platform staff lack).
-PUBLIC = {"waves.list_waves", "waves.wave_options", "waves.get_wave", "curation.get_scheme",
+PUBLIC = {"about.database_facts", "waves.list_waves", "waves.wave_options", "waves.get_wave", "curation.get_scheme",
           "platforms.list_platforms", "providers.group_choices", "selection.rejection_counts"}
 
 

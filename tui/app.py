@@ -270,6 +270,11 @@ class MitraApp(ServiceCaller, App):
                 relabel()
         self.notify(t("shell.language_changed"))
 
+    def show_debug_info(self) -> None:
+        from screens.debug_info import DebugInfoScreen
+
+        self.push_screen(DebugInfoScreen())
+
     def switch_theme(self) -> None:
         self.theme = THEMES["ansi"] if self.theme == THEMES["default"] else THEMES["default"]
 
@@ -282,5 +287,6 @@ class MitraApp(ServiceCaller, App):
         yield SystemCommand(t("palette.quit"), t("palette.quit_help"), self.action_quit)
         yield SystemCommand(t("palette.language"), t("palette.language_help"), self.switch_language)
         yield SystemCommand(t("palette.theme"), t("palette.theme_help"), self.switch_theme)
+        yield SystemCommand(t("palette.debug_info"), t("palette.debug_info_help"), self.show_debug_info)
         if self.actor is not None:
             yield SystemCommand(t("palette.logout"), t("palette.logout_help"), self.action_logout)

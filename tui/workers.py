@@ -10,7 +10,6 @@ the app, never a traceback, never an exit).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,8 +17,8 @@ from textual.message import Message
 from textual.widget import Widget
 
 from store.errors import MitraError, SessionEnded
+from tui import logfile
 
-log = logging.getLogger("mitra.tui")
 
 
 class ServiceDone(Message):
@@ -65,8 +64,7 @@ class ServiceCaller:
             except MitraError as error:
                 self.post_message(ServiceFailed(on_error, error))
             except Exception as error:  # noqa: BLE001 - a bug must not take the console down
-                log.exception("service %s failed", service.__name__)
-                self.post_message(ServiceFailed(on_error, MitraError("error.unexpected", detail=f"{type(error).__name__}: {error}")))
+                self.post_message(ServiceFailed(on_error, logfile.unexpected(error, service.__name__, app.actor)))
             else:
                 self.post_message(ServiceDone(then, result))
             finally:

@@ -24,6 +24,7 @@ from tui.i18n import describe_error, t
 T = TypeVar("T")
 PASSWORD_ENV = "MITRA_PASSWORD"
 DEBUG_ENV = "MITRA_DEBUG"
+_acting: Actor | None = None  # who this command acts as, once logged in: named in the log file
 
 
 class Failure(click.ClickException):
@@ -52,7 +53,10 @@ def run(awaitable_factory: Callable[[], Awaitable[T]]) -> T:
     except Exception as error:  # noqa: BLE001 - the last guard before a traceback
         if os.environ.get(DEBUG_ENV):
             raise
-        raise Failure(t("error.unexpected", detail=f"{type(error).__name__}: {error}")) from None
+        from tui import logfile
+
+        operation = " ".join(word for word in sys.argv[1:3] if not word.startswith("-")) or "mitra"
+        raise Failure(describe_error(logfile.unexpected(error, operation, _acting))) from None
 
 
 def operator_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -76,7 +80,9 @@ async def acting_operator(db: Database, operator_name: str | None) -> Actor:
         raise Failure(t("permission.login_required"))
     password = read_password(t("cli.password_prompt", user=operator_name))
     # The login's own record waits for the write lock in the background: reads go ahead.
-    return await operators.login(db, operator_name, password, defer_record=True)
+    global _acting
+    _acting = await operators.login(db, operator_name, password, defer_record=True)
+    return _acting
 
 
 async def _run_deferred(db_url: str | None, deferred: list) -> None:

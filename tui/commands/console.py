@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -32,7 +30,9 @@ def run_console(db: Database | None = None, *, db_url: str | None = None, demo: 
     that one line."""
     from tui.app import MitraApp
 
-    logging.basicConfig(filename=os.devnull)  # log records must never paint over the screen
+    from tui import logfile
+
+    logfile.setup()  # to a file: log records must never paint over the screen
     operators = None
     if demo:
         from fixtures import demo_operator_list
