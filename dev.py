@@ -5,7 +5,9 @@ Needs nothing but Python 3.11+. On first use (and whenever pyproject.toml change
 `.venv/` beside this file and installs Mitra into it with its test extras; then it runs:
 
     demo [ARGS]   the console on a fresh demo database (`mitra demo ARGS`)
-    test [ARGS]   the whole test suite on every core (`pytest -n auto`), or `pytest ARGS`
+    test [ARGS]   the lint checks, then the whole test suite on every core (`pytest -n auto`);
+                  with ARGS, exactly `pytest ARGS` (no lint)
+    lint          ruff and import-linter (the layering contracts in pyproject.toml)
     bench [ARGS]  every benchmark, one table (`bench/run.py --scale 1m|5m|20m --postgres URL`)
     mitra [ARGS]  any other `mitra` command
 """
@@ -30,7 +32,7 @@ def _wanted_stamp() -> str:
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py is what an older Python runs first
         sys.exit(f"Mitra needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not (BIN / "python").exists():
         print("Creating .venv ...", flush=True)
@@ -43,16 +45,31 @@ def ensure_environment() -> None:
         STAMP.write_text(_wanted_stamp())
 
 
+def lint() -> int:
+    """ruff (bug patterns, unused code) and import-linter (the layers stay apart)."""
+    for check in (["ruff", "check", "."], ["lint-imports"]):
+        print("$", " ".join(check), flush=True)
+        if subprocess.run([str(BIN / check[0]), *check[1:]], cwd=ROOT).returncode != 0:
+            print(f"{check[0]} found problems; fix them before the suite runs.", file=sys.stderr)
+            return 1
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "bench", "mitra"}:
+    if not argv or argv[0] not in {"demo", "test", "lint", "bench", "mitra"}:
         print(__doc__)
         return 2
     ensure_environment()
     command, rest = argv[0], argv[1:]
     if command == "demo":
         args = [str(BIN / "mitra"), "demo", *rest]
+    elif command == "lint":
+        return lint()
     elif command == "test":
-        # The whole suite runs on every core (pytest-xdist); with arguments, exactly as given.
+        # The whole suite runs on every core (pytest-xdist), after the lint checks; with
+        # arguments, exactly as given.
+        if not rest and lint() != 0:
+            return 1
         args = [str(BIN / "python"), "-m", "pytest", *(rest or ["-n", "auto"])]
     elif command == "bench":
         args = [str(BIN / "python"), str(ROOT / "bench" / "run.py"), *rest]

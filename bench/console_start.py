@@ -67,7 +67,7 @@ def main() -> None:
     measure("console: login screen painted", mitra, bare, most=1.5, baseline_name="bare Textual app")
     python = median_of(runs, lambda: command_time([sys.executable, "-c", "pass"]))
     for flag in ("--help", "--version"):
-        rows.append((f"mitra {flag}", median_of(runs, lambda: command_time([str(BIN / "mitra"), flag])), python, None))
+        rows.append((f"mitra {flag}", median_of(runs, lambda flag=flag: command_time([str(BIN / "mitra"), flag])), python, None))
         measure(f"mitra {flag}", rows[-1][1], python, baseline_name="python -c pass")
     print(f"{'measure':<24}{'mitra':>10}{'baseline':>10}{'ratio':>8}  goal")
     for name, value, baseline, goal in rows:

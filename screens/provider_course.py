@@ -137,7 +137,7 @@ class CourseScreen(ServiceCaller, ModalScreen[bool]):
                 "listing.create",
                 state == CourseState.APPROVED and self.file.provider_state == ProviderState.APPROVED,
             ),
-            "delist": ("listing.create", any(l.status == ListingStatus.LISTED for l in self.file.listings)),
+            "delist": ("listing.create", any(x.status == ListingStatus.LISTED for x in self.file.listings)),
         }
         permission, allowed = rules.get(action, ("course.read", True))
         # Hidden when the role or the course's state does not allow it: the footer shows what can be done.
@@ -191,9 +191,9 @@ class CourseScreen(ServiceCaller, ModalScreen[bool]):
 
     def action_delist(self) -> None:
         table = self.query_one(DataTable)
-        listing = next((l for l in self.file.listings if str(l.id) == self._cursor_key(table)), None)
+        listing = next((x for x in self.file.listings if str(x.id) == self._cursor_key(table)), None)
         if listing is None or listing.status != ListingStatus.LISTED:
-            listing = next(l for l in self.file.listings if l.status == ListingStatus.LISTED)
+            listing = next(x for x in self.file.listings if x.status == ListingStatus.LISTED)
 
         def confirm(values):
             if not values["reason"].strip():

@@ -195,7 +195,7 @@ class Actors:
         self._db = db
         self._cache: dict[str, Actor] = {}
 
-    async def load(self) -> "Actors":
+    async def load(self) -> Actors:
         for name in (
             "admin", "reviewer", "curator", "coordinator", "finance", "approver", "approver2", "auditor",
             "tokopedia", "bukalapak", "skillacademy", "maubelajarapa", "pintaria", "sekolahmu",

@@ -50,7 +50,7 @@ async def main(url: str, seed: int, seconds: float) -> dict:
         actors = {name: await operators.load_actor(db, name)
                   for name in ("coordinator", "finance", "approver", "approver2")}
         listings = await _ids(db, select(CourseListing.id).order_by(CourseListing.id))
-        wave_ids = dict((await _pairs(db, select(Wave.number, Wave.id))))
+        wave_ids = dict(await _pairs(db, select(Wave.number, Wave.id)))
 
         async def select_wave():
             number = rng.choice(WAVES)

@@ -66,7 +66,7 @@ def participant_row(number: int, wave_id: int, **overrides: Any) -> dict[str, An
     return row
 
 
-def enrollment_row(participant_id: int, listing: "Listing", **overrides: Any) -> dict[str, Any]:
+def enrollment_row(participant_id: int, listing: Listing, **overrides: Any) -> dict[str, Any]:
     completed = overrides.pop("completed", True)
     row = dict(
         participant_id=participant_id, listing_id=listing.id, course_id=listing.course_id,

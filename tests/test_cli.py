@@ -7,7 +7,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from store.engine import create_database
 from tests.cli_support import mitra
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy import func, select, update
 
 from store.errors import InvalidInput, PermissionDenied, RuleViolation
@@ -95,7 +96,7 @@ async def test_courses_are_taken_one_after_another(db, actors):
     async with unit_of_work(db, actors.admin) as uow:
         uow.session.add(Enrollment(participant_id=pid, listing_id=second, course_id=enrollment.course_id,
                                    platform_id=enrollment.platform_id, sequence=2, price_idr=1, commission_bp=0))
-        with pytest.raises(Exception):
+        with pytest.raises(DBAPIError):
             await uow.session.flush()
     await enrollments.complete(db, actors.coordinator, enrollment.id, dt.date.today(), "SRT-001",
                                review_given=True)

@@ -8,6 +8,7 @@ import hashlib
 import json
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy import select
 
 from store.errors import InvalidInput, PermissionDenied, RuleViolation
@@ -299,7 +300,7 @@ async def test_a_standing_entry_is_not_listed_twice(db, actors):
     assert refused.value.key == "blacklist.already_listed"
     async with unit_of_work(db, actors.admin) as uow:  # the partial UNIQUE index says it too
         uow.session.add(BlacklistEntry(nik=nik_, reason="x", source="y", listed_on=START))
-        with pytest.raises(Exception):
+        with pytest.raises(DBAPIError):
             await uow.session.flush()
 
 

@@ -69,7 +69,7 @@ async def test_two_processes_preparing_at_once_never_share_an_item(db, db_url, a
     await asyncio.sleep(1.0)  # both processes have loaded and wait for the start
     start.touch()
     outputs = [await process.communicate() for process in processes]
-    for process, (out, err) in zip(processes, outputs):
+    for process, (_out, err) in zip(processes, outputs):
         assert process.returncode == 0, err.decode()
     taken = [int(out.split()[0]) for out, _ in outputs]
     async with db.engine.connect() as connection:

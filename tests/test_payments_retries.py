@@ -152,7 +152,7 @@ async def test_an_override_lets_the_same_account_be_paid_again_with_a_reason(db,
     assert [(line.retry_allowed, line.waits_for_account) for line in page.rows] == [(True, False), (False, False)]
 
     retry = await batches.prepare_batch(db, actors.finance, INCENTIVES)
-    line = next(l for l in await _lines(db, retry.id) if l["item_key"] == closed_line["item_key"])
+    line = next(x for x in await _lines(db, retry.id) if x["item_key"] == closed_line["item_key"])
     assert (line["account_number"], line["retry_of_line_id"]) == (closed_line["account_number"], closed_line["id"])
     # Failing again for the account, the item waits again: an override is good for one failure.
     await batches.submit_batch(db, actors.finance, retry.id)

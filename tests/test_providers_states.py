@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy import select, text
 
 from store.errors import Conflict, InvalidInput, PermissionDenied, RuleViolation
@@ -124,7 +125,7 @@ async def test_an_invalid_document_needs_a_note_in_the_store_and_the_schema(db, 
     view = await providers.set_document(db, actors.tokopedia, provider_id, "npwp", "invalid", note="NPWP expired")
     assert view.status == "invalid" and view.note == "NPWP expired"
     async with db.engine.connect() as connection:
-        with pytest.raises(Exception):
+        with pytest.raises(DBAPIError):
             await connection.execute(text("UPDATE provider_document SET note = '' WHERE status = 'invalid'"))
 
 
@@ -238,7 +239,7 @@ async def test_suspend_and_reinstate_with_reasons(db, actors):
 async def test_schema_refuses_a_rejection_without_reason(db, actors):
     provider_id = await ps.submitted(db, actors)
     async with db.engine.connect() as connection:
-        with pytest.raises(Exception) as refused:
+        with pytest.raises(DBAPIError) as refused:
             await connection.execute(text(f"UPDATE provider SET state = 'rejected' WHERE id = {provider_id}"))
     assert "decision_has_reason" in str(refused.value)
 

@@ -80,7 +80,7 @@ async def test_a_known_key_logs_in_resizes_and_takes_a_burst(sqlite_only, db, db
     server = Server(db_url, tmp_path)
     process, fd, screen, stream = server.ssh(key, "-tt")
     try:
-        shown = screen_of(fd, screen, stream, lambda text: "Work waiting for you" in text, timeout=90)
+        screen_of(fd, screen, stream, lambda text: "Work waiting for you" in text, timeout=90)
         assert "coordinator (coordinator)" in screen.display[0]  # no password asked: straight in
         # The window shrinks: the console lays itself out again (the language tag at the right edge).
         # (The screen we read keeps its 100 columns: the console's new top line ends at column 60.)
@@ -90,7 +90,7 @@ async def test_a_known_key_logs_in_resizes_and_takes_a_burst(sqlite_only, db, db
         screen_of(fd, screen, stream, lambda _: screen.display[0][:60].rstrip().endswith("EN"))
         # A burst over the link, in one write: the Audit area, then its operators and sessions view.
         os.write(fd, b"7o")
-        shown = screen_of(fd, screen, stream, lambda text: "127.0.0.1" in text)
+        screen_of(fd, screen, stream, lambda text: "127.0.0.1" in text)
         [row] = await _open_sessions(db)
         assert (row.origin, row.peer, row.ended_at) == ("ssh", "127.0.0.1", None)
         assert row.key_fingerprint.startswith("SHA256:")
@@ -130,9 +130,9 @@ async def test_idle_connections_close_and_a_0x0_window_still_works(sqlite_only, 
     process, fd, screen, stream = server.ssh(key, "-tt", columns=0, lines=0)
     screen.resize(24, 80)
     try:
-        shown = screen_of(fd, screen, stream, lambda text: "finance (finance)" in text, timeout=90)
+        screen_of(fd, screen, stream, lambda text: "finance (finance)" in text, timeout=90)
         assert re.search(r"EN\s*$", screen.display[0])  # laid out for 80 columns
-        shown = screen_of(fd, screen, stream, lambda text: "idle for too long" in text, timeout=30)
+        screen_of(fd, screen, stream, lambda text: "idle for too long" in text, timeout=30)
         assert process.wait(timeout=15) is not None
     finally:
         stop(process, fd)

@@ -248,7 +248,7 @@ class MitraApp(ServiceCaller, App):
         area_classes = _shell().AREA_CLASSES
         area_titles = {cls.TITLE for cls in area_classes}  # listed once, below
         seen = set()
-        for key, active in self.screen.active_bindings.items():
+        for active in self.screen.active_bindings.values():
             binding = active.binding
             # The view's own keys, translated; widgets' generic keys (cursor, page, copy ...)
             # carry English words, not catalog keys, and are left to the widgets' own hints.

@@ -80,7 +80,7 @@ class HandoffServer:
                           "peer": issued[1].peer, "method": issued[1].method}
             writer.write(json.dumps(answer).encode() + b"\n")
             await writer.drain()
-        except (asyncio.TimeoutError, ConnectionError):
+        except (TimeoutError, ConnectionError):
             pass
         finally:
             writer.close()

@@ -229,7 +229,7 @@ async def _end_child(child: asyncio.subprocess.Process) -> None:
             pass
         try:
             await asyncio.wait_for(child.wait(), 10)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             os.killpg(child.pid, signal.SIGKILL)
             await child.wait()
 

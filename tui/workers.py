@@ -88,7 +88,7 @@ class ServiceCaller:
         else:
             self.app.show_error(message.error)
 
-    def on_busy_done(self, message: "BusyDone") -> None:
+    def on_busy_done(self, message: BusyDone) -> None:
         message.stop()
         message.widget.loading = False
 

@@ -6,7 +6,7 @@ import datetime as dt
 from enum import IntEnum, StrEnum
 
 from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
 from store.models.base import Money, Versioned, fk, id_field, one_of, timestamp
 

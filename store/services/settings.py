@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
 
 from store.actor import Actor
 from store.engine import Database

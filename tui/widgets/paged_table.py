@@ -38,7 +38,7 @@ class PagedTable(ServiceCaller, DataTable):
     class Loaded(Message):
         """A page arrived; `total_rows` is how many rows the table now holds."""
 
-        def __init__(self, table: "PagedTable", total_rows: int, complete: bool) -> None:
+        def __init__(self, table: PagedTable, total_rows: int, complete: bool) -> None:
             super().__init__()
             self.table = table
             self.total_rows = total_rows

@@ -17,13 +17,13 @@ class SearchInput(Input):
     class Search(Message):
         """The search to run now (typing paused, or Enter)."""
 
-        def __init__(self, search_input: "SearchInput", value: str) -> None:
+        def __init__(self, search_input: SearchInput, value: str) -> None:
             super().__init__()
             self.search_input = search_input
             self.value = value
 
         @property
-        def control(self) -> "SearchInput":
+        def control(self) -> SearchInput:
             return self.search_input
 
     def __init__(self, *, results: str, **kwargs) -> None:
