@@ -113,9 +113,10 @@ async def test_the_palette_offers_each_system_command_once_in_the_operators_lang
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot, "finance")
-        for language, expected in (("en", ["Keys", "Screenshot", "Quit", "Switch language", "Switch theme", "Log out"]),
+        for language, expected in (("en", ["Keys", "Screenshot", "Quit", "Switch language", "Switch theme", "Debug info",
+                                          "Log out"]),
                                    ("id", ["Tombol", "Tangkapan layar", "Keluar", "Ganti bahasa", "Ganti tema",
-                                           "Keluar akun"])):
+                                           "Info debug", "Keluar akun"])):
             set_language(language)
             titles = [command.title for command in app.get_system_commands(app.screen)]
             assert titles == expected, titles
@@ -129,3 +130,28 @@ async def test_at_80_columns_every_area_tab_is_whole(db):
         labels = [str(tab.label) for tab in app.screen.query_one("#area-tabs").query("Tab")]
         assert labels == ["1 Home", "2 Apps", "3 Platforms", "4 Providers", "5 People", "6 Pay", "7 Audit"]
         assert sum(len(label) + 2 for label in labels) <= 80
+
+
+async def test_a_keymap_file_remaps_the_lists_movement_keys(db, tmp_path, monkeypatch):
+    # An operator's ~/.config/mitra/keymap.toml remaps by binding id, the vi keys of lists too.
+    import tui.app
+    from tui.widgets.paged_table import PagedTable
+
+    keymap = tmp_path / "keymap.toml"
+    keymap.write_text('"mitra.list.down" = "n"\n')
+    monkeypatch.setattr(tui.app, "KEYMAP_FILE", keymap)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "auditor")
+        app.screen.query_one("#area-tabs").focus()
+        await pilot.press("7")
+        await settle(pilot)
+        table = app.screen.query_one("#audit").query_one(PagedTable)
+        await wait_until(pilot, lambda: table.row_count >= 2)
+        table.focus()
+        await pilot.press("n")
+        await settle(pilot)
+        assert table.cursor_row == 1
+        await pilot.press("j")  # no longer bound: the remap replaces the default key
+        await settle(pilot)
+        assert table.cursor_row == 1

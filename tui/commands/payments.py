@@ -14,6 +14,7 @@ import click
 from store.csvio import read_text, write_errors
 from store.engine import Database
 from store.errors import MitraError
+from store.models.payments import BatchState
 from store.services.payments import accounts, batches, browse, failures, files
 from store.services.payments.payables import CandidateFilter, Scope
 from tui.commands.common import Failure, acting_operator, db_option, lang_option, operator_option, with_database
@@ -21,7 +22,7 @@ from tui.i18n import describe_error, t
 from tui.money import group_digits, in_words, rupiah
 
 KINDS = {"fee": "training_fee", "incentive": "incentive"}
-STATES = ["draft", "submitted", "approved", "sent", "reconciled", "rejected", "cancelled"]
+STATES = [state.value for state in BatchState]
 
 
 def acting(command):

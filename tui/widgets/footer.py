@@ -6,8 +6,7 @@ drawn lets the language change while the console runs.
 
 from __future__ import annotations
 
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey, FooterLabel
+from textual.widgets import Footer, Label
 
 from tui.i18n import t
 
@@ -22,11 +21,14 @@ def _text(description: str) -> str:
 
 class TranslatedFooter(Footer):
     def compose(self):
+        # Textual's footer yields a key widget per binding (it has a `description`) and a label
+        # per key group; their classes live in a private module, so they are told apart by what
+        # they hold rather than imported.
         for widget in super().compose():
-            if isinstance(widget, FooterKey):
+            if isinstance(widget, Label):
+                widget.update(_text(str(widget.content)))
+            elif isinstance(getattr(widget, "description", None), str):
                 widget.description = _text(widget.description)
                 if widget.tooltip:
                     widget.tooltip = _text(str(widget.tooltip))
-            elif isinstance(widget, FooterLabel):
-                widget.update(_text(str(widget.content)))
             yield widget

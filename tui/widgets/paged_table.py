@@ -27,10 +27,11 @@ class PagedTable(ServiceCaller, DataTable):
     PagedTable { height: 1fr; }
     """
     BINDINGS = [
-        ("j", "cursor_down", ""),
-        ("k", "cursor_up", ""),
-        ("g", "scroll_top", ""),
-        ("G", "scroll_bottom", ""),
+        # Vi-style movement; ids let the keymap remap them like every other key.
+        Binding("j", "cursor_down", "", show=False, id="mitra.list.down"),
+        Binding("k", "cursor_up", "", show=False, id="mitra.list.up"),
+        Binding("g", "scroll_top", "", show=False, id="mitra.list.top"),
+        Binding("G", "scroll_bottom", "", show=False, id="mitra.list.bottom"),
         # Every list can be taken away, the same way (tui/widgets/export.py).
         Binding("ctrl+e", "export", "keys.export", id="mitra.list.export"),
     ]
