@@ -34,6 +34,7 @@ from store.services.applications import ApplicationDetail, CriterionView, Decisi
 from store.services.platforms import PlatformTerms
 from tui.gating import ActionsGate
 from tui.i18n import event_label, t
+from tui.widgets.clipboard import copy_reference
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.prompt import TextPrompt
@@ -139,6 +140,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         Binding("escape", "back", "keys.back", id="mitra.review.back"),
         Binding("j", "move(1)", "", show=False, id="mitra.review.down"),
         Binding("k", "move(-1)", "", show=False, id="mitra.review.up"),
+        Binding("y", "copy_reference", "keys.copy_reference", show=False, id="mitra.review.copy"),
         Binding("p", "verdict('pass')", "keys.review.pass", id="mitra.review.pass"),
         Binding("f", "verdict('fail')", "keys.review.fail", id="mitra.review.fail"),
         Binding("i", "verdict('needs_info')", "keys.review.needs_info", id="mitra.review.needs_info"),
@@ -159,6 +161,9 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         self.queue = list(queue)
         self.index = index
         self.detail: ApplicationDetail | None = None
+
+    def action_copy_reference(self) -> None:
+        copy_reference(self.app, str(self.queue[self.index]) if self.queue else None)
 
     # --- layout ---------------------------------------------------------------------------
 

@@ -87,6 +87,7 @@ class ParticipantsArea(Area):
              ("province", "participants.col.province"), ("status", "participants.col.status"),
              ("wave", "participants.col.wave"), ("balance", "participants.col.balance")],
             _row, id="participants-table",
+            reference=lambda row: row.card_number,  # the NIK is copied only from its reveal
         )
 
     def on_mount(self) -> None:

@@ -19,6 +19,7 @@ from store.services.participant_file import ParticipantFile
 from tui.gating import PermissionGate
 from tui.i18n import event_label, t
 from tui.money import rupiah
+from tui.widgets.clipboard import copy_reference
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller, job
@@ -50,6 +51,7 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
         Binding("f", "clear_flag", "participants.key.clear_flag", id="mitra.participant.clear_flag"),
         Binding("l", "lift", "participants.key.lift", id="mitra.participant.lift"),
         Binding("r", "refresh", "keys.refresh", id="mitra.participant.refresh"),
+        Binding("y", "copy_reference", "keys.copy_reference", show=False, id="mitra.participant.copy"),
     ]
     ACTION_PERMISSIONS = {
         "reveal": "participant.reveal_contact", "assign": "enrollment.assign", "progress": "enrollment.progress",
@@ -173,6 +175,9 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
 
     def action_back(self) -> None:
         self.dismiss(self.changed)
+
+    def action_copy_reference(self) -> None:
+        copy_reference(self.app, self.file.card_number if self.file else None)
 
     def action_refresh(self) -> None:
         self.refresh_file()

@@ -40,7 +40,7 @@ class FlaggedCompletionsScreen(ModalScreen[None]):
                  ("course", "participants.flagged.col.course"), ("hours", "participants.flagged.col.hours"),
                  ("platform", "participants.flagged.col.platform"), ("assigned", "participants.flagged.col.assigned"),
                  ("completed", "participants.flagged.col.completed")],
-                _row, id="flagged-table",
+                _row, id="flagged-table", reference=lambda row: None,  # a masked NIK is no reference
             )
 
     def on_mount(self) -> None:

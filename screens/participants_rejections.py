@@ -34,7 +34,7 @@ class RejectionsScreen(ModalScreen[None]):
                          or t("participants.rejections.none"), id="rejection-counts")
             yield PagedTable(
                 [("nik", "participants.col.nik"), ("name", "participants.col.name"), ("reason", "participants.col.reason")],
-                _row, id="rejections-table",
+                _row, id="rejections-table", reference=lambda row: None,  # a masked NIK is no reference
             )
 
     def on_mount(self) -> None:

@@ -65,7 +65,8 @@ class ProvidersArea(Area):
             yield Select([], id="filter-province", prompt="")
             yield Input(id="filter-search")
         yield Static("", id="provider-status")
-        yield PagedTable([(key, f"providers.list.col.{key}") for key in COLUMNS], _row, id="provider-list")
+        yield PagedTable([(key, f"providers.list.col.{key}") for key in COLUMNS], _row, id="provider-list",
+                         reference=lambda row: row.nib)
 
     def on_mount(self) -> None:
         self._fill_filters()

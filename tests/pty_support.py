@@ -30,6 +30,22 @@ def screen_of(process_fd: int, screen: pyte.Screen, stream: pyte.ByteStream, unt
     raise AssertionError(f"the screen never showed what was expected:\n{text}")
 
 
+def raw_until(process_fd: int, stream: pyte.ByteStream, pattern: bytes, timeout: float = 30) -> bytes:
+    """Read the program's raw output (still feeding the screen) until it holds `pattern`; for
+    what a VT100 screen drops, such as OSC 52 clipboard writes."""
+    deadline = time.monotonic() + timeout
+    raw = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([process_fd], [], [], 0.2)
+        if ready:
+            chunk = os.read(process_fd, 65536)
+            stream.feed(chunk)
+            raw += chunk
+            if pattern in raw:
+                return raw
+    raise AssertionError(f"the program never wrote {pattern!r}")
+
+
 def set_size(fd: int, columns: int, lines: int) -> None:
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
 

@@ -385,3 +385,32 @@ async def test_in_indonesian_the_sex_column_reads_l_and_p(db, actors):
             assert sexes == {"Dewi Lestari": "P", "Budi Santoso": "L"}
     finally:
         set_language("en")
+
+
+async def test_y_copies_the_card_number_never_a_masked_nik(db, actors):
+    holder = await card_holder(db, actors)
+    await add_participants(db, actors.coordinator, [person(name="Belum Terpilih")])  # after the wave
+    async with read_session(db) as session:
+        card = (await session.execute(select(Participant.card_number).where(Participant.nik == holder["nik"]))).scalar_one()
+    assert card
+    app = console(db)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await login(pilot, "coordinator")
+        await open_participants(pilot)
+        table = await search(pilot, holder["nik"])
+        await pilot.press("y")
+        assert app.clipboard == card
+        assert f"Copied {card}." in [n.message for n in app._notifications]
+        await pilot.press("enter")  # the participant's own screen copies the same card
+        await wait_until(pilot, lambda: isinstance(app.screen, ParticipantScreen) and app.screen.file is not None)
+        app.copy_to_clipboard("")
+        await pilot.press("y")
+        assert app.clipboard == card
+        await pilot.press("escape")
+        await settle(pilot)
+        other = await search(pilot, "Belum Terpilih")  # not selected: no card yet, and nothing copied
+        assert other.selected_row().card_number is None and table is other
+        app.copy_to_clipboard("")
+        await pilot.press("y")
+        assert app.clipboard == ""
+        assert "This record has no reference to copy yet." in [n.message for n in app._notifications]

@@ -5,6 +5,7 @@ over the link arrives in order, and a dropped client's console ends its session.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import signal
@@ -15,11 +16,11 @@ import time
 import pytest
 from sqlalchemy import select
 
-from store.models import OperatorSession
+from store.models import AuditEvent, OperatorSession
 from store.services import operator_keys, operators
 from store.uow import read_session
 from tests.cli_support import MITRA
-from tests.pty_support import in_a_pty, screen_of, set_size, stop
+from tests.pty_support import in_a_pty, raw_until, screen_of, set_size, stop
 
 pytestmark = pytest.mark.skipif(subprocess.run(["which", "ssh"], capture_output=True).returncode != 0,
                                 reason="needs the OpenSSH client (.ci/run installs it)")
@@ -88,6 +89,15 @@ async def test_a_known_key_logs_in_resizes_and_takes_a_burst(sqlite_only, db, db
         set_size(fd, 60, 20)
         process.send_signal(signal.SIGWINCH)
         screen_of(fd, screen, stream, lambda _: screen.display[0][:60].rstrip().endswith("EN"))
+        # `y` on a list copies its record's reference to the operator's own clipboard: OSC 52,
+        # through the SSH link to the client's terminal.
+        os.write(fd, b"7")
+        screen_of(fd, screen, stream, lambda text: re.search(r"operator \d", text) is not None)
+        os.write(fd, b"y")
+        raw = raw_until(fd, stream, b"\x1b]52;c;")
+        copied = base64.b64decode(re.search(rb"\x1b]52;c;([A-Za-z0-9+/=]*)", raw).group(1)).decode()
+        async with read_session(db) as session:
+            assert await session.get(AuditEvent, int(copied)) is not None  # the event's number
         # A burst over the link, in one write: the Audit area, then its operators and sessions view.
         os.write(fd, b"7o")
         screen_of(fd, screen, stream, lambda text: "127.0.0.1" in text)

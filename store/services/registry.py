@@ -74,6 +74,7 @@ class ParticipantRow:
     wave_number: int | None
     balance_idr: int
     name_key: str
+    card_number: str | None = None  # the Prakerja card, once selected into a wave
 
 
 def filtered(query, filters: ParticipantFilter, actor: Actor, *, is_sqlite: bool | None = None):
@@ -117,7 +118,7 @@ async def list_participants(
         select(
             Participant.id, Participant.nik, Participant.full_name, Participant.birth_date, Participant.sex,
             Participant.province_code, Participant.status, Wave.number, Participant.balance_idr,
-            Participant.name_key,
+            Participant.name_key, Participant.card_number,
         ).outerjoin(Wave, Wave.id == Participant.wave_id),
         filters, actor, is_sqlite=db.is_sqlite,
     )
@@ -130,7 +131,7 @@ async def list_participants(
         rows = (await session.execute(keyset(query, order, cursor, limit))).all()
     views = [
         ParticipantRow(row.id, mask_nik(row.nik), row.full_name, row.birth_date, row.sex, row.province_code,
-                       row.status, row.number, row.balance_idr, row.name_key)
+                       row.status, row.number, row.balance_idr, row.name_key, row.card_number)
         for row in rows
     ]
     if by_name:

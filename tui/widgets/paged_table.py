@@ -17,6 +17,7 @@ from textual.widgets import DataTable
 
 from store.paging import Cursor, Page
 from tui.i18n import t
+from tui.widgets.clipboard import copy_reference
 from tui.workers import ServiceCaller
 
 Fetch = Callable[..., Awaitable[Page[Any]]]
@@ -34,6 +35,8 @@ class PagedTable(ServiceCaller, DataTable):
         Binding("G", "scroll_bottom", "", show=False, id="mitra.list.bottom"),
         # Every list can be taken away, the same way (tui/widgets/export.py).
         Binding("ctrl+e", "export", "keys.export", id="mitra.list.export"),
+        # The focused record's reference to the operator's own clipboard (OSC 52: works over SSH).
+        Binding("y", "copy_reference", "keys.copy_reference", show=False, id="mitra.list.copy"),
     ]
 
     class Loaded(Message):
@@ -51,13 +54,17 @@ class PagedTable(ServiceCaller, DataTable):
         render_row: Callable[[Any], tuple[str, Sequence[Any]]],
         *,
         page_size: int = 100,
+        reference: Callable[[Any], str | None] | None = None,
         **kwargs: Any,
     ) -> None:
-        """`columns`: (key, catalog key of the label); `render_row(row)` -> (row key, cells)."""
+        """`columns`: (key, catalog key of the label); `render_row(row)` -> (row key, cells).
+        `reference(row)`: what `y` copies (an application or batch number, a card number); by
+        default the first cell, which is the record's number in most lists."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._column_spec = list(columns)
         self._render_row = render_row
         self._page_size = page_size
+        self._reference = reference or (lambda row: str(render_row(row)[1][0]))
         self._fetch: Fetch | None = None
         self._cursor: Cursor | None = None
         self._complete = True
@@ -174,7 +181,12 @@ class PagedTable(ServiceCaller, DataTable):
         header = [t(label) for _key, label in self._column_spec]
         self.app.push_screen(ExportScreen(self.export_name, header, self._fetch, self._render_row))
 
+    def action_copy_reference(self) -> None:
+        row = self.selected_row()
+        copy_reference(self.app, self._reference(row) if row is not None else None)
+
     def action_scroll_bottom(self) -> None:
         # Only to the end of what is loaded: jumping to the end of millions is not a page.
         super().action_scroll_bottom()
         self.move_cursor(row=self.row_count - 1)
+
