@@ -35,7 +35,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "waves": ("tui.commands.waves", "waves_group",
               "Waves: their funnel, selection of participants, and the purchase-deadline sweep."),
     "participants": ("tui.commands.participants", "participants_group", "The participant registry."),
-    "serve": ("tui.commands.serve", "serve_group", "Serve the console to field staff: over SSH."),
+    "serve": ("tui.commands.serve", "serve_group", "Serve the console to field staff: over SSH or in a browser."),
     "blacklist": ("tui.commands.participants", "blacklist_group",
                   "NIKs that may not be selected, and lifting an entry by a recorded decision."),
 }

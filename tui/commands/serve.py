@@ -14,7 +14,7 @@ from tui.i18n import t
 
 @click.group("serve")
 def serve_group() -> None:
-    """Serve the console to field staff: over SSH."""
+    """Serve the console to field staff: over SSH or in a browser."""
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -74,3 +74,25 @@ def ssh(listen, trusted_ca, idle_timeout, max_session, max_connections, host_key
         asyncio.run(main())
     except KeyboardInterrupt:
         pass
+
+
+@serve_group.command("web")
+@click.option("--listen", default="127.0.0.1:8000", show_default=True, help="Address and port to listen on.")
+@click.option("--public-url", default=None,
+              help="The address browsers use, when it is not http://HOST:PORT (behind a TLS proxy: https://...).")
+@db_option
+@lang_option
+def web(listen, public_url, db_url) -> None:
+    """Give each browser tab its own console, behind the console's own login screen."""
+    from tui import web_server
+    from tui.commands.console import open_checked
+    from tui.i18n import current_language
+
+    host, port = _listen(listen)
+    open_checked(db_url)  # an unreachable database or another revision: one line, before serving
+    web_server.prepare_environment(db_url)
+    url = public_url or f"http://{host}:{port}"
+    server = web_server.ConsoleServer(web_server.console_command(current_language()), host, port, url,
+                                      t("cli.serve.web_listening", url=url, host=host, port=port))
+    server.serve()
+
