@@ -209,8 +209,15 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
     # --- loading --------------------------------------------------------------------------
 
     def load(self) -> None:
-        self.call(applications.get_application, self.current_id, then=self.show)
-        self.call(applications.application_history, self.current_id, then=self.show_history)
+        # The application and its history in one worker, shown in one frame: over a field link
+        # each repaint of the screen is about 10 KB (bench/field_link.py).
+        self.call(_application_and_history, self.current_id, then=self._show_both)
+
+    def _show_both(self, loaded) -> None:
+        detail, events = loaded
+        with self.app.batch_update():
+            self.show(detail)
+            self.show_history(events)
 
     def _failed(self, error: MitraError) -> None:
         """Show the refusal and reload: the application may have changed meanwhile."""
@@ -443,6 +450,11 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+
+async def _application_and_history(db, actor, application_id: int):
+    return (await applications.get_application(db, actor, application_id),
+            await applications.application_history(db, actor, application_id))
 
 
 def suggested_outcome(detail: ApplicationDetail) -> str:

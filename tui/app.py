@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import asyncio
 import contextlib
 import importlib
@@ -101,6 +103,11 @@ class MitraApp(ServiceCaller, App):
         `handed` (an SSH login the server checked, tui/ssh_handoff.py) the console logs that
         operator in by key once the database is open."""
         super().__init__()
+        # No sliding underlines or smooth scrolls: over a field link every animation frame is
+        # bytes on the wire (about 7 KB per area switch at 80x24; bench/field_link.py).
+        # $TEXTUAL_ANIMATIONS still chooses, for whoever wants them back.
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            self.animation_level = "none"
         if (db is None) == (open_database is None):
             raise ValueError("give the console a database or a way to open one")
         self.db = db
