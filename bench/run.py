@@ -31,6 +31,7 @@ def plan(participants: int, postgres: str | None) -> list[tuple[str, list[str]]]
     on_postgres = ["--postgres", postgres] if postgres else []
     steps = [
         ("console_start.py", []),
+        ("field_link.py", []),  # bytes, not time: the demo's size is enough
         ("demo_start.py", ["--participants", str(participants)]),
         ("login_timing.py", []),
         ("import_participants.py", ["--rows", str(participants), *on_postgres]),

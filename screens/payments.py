@@ -17,6 +17,7 @@ from tui.area import Area
 from tui.i18n import t
 from tui.money import group_digits, rupiah
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.sort_order import SortChoice
 
 
 def _row(batch: BatchRow) -> tuple[str, list[str]]:
@@ -33,10 +34,12 @@ def _row(batch: BatchRow) -> tuple[str, list[str]]:
     ]
 
 
-class PaymentsArea(Area):
+class PaymentsArea(SortChoice, Area):
     AREA_ID = "payments"
     TITLE = "area.payments"
     READ_PERMISSION = "payment.read"
+    SORTS = tuple(browse.BATCH_ORDERS)
+    SORT_TEXT = "payments.sort"
     ACTION_PERMISSIONS = {"prepare": "payment.prepare"}
     DEFAULT_CSS = """
     PaymentsArea #payments-filters { height: 3; }
@@ -47,6 +50,7 @@ class PaymentsArea(Area):
         Binding("enter", "open", "keys.open", id="mitra.payments.open"),
         Binding("p", "prepare", "payments.key.prepare", id="mitra.payments.prepare"),
         Binding("slash", "filter", "keys.filter", id="mitra.payments.filter"),
+        Binding("o", "next_sort", "keys.sort", id="mitra.payments.sort"),
         Binding("r", "refresh", "keys.refresh", id="mitra.payments.refresh"),
         Binding("escape", "clear_filter", "keys.clear_filter", show=False, id="mitra.payments.clear"),
     ]
@@ -91,6 +95,7 @@ class PaymentsArea(Area):
         filters = browse.BatchFilter(
             state=str(self.query_one("#filter-state", Select).value or ""),
             kind=str(self.query_one("#filter-kind", Select).value or ""),
+            sort=self.sort,
         )
 
         async def fetch(db, actor, cursor, limit):
@@ -104,7 +109,8 @@ class PaymentsArea(Area):
 
     def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
         more = "" if message.complete else "+"
-        self.query_one("#payments-status", Static).update(t("payments.shown", count=f"{message.total_rows}{more}"))
+        self.query_one("#payments-status", Static).update(
+            t("payments.shown", count=f"{message.total_rows}{more}", order=self.sort_text()))
 
     def action_open(self) -> None:
         batch = self.query_one(PagedTable).selected_row()

@@ -21,6 +21,7 @@ from tui import list_count
 from tui.area import Area
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.sort_order import SortChoice
 
 COLUMNS = ("name", "nib", "state", "province", "platforms", "offline")
 
@@ -32,10 +33,12 @@ def _row(row: providers.ProviderRow) -> tuple[str, list]:
     ]
 
 
-class ProvidersArea(Area):
+class ProvidersArea(SortChoice, Area):
     AREA_ID = "providers"
     TITLE = "area.providers"
     READ_PERMISSION = "provider.read"
+    SORTS = tuple(providers.PROVIDER_ORDERS)
+    SORT_TEXT = "providers.sort"
     ACTION_PERMISSIONS = {"inventory": "provider.inventory", "queue": "provider.curate"}
     DEFAULT_CSS = """
     ProvidersArea #provider-filters { height: 3; }
@@ -48,7 +51,8 @@ class ProvidersArea(Area):
         Binding("enter", "open", "keys.open", id="mitra.providers.open"),
         Binding("n", "inventory", "providers.key.inventory", id="mitra.providers.inventory"),
         Binding("q", "queue", "providers.key.queue", id="mitra.providers.queue"),
-        Binding("o", "outliers", "providers.key.outliers", id="mitra.providers.outliers"),
+        Binding("o", "next_sort", "keys.sort", id="mitra.providers.sort"),
+        Binding("p", "outliers", "providers.key.outliers", id="mitra.providers.outliers"),
         Binding("s", "scheme", "providers.key.scheme", id="mitra.providers.scheme"),
         Binding("r", "refresh", "keys.refresh", id="mitra.providers.refresh_list"),
         Binding("escape", "clear_filter", "keys.clear_filter", show=False, id="mitra.providers.clear"),
@@ -110,6 +114,7 @@ class ProvidersArea(Area):
         return providers.ProviderFilter(
             state=chosen("#filter-state") or "", platform_id=chosen("#filter-platform"),
             province=chosen("#filter-province") or "", search=self.query_one("#filter-search", Input).value,
+            sort=self.sort,
         )
 
     def reload(self) -> None:
@@ -136,7 +141,8 @@ class ProvidersArea(Area):
 
     def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
         status = self.query_one("#provider-status", Static)
-        list_count.show_loaded(self, message, status, "providers", providers.count_providers, self._filters())
+        list_count.show_loaded(self, message, status, "providers", providers.count_providers, self._filters(),
+                               order=self.sort_text())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -294,3 +294,28 @@ async def test_back_from_a_batch_the_cursor_is_still_on_it(db, actors):
         await wait_until(pilot, lambda: not isinstance(app.screen, BatchScreen) and table.row_count == 2)
         await settle(pilot)
         assert table.selected_row().id == second and table.cursor_row == 1
+
+
+async def test_o_puts_the_largest_batch_first_then_orders_by_state(db, actors):
+    await _world(db)
+    small = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"), CandidateFilter(limit=1))
+    large = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
+    await batches.submit_batch(db, actors.finance, small.id)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        await pilot.press("6")
+        area = app.screen.query_one(PaymentsArea)
+        table = area.query_one("#batches", PagedTable)
+        status = area.query_one("#payments-status")
+        await wait_until(pilot, lambda: table.row_count == 2)
+        table.focus()
+
+        assert "newest first" in str(status.render())
+        for words, first in (("largest total first", large.id), ("by state", large.id), ("newest first", large.id)):
+            await pilot.press("o")
+            await wait_until(pilot, lambda words=words: words in str(status.render()) and table.row_count == 2)
+            assert table.selected_row().id == first
+        await pilot.press("o", "o")  # by state: draft before submitted
+        await wait_until(pilot, lambda: "by state" in str(status.render()) and table.row_count == 2)
+        assert [row.id for row in table.rows_by_key.values()] == [large.id, small.id]

@@ -3,6 +3,11 @@ nothing at all when there are none."""
 
 from __future__ import annotations
 
+import pytest
+
+from store.errors import InvalidInput
+from store.services.payments.browse import BatchFilter
+
 from sqlalchemy import func, select
 
 from fixtures.build import DemoContext
@@ -69,3 +74,24 @@ async def test_the_same_seed_gives_the_same_batches(db, db_url_factory, actors):
     finally:
         await other.dispose()
     assert summaries[0] == summaries[1] and len(summaries[0]) >= 8
+
+
+async def test_batches_sort_newest_first_by_largest_total_or_by_state_across_pages(db, actors):
+    await _demo_payments(db)
+
+    async def listed(sort: str) -> list:
+        rows, cursor = [], None
+        while True:
+            page = await browse.list_batches(db, actors.auditor, BatchFilter(sort=sort), cursor, 2)
+            rows += page.rows
+            if page.next_cursor is None:
+                return rows
+            cursor = page.next_cursor
+
+    newest, largest, by_state = await listed("newest"), await listed("largest"), await listed("state")
+    assert len(newest) > 4 and sorted(b.id for b in newest) == sorted(b.id for b in largest) == sorted(b.id for b in by_state)
+    assert [b.id for b in newest] == sorted((b.id for b in newest), reverse=True)
+    assert [(b.total_idr, b.id) for b in largest] == sorted(((b.total_idr, b.id) for b in largest), reverse=True)
+    assert [(b.state, b.id) for b in by_state] == sorted((b.state, b.id) for b in by_state)
+    with pytest.raises(InvalidInput):
+        await browse.list_batches(db, actors.auditor, BatchFilter(sort="total_idr"))

@@ -309,7 +309,7 @@ async def test_price_outlier_report_opens_from_the_area(db, actors):
     async with app.run_test(size=SIZE) as pilot:
         await login(pilot, "auditor")
         await open_area(pilot)
-        await pilot.press("o")
+        await pilot.press("p")
         await wait_until(pilot, lambda: isinstance(app.screen, PriceOutliersScreen) and app.screen.rows)
         [row] = app.screen.rows.values()
         assert (row.title, row.ratio_pct) == ("Latte Art Eksklusif", 615)
@@ -409,3 +409,27 @@ async def test_a_decision_on_a_stale_screen_is_refused_and_the_screen_reloads(db
         await wait_until(pilot, lambda: screen.file.provider.state == "suspended")
         assert "Complaint from participants" in text_of(screen, "#provider-header")
     assert [event.reason for event in await ps.events(db, "provider.suspended")] == ["Complaint from participants"]
+
+
+async def test_o_sorts_the_list_by_name_state_and_province_and_says_so(db, actors):
+    a = await ps.inventoried(db, actors.tokopedia, name="Akademi Kopi Nusantara", province="32")
+    b = await ps.submitted(db, actors, name="Balai Batik", platforms=("bukalapak",), province="33")
+    c = await ps.inventoried(db, actors.admin, name="Cahaya Las", platforms=("pintaria",), province="11")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "curator")
+        await open_area(pilot)
+        table = app.screen.query_one("#provider-list", PagedTable)
+        status = app.screen.query_one("#provider-status")
+
+        def shown() -> list[int]:
+            return [table.rows_by_key[str(table.coordinate_to_cell_key((row, 0)).row_key.value)].id
+                    for row in range(table.row_count)]
+
+        assert shown() == [a, b, c] and str(status.render()).endswith("· by name")
+        table.focus()
+        for expected, words in (([a, c, b], "by state, then name"), ([c, a, b], "by province, then name"),
+                                ([a, b, c], "by name")):
+            await pilot.press("o")
+            await wait_until(pilot, lambda expected=expected: table.complete and shown() == expected)
+            await wait_until(pilot, lambda words=words: str(status.render()).endswith(f"· {words}"))

@@ -281,3 +281,33 @@ async def test_list_pages_follow_each_other_without_gaps(db, actors):
         if cursor is None:
             break
     assert seen == ids
+
+
+async def _all_pages(fetch, limit: int = 1) -> list:
+    """Every row of a list, a page of `limit` at a time: the order must hold across pages."""
+    rows, cursor = [], None
+    while True:
+        page = await fetch(cursor, limit)
+        rows += page.rows
+        if page.next_cursor is None:
+            return rows
+        cursor = page.next_cursor
+
+
+async def test_the_list_sorts_by_name_by_state_or_by_province_across_pages(db, actors):
+    a = await ps.inventoried(db, actors.tokopedia, name="Akademi Kopi Nusantara", province="32")
+    b = await ps.submitted(db, actors, name="Ákademi Batik", platforms=("bukalapak",), province="33")
+    c = await ps.inventoried(db, actors.admin, name="Balai Las Surabaya", platforms=("pintaria",), province="11",
+                             nib="3578012345678")
+
+    async def ids(sort: str) -> list[int]:
+        rows = await _all_pages(lambda cursor, limit: providers.list_providers(
+            db, actors.curator, providers.ProviderFilter(sort=sort), cursor, limit))
+        return [row.id for row in rows]
+
+    assert await ids("name") == [b, a, c]
+    assert await ids("state") == [a, c, b]  # inventoried (by name) before submitted
+    assert await ids("province") == [c, a, b]  # 11, 32, 33
+    with pytest.raises(InvalidInput) as refused:
+        await providers.list_providers(db, actors.curator, providers.ProviderFilter(sort="nib; DROP TABLE provider"))
+    assert refused.value.key == "list.sort_unknown"

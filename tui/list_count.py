@@ -25,19 +25,22 @@ def cancel_count(area: Any, prefix: str) -> None:
 
 def show_loaded(
     area: Any, message: PagedTable.Loaded, status: Static, prefix: str,
-    count: Callable[..., Awaitable[Count]], *args: Any,
+    count: Callable[..., Awaitable[Count]], *args: Any, order: str = "",
 ) -> None:
     """On a page loaded: the rows shown when the list holds no more, else the first page's
-    rows and the total counted behind them by `count(db, actor, *args)`."""
+    rows and the total counted behind them by `count(db, actor, *args)`; then the list's
+    `order` ("by name"), when it has a choice of them."""
+    tail = f" · {order}" if order else ""
     if message.complete:
-        status.update(t(f"{prefix}.shown", count=group_digits(message.total_rows)))
+        status.update(t(f"{prefix}.shown", count=group_digits(message.total_rows)) + tail)
     elif message.total_rows <= message.table.page_size:
-        status.update(t(f"{prefix}.counting", count=group_digits(message.total_rows)))
-        area.call(count, *args, then=lambda counted: _show_count(status, prefix, counted), group=f"{prefix}-count")
+        status.update(t(f"{prefix}.counting", count=group_digits(message.total_rows)) + tail)
+        area.call(count, *args, then=lambda counted: _show_count(status, prefix, counted, tail),
+                  group=f"{prefix}-count")
 
 
-def _show_count(status: Static, prefix: str, counted: Count) -> None:
+def _show_count(status: Static, prefix: str, counted: Count, tail: str) -> None:
     if counted.exact:
-        status.update(t(f"{prefix}.counted", count=group_digits(counted.value)))
+        status.update(t(f"{prefix}.counted", count=group_digits(counted.value)) + tail)
     else:
-        status.update(t(f"{prefix}.counted_about", count=about(counted.value)))
+        status.update(t(f"{prefix}.counted_about", count=about(counted.value)) + tail)

@@ -36,7 +36,8 @@ from store.models import (
     ProviderState,
 )
 from store.operation import get_held, hold, operation
-from store.paging import Cursor, Page, keyset, page_of
+from store.paging import Cursor, Page, page_of
+from store.sorting import Order, ordered, sort_key
 from store.text import fold, prefix_range
 from store.uow import UnitOfWork, read_session
 
@@ -217,6 +218,15 @@ class ProviderFilter:
     platform_id: int | None = None
     province: str = ""
     search: str = ""  # a name prefix, or digits: a NIB prefix
+    sort: str = "name"  # one of PROVIDER_ORDERS
+
+
+# The orders the providers list offers (store/sorting.py); names within a state or a province.
+PROVIDER_ORDERS = {
+    "name": Order((Provider.name_key, Provider.id)),
+    "state": Order((Provider.state, Provider.name_key, Provider.id)),
+    "province": Order((Provider.province_code, Provider.name_key, Provider.id)),
+}
 
 
 @dataclass(frozen=True)
@@ -515,15 +525,14 @@ def _listed(query, actor: Actor, filters: ProviderFilter):
 async def list_providers(
     db: Database, actor: Actor, filters: ProviderFilter, cursor: Cursor | None = None, limit: int = 100
 ) -> Page[ProviderRow]:
-    """One keyset page ordered by name; platform staff see only their platform's providers."""
+    """One keyset page in the filter's order; platform staff see only their platform's providers."""
     actor.require("provider.read")
     query = _listed(select(
-        Provider.id, Provider.name, Provider.name_key, Provider.nib, Provider.state, Provider.province_code,
-        Provider.offers_offline,
+        Provider.id, Provider.name, Provider.nib, Provider.state, Provider.province_code, Provider.offers_offline,
     ), actor, filters)
     async with read_session(db) as session:
-        rows = (await session.execute(keyset(query, [Provider.name_key, Provider.id], cursor, limit))).all()
-        page = page_of(rows, limit, lambda row: (row.name_key, row.id))
+        rows = (await session.execute(ordered(query, PROVIDER_ORDERS, filters.sort, cursor, limit))).all()
+        page = page_of(rows, limit, sort_key)
         codes = await _platform_codes(session, [row.id for row in page.rows])
     return Page(
         [

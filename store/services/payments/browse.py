@@ -24,6 +24,7 @@ from store.models import (
     Wave,
 )
 from store.paging import Cursor, Page, keyset, page_of
+from store.sorting import Order, ordered, sort_key
 from store.provinces import PROVINCES
 from store.services import audit_log
 from store.services.payments.batch_rules import BatchActions, judge_batch
@@ -40,6 +41,15 @@ GROUPS_SHOWN = 50
 class BatchFilter:
     state: str = ""
     kind: str = ""
+    sort: str = "newest"  # one of BATCH_ORDERS
+
+
+# The orders the batches list offers (store/sorting.py).
+BATCH_ORDERS = {
+    "newest": Order((PaymentBatch.id,), descending=True),
+    "largest": Order((PaymentBatch.total_idr, PaymentBatch.id), descending=True),
+    "state": Order((PaymentBatch.state, PaymentBatch.id)),
+}
 
 
 def _visible(query, actor: Actor):
@@ -52,7 +62,7 @@ def _visible(query, actor: Actor):
 async def list_batches(
     db: Database, actor: Actor, filters: BatchFilter = BatchFilter(), cursor: Cursor | None = None, limit: int = 100
 ) -> Page[BatchRow]:
-    """Newest first, one keyset page."""
+    """One keyset page in the filter's order (newest first unless told)."""
     actor.require("payment.read")
     query = _visible(batch_rows(), actor)
     if filters.state:
@@ -60,8 +70,9 @@ async def list_batches(
     if filters.kind:
         query = query.where(PaymentBatch.kind == filters.kind)
     async with read_session(db) as session:
-        found = (await session.execute(keyset(query, [PaymentBatch.id], cursor, limit, descending=True))).all()
-    return page_of([to_batch_row(row) for row in found], limit, lambda row: (row.id,))
+        found = (await session.execute(ordered(query, BATCH_ORDERS, filters.sort, cursor, limit))).all()
+    page = page_of(found, limit, sort_key)
+    return Page([to_batch_row(row) for row in page.rows], page.next_cursor)
 
 
 @dataclass(frozen=True)

@@ -66,4 +66,5 @@ def batch_rows() -> Select:
 
 
 def to_batch_row(row) -> BatchRow:
-    return BatchRow(**row._mapping)
+    # A sorted list adds its key columns (sort_0 ...: store/sorting.py); they are not the batch's.
+    return BatchRow(**{name: value for name, value in row._mapping.items() if not name.startswith("sort_")})
