@@ -20,8 +20,8 @@ from store.services.applications import ApplicationRow
 from tui.area import Area
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.sort_order import SortChoice
 
-SORTS = ("submitted", "name", "state")
 MINE = "mine"
 ALL = "all"
 
@@ -35,10 +35,12 @@ def _row(row: ApplicationRow) -> tuple[str, list[str]]:
     ]
 
 
-class ApplicationsArea(Area):
+class ApplicationsArea(SortChoice, Area):
     AREA_ID = "applications"
     TITLE = "area.applications"
     READ_PERMISSION = "application.read"
+    SORTS = tuple(applications.APPLICATION_ORDERS)
+    SORT_TEXT = "applications.sort"
     ACTION_PERMISSIONS = {"new": "application.intake"}
     DEFAULT_CSS = """
     ApplicationsArea #applications-bar { height: 3; }
@@ -59,7 +61,6 @@ class ApplicationsArea(Area):
     def __init__(self) -> None:
         super().__init__()
         self.state_filter = MINE
-        self.sort = SORTS[0]
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="applications-bar"):
@@ -105,7 +106,7 @@ class ApplicationsArea(Area):
             shown = t(f"applications.filter.{self.state_filter}")
         else:
             shown = t("applications.state." + self.state_filter)
-        return t("applications.filter_line", states=shown, sort=t("applications.sort." + self.sort))
+        return t("applications.filter_line", states=shown, sort=self.sort_text())
 
     def reload(self) -> None:
         states, name, sort = self._states(), self.query_one("#applications-name", Input).value, self.sort
@@ -153,10 +154,6 @@ class ApplicationsArea(Area):
         if applications.waiting_states(self.app.actor) is None:
             cycle.remove(MINE)
         self.state_filter = cycle[(cycle.index(self.state_filter) + 1) % len(cycle)]
-        self.reload()
-
-    def action_next_sort(self) -> None:
-        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         self.reload()
 
     def action_refresh(self) -> None:

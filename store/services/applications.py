@@ -41,7 +41,8 @@ from store.models import (
     Verdict,
     utcnow,
 )
-from store.paging import Cursor, Page, keyset, page_of
+from store.paging import Cursor, Page, page_of
+from store.sorting import Order, ordered, sort_key
 from store.services import audit_log, platforms
 from store.services.application_actions import APPLICATION_RULES
 from store.services.platforms import PlatformTerms
@@ -145,10 +146,11 @@ class ApplicationRow:
 
 # --- reading ----------------------------------------------------------------------------------
 
-SORTS = {
-    "submitted": PlatformApplication.submitted_on,
-    "name": PlatformApplication.name_key,
-    "state": PlatformApplication.state,
+# The orders the applications list offers (store/sorting.py).
+APPLICATION_ORDERS = {
+    "submitted": Order((PlatformApplication.submitted_on, PlatformApplication.id)),
+    "name": Order((PlatformApplication.name_key, PlatformApplication.id)),
+    "state": Order((PlatformApplication.state, PlatformApplication.id)),
 }
 
 
@@ -182,14 +184,11 @@ async def list_applications(
 ) -> Page[ApplicationRow]:
     """One keyset page of applications in `states` (None: all), whose brand starts with `name`."""
     actor.require("application.read")
-    column = SORTS.get(sort)
-    if column is None:
-        raise InvalidInput("application.sort_unknown", field="sort", value=sort)
     counts = _criteria_counts()
     query = select(
         PlatformApplication.id, PlatformApplication.brand_name, PlatformApplication.legal_name,
         PlatformApplication.legal_form, PlatformApplication.state, PlatformApplication.submitted_on,
-        PlatformApplication.recommendation, column.label("sort_value"),
+        PlatformApplication.recommendation,
         counts.c.passed, counts.c.failed, counts.c.pending,
     ).outerjoin(counts, counts.c.application_id == PlatformApplication.id)
     if states is not None:
@@ -197,14 +196,14 @@ async def list_applications(
     if name.strip():
         low, high = prefix_range(name)
         query = query.where(PlatformApplication.name_key >= low, PlatformApplication.name_key < high)
-    query = keyset(query, [column, PlatformApplication.id], cursor, limit)
+    query = ordered(query, APPLICATION_ORDERS, sort, cursor, limit)
     async with read_session(db) as session:
         rows = (await session.execute(query)).all()
     views = [
         ApplicationRow(
             row.id, row.brand_name, row.legal_name, row.legal_form, row.state, row.submitted_on,
             int(row.passed or 0), int(row.failed or 0), int(row.pending or 0), row.recommendation,
-            (row.sort_value, row.id),
+            sort_key(row),
         )
         for row in rows
     ]
