@@ -37,6 +37,7 @@ from tui.money import in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.search_input import SearchInput
+from tui.widgets.sort_order import SortChoice
 
 SHOWN_ERRORS = 500
 
@@ -48,10 +49,12 @@ def _row(row: ParticipantRow) -> tuple[str, list[str]]:
     ]
 
 
-class ParticipantsArea(Area):
+class ParticipantsArea(SortChoice, Area):
     AREA_ID = "participants"
     TITLE = "area.participants"
     READ_PERMISSION = "participant.read"
+    SORTS = registry.CHOSEN_ORDERS
+    SORT_TEXT = "participants.sort"
     DEFAULT_CSS = """
     ParticipantsArea #participant-filters { height: 3; }
     ParticipantsArea #participant-search { width: 2fr; }
@@ -66,6 +69,7 @@ class ParticipantsArea(Area):
         Binding("i", "import", "participants.key.import", id="mitra.participants.import"),
         Binding("w", "waves", "participants.key.waves", id="mitra.participants.waves"),
         Binding("x", "export", "participants.key.export", id="mitra.participants.export"),
+        Binding("o", "next_sort", "keys.sort", id="mitra.participants.sort"),
         Binding("r", "refresh", "keys.refresh", id="mitra.participants.refresh"),
         Binding("escape", "clear_filter", "keys.clear_filter", show=False, id="mitra.participants.clear"),
     ]
@@ -131,7 +135,7 @@ class ParticipantsArea(Area):
         return ParticipantFilter(
             search=self.query_one("#participant-search", Input).value.strip(),
             wave_id=chosen("#filter-wave"), province=chosen("#filter-province") or "",
-            status=chosen("#filter-status") or "",
+            status=chosen("#filter-status") or "", sort=self.sort,
         )
 
     def reload(self) -> None:
@@ -145,7 +149,11 @@ class ParticipantsArea(Area):
 
     def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
         status = self.query_one("#participants-status", Static)
-        list_count.show_loaded(self, message, status, "participants", registry.count_participants, self.filters())
+        filters = self.filters()
+        # A search orders its own results (by name, or as the index finds parts of names and NIKs).
+        order = t("participants.sort.search") if filters.search else self.sort_text()
+        list_count.show_loaded(self, message, status, "participants", registry.count_participants, filters,
+                               order=order)
 
     def on_search_input_search(self, event: SearchInput.Search) -> None:
         if event.search_input.id == "participant-search":

@@ -414,3 +414,18 @@ async def test_y_copies_the_card_number_never_a_masked_nik(db, actors):
         await pilot.press("y")
         assert app.clipboard == ""
         assert "This record has no reference to copy yet." in [n.message for n in app._notifications]
+
+
+async def test_o_orders_the_registry_by_name_and_newest_first_and_the_status_line_says_so(db, actors):
+    await add_participants(db, actors.coordinator, [person(name=name) for name in ("Zahra Putri", "Ahmad Fauzi", "Made Wirawan")])
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        table = await open_participants(pilot)
+        status = app.screen.query_one("#participants-status")
+        await wait_until(pilot, lambda: table.row_count == 3 and "by status" in str(status.render()))
+        table.focus()
+        for words, first in (("by name", "Ahmad Fauzi"), ("newest first", "Made Wirawan"), ("by status", "Zahra Putri")):
+            await pilot.press("o")
+            await wait_until(pilot, lambda words=words: words in str(status.render()) and table.row_count == 3)
+            assert table.selected_row().full_name == first

@@ -216,3 +216,23 @@ async def test_counts_are_exact_when_cheap_an_estimate_marked_as_one_beyond_and_
         assert (beyond.value, beyond.exact) == (31, True)  # no estimate to ask for: counted
     else:
         assert beyond.exact is False and beyond.value > 10  # the planner's estimate, marked
+
+
+async def test_the_registry_sorts_by_status_by_name_or_newest_first_across_pages(db, actors):
+    names = ["Zahra Putri", "Ahmad Fauzi", "Made Wirawan", "Budi Santoso", "Citra Lestari", "Eko Prasetyo", "Dewi Anggraini"]
+    ids = await add_participants(db, actors.coordinator, [person(name=name) for name in names])
+    await waves.create_wave(db, actors.admin, wave_input(quota=2))
+    await selection.select_participants(db, actors.coordinator, 7, seed=1)
+
+    by_status = await all_pages(db, actors.coordinator, ParticipantFilter())
+    assert [(row.status, row.id) for row in by_status] == sorted((row.status, row.id) for row in by_status)
+    assert {row.status for row in by_status} == {"registered", "selected"}
+    by_name = await all_pages(db, actors.coordinator, ParticipantFilter(sort="name"))
+    assert [row.full_name for row in by_name] == sorted(names)
+    newest = await all_pages(db, actors.coordinator, ParticipantFilter(sort="newest"))
+    assert [row.id for row in newest] == sorted(ids, reverse=True)
+    # Within a filter too: the wave's participants by name.
+    assert len(await all_pages(db, actors.coordinator, ParticipantFilter(status="selected", sort="name"))) == 2
+    with pytest.raises(InvalidInput) as refused:
+        await registry.list_participants(db, actors.coordinator, ParticipantFilter(sort="nik"))
+    assert refused.value.key == "list.sort_unknown"

@@ -21,6 +21,7 @@ from store.failures import explain_constraint
 from store.personal_data import REVEALABLE, mask_number
 from store.models import BlacklistEntry, Enrollment, Participant, ParticipantStatus, ParticipantTally, Wave, utcnow
 from store.paging import Cursor, Page, keyset, page_of
+from store.sorting import Order, ordered, sort_key
 from store.provinces import PROVINCES
 from store import search
 from store import counting
@@ -60,6 +61,19 @@ class ParticipantFilter:
     wave_id: int | None = None
     province: str = ""
     status: str = ""
+    sort: str = "status"  # one of PARTICIPANT_ORDERS; a search orders its own results
+
+
+# The orders of the participants list (store/sorting.py), each served by an index at any depth:
+# (status, id) and the filtered (wave_id | province_code, status, id); (name_key, id); the key.
+PARTICIPANT_ORDERS = {
+    "status": Order((Participant.status, Participant.id)),
+    "name": Order((Participant.name_key, Participant.id)),
+    "newest": Order((Participant.id,), descending=True),
+    "registered": Order((Participant.id,)),
+}
+# What the operator chooses between with `o` ("registered" is the order of a search by parts).
+CHOSEN_ORDERS = ("status", "name", "newest")
 
 
 @dataclass(frozen=True)
@@ -73,7 +87,6 @@ class ParticipantRow:
     status: str
     wave_number: int | None
     balance_idr: int
-    name_key: str
     card_number: str | None = None  # the Prakerja card, once selected into a wave
 
 
@@ -109,34 +122,31 @@ def _check_filter(filters: ParticipantFilter) -> None:
 async def list_participants(
     db: Database, actor: Actor, filters: ParticipantFilter, cursor: Cursor | None = None, limit: int = 100
 ) -> Page[ParticipantRow]:
-    """One keyset page. A name search pages by (name_key, id); otherwise by (status, id), which
-    the indexes (status, id), (wave_id, status, id) and (province_code, status, id) serve
-    directly, so a page costs the same at any depth of a million-row registry."""
+    """One keyset page in the filter's order; a name search pages by (name_key, id), a search by
+    parts of a name or NIK by id. Every order is an index's, so a page costs the same at any depth
+    of a million-row registry."""
     actor.require("participant.read")
     _check_filter(filters)
     query = filtered(
         select(
             Participant.id, Participant.nik, Participant.full_name, Participant.birth_date, Participant.sex,
             Participant.province_code, Participant.status, Wave.number, Participant.balance_idr,
-            Participant.name_key, Participant.card_number,
+            Participant.card_number,
         ).outerjoin(Wave, Wave.id == Participant.wave_id),
         filters, actor, is_sqlite=db.is_sqlite,
     )
     typed = search.parse(filters.search)
     by_name = typed.by_name_key
     # A search by parts pages by id (the trigram index hands its matches over in that order).
-    order = ([Participant.name_key, Participant.id] if by_name
-             else [Participant.id] if typed.kind else [Participant.status, Participant.id])
+    sort = "name" if by_name else "registered" if typed.kind else filters.sort
     async with read_session(db) as session:
-        rows = (await session.execute(keyset(query, order, cursor, limit))).all()
-    views = [
+        rows = (await session.execute(ordered(query, PARTICIPANT_ORDERS, sort, cursor, limit))).all()
+    page = page_of(rows, limit, sort_key)
+    return Page([
         ParticipantRow(row.id, mask_nik(row.nik), row.full_name, row.birth_date, row.sex, row.province_code,
-                       row.status, row.number, row.balance_idr, row.name_key, row.card_number)
-        for row in rows
-    ]
-    if by_name:
-        return page_of(views, limit, lambda v: (v.name_key, v.id))
-    return page_of(views, limit, (lambda v: (v.id,)) if typed.kind else (lambda v: (v.status, v.id)))
+                       row.status, row.number, row.balance_idr, row.card_number)
+        for row in page.rows
+    ], page.next_cursor)
 
 
 async def count_participants(db: Database, actor: Actor, filters: ParticipantFilter) -> Count:
