@@ -40,7 +40,7 @@ class ApplicationsArea(SortChoice, Area):
     TITLE = "area.applications"
     READ_PERMISSION = "application.read"
     SORTS = tuple(applications.APPLICATION_ORDERS)
-    SORT_TEXT = "applications.sort"
+    SORT_TEXT = "applications.sort."
     ACTION_PERMISSIONS = {"new": "application.intake"}
     DEFAULT_CSS = """
     ApplicationsArea #applications-bar { height: 3; }

@@ -54,7 +54,7 @@ class ParticipantsArea(SortChoice, Area):
     TITLE = "area.participants"
     READ_PERMISSION = "participant.read"
     SORTS = registry.CHOSEN_ORDERS
-    SORT_TEXT = "participants.sort"
+    SORT_TEXT = "participants.sort."
     DEFAULT_CSS = """
     ParticipantsArea #participant-filters { height: 3; }
     ParticipantsArea #participant-search { width: 2fr; }

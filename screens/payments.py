@@ -39,7 +39,7 @@ class PaymentsArea(SortChoice, Area):
     TITLE = "area.payments"
     READ_PERMISSION = "payment.read"
     SORTS = tuple(browse.BATCH_ORDERS)
-    SORT_TEXT = "payments.sort"
+    SORT_TEXT = "payments.sort."
     ACTION_PERMISSIONS = {"prepare": "payment.prepare"}
     DEFAULT_CSS = """
     PaymentsArea #payments-filters { height: 3; }

@@ -38,7 +38,7 @@ class ProvidersArea(SortChoice, Area):
     TITLE = "area.providers"
     READ_PERMISSION = "provider.read"
     SORTS = tuple(providers.PROVIDER_ORDERS)
-    SORT_TEXT = "providers.sort"
+    SORT_TEXT = "providers.sort."
     ACTION_PERMISSIONS = {"inventory": "provider.inventory", "queue": "provider.curate"}
     DEFAULT_CSS = """
     ProvidersArea #provider-filters { height: 3; }

@@ -14,8 +14,10 @@ operator passwords for every test would cost more than the tests themselves.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import AsyncIterator
@@ -230,3 +232,17 @@ def no_message_id_reaches_the_screen():
     missing = sorted(i18n.MISSING)
     i18n.MISSING.clear()
     assert not missing, f"untranslated message ids shown: {missing}"
+
+
+# Tiers: `-m "not console and not slow"` (the store, the CLI, files, rules) runs in about a
+# minute while working; the console's tests are most of the suite's time. A test is a console
+# test when it drives the console itself, which its own code says.
+CONSOLE_CODE = re.compile(r"\brun_test\(|\bpilot\b|\bin_a_pty\(|\bPtyScreen\(|playwright|\bServer\(")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is not None and CONSOLE_CODE.search(inspect.getsource(function)):
+            item.add_marker(pytest.mark.console)
+

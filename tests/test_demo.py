@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import DateTime, select
 
 from store.engine import create_database
@@ -9,6 +10,9 @@ from store.migrate import downgrade
 from store.models import Operator, Participant, Platform, metadata
 from store.validators import nik as check_nik
 from tests.cli_support import mitra
+
+# Whole demo builds / several processes: the slow tier (`-m "not slow"` leaves them out).
+pytestmark = pytest.mark.slow
 
 VOLATILE = {"password_hash", "hash", "prev_hash", "last_hash"}  # salts; hashes over timestamps
 

@@ -10,6 +10,9 @@ import pytest
 from fixtures import template
 from tui.commands.console import _copy_of_template
 
+# Whole demo builds / several processes: the slow tier (`-m "not slow"` leaves them out).
+pytestmark = pytest.mark.slow
+
 
 def _count(path, table: str) -> int:
     with closing(sqlite3.connect(path)) as connection:

@@ -16,6 +16,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from store.models import PayoutAccount, Provider
@@ -23,6 +24,9 @@ from store.services import audit_log, waves
 from store.services.payments import batches
 from tests.participants_support import add_participants, make_listing, person, wave_input
 from tests.payments_support import PaymentWorld
+
+# Whole demo builds / several processes: the slow tier (`-m "not slow"` leaves them out).
+pytestmark = pytest.mark.slow
 
 PROCESSES = 4
 SECONDS = 8

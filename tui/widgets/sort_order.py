@@ -7,7 +7,8 @@ from tui.i18n import t
 
 class SortChoice:
     """For an area with a list: `SORTS` names the store's orders (the first is the default),
-    `SORT_TEXT` the catalog prefix of their words ("by name"); the area reloads its list on a
+    `SORT_TEXT` the catalog prefix of their words ("providers.sort.": "providers.sort.name" is
+    "by name"); the area reloads its list on a
     change and passes `self.sort` to its service."""
 
     SORTS: tuple[str, ...] = ()
@@ -19,7 +20,7 @@ class SortChoice:
         return self.SORTS[self._sort_index]
 
     def sort_text(self) -> str:
-        return t(f"{self.SORT_TEXT}.{self.sort}")
+        return t(f"{self.SORT_TEXT}{self.sort}")
 
     def action_next_sort(self) -> None:
         self._sort_index = (self._sort_index + 1) % len(self.SORTS)
