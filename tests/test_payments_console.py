@@ -198,18 +198,29 @@ async def test_refused_results_are_listed_with_their_line_numbers(db, actors, tm
     assert (await _batch(db)).state == "sent"
 
 
-async def test_the_list_shows_kind_scope_state_count_total_approvals_and_filters(db, actors):
+async def _two_batches(db, actors):
+    """A draft of one line, then a submitted batch of every candidate: (small, large)."""
     await _world(db)
-    await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"), CandidateFilter(limit=1))
-    submitted = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
-    await batches.submit_batch(db, actors.finance, submitted.id)
+    small = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"), CandidateFilter(limit=1))
+    large = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
+    await batches.submit_batch(db, actors.finance, large.id)
+    return small, large
+
+
+async def _batches_list(pilot) -> tuple[PaymentsArea, PagedTable]:
+    await login(pilot, "finance")
+    await pilot.press("6")
+    area = pilot.app.screen.query_one(PaymentsArea)
+    table = area.query_one("#batches", PagedTable)
+    await wait_until(pilot, lambda: table.row_count == 2)
+    return area, table
+
+
+async def test_the_list_shows_kind_scope_state_count_total_approvals_and_filters(db, actors):
+    _small, submitted = await _two_batches(db, actors)
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "finance")
-        await pilot.press("6")
-        area = app.screen.query_one(PaymentsArea)
-        table = area.query_one("#batches", PagedTable)
-        await wait_until(pilot, lambda: table.row_count == 2)
+        area, table = await _batches_list(pilot)
         assert table.get_row(str(submitted.id)) == [
             str(submitted.id), "Training fees", "Tokopedia", "submitted", "1", "Rp600,000,000", "0/1", "1", "finance",
         ]
@@ -297,25 +308,18 @@ async def test_back_from_a_batch_the_cursor_is_still_on_it(db, actors):
 
 
 async def test_o_puts_the_largest_batch_first_then_orders_by_state(db, actors):
-    await _world(db)
-    small = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"), CandidateFilter(limit=1))
-    large = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
-    await batches.submit_batch(db, actors.finance, small.id)
+    small, large = await _two_batches(db, actors)
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "finance")
-        await pilot.press("6")
-        area = app.screen.query_one(PaymentsArea)
-        table = area.query_one("#batches", PagedTable)
+        area, table = await _batches_list(pilot)
         status = area.query_one("#payments-status")
-        await wait_until(pilot, lambda: table.row_count == 2)
         table.focus()
 
         assert "newest first" in str(status.render())
-        for words, first in (("largest total first", large.id), ("by state", large.id), ("newest first", large.id)):
+        for words, first in (("largest total first", large.id), ("by state", small.id), ("newest first", large.id)):
             await pilot.press("o")
             await wait_until(pilot, lambda words=words: words in str(status.render()) and table.row_count == 2)
             assert table.selected_row().id == first
-        await pilot.press("o", "o")  # by state: draft before submitted
+        await pilot.press("o", "o")  # by state: the draft before the submitted batch
         await wait_until(pilot, lambda: "by state" in str(status.render()) and table.row_count == 2)
-        assert [row.id for row in table.rows_by_key.values()] == [large.id, small.id]
+        assert [row.id for row in table.rows_by_key.values()] == [small.id, large.id]

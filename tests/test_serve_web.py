@@ -74,6 +74,15 @@ async def _open(browser, url: str):
     return page
 
 
+async def _type_login(page, username: str, password: str) -> None:
+    """Into the terminal, with the keyboard, as an operator would."""
+    await page.click("#terminal")
+    await page.keyboard.type(username)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(password)
+    await page.keyboard.press("Enter")
+
+
 async def test_a_browser_tab_logs_in_with_the_keyboard_and_opens_an_area(sqlite_only, db, web_server):
     async with playwright_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
@@ -81,11 +90,7 @@ async def test_a_browser_tab_logs_in_with_the_keyboard_and_opens_an_area(sqlite_
             page = await _open(browser, web_server)
             shown = await _until(page, "User name")
             assert "Password" in shown and "Work waiting" not in shown  # the gate, not a console
-            await page.click("#terminal")
-            await page.keyboard.type("coordinator")
-            await page.keyboard.press("Tab")
-            await page.keyboard.type("demo")
-            await page.keyboard.press("Enter")
+            await _type_login(page, "coordinator", "demo")
             shown = await _until(page, "coordinator (coordinator)")
             await _until(page, "Work waiting for you")
             await page.keyboard.press("5")
@@ -108,11 +113,7 @@ async def test_a_wrong_password_in_the_browser_stays_at_the_login_screen(sqlite_
         try:
             page = await _open(browser, web_server)
             await _until(page, "User name")
-            await page.click("#terminal")
-            await page.keyboard.type("coordinator")
-            await page.keyboard.press("Tab")
-            await page.keyboard.type("not-the-password")
-            await page.keyboard.press("Enter")
+            await _type_login(page, "coordinator", "not-the-password")
             shown = await _until(page, "Wrong")
             assert "Work waiting" not in shown
         finally:
