@@ -10,6 +10,7 @@ from store.allowed import Actions
 from store.engine import Database
 from store.models import Provider
 from store.services import audit_log, courses, curation, providers
+from store.services.courses import CourseView, ListingView
 from store.services.provider_actions import judge_provider
 from store.uow import read_session
 
@@ -18,8 +19,9 @@ from store.uow import read_session
 class ProviderFile:
     provider: providers.ProviderView
     scorecard: curation.Scorecard
-    courses: tuple[courses.CourseView, ...]
-    listings: tuple[courses.ListingView, ...]
+    # (The classes by name: inside this class `courses` is the field, not the module.)
+    courses: tuple[CourseView, ...]
+    listings: tuple[ListingView, ...]
     history: tuple[audit_log.EventView, ...]
     may_assess: bool  # the operator may curate it (role and independence)
     actions: Actions  # the decisions the operator may take now, and why not (provider_actions)
