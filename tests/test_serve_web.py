@@ -112,6 +112,14 @@ def web_server(db_url):
     stop(server.process)
 
 
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended, only not yet been reaped
+
+
 async def _text(page) -> str:
     return await page.evaluate("() => document.querySelector('.xterm-rows')?.innerText ?? ''")
 
@@ -208,6 +216,33 @@ async def test_a_browser_tab_logs_in_with_the_keyboard_and_opens_an_area(chromiu
     while (await _sessions(db))[0].ended_at is None:
         assert asyncio.get_running_loop().time() < deadline, "the closed tab's session never ended"
         await asyncio.sleep(0.3)
+
+
+async def test_stopping_the_server_quits_its_tabs_consoles_and_ends_their_sessions(sqlite_only, chromium, db, web_server):
+    async with playwright_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = await _open(browser, web_server.url)
+            await _until(page, "User name")
+            await page.click("#terminal")
+            await page.keyboard.type("coordinator")
+            await page.keyboard.press("Tab")
+            await page.keyboard.type("demo")
+            await page.keyboard.press("Enter")
+            await _until(page, "Work waiting for you")
+            [console] = await web_server.until_consoles(1)
+            started = asyncio.get_running_loop().time()
+            web_server.process.terminate()  # what systemd or Ctrl+C does, with the tab still open
+            while web_server.process.poll() is None:
+                # aiohttp alone would wait up to a minute for the open websocket.
+                assert asyncio.get_running_loop().time() - started < 15, "the server did not stop"
+                await asyncio.sleep(0.1)
+        finally:
+            await browser.close()
+    assert web_server.process.returncode == 0
+    assert not _running(console), "the tab's console outlived the server"
+    [session] = await _sessions(db)
+    assert session.ended_at is not None  # ended by its console on the way out, not left open
 
 
 async def test_a_wrong_password_in_the_browser_stays_at_the_login_screen(sqlite_only, chromium, db, web_server):

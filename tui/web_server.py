@@ -9,6 +9,7 @@ browser's (origin "web") with the address of the browser that opened the tab.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import shlex
@@ -74,6 +75,7 @@ class ConsoleServer(Server):
         self._console = console
         super().__init__(shlex.join(console), host=host, port=port, title="Mitra", public_url=public_url)
         self.banner = banner
+        self._tabs: set[asyncio.Task] = set()  # the open tabs' websocket handlers
 
     @property
     def command(self) -> str:
@@ -91,10 +93,24 @@ class ConsoleServer(Server):
         # A proxy may send the header more than once: the entries read as one list, in order.
         forwarded = ",".join(request.headers.getall("X-Forwarded-For", []))
         _peer.set(peer_address(request.remote, forwarded))
-        return await super().handle_websocket(request)
+        tab = asyncio.current_task()
+        self._tabs.add(tab)
+        try:
+            return await super().handle_websocket(request)
+        finally:
+            self._tabs.discard(tab)
 
     async def on_startup(self, app) -> None:
         pass  # textual-serve prints its logo here, before the port is even bound: see serve()
+
+    async def on_shutdown(self, app) -> None:
+        # Left alone, aiohttp waits up to a minute for open websockets and then kills their
+        # handlers. Cancelled now, textual-serve's handler tells its console to quit and waits
+        # for it: each console ends its operator's session as ctrl+q would, then the server stops.
+        tabs = list(self._tabs)
+        for tab in tabs:
+            tab.cancel()
+        await asyncio.gather(*tabs, return_exceptions=True)
 
     def serve(self, debug: bool = False) -> None:
         # aiohttp calls `print` once the port is listening: the banner then means "open the page
