@@ -1,4 +1,5 @@
-"""`mitra serve ssh`: the console for field staff over SSH (tui/ssh_server.py)."""
+"""`mitra serve ssh` and `mitra serve web`: the console for field staff over SSH (tui/ssh_server.py)
+and in a browser (tui/web_server.py)."""
 
 from __future__ import annotations
 
@@ -90,9 +91,9 @@ def web(listen, public_url, db_url) -> None:
 
     host, port = _listen(listen)
     open_checked(db_url)  # an unreachable database or another revision: one line, before serving
+    # Every tab's console inherits this environment: the database, the browser as its origin.
     web_server.prepare_environment(db_url)
     url = public_url or f"http://{host}:{port}"
     server = web_server.ConsoleServer(web_server.console_command(current_language()), host, port, url,
                                       t("cli.serve.web_listening", url=url, host=host, port=port))
     server.serve()
-
