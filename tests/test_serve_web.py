@@ -9,6 +9,7 @@ child processes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import socket
@@ -159,63 +160,68 @@ def test_the_browsers_address_comes_from_a_proxy_header_only_through_a_local_pro
 
 
 
+@contextlib.asynccontextmanager
+async def _browser(chromium: str):
+    """Headless Chromium, closed however the test ends."""
+    async with playwright_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
 async def _type_login(page, username: str, password: str) -> None:
-    """Into the terminal, with the keyboard, as an operator would."""
+    """Into the terminal, with the keyboard, as an operator would, once the login screen shows."""
+    await _until(page, "User name")
     await page.click("#terminal")
     await page.keyboard.type(username)
     await page.keyboard.press("Tab")
     await page.keyboard.type(password)
     await page.keyboard.press("Enter")
 
+
 async def test_an_unauthenticated_tab_shows_the_login_screen_not_a_console(sqlite_only, chromium, db, db_url, web_server):
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = await _open(browser, web_server.url)
-            shown = await _until(page, "User name")
-            assert "Password" in shown and "Log in" in shown
-            # No area, no tab bar, no operator: the login screen is all there is.
-            for console_only in ("Work waiting", "1 Dashboard", "5 Participants", "(coordinator)"):
-                assert console_only not in shown, shown
-            # The tab's console is the plain `mitra console` on the server's database, with the
-            # server's operator and password left behind.
-            [(argv, env)] = (await web_server.until_consoles(1)).values()
-            assert argv[-4:] == [MITRA, "console", "--lang", "en"], argv
-            assert not {"--demo", "--operator", "demo"} & set(argv), argv
-            assert env["MITRA_DATABASE_URL"] == db_url
-            assert "MITRA_PASSWORD" not in env and "MITRA_OPERATOR" not in env
-            assert env["MITRA_ORIGIN"] == "web" and env["MITRA_PEER"] == "127.0.0.1"
-            # Area keys typed at the gate are letters in the user name, not navigation.
-            await page.click("#terminal")
-            await page.keyboard.press("5")
-            await page.keyboard.press("Escape")
-            await asyncio.sleep(1)
-            assert "5 Participants" not in await _text(page)
-        finally:
-            await browser.close()
+    async with _browser(chromium) as browser:
+        page = await _open(browser, web_server.url)
+        shown = await _until(page, "User name")
+        assert "Password" in shown and "Log in" in shown
+        # No area, no tab bar, no operator: the login screen is all there is.
+        for console_only in ("Work waiting", "1 Dashboard", "5 Participants", "(coordinator)"):
+            assert console_only not in shown, shown
+        # The tab's console is the plain `mitra console` on the server's database, with the
+        # server's operator and password left behind.
+        [(argv, env)] = (await web_server.until_consoles(1)).values()
+        assert argv[-4:] == [MITRA, "console", "--lang", "en"], argv
+        assert not {"--demo", "--operator", "demo"} & set(argv), argv
+        assert env["MITRA_DATABASE_URL"] == db_url
+        assert "MITRA_PASSWORD" not in env and "MITRA_OPERATOR" not in env
+        assert env["MITRA_ORIGIN"] == "web" and env["MITRA_PEER"] == "127.0.0.1"
+        # Area keys typed at the gate are letters in the user name, not navigation.
+        await page.click("#terminal")
+        await page.keyboard.press("5")
+        await page.keyboard.press("Escape")
+        await asyncio.sleep(1)
+        assert "5 Participants" not in await _text(page)
     assert await _sessions(db) == []
 
 
 async def test_a_browser_tab_logs_in_with_the_keyboard_and_opens_an_area(chromium, db, web_server):
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = await _open(browser, web_server.url)
-            shown = await _until(page, "User name")
-            assert "Password" in shown and "Work waiting" not in shown  # the gate, not a console
-            await _type_login(page, "coordinator", "demo")
-            await _until(page, "coordinator (coordinator)")
-            await _until(page, "Work waiting for you")
-            await page.keyboard.press("5")
-            shown = await _until(page, "Balance")  # the participants list's columns
-            # A second tab is a console of its own: at its login screen, not the first tab's.
-            other = await _open(browser, web_server.url)
-            shown = await _until(other, "User name")
-            assert "coordinator (coordinator)" not in shown
-            [started] = await _sessions(db)  # one login, by the keyboard in the first tab
-            assert (started.origin, started.peer, started.ended_at) == ("web", "127.0.0.1", None)
-        finally:
-            await browser.close()
+    async with _browser(chromium) as browser:
+        page = await _open(browser, web_server.url)
+        shown = await _until(page, "User name")
+        assert "Password" in shown and "Work waiting" not in shown  # the gate, not a console
+        await _type_login(page, "coordinator", "demo")
+        await _until(page, "coordinator (coordinator)")
+        await _until(page, "Work waiting for you")
+        await page.keyboard.press("5")
+        shown = await _until(page, "Balance")  # the participants list's columns
+        # A second tab is a console of its own: at its login screen, not the first tab's.
+        other = await _open(browser, web_server.url)
+        shown = await _until(other, "User name")
+        assert "coordinator (coordinator)" not in shown
+        [started] = await _sessions(db)  # one login, by the keyboard in the first tab
+        assert (started.origin, started.peer, started.ended_at) == ("web", "127.0.0.1", None)
     # Closing the tab ends its console, and the console its session (as a dropped SSH link does).
     deadline = asyncio.get_running_loop().time() + 30
     while (await _sessions(db))[0].ended_at is None:
@@ -224,22 +230,17 @@ async def test_a_browser_tab_logs_in_with_the_keyboard_and_opens_an_area(chromiu
 
 
 async def test_stopping_the_server_quits_its_tabs_consoles_and_ends_their_sessions(sqlite_only, chromium, db, web_server):
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = await _open(browser, web_server.url)
-            await _until(page, "User name")
-            await _type_login(page, "coordinator", "demo")
-            await _until(page, "Work waiting for you")
-            [console] = await web_server.until_consoles(1)
-            started = asyncio.get_running_loop().time()
-            web_server.process.terminate()  # what systemd or Ctrl+C does, with the tab still open
-            while web_server.process.poll() is None:
-                # aiohttp alone would wait up to a minute for the open websocket.
-                assert asyncio.get_running_loop().time() - started < 15, "the server did not stop"
-                await asyncio.sleep(0.1)
-        finally:
-            await browser.close()
+    async with _browser(chromium) as browser:
+        page = await _open(browser, web_server.url)
+        await _type_login(page, "coordinator", "demo")
+        await _until(page, "Work waiting for you")
+        [console] = await web_server.until_consoles(1)
+        started = asyncio.get_running_loop().time()
+        web_server.process.terminate()  # what systemd or Ctrl+C does, with the tab still open
+        while web_server.process.poll() is None:
+            # aiohttp alone would wait up to a minute for the open websocket.
+            assert asyncio.get_running_loop().time() - started < 15, "the server did not stop"
+            await asyncio.sleep(0.1)
     assert web_server.process.returncode == 0
     assert not _running(console), "the tab's console outlived the server"
     [session] = await _sessions(db)
@@ -247,16 +248,11 @@ async def test_stopping_the_server_quits_its_tabs_consoles_and_ends_their_sessio
 
 
 async def test_a_wrong_password_in_the_browser_stays_at_the_login_screen(sqlite_only, chromium, db, web_server):
-    async with playwright_api.async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = await _open(browser, web_server.url)
-            await _until(page, "User name")
-            await _type_login(page, "coordinator", "not-the-password")
-            shown = await _until(page, "Wrong")
-            assert "Work waiting" not in shown
-        finally:
-            await browser.close()
+    async with _browser(chromium) as browser:
+        page = await _open(browser, web_server.url)
+        await _type_login(page, "coordinator", "not-the-password")
+        shown = await _until(page, "Wrong")
+        assert "Work waiting" not in shown
     assert await _sessions(db) == []
 
 

@@ -72,7 +72,6 @@ class ConsoleServer(Server):
     each tab's console told the address of its browser."""
 
     def __init__(self, console: list[str], host: str, port: int, public_url: str, banner: str) -> None:
-        self._console = console
         super().__init__(shlex.join(console), host=host, port=port, title="Mitra", public_url=public_url)
         self.banner = banner
         self._tabs: set[asyncio.Task] = set()  # the open tabs' websocket handlers
@@ -83,11 +82,11 @@ class ConsoleServer(Server):
         # console, and the peer goes in the console's environment like the origin.
         peer = _peer.get()
         prefix = f"MITRA_PEER={shlex.quote(peer)} " if peer else ""
-        return f"{prefix}exec {shlex.join(self._console)}"
+        return f"{prefix}exec {self._console_line}"
 
     @command.setter
-    def command(self, _value: str) -> None:
-        pass  # textual-serve's __init__ assigns it; the line is built per connection above
+    def command(self, line: str) -> None:
+        self._console_line = line  # textual-serve's __init__ sets the console's command line
 
     async def handle_websocket(self, request):
         # A proxy may send the header more than once: the entries read as one list, in order.
@@ -100,8 +99,12 @@ class ConsoleServer(Server):
         finally:
             self._tabs.discard(tab)
 
-    async def on_startup(self, app) -> None:
-        pass  # textual-serve prints its logo here, before the port is even bound: see serve()
+    async def _make_app(self) -> web.Application:
+        app = await super()._make_app()
+        # textual-serve's start-up hook prints its logo before the port is even bound; serve()
+        # prints Mitra's banner once it listens instead.
+        app.on_startup.remove(self.on_startup)
+        return app
 
     async def on_shutdown(self, app) -> None:
         # Left alone, aiohttp waits up to a minute for open websockets and then kills their

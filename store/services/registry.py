@@ -64,8 +64,8 @@ class ParticipantFilter:
     sort: str = "status"  # one of PARTICIPANT_ORDERS; a search orders its own results
 
 
-# The orders of the participants list (store/sorting.py), each served by an index at any depth:
-# (status, id) and the filtered (wave_id | province_code, status, id); (name_key, id); the key.
+# The orders of the participants list (store/sorting.py), each an index's: (status, id), with
+# the filtered (wave_id | province_code, status, id); (name_key, id); the primary key.
 PARTICIPANT_ORDERS = {
     "status": Order((Participant.status, Participant.id)),
     "name": Order((Participant.name_key, Participant.id)),
@@ -124,7 +124,8 @@ async def list_participants(
 ) -> Page[ParticipantRow]:
     """One keyset page in the filter's order; a name search pages by (name_key, id), a search by
     parts of a name or NIK by id. Every order is an index's, so a page costs the same at any depth
-    of a million-row registry."""
+    of a million-row registry; an order other than status under a narrow filter (a rare status,
+    one wave) walks its index past the rows the filter leaves out."""
     actor.require("participant.read")
     _check_filter(filters)
     query = filtered(
