@@ -72,13 +72,19 @@ async def test_verify_counts_an_intact_chain(db, db_url):
     await operators.login(db, "auditor", "demo")
     result = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
     assert result.returncode == 0, result.stderr
-    # The command logs in first, so its own login event is among those it checked.
-    count = await _count(db)
+    # The command logs in first, so its own login event is among those it checked; the
+    # verification itself is recorded after the check (who verified, what they found).
+    count = await _count(db) - 1
+    async with db.engine.connect() as connection:
+        last_hash = (await connection.execute(text("SELECT hash FROM audit_event WHERE id = :id"), {"id": count})).scalar_one()
+        recorded = (await connection.execute(text(
+            "SELECT action, operator_name, changes FROM audit_event ORDER BY id DESC LIMIT 1"))).one()
+    assert recorded[:2] == ("audit.verified", "auditor")
+    assert json.loads(recorded[2])["details"] == {"checked": count, "intact": True, "problem": "",
+                                                  "anchor": f"{count}:{last_hash}"}
     key, intact, anchor = result.stdout.splitlines()
     assert key == f"Audit key: fingerprint {load_key().fingerprint} (from $MITRA_AUDIT_KEY)."
     assert intact == f"Audit chain intact: {count} events checked."
-    async with db.engine.connect() as connection:
-        last_hash = (await connection.execute(text("SELECT hash FROM audit_event WHERE id = :id"), {"id": count})).scalar_one()
     assert anchor.startswith(f"Anchor: {count}:{last_hash} ")
 
 

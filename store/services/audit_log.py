@@ -122,8 +122,17 @@ async def verify(db: Database, actor: Actor, anchors: Iterable[str] = ()) -> aud
         result = await audit.verify(connection, noted)
     if missing and result.intact:
         # The chain may verify today, but nothing stops tomorrow's rewrite: that is a failure.
-        return dataclasses.replace(result, broken_id=0, problem="guards", missing_guards=missing)
-    return dataclasses.replace(result, missing_guards=missing)
+        result = dataclasses.replace(result, broken_id=0, problem="guards", missing_guards=missing)
+    else:
+        result = dataclasses.replace(result, missing_guards=missing)
+    # Who checked, when, and what they found is itself part of the record (an auditor's working
+    # papers cite it; the demo's guided tour waits for it).
+    async with unit_of_work(db, actor) as uow:
+        uow.audit("audit.verified", "audit_event", "", details={
+            "checked": result.checked, "intact": result.intact, "problem": result.problem,
+            "anchor": result.anchor if result.intact else "",
+        })
+    return result
 
 
 async def guard_check(db: Database) -> tuple[str, ...]:
