@@ -63,7 +63,8 @@ CALLS = {
     "audit_log.list_events": lambda f, db, a, o: f(db, a),
     "audit_log.count_events": lambda f, db, a, o: f(db, a),
     "audit_log.history": None,  # every entity, below
-    "audit_log.verify": lambda f, db, a, o: f(db, a),
+    "tour.begin": lambda f, db, a, o: f(db, a),
+    "tour.progress": lambda f, db, a, o: f(db, a, 0),
     "bulk_assignment.preview": lambda f, db, a, o: f(db, a, BulkFilter(), o["listing"]),
     "courses.get_course": lambda f, db, a, o: f(db, a, o["course"]),
     "courses.price_outliers": lambda f, db, a, o: f(db, a, min_similar=1),
