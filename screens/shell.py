@@ -8,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Tab, Tabs
 
 from screens import areas
+from screens.tour import TourPanel
 from tui.area import Area, LockedArea
 from tui.i18n import t
 from tui.widgets.footer import TranslatedFooter
@@ -50,12 +51,16 @@ class ShellScreen(ServiceCaller, Screen):
 
     def _tabs_too_wide(self) -> bool:
         full = sum(len(f"{n} {t(cls.TITLE)}") + self.TAB_PADDING for n, cls in enumerate(self.AREA_CLASSES, 1))
-        return full > max(self.app.size.width, 1) - 1
+        beside = sum(panel.WIDTH for panel in self.query(TourPanel))  # the demo's guided tour
+        return full > max(self.app.size.width - beside, 1) - 1
 
     def on_resize(self) -> None:
-        self._label_tabs()
+        self.label_tabs()
 
-    def _label_tabs(self) -> None:
+    def on_tour_panel_placed(self) -> None:
+        self.label_tabs()
+
+    def label_tabs(self) -> None:
         tabs = self.query_one("#area-tabs", Tabs)
         compact = self._tabs_too_wide()
         for number, cls in enumerate(self.AREA_CLASSES, start=1):
@@ -91,7 +96,7 @@ class ShellScreen(ServiceCaller, Screen):
 
     def relabel(self) -> None:
         """Redraw every text after a language switch."""
-        self._label_tabs()
+        self.label_tabs()
         self.query_one(StatusBar).refresh_text()
         for area in self.query(Area):
             area.relabel()

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from screens.shell import ShellScreen
     from store.actor import Actor
     from store.engine import Database
+    from screens.tour import TourState
     from tui.ssh_handoff import Handed
 
 THEMES = {"default": "textual-dark", "ansi": "ansi-dark"}
@@ -87,6 +88,9 @@ class MitraApp(ServiceCaller, App):
         Binding("question_mark", "help", "keys.help", show=False, id="mitra.help_alt"),
         # Priority: Ctrl+Q quits from every screen and dialog, whatever has focus.
         Binding("ctrl+q", "quit", "keys.quit", id="mitra.quit", priority=True),
+        # The demo's guided tour: on to the next step's operator, from any screen or dialog (only
+        # while a tour runs).
+        Binding("ctrl+t", "tour_next", "keys.tour", id="mitra.tour", priority=True),
     ]
 
     def __init__(
@@ -98,10 +102,12 @@ class MitraApp(ServiceCaller, App):
         demo_operators: list[tuple[str, str]] | None = None,
         theme: str = "default",
         handed: Handed | None = None,
+        tour: bool = False,
     ) -> None:
         """On an open `db`, or on the one `open_database` opens behind the login screen. With
         `handed` (an SSH login the server checked, tui/ssh_handoff.py) the console logs that
-        operator in by key once the database is open."""
+        operator in by key once the database is open. With `tour` (a demo's), the guided tour
+        begins once it is open (screens/tour.py)."""
         super().__init__()
         # No sliding underlines or smooth scrolls: over a field link every animation frame is
         # bytes on the wire (about 7 KB per area switch at 80x24; bench/field_link.py).
@@ -119,11 +125,15 @@ class MitraApp(ServiceCaller, App):
         self.actor: Actor | None = None
         self._theme_choice = theme
         self._handed = handed
+        self._tour_requested = tour and demo
+        self.tour: TourState | None = None
+        self._tour_timer = None
         self._apply_keymap_file()
 
     def on_mount(self) -> None:
         self.theme = THEMES.get(self._theme_choice, THEMES["default"])
         self.push_screen(LoginScreen(self.demo_operators))
+        self.screen_change_signal.subscribe(self, self._give_tour_panel)
         self._opened = asyncio.get_running_loop().create_future()
         # A hung-up terminal (an SSH client gone, `mitra serve ssh` ending the connection) ends the
         # console as quitting does: its session is logged out, not left open.
@@ -150,6 +160,8 @@ class MitraApp(ServiceCaller, App):
         if self._handed is not None:
             self.run_worker(self._log_in_by_key(self._handed), group="login", exit_on_error=False)
         self.run_worker(self._check_guards(), group="guards")
+        if self._tour_requested:
+            self.start_tour()
         self.run_worker(asyncio.to_thread(importlib.import_module, "screens.shell"), group="preload")
 
     async def _log_in_by_key(self, handed: Handed) -> None:
@@ -295,5 +307,126 @@ class MitraApp(ServiceCaller, App):
         yield SystemCommand(t("palette.language"), t("palette.language_help"), self.switch_language)
         yield SystemCommand(t("palette.theme"), t("palette.theme_help"), self.switch_theme)
         yield SystemCommand(t("palette.debug_info"), t("palette.debug_info_help"), self.show_debug_info)
+        if self.demo and self.tour is None:
+            yield SystemCommand(t("palette.tour"), t("palette.tour_help"), self.start_tour)
+        elif self.tour is not None:
+            yield SystemCommand(t("palette.tour_end"), t("palette.tour_end_help"), self.end_tour)
         if self.actor is not None:
             yield SystemCommand(t("palette.logout"), t("palette.logout_help"), self.action_logout)
+
+    # --- the demo's guided tour (screens/tour.py, store/services/tour.py) ----------------------
+
+    def start_tour(self) -> None:
+        """Begin (or begin again) the story: its mark is now, its first step's operator logs in."""
+        if not self.demo:
+            self.notify(t("tour.not_demo"), severity="warning")
+            return
+        self.run_worker(self._begin_tour(), group="tour", exclusive=True, exit_on_error=False)
+
+    async def _begin_tour(self) -> None:
+        from screens.tour import TourState
+        from store.services import tour
+
+        first = tour.STEPS[0].operator
+        if (self.actor is None or self.actor.username != first) and not await self._switch_operator(first):
+            return
+        try:
+            self.tour = TourState(await tour.begin(await self.database(), self.actor))
+        except MitraError as error:
+            self.show_error(error)
+            return
+        if self._tour_timer is None:
+            self._tour_timer = self.set_interval(1.0, self._poll_tour)
+        self._give_tour_panel(self.screen)
+        self.refresh_bindings()
+
+    def end_tour(self) -> None:
+        from screens.tour import TourPanel
+
+        self.tour = None
+        if self._tour_timer is not None:
+            self._tour_timer.stop()
+            self._tour_timer = None
+        for screen in self.screen_stack:
+            for panel in screen.query(TourPanel):
+                panel.remove()
+            if isinstance(screen, _shell()):
+                screen.call_after_refresh(screen.label_tabs)
+        self.refresh_bindings()
+
+    async def _poll_tour(self) -> None:
+        """The steps done so far, read from the audit trail (as the operator at the keys)."""
+        from screens.tour import step_title
+        from store.services import tour
+
+        state = self.tour
+        if state is None or self.actor is None or self.db is None:
+            return
+        try:
+            done = await tour.progress(self.db, self.actor, state.mark)
+        except MitraError:
+            return  # a lost connection is the areas' to explain; the tour waits
+        if state is not self.tour:
+            return  # ended or begun again meanwhile
+        for step, was, now in zip(state.steps, state.done or [False] * len(done), done, strict=True):
+            if now and not was:
+                self.notify(t("tour.step_done", step=step_title(step)), timeout=6)
+        state.done = done
+        self._show_tour()
+
+    def _give_tour_panel(self, screen: Screen) -> None:
+        """Every screen and dialog shows the panel while a tour runs: the step's keys stay in
+        sight while the operator answers a confirmation (the help and the palette go without)."""
+        from textual.command import CommandPalette
+
+        from screens.tour import TourPanel
+
+        if self.tour is None or isinstance(screen, HelpScreen | CommandPalette) or screen is self.screen_stack[0]:
+            return
+        if not screen.query(TourPanel):
+            screen.mount(TourPanel())
+        self.call_after_refresh(self._show_tour)
+
+    def _show_tour(self) -> None:
+        from screens.tour import TourPanel
+
+        if self.tour is None:
+            return
+        username = self.actor.username if self.actor is not None else None
+        for panel in self.screen.query(TourPanel):
+            panel.show(self.tour, username)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tour_next":
+            return self.tour is not None
+        return super().check_action(action, parameters)
+
+    def action_tour_next(self) -> None:
+        """Ctrl+T: log in as the demo operator the step at hand needs; once over, close the tour."""
+        if self.tour is None:
+            return
+        if self.tour.finished:
+            self.end_tour()
+            return
+        needed = self.tour.operator_needed()
+        if self.actor is None or self.actor.username != needed:
+            self.run_worker(self._switch_operator(needed), group="tour-switch", exclusive=True, exit_on_error=False)
+
+    async def _switch_operator(self, username: str) -> bool:
+        """Log out and in as a demo operator, with the demo's password, as the login screen would:
+        the new session and its login are recorded like any other. False when refused."""
+        from store.services import operators, sessions
+
+        db = await self.database()
+        await self._end_own_session()
+        try:
+            actor = await operators.login(db, username, "demo", defer_record=True, session_from=sessions.where_from())
+        except MitraError as error:
+            self.show_error(error)
+            return False
+        db.start_deferred()
+        while len(self.screen_stack) > 2:
+            await self.pop_screen()
+        self.actor = actor
+        await self.switch_screen(_shell()())
+        return True

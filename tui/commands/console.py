@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def run_console(db: Database | None = None, *, db_url: str | None = None, demo: bool = False,
                 theme: str = "default", open_database: Callable[[], Awaitable[Database]] | None = None,
-                handed=None) -> None:
+                handed=None, tour: bool = False) -> None:
     """Run the console until the operator quits, then dispose of the engines. Given `db_url`
     (or an `open_database` of its own) instead of an open database, the console opens it behind
     its login screen and, when it cannot (unreachable, another schema revision), exits with
@@ -47,7 +47,7 @@ def run_console(db: Database | None = None, *, db_url: str | None = None, demo: 
     if db is None and open_database is None:
         open_database = open_configured
     app = MitraApp(db, open_database=open_database, demo=demo,
-                   demo_operators=operators, theme=theme, handed=handed)
+                   demo_operators=operators, theme=theme, handed=handed, tour=tour)
     app.run()  # the app disposes of the engines in its own event loop when it closes
     if app.return_code:
         sys.exit(app.return_code)
@@ -139,13 +139,14 @@ async def _copy_of_template(target: str, participants: int, seed: int, fresh: bo
 @click.option("--seed", type=int, default=2020, show_default=True, help="Generator seed: same seed, same data.")
 @click.option("--replace", is_flag=True, help="Wipe a database that already holds data (never the default).")
 @click.option("--fresh", is_flag=True, help="Rebuild the cached demo template instead of copying it.")
+@click.option("--tour", is_flag=True, help="Open the guided tour: one step at a time, as each role.")
 @click.option("--theme", type=click.Choice(["default", "ansi"]), default="default", show_default=True)
 @db_option
 @lang_option
-def demo(build_only, participants, seed, replace, fresh, theme, db_url) -> None:
+def demo(build_only, participants, seed, replace, fresh, tour, theme, db_url) -> None:
     """Open the console on a copy of the demo database (DEMO badge), built once and cached."""
     if db_url is None and not build_only:
-        _demo_session(participants, seed, fresh, theme)
+        _demo_session(participants, seed, fresh, theme, tour)
         return
     from tui.commands.common import Failure, run
 
@@ -155,10 +156,10 @@ def demo(build_only, participants, seed, replace, fresh, theme, db_url) -> None:
     if build_only:
         click.echo(t("cli.demo.built", target=db.label))
         return
-    run_console(db, demo=True, theme=theme)
+    run_console(db, demo=True, theme=theme, tour=tour)
 
 
-def _demo_session(participants: int, seed: int, fresh: bool, theme: str) -> None:
+def _demo_session(participants: int, seed: int, fresh: bool, theme: str, tour: bool = False) -> None:
     """A session of its own on a copy of the cached template, in a temporary folder.
 
     With the template already built (every start but the first), nothing is imported or opened
@@ -173,7 +174,7 @@ def _demo_session(participants: int, seed: int, fresh: bool, theme: str) -> None
         template = run(lambda: _built_template(participants, seed, fresh))
     with tempfile.TemporaryDirectory(prefix="mitra-demo-") as folder:
         copy = str(Path(folder) / "demo.db")
-        run_console(demo=True, theme=theme, open_database=lambda: _open_copy(template, copy))
+        run_console(demo=True, theme=theme, open_database=lambda: _open_copy(template, copy), tour=tour)
 
 
 @click.command("console", hidden=True)
