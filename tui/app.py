@@ -98,6 +98,7 @@ class MitraApp(ServiceCaller, App):
         demo_operators: list[tuple[str, str]] | None = None,
         theme: str = "default",
         handed: Handed | None = None,
+        sandbox: str | None = None,
     ) -> None:
         """On an open `db`, or on the one `open_database` opens behind the login screen. With
         `handed` (an SSH login the server checked, tui/ssh_handoff.py) the console logs that
@@ -116,6 +117,7 @@ class MitraApp(ServiceCaller, App):
         self._opened: asyncio.Future[Database] | None = None  # done once the database is open
         self.demo = demo
         self.demo_operators = demo_operators or []
+        self.sandbox = sandbox  # a demo server's sandbox: its name stands in the DEMO badge
         self.actor: Actor | None = None
         self._theme_choice = theme
         self._handed = handed
