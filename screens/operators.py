@@ -17,6 +17,7 @@ from store.services import operator_keys, operators, sessions
 from tui.gating import PermissionGate
 from tui.i18n import t
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller, job
 
 COLUMNS = ("id", "operator", "origin", "peer", "since", "last_action", "state")
@@ -50,6 +51,7 @@ class SessionsScreen(PermissionGate, ServiceCaller, Screen[None]):
         self.keys: dict[str, operator_keys.KeyView] = {}
 
     def compose(self) -> ComposeResult:
+        yield StatusBar()
         yield Static(t("sessions.title"), id="sessions-title")
         yield DataTable(id="operators", cursor_type="row", zebra_stripes=True)
         yield DataTable(id="keys", cursor_type="row", zebra_stripes=True)

@@ -33,6 +33,7 @@ from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.prompt import TextPrompt
+from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
 # The keys of the store's batch actions (store/services/payments/batch_rules.py).
@@ -124,6 +125,7 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
         self.detail: browse.BatchDetail | None = None
 
     def compose(self) -> ComposeResult:
+        yield StatusBar()
         yield Static("", id="batch-title")
         yield Static("", id="batch-summary")
         yield Static("", id="batch-held")

@@ -102,6 +102,7 @@ class MitraApp(ServiceCaller, App):
         demo_operators: list[tuple[str, str]] | None = None,
         theme: str = "default",
         handed: Handed | None = None,
+        sandbox: str | None = None,
         tour: bool = False,
     ) -> None:
         """On an open `db`, or on the one `open_database` opens behind the login screen. With
@@ -122,6 +123,7 @@ class MitraApp(ServiceCaller, App):
         self._opened: asyncio.Future[Database] | None = None  # done once the database is open
         self.demo = demo
         self.demo_operators = demo_operators or []
+        self.sandbox = sandbox  # a demo server's sandbox: its name stands in the DEMO badge
         self.actor: Actor | None = None
         self._theme_choice = theme
         self._handed = handed

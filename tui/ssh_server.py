@@ -5,13 +5,20 @@ stays in one operator's session; the SSH server itself stays small). The server 
 client's key against the operators' keys (store/services/operator_keys.py) and hands the
 operator to the console by a one-time ticket (tui/ssh_handoff.py): a known key logs straight in,
 an unknown key or a deactivated operator is refused before any console starts.
+
+A demo server (`mitra serve ssh --demo`) asks for no key: every connection gets a sandbox of its
+own, a copy of the demo database in a folder of the server's, with the console on it in demo mode
+(its name in the DEMO badge), and the folder is deleted when that console ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
+import itertools
 import os
+import re
+import shutil
 import signal
 import struct
 import sys
@@ -27,6 +34,10 @@ from tui.ssh_handoff import Handed, HandoffServer
 
 FALLBACK_SIZE = (80, 24)  # for a client that reports a 0x0 window
 KEEPALIVE_SECONDS = 10  # with 2 unanswered: a dropped client's console ends within 30 s
+# What a console's environment never carries from the server's: the SSH server's own settings, a
+# size that would override the pty's, and, for a demo's sandbox, any real database.
+REAL_DATABASES = ("MITRA_DATABASE_URL", "MITRA_READ_DATABASE_URL")
+SANDBOX_EXPIRED = b"\r\nMitra: this demo sandbox has reached its time and is deleted.\r\n"
 
 
 @dataclass
@@ -37,16 +48,59 @@ class Limits:
     failures_per_minute: int = 10  # failed authentications per client address
 
 
+@dataclass(frozen=True)
+class Sandbox:
+    name: str  # shown in the console's DEMO badge
+    folder: Path
+    database: Path
+
+
+@dataclass
+class Sandboxes:
+    """A demo server's sandboxes: one folder per connection under `root` (the server's own,
+    owner-only), each with its own copy of `template`; a sandbox lasts `lifetime` seconds at most."""
+    root: Path
+    template: Path
+    lifetime: float
+    numbers: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    @staticmethod
+    def base_name(username: str) -> str:
+        """The SSH user name as letters, digits and dashes (16 at most), else "trainee"."""
+        return re.sub(r"[^a-z0-9-]+", "-", username.lower()).strip("-")[:16].strip("-") or "trainee"
+
+    async def make(self, username: str) -> Sandbox:
+        from fixtures.template import copy_sqlite
+
+        name = f"{self.base_name(username)}-{next(self.numbers)}"
+        folder = self.root / name
+        folder.mkdir(mode=0o700)
+        sandbox = Sandbox(name, folder, folder / "demo.db")
+        try:
+            await asyncio.to_thread(copy_sqlite, self.template, sandbox.database)
+        except BaseException:
+            self.remove(sandbox)
+            raise
+        return sandbox
+
+    @staticmethod
+    def remove(sandbox: Sandbox) -> None:
+        shutil.rmtree(sandbox.folder, ignore_errors=True)
+
+
 @dataclass
 class ServerState:
     limits: Limits
-    handoff: HandoffServer
+    handoff: HandoffServer | None  # None on a demo server: nobody is handed in
     console_command: list[str]
     lookup: object  # async (user name, key blob) -> operator name or None
     active: object = None  # async (user name) -> that active operator's name or None (certificates)
     trusted_ca: list = field(default_factory=list)
+    sandboxes: Sandboxes | None = None  # a demo server's
     connections: int = 0
     failures: dict[str, deque] = field(default_factory=lambda: defaultdict(deque))
+    consoles: dict[asyncio.Task, asyncio.Event] = field(default_factory=dict)  # running: their "end" events
+    stopping: bool = False
 
     def too_many_failures(self, address: str) -> bool:
         recent = self.failures[address]
@@ -79,6 +133,7 @@ class Gate(asyncssh.SSHServer):
     def __init__(self, state: ServerState) -> None:
         self.state = state
         self.address = ""
+        self.username = ""
         self.handed: Handed | None = None
         self.counted = False
 
@@ -97,6 +152,9 @@ class Gate(asyncssh.SSHServer):
             self.counted = False
 
     def begin_auth(self, username: str) -> bool:
+        self.username = username
+        if self.state.sandboxes is not None:
+            return False  # a demo server: no authentication, everyone gets a sandbox of their own
         if self.state.too_many_failures(self.address):
             self.connection.close()
         return True
@@ -140,28 +198,62 @@ def _controlling_tty() -> None:
 
 
 async def serve_console(state: ServerState, gate: Gate, process: asyncssh.SSHServerProcess) -> None:
-    """One connection's console: a child process on a pseudo-terminal, bytes pumped both ways."""
+    """One connection's console: a child process on a pseudo-terminal, bytes pumped both ways;
+    on a demo server, on a sandbox of its own, deleted when the console has ended."""
     if process.get_terminal_type() is None:
         process.stderr.write(b"Mitra needs a terminal: connect with ssh -t (or without a command).\r\n")
         process.exit(1)
         return
+    if state.stopping:
+        process.exit(1)
+        return
+    ended = asyncio.Event()  # set: the console is to end (its client gone, a limit reached, the server stops)
+    this = asyncio.current_task()
+    state.consoles[this] = ended
+    sandbox = None
+    try:
+        if state.sandboxes is not None:
+            sandbox = await state.sandboxes.make(gate.username)
+        await _run_console(state, gate, process, sandbox, ended)
+    finally:
+        state.consoles.pop(this, None)
+        if sandbox is not None:
+            state.sandboxes.remove(sandbox)
+
+
+async def _run_console(state: ServerState, gate: Gate, process: asyncssh.SSHServerProcess,
+                       sandbox: Sandbox | None, ended: asyncio.Event) -> None:
     width, height, _, _ = process.get_terminal_size()
     master, slave = os.openpty()
     _set_size(master, width, height)
     # COLUMNS and LINES would override the window's size in the console: the pty says it.
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("MITRA_SSH", "SSH_")) and key not in ("COLUMNS", "LINES")}
-    env.update(state.handoff.environment(gate.handed), TERM=process.get_terminal_type() or "xterm-256color",
+    command = state.console_command
+    if sandbox is not None:
+        # The sandbox's file and nothing else: no real database reaches a demo console, and what
+        # it writes to its working folder (an export) goes with the sandbox.
+        for name in REAL_DATABASES:
+            env.pop(name, None)
+        command = [*command, "--db", str(sandbox.database), "--sandbox", sandbox.name]
+    if gate.handed is not None:
+        env.update(state.handoff.environment(gate.handed))
+    env.update(TERM=process.get_terminal_type() or "xterm-256color",
                MITRA_ORIGIN="ssh", MITRA_PEER=gate.address, COLORTERM="truecolor")
-    child = await asyncio.create_subprocess_exec(
-        *state.console_command, stdin=slave, stdout=slave, stderr=slave, env=env,
-        start_new_session=True, preexec_fn=_controlling_tty,
-    )
-    os.close(slave)
+    try:
+        child = await asyncio.create_subprocess_exec(
+            *command, stdin=slave, stdout=slave, stderr=slave, env=env,
+            cwd=sandbox.folder if sandbox is not None else None,
+            start_new_session=True, preexec_fn=_controlling_tty,
+        )
+    except BaseException:
+        os.close(master)
+        raise
+    finally:
+        os.close(slave)
     loop = asyncio.get_running_loop()
     last_input = [time.monotonic()]
     started = time.monotonic()
-    ended = asyncio.Event()
 
     def from_console() -> None:
         try:
@@ -197,6 +289,8 @@ async def serve_console(state: ServerState, gate: Gate, process: asyncssh.SSHSer
             now = time.monotonic()
             if now - last_input[0] > state.limits.idle_timeout:
                 reason = b"\r\nMitra: idle for too long, disconnected.\r\n"
+            elif sandbox is not None and now - started > state.sandboxes.lifetime:
+                reason = SANDBOX_EXPIRED
             elif now - started > state.limits.max_session:
                 reason = b"\r\nMitra: maximum session length reached, disconnected.\r\n"
             else:
@@ -220,6 +314,17 @@ async def serve_console(state: ServerState, gate: Gate, process: asyncssh.SSHSer
             pass
 
 
+async def end_consoles(state: ServerState, timeout: float = 20) -> None:
+    """The server stops: no new console starts, every running one is hung up (each logs its
+    session out, a sandbox is deleted), waited for up to `timeout` seconds."""
+    state.stopping = True
+    for ended in list(state.consoles.values()):
+        ended.set()
+    running = list(state.consoles)
+    if running:
+        await asyncio.wait(running, timeout=timeout)
+
+
 async def _end_child(child: asyncio.subprocess.Process) -> None:
     """Hang up the console (it logs its session out on the way), then make sure it is gone."""
     if child.returncode is None:
@@ -235,7 +340,8 @@ async def _end_child(child: asyncio.subprocess.Process) -> None:
 
 
 async def start_server(listen: tuple[str, int], key: asyncssh.SSHKey, state: ServerState) -> asyncssh.SSHAcceptor:
-    await state.handoff.start()
+    if state.handoff is not None:
+        await state.handoff.start()
 
     async def handle(process: asyncssh.SSHServerProcess) -> None:
         gate = process.get_extra_info("connection").get_owner()

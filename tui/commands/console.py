@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -23,17 +24,18 @@ if TYPE_CHECKING:
 
 def run_console(db: Database | None = None, *, db_url: str | None = None, demo: bool = False,
                 theme: str = "default", open_database: Callable[[], Awaitable[Database]] | None = None,
-                handed=None, tour: bool = False) -> None:
+                handed=None, sandbox: str | None = None, tour: bool = False) -> None:
     """Run the console until the operator quits, then dispose of the engines. Given `db_url`
     (or an `open_database` of its own) instead of an open database, the console opens it behind
     its login screen and, when it cannot (unreachable, another schema revision), exits with
-    that one line."""
+    that one line. A `sandbox` (a demo server's, by name) is a demo with its name in the badge."""
     from tui.app import MitraApp
 
     from tui import logfile
 
     logfile.setup()  # to a file: log records must never paint over the screen
     operators = None
+    demo = demo or sandbox is not None
     if demo:
         from fixtures import demo_operator_list
 
@@ -47,7 +49,7 @@ def run_console(db: Database | None = None, *, db_url: str | None = None, demo: 
     if db is None and open_database is None:
         open_database = open_configured
     app = MitraApp(db, open_database=open_database, demo=demo,
-                   demo_operators=operators, theme=theme, handed=handed, tour=tour)
+                   demo_operators=operators, theme=theme, handed=handed, sandbox=sandbox, tour=tour)
     app.run()  # the app disposes of the engines in its own event loop when it closes
     if app.return_code:
         sys.exit(app.return_code)
@@ -179,11 +181,22 @@ def _demo_session(participants: int, seed: int, fresh: bool, theme: str, tour: b
 
 @click.command("console", hidden=True)
 @click.option("--theme", type=click.Choice(["default", "ansi"]), default="default", show_default=True)
+@click.option("--sandbox", metavar="NAME", default=None, hidden=True,
+              help="A demo server's sandbox (its name in the DEMO badge): the console in demo mode on --db.")
 @db_option
 @lang_option
-def console(theme, db_url) -> None:
+@click.pass_context
+def console(ctx: click.Context, theme, sandbox, db_url) -> None:
     """Open the console on the configured database."""
     from tui.ssh_handoff import redeem
 
+    if sandbox is not None:
+        # `mitra serve ssh --demo` for a connection: the sandbox's own file, named on the command
+        # line (never the configured database), nobody handed in, no read replica.
+        if ctx.get_parameter_source("db_url") is not click.core.ParameterSource.COMMANDLINE:
+            raise click.UsageError("--sandbox needs --db FILE (the sandbox's own copy of the demo)")
+        os.environ.pop("MITRA_READ_DATABASE_URL", None)  # store.migrate's; not imported before the login
+        run_console(db_url=db_url, theme=theme, sandbox=sandbox)
+        return
     # Started by `mitra serve ssh` for a connection: its operator, by a one-time ticket.
     run_console(db_url=db_url, theme=theme, handed=redeem())

@@ -1,4 +1,5 @@
-"""The header line: product, database, operator and roles, language, and the DEMO badge."""
+"""The header line: product, database, operator and roles, language, and the DEMO badge (with a
+demo server's sandbox, its name)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ class StatusBar(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label("Mitra", id="status-product")
         if getattr(self.app, "demo", False):
-            yield Label("DEMO", id="status-demo")
+            sandbox = getattr(self.app, "sandbox", None)
+            yield Label(f"DEMO · {sandbox}" if sandbox else "DEMO", id="status-demo")
         yield Label("", id="status-db")
         yield Label("", id="status-spacer")
         yield Label("", id="status-operator")
