@@ -20,6 +20,7 @@ from tui.i18n import t
 class TourState:
     mark: int  # the newest audit event when the tour began: steps count after it
     done: list[bool] = field(default_factory=list)
+    folded: bool = False  # one line only, while the operator works (Ctrl+T); a step done unfolds it
 
     @property
     def steps(self):
@@ -50,12 +51,22 @@ class TourPanel(Static):
     """Where the story stands: the step, whose it is, the keys, and what Ctrl+T does next."""
 
     WIDTH = 32
+    NARROW = 100  # below this many columns the panel goes under the area, full width
     DEFAULT_CSS = f"""
     TourPanel {{
         dock: right; width: {WIDTH}; height: 1fr; margin-top: 1; padding: 0 1; background: $boost;
         border-left: tall $accent; color: $foreground;
     }}
+    TourPanel.-narrow {{
+        dock: bottom; width: 1fr; height: auto; max-height: 9; margin: 0 0 1 0; border-left: none;
+        border-top: tall $accent;
+    }}
     """
+
+    @property
+    def beside(self) -> int:
+        """The columns it takes beside the area (none when it lies under it)."""
+        return 0 if self.has_class("-narrow") else self.WIDTH
 
     class Placed(Message):
         """The panel took its columns: the screen lays out what is left (the shell's tabs)."""
@@ -63,22 +74,35 @@ class TourPanel(Static):
     def on_mount(self) -> None:
         self.post_message(self.Placed())
 
-    def show(self, state: TourState, username: str | None) -> None:
-        text = self.render_text(state, username)
+    def on_resize(self) -> None:
+        self.app.show_tour()  # the terminal changed size: beside the area or under it
+
+    def show(self, state: TourState, username: str | None, width: int) -> None:
+        narrow = width < self.NARROW
+        if narrow != self.has_class("-narrow"):
+            self.set_class(narrow, "-narrow")
+            self.post_message(self.Placed())
+        text = self.render_text(state, username, compact=narrow)
         if text != getattr(self, "_shown", None):  # an unchanged panel sends nothing down the line
             self._shown = text
             self.update(text)
 
     @staticmethod
-    def render_text(state: TourState, username: str | None) -> str:
+    def render_text(state: TourState, username: str | None, compact: bool = False) -> str:
+        """The panel's text; `compact` (under the area, at 80 columns) without blank lines."""
         steps, index = state.steps, state.current
         marks = " ".join("✓" if state.done and state.done[i] else ("▶" if i == index else "·")
                          for i in range(len(steps)))
-        lines = [f"[b]{t('tour.title', number=min(index + 1, len(steps)), total=len(steps))}[/b]", marks, ""]
+        title = f"[b]{t('tour.title', number=min(index + 1, len(steps)), total=len(steps))}[/b]"
+        lines = [f"{title}  {marks}"] if compact or state.folded else [title, marks, ""]
+        if state.folded and not state.finished:
+            return "\n".join([*lines, t("tour.unfold")])
         if state.finished:
             return "\n".join([*lines, t("tour.finished")])
         step = steps[index]
-        lines += [f"[b]{step_title(step)}[/b]", t("tour.as", operator=step.operator), "", t(f"tour.{step.key}.keys"), ""]
+        lines += [f"[b]{step_title(step)}[/b] · {t('tour.as', operator=step.operator)}"] if compact else [
+            f"[b]{step_title(step)}[/b]", t("tour.as", operator=step.operator), ""]
+        lines += [t(f"tour.{step.key}.keys")] if compact else [t(f"tour.{step.key}.keys"), ""]
         if username != step.operator:
             previous = steps[index - 1] if index else None
             if previous is not None and state.done[index - 1]:

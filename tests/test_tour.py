@@ -69,6 +69,25 @@ async def test_the_approvals_count_only_on_a_batch_prepared_and_submitted_in_the
 # --- the console walks the whole story --------------------------------------------------------
 
 
+async def test_at_80_columns_the_panel_lies_under_the_area_and_folds_away(db):
+    app = MitraApp(db, demo=True, tour=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, ShellScreen) and app.screen.query(TourPanel)
+                         and "A reviewer checks" in panel_text(app), timeout=15)
+        panel = app.screen.query_one(TourPanel)
+        assert panel.region.width == 80 and panel.region.y > 10  # under the area, not beside it
+        labels = [str(tab.label) for tab in app.screen.query_one("#area-tabs").query("Tab")]
+        assert labels[-1] == "7 Audit", "every area tab stays whole"
+        await press(pilot, "ctrl+t")  # the reviewer is at the keys: the panel folds to one line
+        assert "Ctrl+T shows the step again" in panel_text(app) and "On each of the 7 criteria" not in panel_text(app)
+        assert panel.region.height <= 4
+        await press(pilot, "ctrl+t")
+        assert "On each of the 7 criteria" in panel_text(app)
+        # Wider again: beside the area.
+        await pilot.resize_terminal(130, 40)
+        await wait_until(pilot, lambda: panel.region.width == TourPanel.WIDTH and panel.region.height > 30)
+
+
 @pytest.fixture
 async def demo_db(backend, empty_db):
     if backend != "sqlite":

@@ -373,8 +373,9 @@ class MitraApp(ServiceCaller, App):
         for step, was, now in zip(state.steps, state.done or [False] * len(done), done, strict=True):
             if now and not was:
                 self.notify(t("tour.step_done", step=step_title(step)), timeout=6)
+                state.folded = False  # what comes next is worth reading
         state.done = done
-        self._show_tour()
+        self.show_tour()
 
     def _give_tour_panel(self, screen: Screen) -> None:
         """Every screen and dialog shows the panel while a tour runs: the step's keys stay in
@@ -387,16 +388,18 @@ class MitraApp(ServiceCaller, App):
             return
         if not screen.query(TourPanel):
             screen.mount(TourPanel())
-        self.call_after_refresh(self._show_tour)
+        self.call_after_refresh(self.show_tour)
 
-    def _show_tour(self) -> None:
+    def show_tour(self) -> None:
+        """Each panel of the current screen shows where the tour stands, beside the area or under
+        it at 80 columns (polled each second, so a resized terminal is followed too)."""
         from screens.tour import TourPanel
 
         if self.tour is None:
             return
         username = self.actor.username if self.actor is not None else None
         for panel in self.screen.query(TourPanel):
-            panel.show(self.tour, username)
+            panel.show(self.tour, username, self.size.width)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "tour_next":
@@ -404,7 +407,8 @@ class MitraApp(ServiceCaller, App):
         return super().check_action(action, parameters)
 
     def action_tour_next(self) -> None:
-        """Ctrl+T: log in as the demo operator the step at hand needs; once over, close the tour."""
+        """Ctrl+T: log in as the demo operator the step at hand needs; as that operator, fold or
+        unfold the panel (room for the work on a small terminal); once over, close the tour."""
         if self.tour is None:
             return
         if self.tour.finished:
@@ -413,6 +417,9 @@ class MitraApp(ServiceCaller, App):
         needed = self.tour.operator_needed()
         if self.actor is None or self.actor.username != needed:
             self.run_worker(self._switch_operator(needed), group="tour-switch", exclusive=True, exit_on_error=False)
+        else:
+            self.tour.folded = not self.tour.folded
+            self.show_tour()
 
     async def _switch_operator(self, username: str) -> bool:
         """Log out and in as a demo operator, with the demo's password, as the login screen would:
