@@ -51,7 +51,7 @@ class ShellScreen(ServiceCaller, Screen):
 
     def _tabs_too_wide(self) -> bool:
         full = sum(len(f"{n} {t(cls.TITLE)}") + self.TAB_PADDING for n, cls in enumerate(self.AREA_CLASSES, 1))
-        beside = sum(panel.WIDTH for panel in self.query(TourPanel))  # the demo's guided tour
+        beside = sum(panel.beside for panel in self.query(TourPanel))  # the demo's guided tour
         return full > max(self.app.size.width - beside, 1) - 1
 
     def on_resize(self) -> None:
