@@ -12,6 +12,8 @@ the store's typed errors (a stale version as "changed by someone else").
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -80,9 +82,22 @@ class UnitOfWork:
         )
 
 
+# The tasks that began a unit of work. Whoever runs operations must not cancel these to make way
+# for a newer call (the console's workers, tui/workers.py): cancelled around its commit, a write
+# may or may not have happened, and nobody would be told which.
+_WRITERS: weakref.WeakSet[asyncio.Task] = weakref.WeakSet()
+
+
+def has_begun_writing(task: asyncio.Task | None) -> bool:
+    return task is not None and task in _WRITERS
+
+
 @asynccontextmanager
 async def unit_of_work(db: Database, actor: Actor) -> AsyncIterator[UnitOfWork]:
     """A write transaction (BEGIN IMMEDIATE on SQLite) that appends its audit events."""
+    task = asyncio.current_task()
+    if task is not None:
+        _WRITERS.add(task)
     await db.settle()  # a deferred login record goes first, so the log keeps its order
     session = AsyncSession(db.write_engine, expire_on_commit=False, autoflush=False)
     try:

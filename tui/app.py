@@ -323,7 +323,11 @@ class MitraApp(ServiceCaller, App):
         if not self.demo:
             self.notify(t("tour.not_demo"), severity="warning")
             return
-        self.run_worker(self._begin_tour(), group="tour", exclusive=True, exit_on_error=False)
+        if not self._tour_busy():
+            self.run_worker(self._begin_tour(), group="tour", exit_on_error=False)
+
+    def _tour_busy(self) -> bool:
+        return any(worker.group == "tour" and not worker.is_finished for worker in self.workers)
 
     async def _begin_tour(self) -> None:
         from screens.tour import TourState
@@ -416,7 +420,8 @@ class MitraApp(ServiceCaller, App):
             return
         needed = self.tour.operator_needed()
         if self.actor is None or self.actor.username != needed:
-            self.run_worker(self._switch_operator(needed), group="tour-switch", exclusive=True, exit_on_error=False)
+            if not self._tour_busy():  # a login on its way is never cut short by a second Ctrl+T
+                self.run_worker(self._switch_operator(needed), group="tour", exit_on_error=False)
         else:
             self.tour.folded = not self.tour.folded
             self.show_tour()

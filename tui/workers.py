@@ -2,14 +2,20 @@
 
     self.call(providers.list_providers, filters, then=self.show_providers)
 
-runs the service in an exclusive worker (a newer call of the same group cancels an older one, so
-a stale result never lands), then hands the result to `then` from a message handler on the UI
+runs the service in a worker, then hands the result to `then` from a message handler on the UI
 side: workers never touch widgets. Errors go to `on_error` (default: shown to the operator by
 the app, never a traceback, never an exit).
+
+A newer call of the same group (by default, the same `then`) supersedes the older ones: a read
+still on its way is cancelled, so a stale result never lands; a write never is (cancelled around
+its commit, it may or may not have happened and nobody would be told): it finishes and reports,
+and the newer call runs beside it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,7 +60,10 @@ class ServiceCaller:
         if busy is not None:
             busy.loading = True
 
+        running: list[asyncio.Task] = []
+
         async def invoke() -> None:
+            running.append(asyncio.current_task())
             try:
                 db = await app.database()  # opened (and the store loaded) behind the login screen
                 from store import session_check
@@ -71,8 +80,10 @@ class ServiceCaller:
                 if busy is not None:
                     self.post_message(BusyDone(busy))
 
+        _supersede(self, group)
         # A callable, not a coroutine: a worker cancelled before it starts then leaves nothing behind.
-        self.run_worker(invoke, group=group, exclusive=True, exit_on_error=False)
+        worker = self.run_worker(invoke, group=group, exit_on_error=False)
+        _calls(self).setdefault(group, []).append((worker, running))
 
     def on_service_done(self, message: ServiceDone) -> None:
         message.stop()
@@ -91,6 +102,25 @@ class ServiceCaller:
     def on_busy_done(self, message: BusyDone) -> None:
         message.stop()
         message.widget.loading = False
+
+
+def _calls(caller: Widget) -> dict[str, list]:
+    """The caller's service calls by group: (worker, [its task once started])."""
+    return caller.__dict__.setdefault("_service_calls", {})
+
+
+def _supersede(caller: Widget, group: str) -> None:
+    """Make way for a newer call of `group`: cancel the older ones that only read."""
+    uow = sys.modules.get("store.uow")  # not loaded yet: nothing can have begun writing
+    still = []
+    for worker, running in _calls(caller).get(group, []):
+        if worker.is_finished:
+            continue
+        if uow is not None and running and uow.has_begun_writing(running[0]):
+            still.append((worker, running))  # a write finishes and reports
+        else:
+            worker.cancel()
+    _calls(caller)[group] = still
 
 
 class BusyDone(Message):
