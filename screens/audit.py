@@ -1,4 +1,5 @@
-"""The Audit area: events newest first, filtered by operator, entity and action; chain check."""
+"""The Audit area: events newest (or oldest) first, filtered by operator, entity and action;
+chain check; the operators and their sessions."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from tui import list_count
 from tui.area import Area
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.sort_order import SortChoice
 
 
 def _row(event: audit_log.EventView) -> tuple[str, list[str]]:
@@ -29,10 +31,12 @@ def _row(event: audit_log.EventView) -> tuple[str, list[str]]:
     ]
 
 
-class AuditArea(Area):
+class AuditArea(SortChoice, Area):
     AREA_ID = "audit"
     TITLE = "area.audit"
     READ_PERMISSION = "audit.read"
+    SORTS = audit_log.AUDIT_SORTS
+    SORT_TEXT = "audit.sort."
     DEFAULT_CSS = """
     AuditArea #audit-filters { height: 1; margin: 1 0 0 0; }
     AuditArea #audit-filters Input { width: 1fr; margin-right: 1; }
@@ -43,7 +47,8 @@ class AuditArea(Area):
     BINDINGS = [
         Binding("slash", "filter", "keys.filter", id="mitra.audit.filter"),
         Binding("v", "verify", "keys.verify_chain", id="mitra.audit.verify"),
-        Binding("o", "sessions", "sessions.key.open", id="mitra.audit.sessions"),
+        Binding("s", "sessions", "sessions.key.open", id="mitra.audit.sessions"),
+        Binding("o", "next_sort", "keys.sort", id="mitra.audit.sort"),
         Binding("r", "refresh", "keys.refresh", id="mitra.audit.refresh"),
         Binding("escape", "clear_filter", "keys.clear_filter", show=False, id="mitra.audit.clear"),
     ]
@@ -88,12 +93,12 @@ class AuditArea(Area):
         )
 
     def reload(self) -> None:
-        filters = self._filters()
+        filters, sort = self._filters(), self.sort
         list_count.cancel_count(self, "audit")
 
         async def fetch(db, actor, cursor, limit):
-            before = cursor[0] if cursor else None
-            events = await audit_log.list_events(db, actor, filters, before_id=before, limit=limit + 1)
+            after = cursor[0] if cursor else None
+            events = await audit_log.list_events(db, actor, filters, sort=sort, after_id=after, limit=limit + 1)
             return page_of(events, limit, lambda event: (event.id,))
 
         self.query_one(PagedTable).load(fetch)
@@ -104,7 +109,8 @@ class AuditArea(Area):
 
     def on_paged_table_loaded(self, message: PagedTable.Loaded) -> None:
         status = self.query_one("#audit-status", Static)
-        list_count.show_loaded(self, message, status, "audit", audit_log.count_events, self._filters())
+        list_count.show_loaded(self, message, status, "audit", audit_log.count_events, self._filters(),
+                               order=self.sort_text())
 
     def on_data_table_row_highlighted(self, event) -> None:
         row = self.query_one(PagedTable).selected_row()

@@ -1,7 +1,7 @@
 """The Platforms area: the platform partners with their status and overdue obligation reports.
 
 Enter opens a platform's obligations calendar. Admins suspend (s) and reinstate (a) a platform
-with a reason, and open the obligation periods that have begun (o).
+with a reason, and open the obligation periods that have begun (p); `o` changes the order.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from tui.i18n import t
 from tui.money import percent
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import TextPrompt
+from tui.widgets.sort_order import SortChoice
 
 COLUMNS = ("code", "name", "status", "overdue", "not_yet_due", "scheduled", "agreement", "since", "cap")
 
@@ -30,10 +31,12 @@ def overdue_text(count: int) -> Text:
     return Text(str(count), style="bold red" if count else "")
 
 
-class PlatformsArea(Area):
+class PlatformsArea(SortChoice, Area):
     AREA_ID = "platforms"
     TITLE = "area.platforms"
     READ_PERMISSION = "platform.read"
+    SORTS = tuple(platforms.PLATFORM_SORTS)
+    SORT_TEXT = "platforms.sort."
     DEFAULT_CSS = """
     PlatformsArea #platforms-title { text-style: bold; margin: 1 0 0 0; }
     PlatformsArea #platforms-status { height: 1; color: $text-muted; }
@@ -43,7 +46,8 @@ class PlatformsArea(Area):
         Binding("enter", "open", "keys.open", id="mitra.platforms.open"),
         Binding("s", "suspend", "keys.platforms.suspend", id="mitra.platforms.suspend"),
         Binding("a", "reinstate", "keys.platforms.reinstate", id="mitra.platforms.reinstate"),
-        Binding("o", "roll", "keys.platforms.roll", id="mitra.platforms.roll"),
+        Binding("p", "roll", "keys.platforms.roll", id="mitra.platforms.roll"),
+        Binding("o", "next_sort", "keys.sort", id="mitra.platforms.sort"),
         Binding("r", "refresh", "keys.refresh", id="mitra.platforms.refresh"),
         Binding("ctrl+e", "export", "keys.export", id="mitra.platforms.export"),
     ]
@@ -75,7 +79,10 @@ class PlatformsArea(Area):
         self.show(self.rows)
 
     def activate(self) -> None:
-        self.call(platforms.list_platforms, then=self.show)
+        self.call(platforms.list_platforms, sort=self.sort, then=self.show)
+
+    def reload(self) -> None:  # a new order (SortChoice)
+        self.activate()
 
     def action_refresh(self) -> None:
         self.activate()
@@ -85,7 +92,7 @@ class PlatformsArea(Area):
         from tui.widgets.export import ExportScreen
 
         async def fetch(db, actor, _cursor, _limit):
-            return Page(await platforms.list_platforms(db, actor))  # a handful of rows: one page
+            return Page(await platforms.list_platforms(db, actor, sort=self.sort))  # a handful: one page
 
         header = [t("platforms.col." + key) for key in COLUMNS]
         self.app.push_screen(ExportScreen("platforms", header, fetch, lambda row: (str(row.id), self._cells(row))))
@@ -104,7 +111,8 @@ class PlatformsArea(Area):
             self._to_overdue = False
             table.move_cursor(row=min(cursor, len(rows) - 1))
         total = sum(row.overdue for row in rows)
-        self.query_one("#platforms-status", Static).update(t("platforms.summary", count=len(rows), overdue=total))
+        self.query_one("#platforms-status", Static).update(
+            t("platforms.summary", count=len(rows), overdue=total) + f" · {self.sort_text()}")
         self.refresh_bindings()
 
     @staticmethod

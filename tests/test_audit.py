@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, text, update
 
 from store import audit
 from store.audit_key import load_key
-from store.errors import PermissionDenied, RuleViolation
+from store.errors import InvalidInput, PermissionDenied, RuleViolation
 from store.models import AuditEvent, AuditHead
 from store.services import audit_log, operators, settings
 from store.uow import unit_of_work
@@ -338,7 +338,20 @@ async def test_the_audit_area_says_how_many_events_there_are_behind_the_first_pa
         await pilot.press("7")
         table = app.screen.query_one("#audit-events", PagedTable)
         status = app.screen.query_one("#audit-status")
-        await wait_until(pilot, lambda: re.fullmatch(r"\d+ events, newest first", str(status.render())))
+        await wait_until(pilot, lambda: re.fullmatch(r"\d+ events · newest first", str(status.render())))
         total = (await audit_log.count_events(db, actors.auditor)).value
-        assert str(status.render()) == f"{total} events, newest first"
+        assert str(status.render()) == f"{total} events · newest first"
         assert table.row_count < total  # one page on the screen; the count came from the store
+
+
+async def test_the_log_reads_newest_or_oldest_first_page_by_page(db, actors):
+    async with db.engine.connect() as connection:
+        ids = list((await connection.execute(text("SELECT id FROM audit_event ORDER BY id"))).scalars())
+    newest = await audit_log.list_events(db, actors.auditor, limit=3)
+    after = await audit_log.list_events(db, actors.auditor, after_id=newest[-1].id, limit=3)
+    assert [event.id for event in newest + after] == ids[::-1][:6]
+    oldest = await audit_log.list_events(db, actors.auditor, sort="oldest", limit=3)
+    after = await audit_log.list_events(db, actors.auditor, sort="oldest", after_id=oldest[-1].id, limit=3)
+    assert [event.id for event in oldest + after] == ids[:6]
+    with pytest.raises(InvalidInput):
+        await audit_log.list_events(db, actors.auditor, sort="by_operator")

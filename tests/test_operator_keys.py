@@ -123,7 +123,7 @@ async def test_an_admin_adds_and_removes_a_key_in_the_console(db, actors, tmp_pa
         await login(pilot, "admin")
         await pilot.press("7")  # the Audit area
         await settle(pilot)
-        await pilot.press("o")
+        await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.operators)
         screen = app.screen
         people = screen.query_one("#operators", DataTable)
@@ -160,7 +160,7 @@ async def test_an_auditor_sees_keys_but_cannot_add_them(db, actors, tmp_path):
         await login(pilot, "auditor")
         await pilot.press("7")
         await settle(pilot)
-        await pilot.press("o")
+        await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.keys)
         await pilot.press("k")
         await settle(pilot)

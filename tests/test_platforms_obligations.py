@@ -141,6 +141,24 @@ async def test_recording_a_submission_flags_it_late_or_on_time(db, actors):
     assert rows["tokopedia"].overdue == rows["bukalapak"].overdue - 2
 
 
+async def test_the_list_orders_by_name_by_overdue_reports_or_by_status(db, actors):
+    await obligations.roll_forward(db, actors.admin, TODAY, start=SIX_MONTHS_AGO)
+    late = await _first_item(db, actors.reviewer, "tokopedia")
+    await obligations.record_submission(db, actors.reviewer, late.id, dt.date(2026, 6, 14), "email",
+                                        expected_version=late.version, today=TODAY)  # one fewer overdue
+    [sisnaker] = [row for row in await platforms.list_platforms(db, actors.admin) if row.code == "sisnaker"]
+    await platforms.suspend(db, actors.admin, sisnaker.id, "audit finding", expected_version=sisnaker.version)
+    by_name = await platforms.list_platforms(db, actors.admin, today=TODAY)
+    assert [row.name.casefold() for row in by_name] == sorted(row.name.casefold() for row in by_name)
+    by_overdue = await platforms.list_platforms(db, actors.admin, today=TODAY, sort="overdue")
+    overdue = [row.overdue for row in by_overdue]
+    assert overdue == sorted(overdue, reverse=True) and by_overdue[-1].code == "tokopedia"
+    by_status = await platforms.list_platforms(db, actors.admin, today=TODAY, sort="status")
+    assert [row.status for row in by_status][-1] == "suspended" and by_status[-1].code == "sisnaker"
+    with pytest.raises(InvalidInput):
+        await platforms.list_platforms(db, actors.admin, sort="cheapest")
+
+
 async def test_submissions_are_checked(db, actors):
     await obligations.roll_forward(db, actors.admin, TODAY, start=SIX_MONTHS_AGO)
     item = await _first_item(db, actors.admin, "bukalapak")

@@ -104,7 +104,7 @@ async def test_a_known_key_logs_in_resizes_and_takes_a_burst(sqlite_only, db, db
         async with read_session(db) as session:
             assert await session.get(AuditEvent, int(copied)) is not None  # the event's number
         # A burst over the link, in one write: the Audit area, then its operators and sessions view.
-        os.write(fd, b"7o")
+        os.write(fd, b"7s")
         screen_of(fd, screen, stream, lambda text: "127.0.0.1" in text)
         [row] = await _open_sessions(db)
         assert (row.origin, row.peer, row.ended_at) == ("ssh", "127.0.0.1", None)

@@ -129,7 +129,7 @@ async def test_an_admin_ends_a_console_session_from_the_console_and_it_returns_t
             await login(pilot, "admin")
             await pilot.press("7")  # the Audit area
             await settle(pilot)
-            await pilot.press("o")
+            await pilot.press("s")
             await wait_until(pilot, lambda: isinstance(office.screen, SessionsScreen) and office.screen.views)
             table = office.screen.query_one("#sessions", DataTable)
             rows = [table.get_row_at(i) for i in range(table.row_count)]
@@ -163,7 +163,7 @@ async def test_an_admin_unlocks_a_locked_operator_from_the_console(db, actors):
         await login(pilot, "admin")
         await pilot.press("7")
         await settle(pilot)
-        await pilot.press("o")
+        await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.operators)
         table = app.screen.query_one("#operators", DataTable)
         row = [i for i in range(table.row_count) if table.get_row_at(i)[0] == "coordinator"][0]

@@ -155,3 +155,31 @@ async def test_a_keymap_file_remaps_the_lists_movement_keys(db, tmp_path, monkey
         await pilot.press("j")  # no longer bound: the remap replaces the default key
         await settle(pilot)
         assert table.cursor_row == 1
+
+
+async def test_o_orders_the_platforms_and_the_audit_log_and_the_status_line_says_so(db):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "admin")
+        await pilot.press("3")
+        await settle(pilot)
+        table = app.screen.query_one("#platforms-table")
+        await wait_until(pilot, lambda: table.row_count > 1)
+        names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        assert names == sorted(names, key=str.casefold)
+        assert "by name" in str(app.screen.query_one("#platforms-status").render())
+        await pilot.press("o")
+        await wait_until(pilot, lambda: "most overdue reports first" in str(app.screen.query_one("#platforms-status").render()))
+        overdue = [int(str(table.get_row_at(i)[3])) for i in range(table.row_count)]
+        assert overdue == sorted(overdue, reverse=True)
+
+        await pilot.press("7")
+        await settle(pilot)
+        events = app.screen.query_one("#audit-events")
+        await wait_until(pilot, lambda: events.row_count > 1)
+        newest = [int(str(events.get_row_at(i)[0])) for i in range(events.row_count)]
+        assert newest == sorted(newest, reverse=True)
+        await pilot.press("o")
+        await wait_until(pilot, lambda: "oldest first" in str(app.screen.query_one("#audit-status").render()))
+        oldest = [int(str(events.get_row_at(i)[0])) for i in range(events.row_count)]
+        assert oldest[0] == 1 and oldest == sorted(oldest)

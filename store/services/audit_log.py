@@ -15,6 +15,7 @@ from store import audit
 from store.actor import Actor
 from store.counting import Count, count_of
 from store.engine import Database
+from store.errors import InvalidInput
 from store.guards import missing_guards
 from store.models import AuditEvent
 from store.scope import visible_ids
@@ -62,14 +63,25 @@ def _filtered(query, filters: EventFilter):
     return query
 
 
+# The orders the log offers: by the event's number, the chain's own order (the primary key: any
+# page at any depth of millions of events is one index range).
+AUDIT_SORTS = ("newest", "oldest")
+
+
 async def list_events(
-    db: Database, actor: Actor, filters: EventFilter = EventFilter(), *, before_id: int | None = None, limit: int = 100
+    db: Database, actor: Actor, filters: EventFilter = EventFilter(), *, sort: str = "newest",
+    after_id: int | None = None, limit: int = 100,
 ) -> list[EventView]:
-    """Newest first, one keyset page: pass the last id seen as `before_id` for the next page."""
+    """One keyset page in `sort` order (newest or oldest first): pass the last id seen as
+    `after_id` for the next page."""
     actor.require("audit.read")
-    query = _filtered(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit), filters)
-    if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)
+    if sort not in AUDIT_SORTS:
+        raise InvalidInput("list.sort_unknown", field="sort", value=sort)
+    newest = sort == "newest"
+    query = _filtered(select(AuditEvent).order_by(AuditEvent.id.desc() if newest else AuditEvent.id).limit(limit),
+                      filters)
+    if after_id is not None:
+        query = query.where(AuditEvent.id < after_id if newest else AuditEvent.id > after_id)
     async with read_session(db, replica=True) as session:
         rows = (await session.execute(query)).scalars().all()
     return [_view(row) for row in rows]

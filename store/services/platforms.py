@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -166,9 +167,23 @@ def _row(platform: Platform, counts: dict) -> PlatformRow:
     )
 
 
-async def list_platforms(db: Database, actor: Actor, today: dt.date | None = None) -> list[PlatformRow]:
-    """Every platform (platform staff: their own), with obligation counts; a handful of rows."""
+# The orders the platforms list offers; a handful of rows, ordered here once they are counted.
+PLATFORM_SORTS: dict[str, Callable[[PlatformRow], tuple]] = {
+    "name": lambda row: (row.name.casefold(), row.id),
+    "overdue": lambda row: (-row.overdue, row.name.casefold(), row.id),  # the most overdue reports first
+    "status": lambda row: (row.status, row.name.casefold(), row.id),
+}
+
+
+async def list_platforms(
+    db: Database, actor: Actor, today: dt.date | None = None, *, sort: str = "name"
+) -> list[PlatformRow]:
+    """Every platform (platform staff: their own), with obligation counts, in `sort` order
+    (PLATFORM_SORTS); a handful of rows."""
     actor.require("platform.read")
+    order = PLATFORM_SORTS.get(sort)
+    if order is None:
+        raise InvalidInput("list.sort_unknown", field="sort", value=sort)
     today = today or dt.date.today()
     query = select(Platform).order_by(Platform.name)
     if actor.is_platform_staff:
@@ -176,7 +191,7 @@ async def list_platforms(db: Database, actor: Actor, today: dt.date | None = Non
     async with read_session(db, replica=True) as session:
         platforms = (await session.execute(query)).scalars().all()
         counts = await obligations.counts_by_platform(session, today)
-    return [_row(platform, counts) for platform in platforms]
+    return sorted((_row(platform, counts) for platform in platforms), key=order)
 
 
 async def get_platform(db: Database, actor: Actor, platform_id: int, today: dt.date | None = None) -> PlatformDetail:
