@@ -8,7 +8,6 @@ are not offered; keys the application's state does not allow are shown disabled.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 
 from textual.app import ComposeResult
@@ -18,7 +17,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from screens.applications_outcome import (
-    OutcomeChoice,
     OutcomePrompt,
     TermsPrompt,
     decision_text,
@@ -30,8 +28,8 @@ from store.models import ApplicationState, Recommendation, Verdict
 from store.provinces import PROVINCE_COUNT
 from store.services import applications
 from store.services.application_actions import APPLICATION_RULES, judge_application
-from store.services.applications import ApplicationDetail, CriterionView, DecisionPreview
-from store.services.platforms import PlatformTerms
+from store.services.applications import ApplicationDetail, CriterionView
+from tui.dialogs import dialog
 from tui.gating import ActionsGate
 from tui.i18n import event_label, t
 from tui.widgets.clipboard import copy_reference
@@ -317,34 +315,36 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         if criterion is None:
             return
         if note_required(verdict, criterion.suggested):
-            self._ask(
-                t("applications.note_title", number=criterion.number, verdict=t("applications.verdict." + verdict)),
-                t(f"criterion.name.{criterion.number}"), criterion.note,
-                lambda note: self._set(criterion, verdict, note),
-            )
+            self._verdict_with_note(criterion, verdict)
         else:
             self._set(criterion, verdict, criterion.note)
+
+    @dialog
+    async def _verdict_with_note(self, criterion: CriterionView, verdict: str) -> None:
+        note = await self._answer(
+            t("applications.note_title", number=criterion.number, verdict=t("applications.verdict." + verdict)),
+            t(f"criterion.name.{criterion.number}"), criterion.note,
+        )
+        if note is not None:
+            self._set(criterion, verdict, note)
 
     def action_accept(self) -> None:
         criterion = self._selected()
         if criterion is not None and criterion.suggested:
             self.action_verdict(criterion.suggested)
 
-    def action_note(self) -> None:
+    @dialog
+    async def action_note(self) -> None:
         criterion = self._selected()
         if criterion is None:
             return
-        self._ask(
-            t("applications.note_edit_title", number=criterion.number), t(f"criterion.name.{criterion.number}"),
-            criterion.note, lambda note: self._set(criterion, criterion.verdict, note), required=False,
-        )
+        note = await self._answer(t("applications.note_edit_title", number=criterion.number),
+                                  t(f"criterion.name.{criterion.number}"), criterion.note, required=False)
+        if note is not None:
+            self._set(criterion, criterion.verdict, note)
 
-    def _ask(self, title: str, body: str, initial: str, then: Callable[[str], None], *, required: bool = True) -> None:
-        def answered(text: str | None) -> None:
-            if text is not None:
-                then(text)
-
-        self.app.push_screen(TextPrompt(title, body, initial=initial, required=required), answered)
+    async def _answer(self, title: str, body: str, initial: str = "", *, required: bool = True) -> str | None:
+        return await self.app.push_screen_wait(TextPrompt(title, body, initial=initial, required=required))
 
     # --- transitions ------------------------------------------------------------------------
 
@@ -357,87 +357,77 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         self.show(detail)
         self.call(applications.application_history, detail.id, then=self.show_history)
 
-    def action_request_info(self) -> None:
-        self._ask(t("applications.request_info_title"), t("applications.request_info_body"), "",
-                  lambda note: self._change(applications.request_information, note))
+    async def _with_note(self, title: str, body: str, service) -> None:
+        note = await self._answer(t(title), t(body))
+        if note is not None:
+            self._change(service, note)
 
-    def action_answer(self) -> None:
-        self._ask(t("applications.answer_title"), t("applications.answer_body"), "",
-                  lambda note: self._change(applications.record_answer, note))
+    @dialog
+    async def action_request_info(self) -> None:
+        await self._with_note("applications.request_info_title", "applications.request_info_body",
+                              applications.request_information)
 
-    def action_send_back(self) -> None:
-        self._ask(t("applications.send_back_title"), t("applications.send_back_body"), "",
-                  lambda note: self._change(applications.send_back, note))
+    @dialog
+    async def action_answer(self) -> None:
+        await self._with_note("applications.answer_title", "applications.answer_body", applications.record_answer)
 
-    def action_recommend(self) -> None:
+    @dialog
+    async def action_send_back(self) -> None:
+        await self._with_note("applications.send_back_title", "applications.send_back_body", applications.send_back)
+
+    @dialog
+    async def action_recommend(self) -> None:
         detail = self.detail
-        prompt = OutcomePrompt(t("applications.recommend_title", name=detail.brand_name), suggested_outcome(detail),
-                               detail.reject_reason, refusals=self.judged.outcomes)
-
-        def chosen(choice: OutcomeChoice | None) -> None:
-            if choice is None:
-                return
-            body = recommendation_text(detail, choice)
-            self.app.push_screen(
-                ConfirmScreen(t("applications.recommend_title", name=detail.brand_name), body,
-                              yes_label=t("applications.recommend_yes")),
-                lambda yes: yes and self._change(
-                    applications.recommend, choice.outcome, choice.note, reject_reason=choice.reason
-                ),
-            )
-
-        self.app.push_screen(prompt, chosen)
-
-    def action_decide(self) -> None:
-        detail = self.detail
-        prompt = OutcomePrompt(t("applications.decide_title", name=detail.brand_name),
-                               detail.recommendation or Recommendation.REJECT, detail.reject_reason,
-                               refusals=self.judged.outcomes)
-
-        def chosen(choice: OutcomeChoice | None) -> None:
-            if choice is not None:
-                self.call(applications.decision_preview, detail.id, choice.outcome,
-                          then=lambda preview: self._ask_terms(preview, choice), on_error=self._failed)
-
-        self.app.push_screen(prompt, chosen)
-
-    def _ask_terms(self, preview: DecisionPreview, choice: OutcomeChoice, error: MitraError | None = None) -> None:
-        """An approval creates a platform: its terms come from the signed agreement."""
-        if preview.terms is None:
-            self._confirm_decision(preview, choice)
+        title = t("applications.recommend_title", name=detail.brand_name)
+        choice = await self.app.push_screen_wait(
+            OutcomePrompt(title, suggested_outcome(detail), detail.reject_reason, refusals=self.judged.outcomes))
+        if choice is None:
             return
+        if await self.app.push_screen_wait(ConfirmScreen(title, recommendation_text(detail, choice),
+                                                         yes_label=t("applications.recommend_yes"))):
+            self._change(applications.recommend, choice.outcome, choice.note, reject_reason=choice.reason)
 
-        def entered(terms: PlatformTerms | None) -> None:
-            if terms is not None:
-                self._confirm_decision(replace(preview, terms=terms), choice)
-
-        self.app.push_screen(
-            TermsPrompt(t("applications.terms_title", name=preview.brand_name), preview.terms, error), entered
-        )
-
-    def _confirm_decision(self, preview: DecisionPreview, choice: OutcomeChoice) -> None:
-        def refused(error: MitraError) -> None:
-            # Terms the store refuses (a platform code already taken, a cap above the maximum ...)
-            # come back to the terms, as typed, with the reason beside them.
-            if preview.terms is not None and (error.key.startswith("platforms.") or error.params.get("field")
-                                              in TermsPrompt.FIELDS):
-                self._ask_terms(preview, choice, error)
-            else:
-                self._failed(error)
-
-        def answered(yes: bool) -> None:
-            if yes:
-                self.call(
+    @dialog
+    async def action_decide(self) -> None:
+        """The outcome, then (an approval creates a platform) the signed agreement's terms, then the
+        confirmation; terms the store refuses (a code already taken, a cap above the maximum ...)
+        come back as typed, with the reason beside them."""
+        detail = self.detail
+        choice = await self.app.push_screen_wait(OutcomePrompt(
+            t("applications.decide_title", name=detail.brand_name), detail.recommendation or Recommendation.REJECT,
+            detail.reject_reason, refusals=self.judged.outcomes))
+        if choice is None:
+            return
+        try:
+            preview = await self.ask(applications.decision_preview, detail.id, choice.outcome)
+        except MitraError as error:
+            self._failed(error)
+            return
+        refused: MitraError | None = None
+        while True:
+            if preview.terms is not None:
+                terms = await self.app.push_screen_wait(
+                    TermsPrompt(t("applications.terms_title", name=preview.brand_name), preview.terms, refused))
+                if terms is None:
+                    return
+                preview = replace(preview, terms=terms)
+            if not await self.app.push_screen_wait(ConfirmScreen(
+                    t("applications.decide_title", name=preview.brand_name), decision_text(preview, choice),
+                    yes_label=t("applications.decide_yes"))):
+                return
+            try:
+                decided = await self.ask(
                     applications.decide, preview.application_id, choice.outcome, choice.note,
-                    expected_version=preview.version, reject_reason=choice.reason, terms=preview.terms,
-                    then=self._changed, on_error=refused,
-                )
-
-        self.app.push_screen(
-            ConfirmScreen(t("applications.decide_title", name=preview.brand_name), decision_text(preview, choice),
-                          yes_label=t("applications.decide_yes")),
-            answered,
-        )
+                    expected_version=preview.version, reject_reason=choice.reason, terms=preview.terms)
+            except MitraError as error:
+                if preview.terms is not None and (error.key.startswith("platforms.")
+                                                  or error.params.get("field") in TermsPrompt.FIELDS):
+                    refused = error
+                    continue
+                self._failed(error)
+                return
+            self._changed(decided)
+            return
 
     # --- moving around ----------------------------------------------------------------------
 

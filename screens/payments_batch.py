@@ -14,6 +14,7 @@ separators and the total in words; an approval also says whether it is the first
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,6 +27,7 @@ from store.models import BatchKind, BatchState
 from store.services.payments import batches, browse, failures, files
 from store.services.payments.batch_rules import BATCH_RULES, ApprovalPreview
 from store.services.payments.views import BatchRow
+from tui.dialogs import dialog
 from tui.gating import ActionsGate
 from tui.i18n import describe_error, t
 from tui.money import group_digits, in_words, rupiah
@@ -271,31 +273,28 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
     def action_refresh(self) -> None:
         self.reload()
 
-    def action_submit(self) -> None:
+    async def _confirmed(self, title: str, body: str, **options: Any) -> bool:
+        return bool(await self.app.push_screen_wait(ConfirmScreen(title, body, **options)))
+
+    async def _answer(self, title: str, body: str, **options: Any) -> str | None:
+        return await self.app.push_screen_wait(TextPrompt(title, body, **options))
+
+    @dialog
+    async def action_submit(self) -> None:
         batch = self.batch
         body = t("payments.confirm.submit.body", count=group_digits(batch.line_count), total=rupiah(batch.total_idr),
                  words=in_words(batch.total_idr))
+        if await self._confirmed(t("payments.confirm.submit.title", id=batch.id), body):
+            self.act(batches.submit_batch, batch.id, batch.version,
+                     then=lambda _: self._done(t("payments.done.submitted", id=batch.id)))
 
-        def go(yes: bool | None) -> None:
-            if yes:
-                self.act(batches.submit_batch, batch.id, batch.version,
-                          then=lambda _: self._done(t("payments.done.submitted", id=batch.id)))
-
-        self.app.push_screen(ConfirmScreen(t("payments.confirm.submit.title", id=batch.id), body), go)
-
-    def action_approve(self) -> None:
+    @dialog
+    async def action_approve(self) -> None:
         batch = self.batch
-
-        def go(yes: bool | None) -> None:
-            if yes:
-                self.act(batches.approve_batch, batch.id, batch.version, then=self._approved)
-
-        self.app.push_screen(
-            ConfirmScreen(t("payments.confirm.approve.title", id=batch.id),
-                          approval_text(batch, self.detail.actions.approval),
-                          yes_label=t("payments.confirm.approve.yes")),
-            go,
-        )
+        if await self._confirmed(t("payments.confirm.approve.title", id=batch.id),
+                                 approval_text(batch, self.detail.actions.approval),
+                                 yes_label=t("payments.confirm.approve.yes")):
+            self.act(batches.approve_batch, batch.id, batch.version, then=self._approved)
 
     def _approved(self, result: batches.ApprovalResult) -> None:
         if result.final:
@@ -303,70 +302,49 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
         else:
             self._done(t("payments.done.approval_given", number=result.approval, needed=result.batch.approvals_needed))
 
-    def _decide_with_reason(self, kind: str, service) -> None:
+    async def _decide_with_reason(self, kind: str, service) -> None:
         batch = self.batch
+        reason = await self._answer(t(f"payments.prompt.{kind}.title", id=batch.id), t(f"payments.prompt.{kind}.body"))
+        if not reason:
+            return
+        body = t(f"payments.confirm.{kind}.body", count=group_digits(batch.line_count),
+                 total=rupiah(batch.total_idr), words=in_words(batch.total_idr), reason=reason)
+        if await self._confirmed(t(f"payments.confirm.{kind}.title", id=batch.id), body):
+            self.act(service, batch.id, reason, batch.version,
+                     then=lambda _: self._done(t(f"payments.done.{kind}", id=batch.id)))
 
-        def confirm(reason: str | None) -> None:
-            if not reason:
-                return
-            body = t(f"payments.confirm.{kind}.body", count=group_digits(batch.line_count),
-                     total=rupiah(batch.total_idr), words=in_words(batch.total_idr), reason=reason)
+    @dialog
+    async def action_reject(self) -> None:
+        await self._decide_with_reason("reject", batches.reject_batch)
 
-            def go(yes: bool | None) -> None:
-                if yes:
-                    self.act(service, batch.id, reason, batch.version,
-                              then=lambda _: self._done(t(f"payments.done.{kind}", id=batch.id)))
+    @dialog
+    async def action_cancel(self) -> None:
+        await self._decide_with_reason("cancel", batches.cancel_batch)
 
-            self.app.push_screen(ConfirmScreen(t(f"payments.confirm.{kind}.title", id=batch.id), body), go)
-
-        self.app.push_screen(
-            TextPrompt(t(f"payments.prompt.{kind}.title", id=batch.id), t(f"payments.prompt.{kind}.body")), confirm
-        )
-
-    def action_reject(self) -> None:
-        self._decide_with_reason("reject", batches.reject_batch)
-
-    def action_cancel(self) -> None:
-        self._decide_with_reason("cancel", batches.cancel_batch)
-
-    def action_export(self) -> None:
+    @dialog
+    async def action_export(self) -> None:
         batch = self.batch
-        default = str(Path.cwd() / f"batch-{batch.id}-disbursement.csv")
-
-        def confirm(path: str | None) -> None:
-            if not path:
-                return
-            if batch.state == BatchState.SENT:  # a copy: nothing changes, no decision to confirm
-                self.act(files.export_disbursement, batch.id, path, then=self._exported)
-                return
+        path = await self._answer(t("payments.prompt.export.title", id=batch.id), t("payments.prompt.export.body"),
+                                  initial=str(Path.cwd() / f"batch-{batch.id}-disbursement.csv"))
+        if not path:
+            return
+        if batch.state != BatchState.SENT:  # a copy changes nothing: no decision to confirm
             body = t("payments.confirm.export.body", count=group_digits(batch.line_count),
                      total=rupiah(batch.total_idr), words=in_words(batch.total_idr), path=path)
-
-            def go(yes: bool | None) -> None:
-                if yes:
-                    self.act(files.export_disbursement, batch.id, path, then=self._exported)
-
-            self.app.push_screen(ConfirmScreen(t("payments.confirm.export.title", id=batch.id), body), go)
-
-        self.app.push_screen(
-            TextPrompt(t("payments.prompt.export.title", id=batch.id), t("payments.prompt.export.body"), initial=default),
-            confirm,
-        )
+            if not await self._confirmed(t("payments.confirm.export.title", id=batch.id), body):
+                return
+        self.act(files.export_disbursement, batch.id, path, then=self._exported)
 
     def _exported(self, result: files.ExportResult) -> None:
         key = "payments.done.exported" if result.first_export else "payments.done.exported_again"
         self._done(t(key, id=result.batch_id, path=result.path, sha=result.sha256[:16]))
 
-    def action_reconcile(self) -> None:
+    @dialog
+    async def action_reconcile(self) -> None:
         batch = self.batch
-
-        def go(path: str | None) -> None:
-            if path:
-                self.act(files.reconcile_file, batch.id, path, then=self._reconciled)
-
-        self.app.push_screen(
-            TextPrompt(t("payments.prompt.results.title", id=batch.id), t("payments.prompt.results.body")), go
-        )
+        path = await self._answer(t("payments.prompt.results.title", id=batch.id), t("payments.prompt.results.body"))
+        if path:
+            self.act(files.reconcile_file, batch.id, path, then=self._reconciled)
 
     def _reconciled(self, report: files.ReconcileReport) -> None:
         if report.errors:
@@ -387,43 +365,30 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
             message += "\n" + t("payments.done.reconciled", id=self.batch_id)
         self._done(message)
 
-    def action_allow_retry(self) -> None:
+    @dialog
+    async def action_allow_retry(self) -> None:
         line = self.selected_line()
         if line is None or not line.waits_for_account:
             return
         account = f"{line.payee_name}, {line.account_institution} {line.account_number}"
-
-        def confirm(reason: str | None) -> None:
-            if not reason:
-                return
-            body = t("payments.confirm.retry.body", line=line.id, account=account, amount=rupiah(line.amount_idr),
-                     reason=reason)
-
-            def go(yes: bool | None) -> None:
-                if yes:
-                    self.act(failures.allow_retry, line.id, reason,
-                             then=lambda _: self._retry_allowed(line.id))
-
-            self.app.push_screen(ConfirmScreen(t("payments.confirm.retry.title", line=line.id), body), go)
-
-        self.app.push_screen(
-            TextPrompt(t("payments.prompt.retry.title", line=line.id),
-                       t("payments.prompt.retry.body", failure=line.failure_reason, account=account)),
-            confirm,
-        )
+        reason = await self._answer(t("payments.prompt.retry.title", line=line.id),
+                                    t("payments.prompt.retry.body", failure=line.failure_reason, account=account))
+        if not reason:
+            return
+        body = t("payments.confirm.retry.body", line=line.id, account=account, amount=rupiah(line.amount_idr),
+                 reason=reason)
+        if await self._confirmed(t("payments.confirm.retry.title", line=line.id), body):
+            self.act(failures.allow_retry, line.id, reason, then=lambda _: self._retry_allowed(line.id))
 
     def _retry_allowed(self, line_id: int) -> None:
         self._done(t("payments.done.retry_allowed", line=line_id))
 
-    def action_new_version(self) -> None:
+    @dialog
+    async def action_new_version(self) -> None:
         batch = self.batch
-
-        def go(yes: bool | None) -> None:
-            if yes:
-                self.act(batches.new_version, batch.id, then=self._new_version)
-
         body = t("payments.confirm.version.body", id=batch.id, scope=scope_label(batch))
-        self.app.push_screen(ConfirmScreen(t("payments.confirm.version.title", id=batch.id), body), go)
+        if await self._confirmed(t("payments.confirm.version.title", id=batch.id), body):
+            self.act(batches.new_version, batch.id, then=self._new_version)
 
     def _new_version(self, batch: BatchRow) -> None:
         self.app.notify(t("payments.done.version", id=batch.id, count=group_digits(batch.line_count),

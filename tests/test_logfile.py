@@ -56,7 +56,7 @@ async def test_an_unexpected_error_in_the_console_names_the_log_file_which_holds
         await login(pilot, "admin")
         await pilot.press("7")  # the Audit area, then its operators view, which lists SSH keys
         await settle(pilot)
-        await pilot.press("o")
+        await pilot.press("s")
         await wait_until(pilot, lambda: any("Unexpected error" in n.message for n in app._notifications))
         assert isinstance(app.screen, SessionsScreen)  # the console goes on
         [note] = [n for n in app._notifications if "Unexpected error" in n.message]

@@ -9,6 +9,7 @@ from textual.worker import WorkerCancelled, WorkerFailed
 
 from screens.shell import ShellScreen
 from tui.app import MitraApp
+from tui.dialogs import DIALOG
 
 SIZE = (130, 40)
 
@@ -18,6 +19,8 @@ async def settle(pilot: Pilot, rounds: int = 3) -> None:
     of its group (exclusive workers) is part of normal operation, not a failure."""
     for _ in range(rounds):
         for worker in list(pilot.app.workers):
+            if worker.group == DIALOG:
+                continue  # a dialog waits for the operator (the test), not for work in flight
             try:
                 await worker.wait()
             except (WorkerCancelled, WorkerFailed):

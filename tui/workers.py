@@ -55,7 +55,6 @@ class ServiceCaller:
         **kwargs: Any,
     ) -> None:
         """Run `service(db, actor, *args, **kwargs)` in a worker and deliver the result."""
-        app = self.app
         group = group or getattr(then, "__name__", None) or service.__name__
         if busy is not None:
             busy.loading = True
@@ -65,15 +64,9 @@ class ServiceCaller:
         async def invoke() -> None:
             running.append(asyncio.current_task())
             try:
-                db = await app.database()  # opened (and the store loaded) behind the login screen
-                from store import session_check
-
-                await session_check.check(db, app.actor)  # reads too stop once access is revoked
-                result = await service(db, app.actor, *args, **kwargs)
+                result = await self.ask(service, *args, **kwargs)
             except MitraError as error:
                 self.post_message(ServiceFailed(on_error, error))
-            except Exception as error:  # noqa: BLE001 - a bug must not take the console down
-                self.post_message(ServiceFailed(on_error, logfile.unexpected(error, service.__name__, app.actor)))
             else:
                 self.post_message(ServiceDone(then, result))
             finally:
@@ -84,6 +77,21 @@ class ServiceCaller:
         # A callable, not a coroutine: a worker cancelled before it starts then leaves nothing behind.
         worker = self.run_worker(invoke, group=group, exit_on_error=False)
         _calls(self).setdefault(group, []).append((worker, running))
+
+    async def ask(self: Widget, service: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        """`service(db, actor, *args, **kwargs)`, awaited in the worker that asks (`call`'s, or a
+        dialog's, tui/dialogs.py); whatever goes wrong comes out as a MitraError."""
+        app = self.app
+        try:
+            db = await app.database()  # opened (and the store loaded) behind the login screen
+            from store import session_check
+
+            await session_check.check(db, app.actor)  # reads too stop once access is revoked
+            return await service(db, app.actor, *args, **kwargs)
+        except MitraError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a bug must not take the console down
+            raise logfile.unexpected(error, service.__name__, app.actor) from error
 
     def on_service_done(self, message: ServiceDone) -> None:
         message.stop()
