@@ -32,6 +32,7 @@ from store.services import (
 from store.services.registry import ParticipantFilter, ParticipantRow
 from tui import list_count
 from tui.area import Area
+from tui.dialogs import dialog
 from tui.i18n import describe_error, t
 from tui.money import in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
@@ -209,93 +210,76 @@ class ParticipantsArea(SortChoice, Area):
         if row is not None:
             assign_one(self, row.id, row.full_name, row.balance_idr, then=lambda _view: self.reload())
 
-    def action_bulk_assign(self) -> None:
+    @dialog
+    async def action_bulk_assign(self) -> None:
         filters = self.filters()
         bulk = bulk_assignment.BulkFilter(wave_id=filters.wave_id, province=filters.province, status=filters.status)
-
-        def picked(listing: enrollments.ListingChoice | None) -> None:
-            if listing is not None:
-                self.call(bulk_assignment.preview, bulk, listing.listing_id, then=lambda p: self._confirm_bulk(bulk, p))
-
-        self.app.push_screen(ListingPickerScreen(t("participants.bulk.pick")), picked)
-
-    def _confirm_bulk(self, bulk: bulk_assignment.BulkFilter, preview: bulk_assignment.BulkPreview) -> None:
+        listing = await self.app.push_screen_wait(ListingPickerScreen(t("participants.bulk.pick")))
+        if listing is None:
+            return
+        preview = await self.ask(bulk_assignment.preview, bulk, listing.listing_id)
         refused = "".join(f"\n  {t(f'participants.refusal.{key}')}: {count}" for key, count in preview.refused.items())
         body = t(
             "participants.bulk.confirm", count=preview.assignable, matching=preview.matching, title=preview.title,
             price=rupiah(preview.price_idr), total=rupiah(preview.total_idr), words=in_words(preview.total_idr),
         ) + refused
-
-        def decided(yes: bool | None) -> None:
-            if yes:
-                self.app.push_screen(
-                    JobScreen(t("participants.bulk.title", title=preview.title), bulk_assignment.run,
-                              (bulk, preview.listing_id), _bulk_summary, _bulk_rows),
-                    lambda _result: self.reload(),
-                )
-
-        self.app.push_screen(ConfirmScreen(t("participants.bulk.confirm_title"), body), decided)
+        if await self.app.push_screen_wait(ConfirmScreen(t("participants.bulk.confirm_title"), body)):
+            await self.app.push_screen_wait(JobScreen(t("participants.bulk.title", title=preview.title),
+                                                      bulk_assignment.run, (bulk, preview.listing_id), _bulk_summary,
+                                                      _bulk_rows))
+            self.reload()
 
     # --- participant lists -----------------------------------------------------------------
 
-    def action_export(self) -> None:
+    @dialog
+    async def action_export(self) -> None:
         own = self.app.actor.platform_code or ""
-
-        def chosen(values: dict | None) -> None:
-            if values and values["path"]:
-                self.call(_export_list, values, then=lambda count: self.app.notify(
-                    t("cli.participants.exported", path=values["path"], count=count)))
-
-        self.app.push_screen(FormScreen(t("participants.export.title"), [
+        values = await self.app.push_screen_wait(FormScreen(t("participants.export.title"), [
             Field("platform", "participants.export.platform", own), Field("provider", "participants.export.provider"),
             Field("path", "participants.export.path", str(Path.cwd() / f"peserta-{own or 'platform'}.csv")),
-        ], hint=t("participants.export.hint")), chosen)
+        ], hint=t("participants.export.hint")))
+        if values and values["path"]:
+            self.call(_export_list, values, then=lambda count: self.app.notify(
+                t("cli.participants.exported", path=values["path"], count=count)))
 
     # --- importing -------------------------------------------------------------------------
 
-    def action_import(self) -> None:
-        def chosen(values: dict | None) -> None:
-            if not values or not values["path"]:
-                return
-            path = Path(values["path"]).expanduser()
-            self.app.push_screen(
-                JobScreen(t("participants.import.title", file=path.name), participant_import.import_participants,
-                          (path,), lambda report: _import_summary(report, path), _import_rows),
-                lambda _result: self.reload(),
-            )
-
-        self.app.push_screen(
-            FormScreen(t("participants.import.ask"), [Field("path", "participants.import.path")],
-                       hint=t("participants.import.hint")),
-            chosen,
-        )
+    @dialog
+    async def action_import(self) -> None:
+        values = await self.app.push_screen_wait(FormScreen(
+            t("participants.import.ask"), [Field("path", "participants.import.path")], hint=t("participants.import.hint")))
+        if not values or not values["path"]:
+            return
+        path = Path(values["path"]).expanduser()
+        await self.app.push_screen_wait(JobScreen(
+            t("participants.import.title", file=path.name), participant_import.import_participants, (path,),
+            lambda report: _import_summary(report, path), _import_rows))
+        self.reload()
 
 
 def assign_one(caller, participant_id: int, name: str, balance_idr: int, *, then, expected_version: int | None = None) -> None:
     """Pick a course, confirm what happens to the balance, assign. Shared by the list and the
     participant screen."""
+    _assign_dialog(caller, participant_id, name, balance_idr, then, expected_version)
 
-    def picked(listing: enrollments.ListingChoice | None) -> None:
-        if listing is None:
-            return
-        if listing.price_idr > balance_idr:  # the store refuses it too; say so before asking
-            caller.app.show_error(RuleViolation("enrollment.balance_insufficient", price_idr=listing.price_idr,
-                                                balance_idr=balance_idr))
-            return
-        body = t(
-            "participants.assign.confirm", name=name, title=listing.title, platform=listing.platform_name,
-            price=rupiah(listing.price_idr), words=in_words(listing.price_idr), balance=rupiah(balance_idr),
-            after=rupiah(balance_idr - listing.price_idr),
-        )
 
-        def decided(yes: bool | None) -> None:
-            if yes:
-                caller.call(enrollments.assign, participant_id, listing.listing_id, expected_version=expected_version,
-                            then=lambda view: _assigned(caller, view, then))
-
-        caller.app.push_screen(ConfirmScreen(t("participants.assign.confirm_title"), body), decided)
-
-    caller.app.push_screen(ListingPickerScreen(t("participants.assign.pick", name=name)), picked)
+@dialog
+async def _assign_dialog(caller, participant_id: int, name: str, balance_idr: int, then, expected_version) -> None:
+    listing = await caller.app.push_screen_wait(ListingPickerScreen(t("participants.assign.pick", name=name)))
+    if listing is None:
+        return
+    if listing.price_idr > balance_idr:  # the store refuses it too; say so before asking
+        caller.app.show_error(RuleViolation("enrollment.balance_insufficient", price_idr=listing.price_idr,
+                                            balance_idr=balance_idr))
+        return
+    body = t(
+        "participants.assign.confirm", name=name, title=listing.title, platform=listing.platform_name,
+        price=rupiah(listing.price_idr), words=in_words(listing.price_idr), balance=rupiah(balance_idr),
+        after=rupiah(balance_idr - listing.price_idr),
+    )
+    if await caller.app.push_screen_wait(ConfirmScreen(t("participants.assign.confirm_title"), body)):
+        caller.call(enrollments.assign, participant_id, listing.listing_id, expected_version=expected_version,
+                    then=lambda view: _assigned(caller, view, then))
 
 
 def _assigned(caller, view: enrollments.EnrollmentView, then) -> None:

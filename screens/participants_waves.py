@@ -19,6 +19,7 @@ from store.services import selection, waves
 from store.services.waves import WaveView
 from store.validators import positive_money
 from tui.charts import bars
+from tui.dialogs import dialog
 from tui.gating import PermissionGate
 from tui.i18n import t
 from tui.money import group_digits, in_words, rupiah
@@ -182,30 +183,21 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
 
     # --- selection -------------------------------------------------------------------------
 
-    def action_select(self) -> None:
+    @dialog
+    async def action_select(self) -> None:
         wave = self.current()
         if wave is None:
             return
-
-        def submitted(values: dict | None) -> None:
-            if not values:
-                return
-            try:
-                seed = parse_int(values["seed"], "seed")
-            except InvalidInput as error:
-                self.app.show_error(error)
-                return
-            body = t("participants.select.confirm", number=wave.number, quota=wave.quota, seed=seed,
-                     balance=rupiah(wave.training_balance_idr), registered=wave.funnel.registered)
-            self.app.push_screen(
-                ConfirmScreen(t("participants.select.title", number=wave.number), body),
-                lambda yes: yes and self.call(selection.select_participants, wave.number, seed, then=self._selected),
-            )
-
-        self.app.push_screen(FormScreen(
-            t("participants.select.title", number=wave.number),
-            [Field("seed", "field.seed", str(secrets.randbelow(2**31)))], hint=t("participants.select.hint"),
-        ), submitted)
+        title = t("participants.select.title", number=wave.number)
+        values = await self.app.push_screen_wait(FormScreen(
+            title, [Field("seed", "field.seed", str(secrets.randbelow(2**31)))], hint=t("participants.select.hint")))
+        if not values:
+            return
+        seed = parse_int(values["seed"], "seed")  # not a number: said by the dialog, nothing done
+        body = t("participants.select.confirm", number=wave.number, quota=wave.quota, seed=seed,
+                 balance=rupiah(wave.training_balance_idr), registered=wave.funnel.registered)
+        if await self.app.push_screen_wait(ConfirmScreen(title, body)):
+            self.call(selection.select_participants, wave.number, seed, then=self._selected)
 
     def _selected(self, result: selection.SelectionResult) -> None:
         self.app.notify(t("cli.waves.selected", number=result.wave_number, seed=result.seed,
@@ -227,20 +219,16 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
 
     # --- the sweep -------------------------------------------------------------------------
 
-    def action_sweep(self) -> None:
+    @dialog
+    async def action_sweep(self) -> None:
         wave = self.current()
-        if wave is not None:
-            self.call(selection.sweep_preview, wave.number, then=self._confirm_sweep)
-
-    def _confirm_sweep(self, preview: selection.SweepResult) -> None:
+        if wave is None:
+            return
+        preview = await self.ask(selection.sweep_preview, wave.number)
         body = t("participants.sweep.confirm", number=preview.wave_number, deadline=preview.deadline.isoformat(),
                  count=preview.revoked, returned=rupiah(preview.returned_idr), words=in_words(preview.returned_idr))
-
-        def decided(yes: bool | None) -> None:
-            if yes:
-                self.call(selection.sweep_wave, preview.wave_number, then=self._swept)
-
-        self.app.push_screen(ConfirmScreen(t("participants.sweep.title", number=preview.wave_number), body), decided)
+        if await self.app.push_screen_wait(ConfirmScreen(t("participants.sweep.title", number=preview.wave_number), body)):
+            self.call(selection.sweep_wave, preview.wave_number, then=self._swept)
 
     def _swept(self, result: selection.SweepResult) -> None:
         self.app.notify(t("cli.waves.swept", number=result.wave_number, deadline=result.deadline.isoformat(),
