@@ -71,12 +71,17 @@ async def test_language_switch_translates_the_shell(db):
         set_language("en")
 
 
+async def in_area(pilot, username: str, key: str) -> None:
+    """Logged in as `username`, in the area of number `key`."""
+    await login(pilot, username)
+    await pilot.press(key)
+    await settle(pilot)
+
+
 async def test_help_lists_the_keys_of_the_current_view(db):
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "auditor")
-        await pilot.press("7")
-        await settle(pilot)
+        await in_area(pilot, "auditor", "7")
         await pilot.press("f1")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -160,9 +165,7 @@ async def test_a_keymap_file_remaps_the_lists_movement_keys(db, tmp_path, monkey
 async def test_o_orders_the_platforms_and_the_audit_log_and_the_status_line_says_so(db):
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "admin")
-        await pilot.press("3")
-        await settle(pilot)
+        await in_area(pilot, "admin", "3")
         table = app.screen.query_one("#platforms-table")
         await wait_until(pilot, lambda: table.row_count > 1)
         names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
