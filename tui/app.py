@@ -207,7 +207,24 @@ class MitraApp(ServiceCaller, App):
         # (a burst of keys over SSH must not pour the password into the user name).
         if isinstance(event, events.Key) and isinstance(self.screen, LoginScreen) and self.screen.take_key(event):
             return
+        if isinstance(event, events.Key) and event.key in ("tab", "shift+tab") and self._move_focus_now(event.key):
+            return
         await super().on_event(event)
+
+    def _move_focus_now(self, key: str) -> bool:
+        """Tab moves the focus the moment it is read, before the keys behind it are handed out.
+        Textual moves it only once the focused widget has passed the key up, and a burst over
+        SSH or from a password manager (`12.5<Tab>10<Enter>` into a form) would by then have
+        poured the next field's keys into the old one. A widget that types its own Tab (a text
+        area that indents) keeps it."""
+        focused = self.focused
+        if getattr(focused, "tab_behavior", "focus") == "indent":
+            return False
+        if key == "tab":
+            self.screen.focus_next()
+        else:
+            self.screen.focus_previous()
+        return True
 
     async def on_unmount(self) -> None:
         # Quitting ends the operator's session; pooled connections belong to this event loop:
