@@ -186,3 +186,16 @@ async def test_o_orders_the_platforms_and_the_audit_log_and_the_status_line_says
         await wait_until(pilot, lambda: "oldest first" in str(app.screen.query_one("#audit-status").render()))
         oldest = [int(str(events.get_row_at(i)[0])) for i in range(events.row_count)]
         assert oldest[0] == 1 and oldest == sorted(oldest)
+
+
+@pytest.mark.parametrize("origin", ["ssh", "terminal"])
+async def test_over_a_field_link_the_text_cursor_stands_still(db, monkeypatch, origin):
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    monkeypatch.setenv("MITRA_ORIGIN", origin)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.screen.query_one("#username").focus()
+        await pilot.pause()
+        # A blinking cursor repaints twice a second: bytes on the wire while the operator reads.
+        assert app.screen.query_one("#username").cursor_blink is (origin == "terminal")

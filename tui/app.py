@@ -115,6 +115,9 @@ class MitraApp(ServiceCaller, App):
         # $TEXTUAL_ANIMATIONS still chooses, for whoever wants them back.
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             self.animation_level = "none"
+        # Over a field link (SSH, a browser) a blinking text cursor is a repaint twice a second
+        # while the operator reads (about 110 bytes each): the cursor stands still there.
+        self.still_cursor = os.environ.get("MITRA_ORIGIN") in ("ssh", "web") or bool(os.environ.get("SSH_CONNECTION"))
         if (db is None) == (open_database is None):
             raise ValueError("give the console a database or a way to open one")
         self.db = db
@@ -201,6 +204,10 @@ class MitraApp(ServiceCaller, App):
                 t("shell.guards_missing", guards=", ".join(missing)), title=t("shell.guards_title"),
                 severity="error", timeout=24 * 3600,
             )
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self.still_cursor and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False
 
     async def on_event(self, event: events.Event) -> None:
         # The login screen reads credentials in arrival order, ahead of Textual's focus moves
