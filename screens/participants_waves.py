@@ -48,6 +48,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
         Binding("d", "sweep", "participants.key.sweep", id="mitra.waves.sweep"),
         Binding("j", "rejections", "participants.key.rejections", id="mitra.waves.rejections"),
         Binding("r", "refresh", "keys.refresh", id="mitra.waves.refresh"),
+        Binding("ctrl+e", "export", "keys.export", id="mitra.waves.export"),
     ]
     ACTION_PERMISSIONS = {
         "select": "wave.select", "sweep": "wave.sweep", "new_wave": "wave.manage", "edit_wave": "wave.manage",
@@ -98,6 +99,27 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
         if found:
             table.move_cursor(row=min(max(cursor, 0), len(found) - 1))
         self._describe()
+
+    def action_export(self) -> None:
+        """Every wave and its funnel as a file; in an XLSX, the funnel drawn beside the rows."""
+        from store.exports import Chart
+        from store.paging import Page
+        from tui.widgets.export import ExportScreen
+
+        async def fetch(db, actor, _cursor, _limit):
+            return Page(await waves.list_waves(db, actor))  # a handful of rows: one page
+
+        def cells(wave: WaveView) -> tuple[str, list]:
+            funnel = wave.funnel
+            return str(wave.number), [
+                f"{wave.number} ({wave.year})", t(f"wave.state.{wave.state}"), wave.quota, wave.training_balance_idr,
+                wave.deadline.isoformat(), funnel.registered, funnel.selected, funnel.purchased, funnel.completed,
+                funnel.revoked,
+            ]
+
+        funnel = Chart(t("participants.waves.funnel"), categories=0, series=tuple(range(5, len(COLUMNS))))
+        header = [t(f"participants.waves.col.{key}") for key in COLUMNS]
+        self.app.push_screen(ExportScreen("waves", header, fetch, cells, chart=funnel))
 
     def current(self) -> WaveView | None:
         if not self.waves:

@@ -9,12 +9,16 @@ CSV is written for spreadsheets: UTF-8 with a byte-order mark (Excel in Indonesi
 it as Windows-1252 and mangles names), and any text cell that a spreadsheet would read as a
 formula (starting with = + - @, a tab or a carriage return) is prefixed with an apostrophe, so a
 hostile name in the registry cannot run anything on the office's machines.
+
+An XLSX may carry a chart of its rows (`Chart`: the wave funnel, say), drawn by the spreadsheet
+from the cells themselves, so it stays true to the rows beside it.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +38,15 @@ def safe_cell(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart an XLSX export draws beside its rows (a CSV has none): one group of bars per
+    row, named by the `categories` column, one bar per `series` column (0-based columns)."""
+    title: str
+    categories: int
+    series: tuple[int, ...]
+
+
 class _CsvSink:
     def __init__(self, path: Path, header: Sequence[str]) -> None:
         self._handle = path.open("w", encoding="utf-8-sig", newline="")
@@ -48,7 +61,7 @@ class _CsvSink:
 
 
 class _XlsxSink:
-    def __init__(self, path: Path, header: Sequence[str], title: str) -> None:
+    def __init__(self, path: Path, header: Sequence[str], title: str, chart: Chart | None = None) -> None:
         import xlsxwriter  # only when an XLSX is asked for
 
         # constant_memory: each row goes to disk as it is written (a million rows in a few MB).
@@ -59,6 +72,7 @@ class _XlsxSink:
         self._sheet.write_row(0, 0, list(header), bold)
         self._sheet.freeze_panes(1, 0)
         self._next = 1
+        self._columns, self._chart = len(header), chart
 
     def write(self, rows: list[Sequence[Any]]) -> None:
         for row in rows:
@@ -66,7 +80,22 @@ class _XlsxSink:
             self._next += 1
 
     def close(self) -> None:
+        if self._chart is not None and self._next > 1:
+            self._draw(self._chart)
         self._book.close()
+
+    def _draw(self, spec: Chart) -> None:
+        chart = self._book.add_chart({"type": "bar"})
+        name, last = self._sheet.get_name(), self._next - 1
+        for column in spec.series:
+            chart.add_series({
+                "name": [name, 0, column],
+                "categories": [name, 1, spec.categories, last, spec.categories],
+                "values": [name, 1, column, last, column],
+            })
+        chart.set_title({"name": spec.title})
+        chart.set_size({"width": 720, "height": 120 + 60 * last})
+        self._sheet.insert_chart(1, self._columns + 1, chart)
 
 
 Pages = Callable[[], AsyncIterator[list[Sequence[Any]]]]
@@ -79,16 +108,18 @@ class _Stopped(Exception):
 async def export_list(
     db: Database, actor: Actor, *, name: str, header: Sequence[str], pages: Pages, path: str | Path, fmt: str,
     progress: Callable[[int], None] | None = None, should_stop: Callable[[], bool] | None = None,
+    chart: Chart | None = None,
 ) -> int:
-    """Write every row `pages()` yields (lists of cells, a page at a time) to `path` as `fmt`;
-    returns the number of rows written. A stopped export leaves no file behind."""
+    """Write every row `pages()` yields (lists of cells, a page at a time) to `path` as `fmt`
+    (an XLSX with `chart` drawn beside them); returns the number of rows written. A stopped
+    export leaves no file behind."""
     if fmt not in FORMATS:
         raise InvalidInput("export.format", field="format", value=fmt)
     target = Path(path).expanduser()
     if not target.parent.is_dir():
         raise InvalidInput("export.folder_missing", field="path", value=str(target.parent))
     try:
-        sink = _CsvSink(target, header) if fmt == "csv" else _XlsxSink(target, header, name)
+        sink = _CsvSink(target, header) if fmt == "csv" else _XlsxSink(target, header, name, chart)
     except OSError as error:
         raise InvalidInput("export.unwritable", field="path", value=str(target), reason=error.strerror or str(error)) from None
     written = 0

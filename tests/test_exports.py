@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 
 import openpyxl
 from sqlalchemy import select
@@ -99,3 +100,50 @@ async def test_ctrl_e_on_a_list_exports_it_and_says_where(db, actors, tmp_path):
         assert str(path) in str(app.screen.query_one("#export-status").render())
     sheet = openpyxl.load_workbook(path).active
     assert sheet.max_row == 4 and sheet["B1"].value == "Name"
+
+
+async def test_the_waves_export_draws_the_funnel_beside_its_rows(db, actors, tmp_path):
+    from screens.participants_waves import WavesScreen
+    from store.services import waves
+    from tests.participants_support import wave_input
+
+    await add_participants(db, actors.coordinator, [person() for _ in range(4)])
+    await waves.create_wave(db, actors.admin, wave_input(quota=3))
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        await pilot.press("5", "w")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves)
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        path = tmp_path / "gelombang.xlsx"
+        app.screen.query_one("#export-path").value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.written_path == path)
+    sheet = openpyxl.load_workbook(path).active
+    header = [cell.value for cell in sheet[1]]
+    assert header[5:] == ["Registered", "Selected", "Purchased", "Completed", "Revoked"]
+    assert [cell.value for cell in sheet[2]][5] == 4  # the funnel as numbers, which a chart can draw
+    # The chart is the spreadsheet's own, drawn from those cells (openpyxl does not read charts).
+    with zipfile.ZipFile(path) as book:
+        [drawn] = [name for name in book.namelist() if name.startswith("xl/charts/chart")]
+        chart = book.read(drawn).decode()
+    assert "Funnel of this wave" in chart
+    for column in "FGHIJ":  # each stage of the funnel, named by its header, one bar per wave
+        assert f"<c:f>waves!${column}$1</c:f>" in chart and f"<c:f>waves!${column}$2</c:f>" in chart
+
+
+async def test_a_csv_has_no_chart_and_an_empty_xlsx_draws_none(db, actors, tmp_path):
+    chart = exports.Chart("Funnel", categories=0, series=(1,))
+
+    async def none():
+        return
+        yield
+
+    for fmt in ("csv", "xlsx"):
+        path = tmp_path / f"empty.{fmt}"
+        written = await exports.export_list(db, actors.coordinator, name="waves", header=["Wave", "Registered"],
+                                            pages=none, path=path, fmt=fmt, chart=chart)
+        assert written == 0 and path.exists()
+    with zipfile.ZipFile(tmp_path / "empty.xlsx") as book:
+        assert not [name for name in book.namelist() if name.startswith("xl/charts/")]

@@ -39,9 +39,11 @@ class ExportScreen(PromptScreen):
     ]
 
     def __init__(self, name: str, header: Sequence[str], fetch: Callable[..., Any],
-                 render: Callable[[Any], tuple[str, Sequence[Any]]]) -> None:
+                 render: Callable[[Any], tuple[str, Sequence[Any]]], chart: Any = None) -> None:
+        """`chart` (store.exports.Chart): drawn beside the rows in an XLSX."""
         super().__init__(t("export.title", list=t(f"export.list.{name}")))
         self.list_name, self.header, self.fetch, self.row_cells = name, list(header), fetch, render
+        self.chart = chart
         self.running = False
         self.stop_asked = False
         self.written_path: Path | None = None
@@ -94,7 +96,7 @@ class ExportScreen(PromptScreen):
         try:
             written = await exports.export_list(
                 db, actor, name=self.list_name, header=self.header, pages=pages, path=path, fmt=fmt,
-                progress=progress, should_stop=lambda: self.stop_asked,
+                progress=progress, should_stop=lambda: self.stop_asked, chart=self.chart,
             )
         except MitraError as error:
             self.show_error(describe_error(error))
