@@ -22,6 +22,7 @@ class DashboardArea(Area):
     BINDINGS = [
         Binding("r", "refresh", "keys.refresh", id="mitra.dashboard.refresh"),
         Binding("enter", "open_queue", "keys.open", id="mitra.dashboard.open"),
+        Binding("ctrl+e", "export_budgets", "dashboard.key.export_budgets", id="mitra.dashboard.export_budgets"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -47,6 +48,33 @@ class DashboardArea(Area):
 
     def action_refresh(self) -> None:
         self.activate()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "export_budgets":
+            return self.app.actor is not None and self.app.actor.can("payment.budget")
+        return True
+
+    def action_export_budgets(self) -> None:
+        """Each wave's incentive budget as a file; in an XLSX, its burn drawn as one bar per wave
+        (paid, sent, approved, left)."""
+        from store.exports import Chart
+        from store.paging import Page
+        from store.services.payments import browse
+        from tui.widgets.export import ExportScreen
+
+        async def fetch(db, actor, _cursor, _limit):
+            return Page(await browse.wave_budgets(db, actor))  # one row per wave
+
+        def cells(budget: browse.WaveBudget) -> tuple[str, list]:
+            left = max(budget.budget_idr - budget.used_idr, 0)
+            return str(budget.number), [
+                t("payments.budget.wave", number=budget.number), budget.budget_idr, budget.paid_idr, budget.sent_idr,
+                budget.approved_idr, left,
+            ]
+
+        header = [t(f"dashboard.budget.col.{key}") for key in ("wave", "budget", "paid", "sent", "approved", "left")]
+        burn = Chart(t("payments.budget.title"), categories=0, series=(2, 3, 4, 5), stacked=True)
+        self.app.push_screen(ExportScreen("budgets", header, fetch, cells, chart=burn))
 
     def show_queues(self, queues: list[dashboard.QueueCount]) -> None:
         table = self.query_one("#queues", DataTable)

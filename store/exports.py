@@ -45,6 +45,7 @@ class Chart:
     title: str
     categories: int
     series: tuple[int, ...]
+    stacked: bool = False  # the series as parts of one bar (paid, sent, approved, left of a budget)
 
 
 class _CsvSink:
@@ -85,7 +86,9 @@ class _XlsxSink:
         self._book.close()
 
     def _draw(self, spec: Chart) -> None:
-        chart = self._book.add_chart({"type": "bar"})
+        chart = self._book.add_chart({"type": "bar", **({"subtype": "stacked"} if spec.stacked else {})})
+        if spec.stacked:
+            chart.set_y_axis({"num_format": "#,##0"})
         name, last = self._sheet.get_name(), self._next - 1
         for column in spec.series:
             chart.add_series({

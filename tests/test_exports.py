@@ -147,3 +147,31 @@ async def test_a_csv_has_no_chart_and_an_empty_xlsx_draws_none(db, actors, tmp_p
         assert written == 0 and path.exists()
     with zipfile.ZipFile(tmp_path / "empty.xlsx") as book:
         assert not [name for name in book.namelist() if name.startswith("xl/charts/")]
+
+
+async def test_the_dashboard_exports_each_wave_s_budget_burn_as_stacked_bars(db, actors, tmp_path):
+    from store.services import waves
+    from tests.participants_support import wave_input
+
+    await waves.create_wave(db, actors.admin, wave_input(quota=10))  # a budget of Rp70,000,000
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")  # no budgets for a coordinator: nothing to export
+        assert app.screen.current_area.check_action("export_budgets", ()) is False
+        app.action_logout()
+        await wait_until(pilot, lambda: app.actor is None)
+        await login(pilot, "finance")
+        await pilot.press("ctrl+e")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        path = tmp_path / "anggaran.xlsx"
+        app.screen.query_one("#export-path").value = str(path)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen.written_path == path)
+    sheet = openpyxl.load_workbook(path).active
+    assert [cell.value for cell in sheet[1]] == ["Wave", "Budget", "Paid", "Sent", "Approved", "Left"]
+    assert [cell.value for cell in sheet[2]] == ["Wave 7", 70_000_000, 0, 0, 0, 70_000_000]
+    with zipfile.ZipFile(path) as book:
+        [drawn] = [name for name in book.namelist() if name.startswith("xl/charts/chart")]
+        chart = book.read(drawn).decode()
+    assert '<c:grouping val="stacked"/>' in chart and "Incentive budget per wave" in chart
+    assert all(f"<c:f>budgets!${column}$2</c:f>" in chart for column in "CDEF")  # paid, sent, approved, left
