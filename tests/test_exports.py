@@ -35,6 +35,16 @@ def _participant_pages(db, actor, filters, size=2):
     return pages
 
 
+async def export_to(pilot, path) -> None:
+    """Ctrl+E on what has focus, the file named, Enter: until the export says it wrote `path`."""
+    app = pilot.app
+    await pilot.press("ctrl+e")
+    await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen))
+    app.screen.query_one("#export-path").value = str(path)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.screen.written_path == path)
+
+
 async def test_csv_and_xlsx_hold_the_filtered_list_and_no_formula(db, actors, tmp_path):
     people = [person(name="Budi Widjaja"), person(name="=HYPERLINK(\"http://x\")"), person(name="Agus Salim"),
               person(name="@SUM(A1) Widjaja")]
@@ -91,12 +101,8 @@ async def test_ctrl_e_on_a_list_exports_it_and_says_where(db, actors, tmp_path):
         table = app.screen.query_one("#participants-table", PagedTable)
         await wait_until(pilot, lambda: table.row_count == 3)
         table.focus()
-        await pilot.press("ctrl+e")
-        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen))
         path = tmp_path / "peserta.xlsx"
-        app.screen.query_one("#export-path").value = str(path)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: app.screen.written_path == path)
+        await export_to(pilot, path)
         assert str(path) in str(app.screen.query_one("#export-status").render())
     sheet = openpyxl.load_workbook(path).active
     assert sheet.max_row == 4 and sheet["B1"].value == "Name"
@@ -114,12 +120,8 @@ async def test_the_waves_export_draws_the_funnel_beside_its_rows(db, actors, tmp
         await login(pilot, "coordinator")
         await pilot.press("5", "w")
         await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves)
-        await pilot.press("ctrl+e")
-        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen))
         path = tmp_path / "gelombang.xlsx"
-        app.screen.query_one("#export-path").value = str(path)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: app.screen.written_path == path)
+        await export_to(pilot, path)
     sheet = openpyxl.load_workbook(path).active
     header = [cell.value for cell in sheet[1]]
     assert header[5:] == ["Registered", "Selected", "Purchased", "Completed", "Revoked"]
@@ -161,12 +163,8 @@ async def test_the_dashboard_exports_each_wave_s_budget_burn_as_stacked_bars(db,
         app.action_logout()
         await wait_until(pilot, lambda: app.actor is None)
         await login(pilot, "finance")
-        await pilot.press("ctrl+e")
-        await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen))
         path = tmp_path / "anggaran.xlsx"
-        app.screen.query_one("#export-path").value = str(path)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: app.screen.written_path == path)
+        await export_to(pilot, path)
     sheet = openpyxl.load_workbook(path).active
     assert [cell.value for cell in sheet[1]] == ["Wave", "Budget", "Paid", "Sent", "Approved", "Left"]
     assert [cell.value for cell in sheet[2]] == ["Wave 7", 70_000_000, 0, 0, 0, 70_000_000]
