@@ -308,7 +308,7 @@ async def test_review_screen_speaks_the_chosen_language_and_lists_its_keys(db, a
         app.switch_language("id")
         await settle(pilot)
         try:
-            assert "Pendaftaran #" in str(title.render()) and "diajukan" in str(title.render())
+            assert "Pengajuan #" in str(title.render()) and "diajukan" in str(title.render())
             criteria = app.screen.query_one("#criteria", DataTable)
             assert "Bentuk badan hukum" in str(criteria.get_row_at(0)[3])
         finally:

@@ -126,3 +126,17 @@ def test_one_thing_is_counted_in_the_singular():
     assert t("participants.shown", count=2) == "2 participants shown"
     assert t("applications.shown", count=1) == "1 application"
     assert t("payments.amounts", count=1, total="Rp1", words="one rupiah").startswith("1 line ·")
+
+
+def test_indonesian_calls_a_platform_application_one_thing():
+    """"Pengajuan" (the area's own name) everywhere for a platform's application; "pendaftaran"
+    is the participants' registration, and using it for both confused the two."""
+    import tomllib
+    from pathlib import Path
+
+    import tui
+
+    catalog = tomllib.loads((Path(tui.__file__).parent / "locales" / "id" / "applications.toml").read_text())
+    mixed = {key: text for key, text in catalog.items() if "endaftaran" in text.lower()
+             and not key.startswith("obligations.kind.")}  # a platform's duty to help participants register
+    assert not mixed, mixed
