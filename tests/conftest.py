@@ -224,14 +224,18 @@ async def actors(db) -> Actors:
 @pytest.fixture(autouse=True)
 def no_message_id_reaches_the_screen():
     """Fail a test in which the console or the CLI asked for a text no catalog holds: its key
-    (a message id such as "participants.refusal.x") would have been shown to the operator."""
+    (a message id such as "participants.refusal.x") would have been shown to the operator; or put
+    an internal code ("tax_status") into a sentence where words belong."""
     from tui import i18n
 
     i18n.MISSING.clear()
+    i18n.CODES.clear()
     yield
-    missing = sorted(i18n.MISSING)
+    missing, codes = sorted(i18n.MISSING), sorted(i18n.CODES)
     i18n.MISSING.clear()
+    i18n.CODES.clear()
     assert not missing, f"untranslated message ids shown: {missing}"
+    assert not codes, f"internal codes shown in a sentence: {codes}"
 
 
 # Tiers: `-m "not console and not slow"` (the store, the CLI, files, rules) runs in about a

@@ -99,7 +99,8 @@ async def build(db_url: str | None, participants: int, seed: int, replace: bool)
 
         def progress(what: str, done: int, total: int) -> None:
             if what.startswith("step:"):
-                click.echo(t("cli.demo.step", step=what[5:], done=done, total=total), err=True)
+                step = what[5:].replace("_", " ")  # a build step's name ("participants_edge") in words
+                click.echo(t("cli.demo.step", step=step, done=done, total=total), err=True)
             else:
                 click.echo(f"\r  {t('cli.demo.count', what=what, done=done, total=total)}", nl=done >= total, err=True)
 
