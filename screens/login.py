@@ -16,6 +16,17 @@ from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
 
+
+async def log_in(db, username: str, password: str):
+    """A console's login, with its session (where the console runs from). The login's record goes
+    on in the background: a long writer elsewhere must not keep the operator from reading. Also
+    the demo tour's way in as each operator (tui/app.py)."""
+    from store.services import operators, sessions  # loaded behind this screen (tui/app.py)
+
+    actor = await operators.login(db, username, password, defer_record=True, session_from=sessions.where_from())
+    db.start_deferred()
+    return actor
+
 class LoginScreen(ServiceCaller, Screen):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
@@ -131,14 +142,7 @@ class LoginScreen(ServiceCaller, Screen):
         app = self.app
 
         async def do_login(db, _actor):
-            from store.services import operators, sessions
-
-            # The login's record goes on in the background: a long writer elsewhere must not
-            # keep the operator from reading.
-            actor = await operators.login(db, username, password, defer_record=True,
-                                          session_from=sessions.where_from())
-            db.start_deferred()
-            return actor
+            return await log_in(db, username, password)
 
         self.call(do_login, then=app.logged_in, on_error=self.failed)
 

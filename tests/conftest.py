@@ -230,6 +230,7 @@ def no_message_id_reaches_the_screen():
 
     i18n.MISSING.clear()
     i18n.CODES.clear()
+    i18n.WATCH_CODES = True
     yield
     missing, codes = sorted(i18n.MISSING), sorted(i18n.CODES)
     i18n.MISSING.clear()

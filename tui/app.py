@@ -21,8 +21,9 @@ from textual.command import Hit, Hits, Provider
 from textual.screen import Screen
 
 from screens.help import HelpScreen
-from screens.login import LoginScreen
+from screens.login import LoginScreen, log_in
 from store.errors import DatabaseUnavailable, MitraError
+from store.origin import where_from
 from tui.i18n import LANGUAGES, current_language, describe_error, has_text, set_language, t
 from tui.widgets.footer import BUILTIN as FOOTER_BUILTIN
 from tui.widgets.status_bar import StatusBar
@@ -117,7 +118,7 @@ class MitraApp(ServiceCaller, App):
             self.animation_level = "none"
         # Over a field link (SSH, a browser) a blinking text cursor is a repaint twice a second
         # while the operator reads (about 110 bytes each): the cursor stands still there.
-        self.still_cursor = os.environ.get("MITRA_ORIGIN") in ("ssh", "web") or bool(os.environ.get("SSH_CONNECTION"))
+        self.still_cursor = where_from()[0] in ("ssh", "web")
         if (db is None) == (open_database is None):
             raise ValueError("give the console a database or a way to open one")
         self.db = db
@@ -361,7 +362,7 @@ class MitraApp(ServiceCaller, App):
         if (self.actor is None or self.actor.username != first) and not await self._switch_operator(first):
             return
         try:
-            self.tour = TourState(await tour.begin(await self.database(), self.actor))
+            self.tour = TourState(await self.ask(tour.begin))
         except MitraError as error:
             self.show_error(error)
             return
@@ -393,6 +394,8 @@ class MitraApp(ServiceCaller, App):
         if state is None or self.actor is None or self.db is None:
             return
         try:
+            # Not through `ask`: a poll each second is no operator's read, so it neither re-checks
+            # the session (the areas' own reads do) nor marks the console as in use.
             done = await tour.progress(self.db, self.actor, state.mark)
         except MitraError:
             return  # a lost connection is the areas' to explain; the tour waits
@@ -453,16 +456,13 @@ class MitraApp(ServiceCaller, App):
     async def _switch_operator(self, username: str) -> bool:
         """Log out and in as a demo operator, with the demo's password, as the login screen would:
         the new session and its login are recorded like any other. False when refused."""
-        from store.services import operators, sessions
-
         db = await self.database()
         await self._end_own_session()
         try:
-            actor = await operators.login(db, username, "demo", defer_record=True, session_from=sessions.where_from())
+            actor = await log_in(db, username, "demo")
         except MitraError as error:
             self.show_error(error)
             return False
-        db.start_deferred()
         while len(self.screen_stack) > 2:
             await self.pop_screen()
         self.actor = actor

@@ -25,7 +25,7 @@ from tui.ssh_server import console_command as ssh_console_command
 # What a console must never inherit from the server: another channel's login ticket, the
 # command line's operator and password (whoever started the server logs no tab in).
 NOT_INHERITED = (TICKET_ENV, SOCKET_ENV, "MITRA_OPERATOR", "MITRA_PASSWORD")
-ORIGIN = "web"  # store/services/sessions.py: ORIGINS
+ORIGIN = "web"  # store/origin.py: ORIGINS
 
 # The browser's address for the tab being opened. textual-serve builds the console's command
 # line inside its websocket handler, in that connection's own task: a context variable set at

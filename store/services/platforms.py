@@ -185,7 +185,7 @@ async def list_platforms(
     if order is None:
         raise InvalidInput("list.sort_unknown", field="sort", value=sort)
     today = today or dt.date.today()
-    query = select(Platform).order_by(Platform.name)
+    query = select(Platform)
     if actor.is_platform_staff:
         query = query.where(Platform.id == actor.platform_id)
     async with read_session(db, replica=True) as session:

@@ -9,9 +9,7 @@ has ended (store/session_check.py), and records the session's last action.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
-import socket
 from dataclasses import dataclass
 
 from sqlalchemy import case, select, update
@@ -21,22 +19,8 @@ from store.actor import Actor
 from store.engine import Database
 from store.errors import InvalidInput, NotFound, RuleViolation
 from store.models import Operator, OperatorSession, utcnow
+from store.origin import ORIGINS, where_from  # noqa: F401 - where_from: the sessions' own word for it
 from store.uow import read_session, unit_of_work
-
-ORIGINS = ("terminal", "ssh", "web")
-
-
-def where_from() -> tuple[str, str]:
-    """This process's origin and peer: a browser session says so (MITRA_ORIGIN=web, set by
-    `mitra serve web`), an SSH login names its client's address, else the local host."""
-    origin = os.environ.get("MITRA_ORIGIN", "")
-    if origin in ORIGINS:
-        return origin, os.environ.get("MITRA_PEER", "")[:200]
-    ssh = os.environ.get("SSH_CONNECTION", "").split()
-    if ssh:
-        return "ssh", ssh[0]
-    return "terminal", socket.gethostname()[:200]
-
 
 def new_token() -> str:
     return secrets.token_hex(16)

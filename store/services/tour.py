@@ -2,8 +2,8 @@
 operators really did since the tour began, never by which keys were pressed.
 
 The tour's whole state is one number, the newest audit event when it began (its mark), so it
-survives switching operator: every step is a fact in the log after that mark. Only action names,
-record ids and operator names are read, and only whether each step happened is returned: the tour
+survives switching operator: every step is a fact in the log after that mark. Only action names
+and record ids are read, and only whether each step happened is returned: the tour
 shows no content; still, it is the audit trail, read only by those who may read it.
 """
 
@@ -24,7 +24,6 @@ from store.uow import read_session
 class Event:
     action: str
     entity_id: str
-    operator: str
 
 
 Check = Callable[[Sequence[Event]], bool]
@@ -46,7 +45,11 @@ def _tour_batches(events: Sequence[Event]) -> set[str]:
 
 
 def _on_a_tour_batch(*actions: str) -> Check:
-    return lambda events: any(event.action in actions and event.entity_id in _tour_batches(events) for event in events)
+    def done(events: Sequence[Event]) -> bool:
+        batches = _tour_batches(events)
+        return any(event.action in actions and event.entity_id in batches for event in events)
+
+    return done
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ async def progress(db: Database, actor: Actor, mark: int) -> list[bool]:
     so by the office roles who may read it (the tour's operators are all of them)."""
     actor.require("audit.read")
     query = (
-        select(AuditEvent.action, AuditEvent.entity_id, AuditEvent.operator_name)
+        select(AuditEvent.action, AuditEvent.entity_id)
         .where(AuditEvent.id > mark, AuditEvent.action.in_(WATCHED))
         .order_by(AuditEvent.id)
     )
