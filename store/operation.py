@@ -16,27 +16,35 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
 from store.engine import Database
-from store.uow import unit_of_work
+from store.uow import UnitOfWork, unit_of_work
 
+P = ParamSpec("P")
 T = TypeVar("T")
 M = TypeVar("M")
 
 
-def operation(func: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-    @functools.wraps(func)
-    async def service(db: Database, actor: Actor, *args: Any, **kwargs: Any) -> T:
+class Operation(Generic[P, T]):
+    """A service: called with `(db, actor, ...)` it opens its own unit of work, so that the
+    permission check, the change and the audit event share one transaction; `.within(uow, ...)`
+    runs it inside a caller's. Typed, so that a call with the wrong arguments fails the type check."""
+
+    def __init__(self, func: Callable[Concatenate[UnitOfWork, P], Awaitable[T]]) -> None:
+        functools.update_wrapper(self, func)
+        self.within = func
+
+    async def __call__(self, db: Database, actor: Actor, *args: P.args, **kwargs: P.kwargs) -> T:
         async with unit_of_work(db, actor) as uow:
-            return await func(uow, *args, **kwargs)
+            return await self.within(uow, *args, **kwargs)
 
-    service.within = func  # type: ignore[attr-defined]
-    return service
 
+def operation(func: Callable[Concatenate[UnitOfWork, P], Awaitable[T]]) -> Operation[P, T]:
+    return Operation(func)
 
 
 async def get_held(session: AsyncSession, model: type[M], key: Any) -> M | None:
