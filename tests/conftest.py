@@ -81,6 +81,15 @@ async def _pg_execute(*statements: str) -> None:
         await engine.dispose()
 
 
+async def _pg_server_version() -> int:
+    engine = create_async_engine(_pg_admin_url())
+    try:
+        async with engine.connect() as connection:
+            return int((await connection.execute(text("SHOW server_version_num"))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
 def _pg_name(suffix: str) -> str:
     base = make_url(PG_URL).database or "mitra"
     return f"{base}_{SESSION_TAG}_{suffix}"[:63]
@@ -97,6 +106,9 @@ def _pg_url_for(name: str) -> str:
 class Templates:
     sqlite: dict[str, Path]
     postgresql: dict[str, str]
+    # Copying the template's files is about twice as fast as logging every page of it (the
+    # default since PostgreSQL 15, where the choice was added).
+    pg_strategy: str = ""
 
 
 async def _build_template(url: str, seeded: bool) -> None:
@@ -118,13 +130,16 @@ def templates(tmp_path_factory) -> Templates:
         asyncio.run(_build_template(str(path), name == "seeded"))
         sqlite_files[name] = path
     pg_names = {}
+    pg_strategy = ""
     if PG_URL:
+        if asyncio.run(_pg_server_version()) >= 150000:
+            pg_strategy = " STRATEGY FILE_COPY"
         for name in TEMPLATES:
             database = _pg_name(f"tpl_{name}")
             asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"'))
             asyncio.run(_build_template(_pg_url_for(database), name == "seeded"))
             pg_names[name] = database
-    yield Templates(sqlite_files, pg_names)
+    yield Templates(sqlite_files, pg_names, pg_strategy)
     if pg_names:
         asyncio.run(_pg_execute(*[f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in pg_names.values()]))
 
@@ -132,8 +147,9 @@ def templates(tmp_path_factory) -> Templates:
 # --- per-test databases ---------------------------------------------------------------------
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture
 def backend(request) -> str:
+    """The back end a test runs on; which ones it gets is decided in `pytest_generate_tests`."""
     if request.param == "postgresql" and not PG_URL:
         if os.environ.get("MITRA_REQUIRE_POSTGRES"):
             pytest.fail(f"{PG_ENV} must be set where MITRA_REQUIRE_POSTGRES is (CI)")
@@ -148,7 +164,10 @@ async def _fresh_url(backend: str, template: str, templates: Templates, tmp_path
         shutil.copyfile(templates.sqlite[template], path)
         return str(path), None
     name = _pg_name(f"t{next(_counter)}")
-    await _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{templates.postgresql[template]}"')
+    await _pg_execute(
+        f'CREATE DATABASE "{name}" TEMPLATE "{templates.postgresql[template]}"{templates.pg_strategy}',
+        f'ALTER DATABASE "{name}" SET synchronous_commit = off',  # a test's commits need not wait for the disk
+    )
     return _pg_url_for(name), name
 
 
@@ -245,9 +264,24 @@ def no_message_id_reaches_the_screen():
 CONSOLE_CODE = re.compile(r"\brun_test\(|\bpilot\b|\bin_a_pty\(|\bPtyScreen\(|playwright|\bServer\(")
 
 
+def _drives_the_console(function) -> bool:
+    return CONSOLE_CODE.search(inspect.getsource(function)) is not None
+
+
+def pytest_generate_tests(metafunc):
+    """Every store, rule, file and command line test runs on SQLite and on PostgreSQL. A console
+    test drives the screens, and the screens reach the database only through those services, so it
+    runs on SQLite alone; unless it is marked `both_backends`: it tests how the console meets a
+    back end's own behaviour (a search or a count the back ends do differently, a lost server, a
+    record changed by someone else, a write still in flight)."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    on_both = metafunc.definition.get_closest_marker("both_backends") or not _drives_the_console(metafunc.function)
+    metafunc.parametrize("backend", BACKENDS if on_both else ["sqlite"], indirect=True)
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         function = getattr(item, "function", None)
-        if function is not None and CONSOLE_CODE.search(inspect.getsource(function)):
+        if function is not None and _drives_the_console(function):
             item.add_marker(pytest.mark.console)
-

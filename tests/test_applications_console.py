@@ -17,7 +17,7 @@ from store.models import AuditEvent, ObligationItem, Platform, PlatformApplicati
 from store.services import obligations
 from store.uow import read_session
 from tests.application_support import submit
-from tests.tui_support import SIZE, console, login, settle, wait_until
+from tests.tui_support import SIZE, console, fill, login, settle, wait_until
 from tui.i18n import set_language
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import TextPrompt
@@ -28,11 +28,6 @@ async def press(pilot, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await settle(pilot, 2)
-
-
-async def type_text(pilot, text: str) -> None:
-    await pilot.press(*text)
-    await settle(pilot, 1)
 
 
 def review(app) -> ReviewScreen:
@@ -73,7 +68,7 @@ async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors)
         await press(pilot, "r")
         assert isinstance(app.screen, OutcomePrompt)
         assert app.screen.query_one("#outcome-select", Select).value == "approve"
-        await type_text(pilot, "All seven verified")
+        await fill(pilot, "All seven verified")
         await press(pilot, "enter")
         assert isinstance(app.screen, ConfirmScreen)
         assert "Approve Kelas Satu (PT Kelas Satu) as a platform partner." in str(
@@ -87,12 +82,12 @@ async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors)
         await wait_until(pilot, lambda: review(app).detail is not None and review(app).detail.id == reject)
         await press(pilot, "a")
         assert isinstance(app.screen, TextPrompt)  # accepting "fail" needs a note
-        await type_text(pilot, "A CV, not a PT")
+        await fill(pilot, "A CV, not a PT")
         await press(pilot, "enter", "a", "p", "p", "a", "p", "a")
         assert [c.verdict for c in review(app).detail.criteria] == ["fail"] + ["pass"] * 6
         await press(pilot, "r")
         assert app.screen.query_one("#outcome-select", Select).value == "reject"
-        await type_text(pilot, "Legal form not eligible")
+        await fill(pilot, "Legal form not eligible")
         await press(pilot, "enter", "y")
         await wait_until(pilot, lambda: review(app).detail.state == "recommended")
         assert review(app).detail.reject_reason == "criteria_not_met"
@@ -102,13 +97,13 @@ async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors)
         await wait_until(pilot, lambda: review(app).detail is not None and review(app).detail.id == reclassify)
         await press(pilot, "a", "a", "p", "p", "a", "p", "a")
         assert isinstance(app.screen, TextPrompt)
-        await type_text(pilot, "Only its own group's courses")
+        await fill(pilot, "Only its own group's courses")
         await press(pilot, "enter")
         assert review(app).detail.criteria[6].verdict == "fail"
         assert review(app).check_action("decide", ()) is False  # a reviewer is not offered the decision
         await press(pilot, "r")
         assert app.screen.query_one("#outcome-select", Select).value == "reclassify"
-        await type_text(pilot, "A training provider, not a marketplace")
+        await fill(pilot, "A training provider, not a marketplace")
         await press(pilot, "enter", "y")
         await wait_until(pilot, lambda: review(app).detail.state == "recommended")
         await press(pilot, "escape")
@@ -127,7 +122,7 @@ async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors)
                                        ("reclassify", "Agreed, provider")):
             await press(pilot, "d")
             assert app.screen.query_one("#outcome-select", Select).value == expected_outcome
-            await type_text(pilot, note)
+            await fill(pilot, note)
             await press(pilot, "enter")
             if expected_outcome == "approve":
                 await enter_terms_from_the_signed_agreement(pilot)
@@ -200,7 +195,7 @@ async def test_queue_opens_on_the_roles_work_and_filters_by_name(db, actors):
         await wait_until(pilot, lambda: len(queue_rows(app)) == 2)
         await press(pilot, "slash")
         assert isinstance(app.focused, Input)
-        await type_text(pilot, "bet")
+        await fill(pilot, "bet")
         await press(pilot, "enter")
         await wait_until(pilot, lambda: queue_rows(app) == ["Beta Kelas"])
         assert area.check_action("new", ()) is False  # approvers do no intake
@@ -252,7 +247,7 @@ async def test_platforms_area_shows_overdue_reports_and_records_a_submission(db,
         assert screen.selected_item().status == "overdue"
         await press(pilot, "s")
         assert isinstance(app.screen, SubmissionPrompt)
-        await type_text(pilot, "TKP-001")
+        await fill(pilot, "TKP-001")
         await press(pilot, "enter")
         await wait_until(pilot, lambda: screen.selected_item() is not None and screen.selected_item().submitted_on)
         assert screen.selected_item().status == "late"
@@ -272,7 +267,7 @@ async def test_admin_suspends_a_platform_with_a_reason(db, actors):
         assert area.check_action("reinstate", ()) is None  # the first platform is active
         await press(pilot, "s")
         assert isinstance(app.screen, TextPrompt)
-        await type_text(pilot, "Budget reports missing")
+        await fill(pilot, "Budget reports missing")
         await press(pilot, "enter")
         assert isinstance(app.screen, ConfirmScreen)
         await press(pilot, "y")
@@ -340,7 +335,7 @@ async def test_recommending_approval_with_a_failed_criterion_is_refused_in_the_p
         prompt = app.screen
         assert isinstance(prompt, OutcomePrompt)
         prompt.query_one("#outcome-select", Select).value = "approve"
-        await type_text(pilot, "Looks complete to me")
+        await fill(pilot, "Looks complete to me")
         await press(pilot, "enter")
         assert app.screen is prompt  # no confirmation promising what the store refuses
         assert "not passed: 6" in str(prompt.query_one(".prompt-error").render())
@@ -361,7 +356,7 @@ async def test_a_platform_code_already_taken_brings_the_terms_back_as_typed(db, 
         await press(pilot, "enter")
         await wait_until(pilot, lambda: review(app).detail is not None)
         await press(pilot, "d")
-        await type_text(pilot, "Agreed")
+        await fill(pilot, "Agreed")
         await press(pilot, "enter")
         await wait_until(pilot, lambda: isinstance(app.screen, TermsPrompt))
         prompt = app.screen

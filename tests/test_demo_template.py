@@ -25,7 +25,7 @@ def cache(tmp_path, monkeypatch):
     return tmp_path / "cache" / "demo-templates"
 
 
-async def test_the_template_is_built_once_and_every_session_gets_its_own_copy(cache, tmp_path):
+async def test_the_template_is_built_once_each_session_gets_its_own_copy_and_fresh_rebuilds(cache, tmp_path):
     first, second = tmp_path / "one.db", tmp_path / "two.db"
     db = await _copy_of_template(str(first), 30, 5, fresh=False)
     await db.dispose()
@@ -44,20 +44,14 @@ async def test_the_template_is_built_once_and_every_session_gets_its_own_copy(ca
     assert _count(first, "enrollment") == 0
     assert _count(second, "enrollment") == _count(built, "enrollment") > 0
 
-
-async def test_fresh_rebuilds_and_other_arguments_get_their_own_template(cache, tmp_path):
-    db = await _copy_of_template(str(tmp_path / "a.db"), 30, 5, fresh=False)
-    await db.dispose()
-    [built] = list(cache.glob("demo-*.db"))
-    built_at = built.stat().st_mtime_ns
-    db = await _copy_of_template(str(tmp_path / "b.db"), 30, 5, fresh=True)
+    # --fresh rebuilds the template; other arguments get a template of their own.
+    db = await _copy_of_template(str(tmp_path / "three.db"), 30, 5, fresh=True)
     await db.dispose()
     assert built.stat().st_mtime_ns != built_at
-
-    db = await _copy_of_template(str(tmp_path / "c.db"), 31, 5, fresh=False)
+    db = await _copy_of_template(str(tmp_path / "other.db"), 31, 5, fresh=False)
     await db.dispose()
     assert len(list(cache.glob("demo-*.db"))) == 2
-    assert _count(tmp_path / "c.db", "participant") == _count(tmp_path / "a.db", "participant") + 1
+    assert _count(tmp_path / "other.db", "participant") == _count(second, "participant") + 1
     assert not list(cache.glob(".building-*")), "a partial build was left behind"
 
 

@@ -17,9 +17,7 @@ COLUMNS, LINES = 120, 36
 
 
 @pytest.mark.parametrize("demo", [False, True], ids=["login", "demo-login"])
-def test_a_burst_of_credentials_logs_in(demo, tmp_path, db_url, backend):
-    if backend != "sqlite":
-        pytest.skip("the terminal side is the same on both back ends; one is enough")
+def test_a_burst_of_credentials_logs_in(demo, tmp_path, db_url):
     env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8", "COLUMNS": str(COLUMNS), "LINES": str(LINES)}
     env.pop("MITRA_PASSWORD", None)
     args = ["demo", "--participants", "0", "--lang", "en"] if demo else ["--db", db_url, "--lang", "en"]
@@ -36,9 +34,7 @@ def test_a_burst_of_credentials_logs_in(demo, tmp_path, db_url, backend):
         stop(process, fd)
 
 
-def test_a_burst_into_a_form_fills_each_field_with_its_own_keys(tmp_path, db_url, backend):
-    if backend != "sqlite":
-        pytest.skip("the terminal side is the same on both back ends; one is enough")
+def test_a_burst_into_a_form_fills_each_field_with_its_own_keys(tmp_path, db_url):
     env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8", "COLUMNS": str(COLUMNS), "LINES": str(LINES)}
     env.pop("MITRA_PASSWORD", None)
     process, fd, screen, stream = in_a_pty([MITRA, "--db", db_url, "--lang", "en"], env, COLUMNS, LINES)

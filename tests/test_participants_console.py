@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from sqlalchemy import select
 from textual.widgets import DataTable, Input, Label, Select, Static
 
@@ -343,6 +344,7 @@ async def test_contact_details_show_masked_and_a_reveal_asks_why_shows_and_copie
     assert events == ["Menelepon peserta"]
 
 
+@pytest.mark.both_backends
 async def test_results_follow_a_surname_or_digits_from_the_middle_of_a_nik_as_they_are_typed(db, actors):
     holder = await card_holder(db, actors)
     app = console(db)
@@ -359,6 +361,7 @@ async def test_results_follow_a_surname_or_digits_from_the_middle_of_a_nik_as_th
             assert field.has_focus and "*" in table.selected_row().nik
 
 
+@pytest.mark.both_backends
 async def test_the_list_says_how_many_there_are_in_all_counted_behind_the_first_page(db, actors):
     await add_participants(db, actors.coordinator, [person(name=f"Dewi Lestari {n}") for n in range(150)])
     app = console(db)

@@ -3,6 +3,7 @@ queue, decisions with reasons, live stage verdicts, listing refusals, the price-
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from textual.widgets import Checkbox, DataTable, Input, Select
 
@@ -394,6 +395,7 @@ async def test_language_switch_translates_the_provider_screen(db, actors):
             set_language("en")
 
 
+@pytest.mark.both_backends
 async def test_a_decision_on_a_stale_screen_is_refused_and_the_screen_reloads(db, actors):
     provider_id = await ps.approved(db, actors, name="Lembaga Berubah")
     app = console(db)

@@ -9,6 +9,7 @@ from screens.shell import ShellScreen
 from tests.conftest import _pg_execute
 from tests.tui_support import SIZE, console, login, settle, wait_until
 
+pytestmark = pytest.mark.both_backends  # a lost server is PostgreSQL's own behaviour
 
 @pytest.fixture
 def postgres_only(backend):

@@ -97,7 +97,9 @@ async def demo_db(backend, empty_db):
 
 
 def panel_text(app) -> str:
-    return str(app.screen.query_one(TourPanel).render())
+    """The panel's text; none yet while the screen under it is still mounting it."""
+    panels = app.screen.query(TourPanel)
+    return str(panels.first().render()) if panels else ""
 
 
 async def press(pilot, *keys: str) -> None:

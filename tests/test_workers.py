@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 from textual.app import App
 
@@ -39,6 +40,7 @@ class Caller(ServiceCaller, App):
         self.results.append(result)
 
 
+@pytest.mark.both_backends
 async def test_a_newer_call_never_cancels_a_write_in_flight(db, actors):
     inside, release = asyncio.Event(), asyncio.Event()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from textual.pilot import Pilot
+from textual.widgets import Input, TextArea
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from screens.shell import ShellScreen
@@ -46,6 +47,20 @@ async def login(pilot: Pilot, username: str, password: str = "demo") -> None:
     await pilot.press("enter")
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, ShellScreen))
     await settle(pilot)
+
+
+async def fill(pilot: Pilot, text: str) -> None:
+    """Put `text` into the focused field at its cursor, in one step. Typing key by key costs the
+    pilot two idle waits per character; how typed keys land is tested key by key, and in a real
+    terminal, by tests/test_login_bursts.py and the participants' search tests."""
+    field = pilot.app.focused
+    if isinstance(field, Input):
+        field.insert_text_at_cursor(text)
+    elif isinstance(field, TextArea):
+        field.insert(text)
+    else:
+        raise AssertionError(f"no text field has the focus ({field!r})")
+    await settle(pilot, 1)
 
 
 def console(db, **kwargs) -> MitraApp:
