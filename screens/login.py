@@ -27,6 +27,13 @@ async def log_in(db, username: str, password: str):
     db.start_deferred()
     return actor
 
+def _roles_in_words(roles: str) -> str:
+    """A demo operator's roles as the operator reads them: "platform @ tokopedia" is
+    "staf platform @ tokopedia" in Indonesian."""
+    names, at, platform = roles.partition(" @ ")
+    return ", ".join(t(f"role.{name}") for name in names.replace(",", " ").split()) + at + platform
+
+
 class LoginScreen(ServiceCaller, Screen):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
@@ -95,7 +102,7 @@ class LoginScreen(ServiceCaller, Screen):
             if self._demo_operators:
                 yield Static(t("login.demo_hint"), id="demo-hint")
                 yield OptionList(
-                    *[Option(f"{name:<14} {roles}", id=name) for name, roles in self._demo_operators],
+                    *[Option(f"{name:<14} {_roles_in_words(roles)}", id=name) for name, roles in self._demo_operators],
                     id="demo-operators",
                     compact=True,
                 )

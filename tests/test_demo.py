@@ -47,9 +47,16 @@ async def _blank(db_url_factory) -> str:
 async def test_demo_build_only_gives_a_complete_database_and_the_same_arguments_the_same_data(db_url_factory):
     # Two builds per back end: the first is checked for completeness, then both compared.
     first, second = await _blank(db_url_factory), await _blank(db_url_factory)
-    for url in (first, second):
-        result = mitra("demo", "--build-only", "--db", url, "--participants", "250", "--seed", "11")
+    said = {}
+    for url, lang in ((first, "en"), (second, "id")):
+        result = mitra("demo", "--build-only", "--db", url, "--participants", "250", "--seed", "11", "--lang", lang)
         assert result.returncode == 0, result.stderr
+        said[lang] = result.stderr
+    # The build says what it is doing in the operator's words, never by its steps' code names.
+    assert "building 2/12: ownership groups and platforms" in said["en"]
+    assert "building 9/12: participants with unusual records" in said["en"]
+    assert "membangun 9/12: peserta dengan data tidak biasa" in said["id"]
+    assert "peserta: 250 dari 250" in said["id"]
     db = create_database(first)
     try:
         async with db.engine.connect() as connection:

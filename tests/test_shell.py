@@ -199,3 +199,21 @@ async def test_over_a_field_link_the_text_cursor_stands_still(db, monkeypatch, o
         await pilot.pause()
         # A blinking cursor repaints twice a second: bytes on the wire while the operator reads.
         assert app.screen.query_one("#username").cursor_blink is (origin == "terminal")
+
+
+async def test_the_demo_login_names_each_operator_s_roles_in_the_operator_s_language(db):
+    from textual.widgets import OptionList
+
+    from fixtures import demo_operator_list
+
+    set_language("id")
+    try:
+        app = console(db, demo=True, demo_operators=demo_operator_list())
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            operators = app.screen.query_one("#demo-operators", OptionList)
+            lines = [str(operators.get_option_at_index(i).prompt) for i in range(operators.option_count)]
+            assert "reviewer       peninjau" in lines
+            assert "tokopedia      staf platform @ tokopedia" in lines
+    finally:
+        set_language("en")

@@ -99,9 +99,10 @@ async def build(db_url: str | None, participants: int, seed: int, replace: bool)
 
         def progress(what: str, done: int, total: int) -> None:
             if what.startswith("step:"):
-                step = what[5:].replace("_", " ")  # a build step's name ("participants_edge") in words
+                step = t(f"cli.demo.step.{what[5:]}")  # a build step in the operator's words
                 click.echo(t("cli.demo.step", step=step, done=done, total=total), err=True)
             else:
+                what = t(f"cli.demo.what.{what}")
                 click.echo(f"\r  {t('cli.demo.count', what=what, done=done, total=total)}", nl=done >= total, err=True)
 
         await build_demo(db, participants=participants, seed=seed, progress=progress)
