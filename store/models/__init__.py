@@ -1,7 +1,7 @@
 """Every table of the store. Importing this package registers them all on `metadata`."""
 
 from store.models.audit import AuditEvent, AuditHead
-from store.models.base import NAMING_CONVENTION, Versioned, metadata, utcnow
+from store.models.base import NAMING_CONVENTION, Record, Versioned, metadata, utcnow
 from store.models.operators import Operator, OperatorKey, OperatorRole, OperatorSession, Role, Setting
 from store.models.organisations import (
     DECIDED_STATES,
@@ -130,6 +130,7 @@ __all__ = [
     "ProviderPlatform",
     "ProviderState",
     "Recommendation",
+    "Record",
     "RejectReason",
     "Role",
     "SelectionRejection",

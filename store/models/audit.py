@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import BigInteger, CheckConstraint, Index, String, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.base import UTCDateTime, fk
+from store.models.base import Record, UTCDateTime, fk
 
 
-class AuditEvent(SQLModel, table=True):
+class AuditEvent(Record, table=True):
     __tablename__ = "audit_event"
     __table_args__ = (
         Index("ix_audit_event_entity", "entity", "entity_id"),
@@ -34,7 +34,7 @@ class AuditEvent(SQLModel, table=True):
     hash: str = Field(sa_type=String(64), nullable=False, unique=True)
 
 
-class AuditHead(SQLModel, table=True):
+class AuditHead(Record, table=True):
     """The chain's recorded end, moved forward by every append in the same transaction.
 
     Without it, deleting the newest events would leave a shorter chain that still verifies;

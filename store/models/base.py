@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, MetaData, TypeDecorator
+from pydantic_core import PydanticUndefined
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Dialect, Integer, MetaData, Table, TypeDecorator
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import OnDeleteType
 
 # Constraint names are part of the schema: migrations and error classification rely on them.
 NAMING_CONVENTION = {
@@ -30,13 +33,13 @@ ID = BigInteger().with_variant(Integer(), "sqlite")
 Money = BigInteger
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[dt.datetime]):
     """A timezone-aware UTC timestamp on both back ends (SQLite drops the zone otherwise)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -44,7 +47,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -56,11 +59,15 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def id_field(**kwargs) -> int | None:
-    return Field(default=None, primary_key=True, sa_type=ID, **kwargs)
+# The column helpers below return what `Field` returns: Any, so that they serve as the default
+# of a field of any type, as `Field` itself does.
 
 
-def fk(target: str, *, nullable: bool = False, index: bool = False, ondelete: str | None = None):
+def id_field() -> Any:
+    return Field(default=None, primary_key=True, sa_type=ID)
+
+
+def fk(target: str, *, nullable: bool = False, index: bool = False, ondelete: OnDeleteType | None = None) -> Any:
     """A foreign key column to `target` ("table.id")."""
     return Field(
         default=None,
@@ -68,15 +75,15 @@ def fk(target: str, *, nullable: bool = False, index: bool = False, ondelete: st
         sa_type=ID,
         nullable=nullable,
         index=index,
-        ondelete=ondelete,
+        ondelete=PydanticUndefined if ondelete is None else ondelete,  # SQLModel's "not given"
     )
 
 
-def money(*, nullable: bool = False, default: int | None = None):
+def money(*, nullable: bool = False, default: int | None = None) -> Any:
     return Field(default=default, sa_type=Money, nullable=nullable)
 
 
-def timestamp(*, nullable: bool = True, default_now: bool = False):
+def timestamp(*, nullable: bool = True, default_now: bool = False) -> Any:
     if default_now:
         return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=nullable)
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable)
@@ -91,7 +98,15 @@ def one_of(column: str, values: type[StrEnum], *, nullable: bool = False) -> Che
     return CheckConstraint(condition, name=f"{column}_valid")
 
 
-class Versioned(SQLModel):
+class Record(SQLModel):
+    """The base of every table, for the type checker's sake: SQLModel's own class does not
+    declare `__table__`, which every table has (services build Core statements on it)."""
+
+    if TYPE_CHECKING:
+        __table__: ClassVar[Table]
+
+
+class Versioned(Record):
     """Optimistic locking: every UPDATE checks and bumps `version`.
 
     A stale write raises StaleDataError, which the unit of work turns into the operator-facing
@@ -101,5 +116,5 @@ class Versioned(SQLModel):
     version: int = Field(default=1, nullable=False)
 
     @declared_attr.directive
-    def __mapper_args__(cls):
+    def __mapper_args__(cls) -> dict[str, Any]:
         return {"version_id_col": cls.__table__.c.version}

@@ -6,9 +6,9 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, PrimaryKeyConstraint, String, Text
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.base import ID, UTCDateTime, Versioned, fk, id_field, one_of, timestamp
+from store.models.base import ID, Record, UTCDateTime, Versioned, fk, id_field, one_of, timestamp
 
 
 class Role(StrEnum):
@@ -41,7 +41,7 @@ class Operator(Versioned, table=True):
     created_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
 
 
-class OperatorRole(SQLModel, table=True):
+class OperatorRole(Record, table=True):
     __tablename__ = "operator_role"
     __table_args__ = (
         PrimaryKeyConstraint("operator_id", "role"),
@@ -65,7 +65,7 @@ class Setting(Versioned, table=True):
     updated_by: int | None = fk("operator.id", nullable=True)
 
 
-class OperatorSession(SQLModel, table=True):
+class OperatorSession(Record, table=True):
     """A console logged in somewhere: who, from where, since when, last seen acting; ended by
     logging out or by an admin. The console's Actor carries the session's token; every unit of work
     refuses a session that has been ended (store/session_check.py)."""
@@ -91,7 +91,7 @@ class OperatorSession(SQLModel, table=True):
     end_reason: str = Field(default="", sa_type=String(300), nullable=False)
 
 
-class OperatorKey(SQLModel, table=True):
+class OperatorKey(Record, table=True):
     """An SSH public key that logs its operator into `mitra serve ssh` (no second password). A key
     belongs to one operator only: its fingerprint (SHA256, as OpenSSH prints it) is unique."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from enum import IntEnum, StrEnum
 
 from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint, text
@@ -46,7 +47,7 @@ DECIDED_STATES = frozenset(
 OPEN_STATES = frozenset(ApplicationState) - DECIDED_STATES
 
 
-def _sql_list(states) -> str:
+def _sql_list(states: Iterable[str]) -> str:
     return ", ".join(f"'{state}'" for state in sorted(states))
 
 

@@ -17,9 +17,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.base import ID, Money, Versioned, fk, id_field, one_of, timestamp
+from store.models.base import ID, Money, Record, Versioned, fk, id_field, one_of, timestamp
 
 
 class WaveState(StrEnum):
@@ -68,7 +68,7 @@ class Wave(Versioned, table=True):
     registered_count: int | None = Field(default=None)
 
 
-class WaveProvinceQuota(SQLModel, table=True):
+class WaveProvinceQuota(Record, table=True):
     __tablename__ = "wave_province_quota"
     __table_args__ = (
         PrimaryKeyConstraint("wave_id", "province_code"),
@@ -175,7 +175,7 @@ class ExclusionKind(StrEnum):
     WAGE_ABOVE_CEILING = "wage_above_ceiling"
 
 
-class ExclusionList(SQLModel, table=True):
+class ExclusionList(Record, table=True):
     """One imported exclusion file: its kind, where it came from and its date."""
 
     __tablename__ = "exclusion_list"
@@ -190,7 +190,7 @@ class ExclusionList(SQLModel, table=True):
     imported_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
 
 
-class ExclusionEntry(SQLModel, table=True):
+class ExclusionEntry(Record, table=True):
     __tablename__ = "exclusion_entry"
     __table_args__ = (UniqueConstraint("list_id", "nik"),)
 
@@ -200,7 +200,7 @@ class ExclusionEntry(SQLModel, table=True):
     detail: str = Field(default="", sa_type=String(200), nullable=False)
 
 
-class ParticipantTally(SQLModel, table=True):
+class ParticipantTally(Record, table=True):
     """How many participants are in each (wave, status): kept by database triggers on
     `participant` in the same transaction as every change (migration 0610), so the wave funnels
     and the registry's counts never scan millions of rows. wave_key 0: in no wave."""
@@ -212,7 +212,7 @@ class ParticipantTally(SQLModel, table=True):
     n: int = Field(sa_type=BigInteger, nullable=False)
 
 
-class SelectionRejection(SQLModel, table=True):
+class SelectionRejection(Record, table=True):
     """Why a registered participant was not selected into a wave (listable per wave)."""
 
     __tablename__ = "selection_rejection"

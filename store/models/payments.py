@@ -14,9 +14,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.base import Money, Versioned, fk, id_field, one_of, timestamp
+from store.models.base import Money, Record, Versioned, fk, id_field, one_of, timestamp
 
 
 class AccountOwner(StrEnum):
@@ -166,7 +166,7 @@ class FailureKind(StrEnum):
     OTHER = "other"  # the payer's side (timeout, system down ...): the item may simply be paid again
 
 
-class PaymentLine(SQLModel, table=True):
+class PaymentLine(Record, table=True):
     """One payment to one payee. The account is copied in when the line is created."""
 
     __tablename__ = "payment_line"
@@ -232,7 +232,7 @@ class PaymentLine(SQLModel, table=True):
     reconciled_at: dt.datetime | None = timestamp()
 
 
-class BatchApproval(SQLModel, table=True):
+class BatchApproval(Record, table=True):
     __tablename__ = "batch_approval"
     __table_args__ = (
         UniqueConstraint("batch_id", "approver_id"),
@@ -253,7 +253,7 @@ class BatchApproval(SQLModel, table=True):
     approved_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
 
 
-class PaymentRetryOverride(SQLModel, table=True):
+class PaymentRetryOverride(Record, table=True):
     """An explicit decision to pay again, to the same account, an item whose line failed for an
     account reason (normally it waits for a changed account). Recorded once per failed line, with
     who and why; never changed or removed (migration 0607's triggers)."""

@@ -6,9 +6,9 @@ import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, PrimaryKeyConstraint, String, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from store.models.base import ID, Money, Versioned, fk, id_field, one_of, timestamp
+from store.models.base import ID, Money, Record, Versioned, fk, id_field, one_of, timestamp
 from store.models.organisations import LegalForm
 
 
@@ -57,7 +57,7 @@ class Provider(Versioned, table=True):
     created_at: dt.datetime | None = timestamp(default_now=True, nullable=False)
 
 
-class ProviderPlatform(SQLModel, table=True):
+class ProviderPlatform(Record, table=True):
     """The platform(s) that proposed a provider to the office."""
 
     __tablename__ = "provider_platform"
@@ -113,7 +113,7 @@ class CurationStage(StrEnum):
     FACILITIES = "facilities"
 
 
-class AssessmentScheme(SQLModel, table=True):
+class AssessmentScheme(Record, table=True):
     """A version of the indicators, weights and pass thresholds (immutable once written).
 
     `stages` is JSON: {stage: {"threshold_centi": n, "indicators": [{"code", "label": {"en", "id"},
@@ -150,7 +150,7 @@ class Assessment(Versioned, table=True):
     completed_at: dt.datetime | None = timestamp()
 
 
-class AssessmentScore(SQLModel, table=True):
+class AssessmentScore(Record, table=True):
     __tablename__ = "assessment_score"
     __table_args__ = (
         PrimaryKeyConstraint("assessment_id", "indicator"),
