@@ -11,7 +11,7 @@ rest, so a key never promises what the store then refuses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +50,7 @@ class Actions(Mapping[str, MitraError | None]):
     def __getitem__(self, action: str) -> MitraError | None:
         return self._refusals[action]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._refusals)
 
     def __len__(self) -> int:

@@ -23,8 +23,9 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlmodel import col
 
 from store.audit_key import AuditKey, load_key
 from store.errors import ConfigError, InvalidInput
@@ -113,7 +114,10 @@ async def append(
     # removed, the next append leaves a gap that `verify` reports. Every append updates the one
     # head row, so locking it (FOR UPDATE; SQLite's BEGIN IMMEDIATE already serialises) makes
     # concurrent appenders wait for each other.
-    head_query = select(AuditHead.last_id, AuditHead.last_hash, AuditHead.key_fingerprint).where(AuditHead.id == 1)
+    head_query = (
+        select(col(AuditHead.last_id), col(AuditHead.last_hash), col(AuditHead.key_fingerprint))
+        .where(col(AuditHead.id) == 1)
+    )
     if is_postgres:
         head_query = head_query.with_for_update()
     head = (await session.execute(head_query)).one()
@@ -145,7 +149,7 @@ async def append(
         next_id += 1
     await session.execute(insert(AuditEvent), rows)
     await session.execute(
-        update(AuditHead).where(AuditHead.id == 1)
+        update(AuditHead).where(col(AuditHead.id) == 1)
         .values(last_id=next_id - 1, last_hash=prev_hash, key_fingerprint=key.fingerprint)
     )
     return len(rows)
@@ -180,11 +184,12 @@ def parse_anchor(value: str) -> tuple[int, str]:
 
 
 async def _stream_events(connection: AsyncConnection, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
+    events = AuditEvent.__table__
     last_id = 0
     while True:
         rows = (
             await connection.execute(
-                select(AuditEvent.__table__).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+                select(events).where(events.c.id > last_id).order_by(events.c.id).limit(batch)
             )
         ).mappings().all()
         if not rows:
@@ -194,10 +199,13 @@ async def _stream_events(connection: AsyncConnection, batch: int = 5000) -> Asyn
         last_id = rows[-1]["id"]
 
 
-async def _head(connection: AsyncConnection) -> Any:
+async def _head(connection: AsyncConnection) -> Row[int, str, str, int]:
     return (
         await connection.execute(
-            select(AuditHead.last_id, AuditHead.last_hash, AuditHead.key_fingerprint, AuditHead.keyed_from)
+            select(
+                col(AuditHead.last_id), col(AuditHead.last_hash), col(AuditHead.key_fingerprint),
+                col(AuditHead.keyed_from),
+            )
         )
     ).one()
 

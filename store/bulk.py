@@ -31,10 +31,8 @@ async def insert_rows(target: AsyncSession | AsyncConnection, table: Table, rows
     connection = await target.connection() if isinstance(target, AsyncSession) else target
     if connection.dialect.name == "postgresql":
         columns = list(rows[0].keys())
-        raw = await connection.get_raw_connection()
-        driver = raw.driver_connection
         records = [tuple(row[column] for column in columns) for row in rows]
-        await driver.copy_records_to_table(table.name, records=records, columns=columns)
+        await (await _driver(connection)).copy_records_to_table(table.name, records=records, columns=columns)
     else:
         columns = list(rows[0].keys())
         dialect = connection.dialect
@@ -60,7 +58,13 @@ async def insert_rows(target: AsyncSession | AsyncConnection, table: Table, rows
                     values[index] = memo[key]
             converted.append(values)
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-        raw = await connection.get_raw_connection()
-        await raw.driver_connection.executemany(sql, converted)
+        await (await _driver(connection)).executemany(sql, converted)
     return len(rows)
+
+
+async def _driver(connection: AsyncConnection) -> Any:
+    """The driver's own connection (asyncpg's, aiosqlite's) under SQLAlchemy's."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None  # None only once the connection is closed, and ours is in use
+    return driver
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import BigInteger, String, Table, event
+from sqlalchemy import BigInteger, Connection, String, Table, event
+from sqlalchemy.orm import Mapper
 from sqlmodel import SQLModel
 
 from store.errors import InvalidInput
+from store.models import Record
 from store.validators import MAX_AMOUNT_IDR
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -52,7 +54,7 @@ def check_row(table: Table, values: dict[str, Any]) -> None:
             raise InvalidInput("input.amount_too_large", field=name, max_idr=MAX_AMOUNT_IDR)
 
 
-def _check_instance(_mapper, _connection, target) -> None:
+def _check_instance(_mapper: Mapper[Any], _connection: Connection, target: Record) -> None:
     table = target.__table__
     check_row(table, {column.name: getattr(target, column.key, None) for column in table.columns
                       if hasattr(target, column.key)})

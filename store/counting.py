@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 EXACT_UP_TO = 100_000
@@ -23,7 +24,9 @@ class Count:
     exact: bool  # False: the planner's estimate ("about ...")
 
 
-async def count_of(session: AsyncSession, query, *, exact_up_to: int = EXACT_UP_TO) -> Count:
+async def count_of(
+    session: AsyncSession, query: Select[*tuple[Any, ...]], *, exact_up_to: int = EXACT_UP_TO
+) -> Count:
     """How many rows `query` (any SELECT) returns: exactly, or an estimate when above `exact_up_to`."""
     bounded = (await session.execute(
         select(func.count()).select_from(query.limit(exact_up_to + 1).order_by(None).subquery())

@@ -9,7 +9,7 @@ Pure functions (no database), shared by the services, the console and the tests:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from store.errors import RuleViolation
 from store.models import Criterion, LegalForm, Recommendation, Verdict
@@ -54,7 +54,7 @@ def note_required(verdict: str, suggested: str | None) -> bool:
     return verdict in (Verdict.FAIL, Verdict.NEEDS_INFO) or is_override(verdict, suggested)
 
 
-def _numbers(criteria) -> str:
+def _numbers(criteria: Iterable[int]) -> str:
     return ", ".join(str(int(number)) for number in sorted(criteria))
 
 

@@ -13,7 +13,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -190,7 +190,7 @@ def malformed(row: dict[str, str], expected: int) -> InvalidInput | None:
     return None
 
 
-def write_errors(report: ImportReport, path: str | Path, describe) -> None:
+def write_errors(report: ImportReport, path: str | Path, describe: Callable[[MitraError], str]) -> None:
     """The errors file, in the operator's language (`describe`).
 
     When the rejected rows are known (imports read through `rows(..., report=)`): each rejected

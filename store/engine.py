@@ -15,8 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL
+from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from store.config import describe, redact, resolve_url
@@ -116,7 +118,7 @@ class Database:
 
 def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:
+    def _on_connect(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
         # Take transaction control away from the sqlite3 module (see the module docstring).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -127,14 +129,16 @@ def _install_sqlite_pragmas(engine: AsyncEngine) -> None:
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "checkout")
-    def _on_checkout(dbapi_connection, record, _proxy) -> None:
+    def _on_checkout(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
         if record.info.pop(_ROOMY, False):
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_DEFAULT_CACHE_KIB}")
             cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection) -> None:
+    def _on_begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -166,7 +170,7 @@ def _statement_name() -> str:
 
 def _install_pg_timeouts(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection) -> None:
+    def _on_begin(connection: Connection) -> None:
         connection.exec_driver_sql(
             f"SELECT set_config('statement_timeout', '{PG_STATEMENT_TIMEOUT_MS}', true),"
             f" set_config('lock_timeout', '{PG_LOCK_TIMEOUT_MS}', true)"

@@ -51,7 +51,7 @@ def _sqlstate(error: BaseException) -> str | None:
 def _constraint_name(error: BaseException) -> str | None:
     for candidate in (error, getattr(error, "__cause__", None)):
         name = getattr(candidate, "constraint_name", None)
-        if name:
+        if isinstance(name, str) and name:
             return name
     match = _SQLITE_MESSAGE.search(str(error))
     if match:

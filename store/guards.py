@@ -35,6 +35,7 @@ POSTGRES_GUARDS = (
 
 async def missing_guards(connection: AsyncConnection) -> tuple[str, ...]:
     """Names of the guard triggers that are absent (or, on PostgreSQL, disabled)."""
+    expected: tuple[str, ...]
     if connection.dialect.name == "sqlite":
         rows = await connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
         expected = SQLITE_GUARDS

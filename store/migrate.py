@@ -33,7 +33,9 @@ def alembic_config() -> Config:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the migrations ship with the code
+    return head
 
 
 def _known_revisions() -> set[str]:
@@ -58,10 +60,12 @@ def _migrate_sync(sync_connection: Connection, target: str, downgrade: bool = Fa
         if sync_connection.in_transaction():
             sync_connection.commit()  # reading the revision opened one; the pragma needs none
         raw = sync_connection.connection.dbapi_connection
+        assert raw is not None  # None only once the connection is closed, and it is in use
         cursor = raw.cursor()
         cursor.execute("PRAGMA foreign_keys=OFF")
         cursor.execute("PRAGMA foreign_keys")
-        if cursor.fetchone()[0] != 0:
+        row = cursor.fetchone()
+        if row is None or row[0] != 0:
             raise RuntimeError("could not turn SQLite foreign keys off for the migration")
         try:
             step(config, target)
@@ -97,6 +101,7 @@ async def upgrade(db: Database, target: str = "head") -> tuple[str | None, str]:
             before = await connection.run_sync(_current)
             await connection.run_sync(_migrate_sync, target)
             after = await connection.run_sync(_current)
+    assert after is not None  # migrated to a revision: the database records it
     return before, after
 
 

@@ -51,7 +51,7 @@ async def get_held(session: AsyncSession, model: type[M], key: Any) -> M | None:
     """`session.get`, keeping the record for the rest of the session. The identity map holds
     unchanged records only weakly, so a unit of work that touches one record many times (the
     demo builder's) would otherwise load it again each time."""
-    record = session.info.setdefault("held", {}).get((model, key))
+    record: M | None = _held(session).get((model, key))
     if record is None:
         record = await session.get(model, key)
         if record is not None:
@@ -61,4 +61,10 @@ async def get_held(session: AsyncSession, model: type[M], key: Any) -> M | None:
 
 def hold(session: AsyncSession, record: Any, key: Any) -> None:
     """Keep a record just added (and flushed) for `get_held`."""
-    session.info.setdefault("held", {})[(type(record), key)] = record
+    _held(session)[(type(record), key)] = record
+
+
+def _held(session: AsyncSession) -> dict[tuple[type[Any], Any], Any]:
+    """The session's held records by (model, key)."""
+    held: dict[tuple[type[Any], Any], Any] = session.info.setdefault("held", {})
+    return held

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, TypeVarTuple
 
-from sqlalchemy import Select, tuple_
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Select, SQLColumnExpression, tuple_
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 Cursor = tuple[Any, ...]
 
 
@@ -26,13 +26,13 @@ class Page(Generic[T]):
 
 
 def keyset(
-    query: Select,
-    order: Sequence[ColumnElement],
+    query: Select[*Ts],
+    order: Sequence[SQLColumnExpression[Any]],
     cursor: Cursor | None,
     limit: int,
     *,
     descending: bool = False,
-) -> Select:
+) -> Select[*Ts]:
     """`query` ordered by `order`, after `cursor`, fetching one row more than `limit` (to tell
     whether another page follows: see `page_of`)."""
     if cursor is not None:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.errors import PermissionDenied
@@ -31,36 +32,37 @@ from store.models import (
 SHARED = frozenset({"wave"})
 
 
-def _owned_query(entity: str, platform_id: int):
+def _owned_query(entity: str, platform_id: int) -> Select[int | None] | None:
     """SELECT the ids of `entity` that belong to the platform, or None for an entity platform
     staff never read."""
     if entity == "platform":
         return None  # handled by comparison
     if entity == "obligation_item":
-        return select(ObligationItem.id).where(ObligationItem.platform_id == platform_id)
+        return select(col(ObligationItem.id)).where(col(ObligationItem.platform_id) == platform_id)
     if entity == "enrollment":
-        return select(Enrollment.id).where(Enrollment.platform_id == platform_id)
+        return select(col(Enrollment.id)).where(col(Enrollment.platform_id) == platform_id)
     if entity == "payment_batch":
-        return select(PaymentBatch.id).where(PaymentBatch.platform_id == platform_id)
+        return select(col(PaymentBatch.id)).where(col(PaymentBatch.platform_id) == platform_id)
     if entity == "course_listing":
-        return select(CourseListing.id).where(CourseListing.platform_id == platform_id)
+        return select(col(CourseListing.id)).where(col(CourseListing.platform_id) == platform_id)
     if entity == "provider":
-        return select(ProviderPlatform.provider_id).where(ProviderPlatform.platform_id == platform_id)
+        return select(col(ProviderPlatform.provider_id)).where(col(ProviderPlatform.platform_id) == platform_id)
     if entity == "course":
-        return select(Course.id).where(
-            exists().where(ProviderPlatform.provider_id == Course.provider_id, ProviderPlatform.platform_id == platform_id)
+        return select(col(Course.id)).where(
+            exists().where(col(ProviderPlatform.provider_id) == Course.provider_id,
+                           col(ProviderPlatform.platform_id) == platform_id)
         )
     if entity == "participant":
-        return select(Participant.id).where(
-            exists().where(Enrollment.participant_id == Participant.id, Enrollment.platform_id == platform_id)
+        return select(col(Participant.id)).where(
+            exists().where(col(Enrollment.participant_id) == Participant.id, col(Enrollment.platform_id) == platform_id)
         )
     if entity == "payout_account":
         # The platform's own account and its providers' accounts; never a participant's bank account.
-        return select(PayoutAccount.id).where(
+        return select(col(PayoutAccount.id)).where(
             or_(
-                PayoutAccount.platform_id == platform_id,
-                exists().where(ProviderPlatform.provider_id == PayoutAccount.provider_id,
-                               ProviderPlatform.platform_id == platform_id),
+                col(PayoutAccount.platform_id) == platform_id,
+                exists().where(col(ProviderPlatform.provider_id) == PayoutAccount.provider_id,
+                               col(ProviderPlatform.platform_id) == platform_id),
             )
         )
     return None
@@ -69,12 +71,13 @@ def _owned_query(entity: str, platform_id: int):
 async def visible_ids(session: AsyncSession, actor: Actor, entity: str, ids: Iterable[int | str]) -> list[str]:
     """The ids (as text, as the audit log keeps them) of `entity` this actor may read."""
     wanted = [str(i) for i in ids]
-    if not actor.is_platform_staff or entity in SHARED:
+    platform_id = actor.platform_id
+    if platform_id is None or entity in SHARED:  # not platform staff, or nothing of a platform's
         return wanted
     if entity == "platform":
-        return [i for i in wanted if i == str(actor.platform_id)]
+        return [i for i in wanted if i == str(platform_id)]
     numeric = [int(i) for i in wanted if i.isascii() and i.isdigit()]
-    query = _owned_query(entity, actor.platform_id)
+    query = _owned_query(entity, platform_id)
     if not numeric or query is None:
         return []
     column = query.selected_columns[0]

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, literal_column, select, text
+from sqlalchemy import ColumnElement, Select, and_, literal_column, select, text
+from sqlmodel import col
 
 from store.models import Participant
 from store.text import fold, prefix_range
@@ -67,25 +69,26 @@ def parse(typed: str) -> Search:
     return Search("words", words) if words else Search("name_prefix", (typed,))
 
 
-def condition(search: Search, is_sqlite: bool):
+def condition(search: Search, is_sqlite: bool) -> ColumnElement[bool] | None:
     """The WHERE clause on participant for `search` (None when nothing was typed)."""
+    nik, name_key = col(Participant.nik), col(Participant.name_key)
     if search.kind == "nik":
-        return Participant.nik == search.terms[0]
+        return nik == search.terms[0]
     if search.kind == "nik_prefix":
-        return and_(Participant.nik >= search.terms[0], Participant.nik < search.terms[0] + ":")  # ':' follows '9'
+        return and_(nik >= search.terms[0], nik < search.terms[0] + ":")  # ':' follows '9'
     if search.kind == "name_prefix":
         low, high = prefix_range(search.terms[0])
-        return and_(Participant.name_key >= low, Participant.name_key < high)
+        return and_(name_key >= low, name_key < high)
     if search.kind in ("nik_part", "words"):
         column = "nik" if search.kind == "nik_part" else "name_key"
         if is_sqlite:
-            return Participant.id.in_(_fts_rowids(column, search.terms))
-        target = Participant.nik if column == "nik" else Participant.name_key
+            return col(Participant.id).in_(_fts_rowids(column, search.terms))
+        target = nik if column == "nik" else name_key
         return and_(*[target.like(f"%{_escape_like(term)}%", escape="\\") for term in search.terms])
     return None
 
 
-def _fts_rowids(column: str, terms: tuple[str, ...]):
+def _fts_rowids(column: str, terms: tuple[str, ...]) -> Select[Any]:
     """Row ids from the FTS5 trigram table: every term as a quoted phrase, in `column` only."""
     phrases = " AND ".join('"' + term.replace('"', '""') + '"' for term in terms)
     return (

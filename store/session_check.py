@@ -12,6 +12,7 @@ import datetime as dt
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -29,19 +30,23 @@ async def check_in(session: AsyncSession, actor: Actor, *, writing: bool = True)
     if actor.operator_id is None or not actor.roles:  # the system itself; a failed login's record
         return False
     row = (
-        await session.execute(select(Operator.is_active, Operator.platform_id).where(Operator.id == actor.operator_id))
+        await session.execute(
+            select(col(Operator.is_active), col(Operator.platform_id)).where(col(Operator.id) == actor.operator_id)
+        )
     ).first()
     if row is None or not row.is_active:
         raise SessionEnded("session.deactivated", operator=actor.username)
-    roles = set((await session.execute(select(OperatorRole.role).where(OperatorRole.operator_id == actor.operator_id))).scalars())
+    roles = set((await session.execute(
+        select(col(OperatorRole.role)).where(col(OperatorRole.operator_id) == actor.operator_id)
+    )).scalars())
     if not actor.roles <= roles or row.platform_id != actor.platform_id:
         raise SessionEnded("session.roles_changed", operator=actor.username)
     if actor.session_token is None:  # a command line: no session
         return False
     console = (
         await session.execute(
-            select(OperatorSession.ended_at, OperatorSession.end_reason, OperatorSession.last_action_at)
-            .where(OperatorSession.token == actor.session_token)
+            select(col(OperatorSession.ended_at), col(OperatorSession.end_reason), col(OperatorSession.last_action_at))
+            .where(col(OperatorSession.token) == actor.session_token)
         )
     ).first()
     if console is None:  # its row is still being written with the login's record
@@ -51,7 +56,7 @@ async def check_in(session: AsyncSession, actor: Actor, *, writing: bool = True)
     now = utcnow()
     if writing:
         await session.execute(
-            update(OperatorSession).where(OperatorSession.token == actor.session_token).values(last_action_at=now)
+            update(OperatorSession).where(col(OperatorSession.token) == actor.session_token).values(last_action_at=now)
         )
         return False
     last = console.last_action_at

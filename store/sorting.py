@@ -13,8 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy import Select, SQLColumnExpression
 
 from store.errors import InvalidInput
 from store.paging import Cursor, keyset
@@ -22,11 +21,13 @@ from store.paging import Cursor, keyset
 
 @dataclass(frozen=True)
 class Order:
-    key: tuple[ColumnElement, ...]
+    key: tuple[SQLColumnExpression[Any], ...]
     descending: bool = False
 
 
-def ordered(query: Select, orders: Mapping[str, Order], sort: str, cursor: Cursor | None, limit: int) -> Select:
+def ordered(
+    query: Select[*tuple[Any, ...]], orders: Mapping[str, Order], sort: str, cursor: Cursor | None, limit: int
+) -> Select[*tuple[Any, ...]]:
     """`query` in the order named `sort`, after `cursor`, one row more than `limit`."""
     order = orders.get(sort)
     if order is None:

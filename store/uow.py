@@ -85,10 +85,10 @@ class UnitOfWork:
 # The tasks that began a unit of work. Whoever runs operations must not cancel these to make way
 # for a newer call (the console's workers, tui/workers.py): cancelled around its commit, a write
 # may or may not have happened, and nobody would be told which.
-_WRITERS: weakref.WeakSet[asyncio.Task] = weakref.WeakSet()
+_WRITERS: weakref.WeakSet[asyncio.Task[Any]] = weakref.WeakSet()
 
 
-def has_begun_writing(task: asyncio.Task | None) -> bool:
+def has_begun_writing(task: asyncio.Task[Any] | None) -> bool:
     return task is not None and task in _WRITERS
 
 

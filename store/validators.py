@@ -169,6 +169,7 @@ def hundredths(value: str) -> int | None:
 def percentage_bp(value: str | int, field: str) -> int:
     """A percentage typed as "12.5" or "12,5 %" (up to 100), in basis points (1250); an int is
     taken as basis points already."""
+    bp: int | None
     if isinstance(value, int) and not isinstance(value, bool):
         bp = value
     else:

@@ -7,14 +7,17 @@ connection in `config.attributes["connection"]`, so migrations run inside the ca
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from store.models import metadata
 from store.models.base import UTCDateTime
 from store.search import in_models
 
 
-def _render_item(type_, obj, autogen_context):
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     # Python-side types render as the plain SQL types they store, so a migration never
     # depends on application classes that may change later.
     if type_ == "type" and isinstance(obj, UTCDateTime):
