@@ -6,6 +6,7 @@ import os
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import signal
 import tomllib
@@ -24,13 +25,17 @@ from screens.help import HelpScreen
 from screens.login import LoginScreen, log_in
 from store.errors import DatabaseUnavailable, MitraError
 from store.origin import where_from
+from tui.app_access import mitra_app
 from tui.i18n import LANGUAGES, current_language, describe_error, has_text, set_language, t
 from tui.widgets.footer import BUILTIN as FOOTER_BUILTIN
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from screens.shell import ShellScreen
+    from tui.area import Area
     from store.actor import Actor
     from store.engine import Database
     from screens.tour import TourState
@@ -49,35 +54,39 @@ def _shell() -> type[ShellScreen]:
     from screens.shell import ShellScreen
 
     return ShellScreen
+
+
+def _areas() -> list[type[Area]]:
+    """The shell's areas, in their order."""
+    return _shell().AREA_CLASSES
+
+
 KEYMAP_FILE = Path(user_config_dir("mitra", appauthor=False)) / "keymap.toml"
 
 
 class AreaCommands(Provider):
     """Command palette entries: one per area, by its name in the current language."""
 
-    def _commands(self):
-        screen = self.screen  # the screen the palette was opened from
-        if self.app.actor is None or not isinstance(screen, _shell()):
+    def _commands(self) -> list[tuple[str, str, Callable[[], None]]]:
+        """(name, help, going there) of each area, on the shell the palette was opened from."""
+        screen = self.screen
+        if mitra_app(self).actor is None or not isinstance(screen, _shell()):
             return []
         return [
-            (t(cls.TITLE), t("palette.go_to", area=t(cls.TITLE)), cls.AREA_ID)
-            for cls in _shell().AREA_CLASSES
+            (t(cls.TITLE), t("palette.go_to", area=t(cls.TITLE)), functools.partial(screen.action_area, cls.AREA_ID))
+            for cls in _areas()
         ]
 
     async def discover(self) -> Hits:
-        for name, help_text, area_id in self._commands():
-            yield Hit(1.0, name, self._go(area_id), help=help_text)
+        for name, help_text, go in self._commands():
+            yield Hit(1.0, name, go, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, help_text, area_id in self._commands():
+        for name, help_text, go in self._commands():
             score = matcher.match(name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), self._go(area_id), help=help_text)
-
-    def _go(self, area_id: str):
-        screen = self.screen
-        return lambda: screen.action_area(area_id)
+                yield Hit(score, matcher.highlight(name), go, help=help_text)
 
 
 class MitraApp(ServiceCaller, App):
@@ -133,7 +142,7 @@ class MitraApp(ServiceCaller, App):
         self._handed = handed
         self._tour_requested = tour and demo
         self.tour: TourState | None = None
-        self._tour_timer = None
+        self._tour_timer: Timer | None = None
         self._apply_keymap_file()
 
     def on_mount(self) -> None:
@@ -148,21 +157,24 @@ class MitraApp(ServiceCaller, App):
         # After the first paint: loading the store in a thread competes with painting for the GIL.
         self.call_after_refresh(lambda: setattr(self, "_opening", asyncio.create_task(self._open())))
 
-    async def _open(self) -> Database:
+    async def _open(self) -> None:
         """Load the store and open the database after the first paint; the console's first
         service call waits for it (`database`). When it cannot open, the console ends with the
         reason in one line, as the command line would."""
+        opened = self._opened
+        assert opened is not None  # made on mount, before the first paint that starts this
         try:
             if self.db is None:
+                assert self._open_database is not None  # given whenever the database is not (__init__)
                 await asyncio.to_thread(lambda: [importlib.import_module(name) for name in BEHIND_THE_LOGIN])
                 self.db = await self._open_database()
                 for bar in self.screen.query(StatusBar):
                     bar.refresh_text()
         except MitraError as error:
-            self._opened.set_exception(error)
+            opened.set_exception(error)
             self.exit(return_code=1, message=describe_error(error))
             return
-        self._opened.set_result(self.db)
+        opened.set_result(self.db)
         if self._handed is not None:
             self.run_worker(self._log_in_by_key(self._handed), group="login", exit_on_error=False)
         self.run_worker(self._check_guards(), group="guards")
@@ -177,8 +189,8 @@ class MitraApp(ServiceCaller, App):
 
         self._handed = None  # once: logging out returns to the password login
         try:
-            actor = await operators.login_by_key(self.db, handed.username, handed.fingerprint, handed.peer,
-                                                  handed.method)
+            db = await self.database()  # open: this runs once it is
+            actor = await operators.login_by_key(db, handed.username, handed.fingerprint, handed.peer, handed.method)
         except MitraError as error:
             self.notify(describe_error(error), severity="error", timeout=30)
             return
@@ -197,7 +209,7 @@ class MitraApp(ServiceCaller, App):
         from store.services.audit_log import guard_check
 
         try:
-            missing = await guard_check(self.db)
+            missing = await guard_check(await self.database())
         except MitraError:
             return  # an unreachable database is the login screen's to explain
         if missing:
@@ -245,7 +257,9 @@ class MitraApp(ServiceCaller, App):
 
     async def _end_own_session(self) -> None:
         actor, self.actor = self.actor, None
-        if actor is not None and actor.session_token is not None:
+        # Not `database()`: quitting must not wait for a database still opening (nobody logged in
+        # to it yet, then).
+        if actor is not None and actor.session_token is not None and self.db is not None:
             from store.services import sessions
 
             try:
@@ -291,7 +305,7 @@ class MitraApp(ServiceCaller, App):
         if isinstance(self.screen, HelpScreen):
             return
         rows = []
-        area_classes = _shell().AREA_CLASSES
+        area_classes = _areas()
         area_titles = {cls.TITLE for cls in area_classes}  # listed once, below
         seen = set()
         for active in self.screen.active_bindings.values():
@@ -442,10 +456,10 @@ class MitraApp(ServiceCaller, App):
         unfold the panel (room for the work on a small terminal); once over, close the tour."""
         if self.tour is None:
             return
-        if self.tour.finished:
+        needed = self.tour.operator_needed()
+        if needed is None:  # the tour is over
             self.end_tour()
             return
-        needed = self.tour.operator_needed()
         if self.actor is None or self.actor.username != needed:
             if not self._tour_busy():  # a login on its way is never cut short by a second Ctrl+T
                 self.run_worker(self._switch_operator(needed), group="tour", exit_on_error=False)

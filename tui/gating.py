@@ -10,16 +10,23 @@ this only keeps the footer honest). Screens with state-dependent conditions over
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-class PermissionGate:
+from tui.app_access import NodeMixin, mitra_app
+
+if TYPE_CHECKING:
+    from store.allowed import Actions
+
+
+class PermissionGate(NodeMixin):
     ACTION_PERMISSIONS: dict[str, str] = {}
 
     def allowed(self, permission: str) -> bool:
         """Whether the logged-in operator's roles allow `permission`."""
-        actor = self.app.actor
+        actor = mitra_app(self).actor
         return actor is not None and actor.can(permission)
 
-    def check_action(self, action: str, parameters) -> bool | None:
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         permission = self.ACTION_PERMISSIONS.get(action)
         return permission is None or self.allowed(permission)
 
@@ -31,7 +38,7 @@ class ActionsGate:
     (`held_back_text`); the rest are not offered. The screen sets `store_actions` when it loads
     the record and calls `refresh_bindings()`."""
 
-    store_actions = None  # store.allowed.Actions of the record on screen, once loaded
+    store_actions: Actions | None = None  # of the record on screen, once loaded
 
     def gate(self, action: str) -> bool | None:
         actions = self.store_actions

@@ -19,12 +19,14 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.widget import Widget
+from textual.worker import Worker
 
 from store.errors import MitraError, SessionEnded
 from tui import logfile
-
+from tui.app_access import NodeMixin, mitra_app
 
 
 class ServiceDone(Message):
@@ -41,11 +43,11 @@ class ServiceFailed(Message):
         self.error = error
 
 
-class ServiceCaller:
-    """Mixin for widgets and screens that call store services."""
+class ServiceCaller(NodeMixin):
+    """Mixin for widgets, screens and the app that call store services."""
 
     def call(
-        self: Widget,
+        self,
         service: Callable[..., Awaitable[Any]],
         *args: Any,
         then: Callable[[Any], Any] | None = None,
@@ -59,10 +61,12 @@ class ServiceCaller:
         if busy is not None:
             busy.loading = True
 
-        running: list[asyncio.Task] = []
+        running: list[asyncio.Task[Any]] = []
 
         async def invoke() -> None:
-            running.append(asyncio.current_task())
+            task = asyncio.current_task()
+            assert task is not None  # a worker's coroutine runs as a task
+            running.append(task)
             try:
                 result = await self.ask(service, *args, **kwargs)
             except MitraError as error:
@@ -75,13 +79,13 @@ class ServiceCaller:
 
         _supersede(self, group)
         # A callable, not a coroutine: a worker cancelled before it starts then leaves nothing behind.
-        worker = self.run_worker(invoke, group=group, exit_on_error=False)
+        worker: Worker[None] = self.run_worker(invoke, group=group, exit_on_error=False)
         _calls(self).setdefault(group, []).append((worker, running))
 
-    async def ask(self: Widget, service: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+    async def ask(self, service: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         """`service(db, actor, *args, **kwargs)`, awaited in the worker that asks (`call`'s, or a
         dialog's, tui/dialogs.py); whatever goes wrong comes out as a MitraError."""
-        app = self.app
+        app = mitra_app(self)
         try:
             db = await app.database()  # opened (and the store loaded) behind the login screen
             from store import session_check
@@ -101,23 +105,23 @@ class ServiceCaller:
     def on_service_failed(self, message: ServiceFailed) -> None:
         message.stop()
         if isinstance(message.error, SessionEnded):
-            self.app.session_ended(message.error)
+            mitra_app(self).session_ended(message.error)
         elif message.on_error is not None:
             message.on_error(message.error)
         else:
-            self.app.show_error(message.error)
+            mitra_app(self).show_error(message.error)
 
     def on_busy_done(self, message: BusyDone) -> None:
         message.stop()
         message.widget.loading = False
 
 
-def _calls(caller: Widget) -> dict[str, list]:
+def _calls(caller: DOMNode) -> dict[str, list[tuple[Worker[None], list[asyncio.Task[Any]]]]]:
     """The caller's service calls by group: (worker, [its task once started])."""
     return caller.__dict__.setdefault("_service_calls", {})
 
 
-def _supersede(caller: Widget, group: str) -> None:
+def _supersede(caller: DOMNode, group: str) -> None:
     """Make way for a newer call of `group`: cancel the older ones that only read."""
     uow = sys.modules.get("store.uow")  # not loaded yet: nothing can have begun writing
     still = []

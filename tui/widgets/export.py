@@ -17,6 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, ProgressBar, Select, Static
 
 from store.errors import MitraError
+from tui.app_access import mitra_app
 from tui.i18n import describe_error, t
 from tui.widgets.prompt import PromptScreen
 
@@ -79,7 +80,9 @@ class ExportScreen(PromptScreen):
         path = Path(self.query_one("#export-path", Input).value).expanduser()
         status = self.query_one("#export-status", Static)
         self.show_error("")
-        db, actor = await self.app.database(), self.app.actor
+        app = mitra_app(self)
+        db, actor = await app.database(), app.actor
+        assert actor is not None  # lists are exported from the shell: someone is logged in
 
         async def pages():
             cursor = None

@@ -15,7 +15,9 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
+from store.errors import MitraError
 from store.paging import Cursor, Page
+from tui.app_access import mitra_app
 from tui.i18n import t
 from tui.widgets.clipboard import copy_reference
 from tui.workers import ServiceCaller
@@ -122,9 +124,9 @@ class PagedTable(ServiceCaller, DataTable):
             group=f"page-{id(self)}",
         )
 
-    def _failed(self, error) -> None:
+    def _failed(self, error: MitraError) -> None:
         self._loading_page = False
-        self.app.show_error(error)
+        mitra_app(self).show_error(error)
 
     def _add_page(self, generation: int, page: Page[Any]) -> None:
         if generation != self._generation:
@@ -160,7 +162,7 @@ class PagedTable(ServiceCaller, DataTable):
         if self.row_count == 0:
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return self.rows_by_key.get(key)
+        return self.rows_by_key.get(key) if key is not None else None  # every row is added with its key
 
     def watch_cursor_coordinate(self, old, new) -> None:
         super().watch_cursor_coordinate(old, new)
