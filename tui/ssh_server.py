@@ -25,6 +25,7 @@ import sys
 import termios
 import time
 from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +94,10 @@ class ServerState:
     limits: Limits
     handoff: HandoffServer | None  # None on a demo server: nobody is handed in
     console_command: list[str]
-    lookup: object  # async (user name, key blob) -> operator name or None
-    active: object = None  # async (user name) -> that active operator's name or None (certificates)
+    # (user name, key blob) -> the operator's name or None; None on a demo server (nobody logs in)
+    lookup: Callable[[str, bytes], Awaitable[str | None]] | None
+    # (user name) -> that active operator's name or None (certificates)
+    active: Callable[[str], Awaitable[str | None]] | None = None
     trusted_ca: list = field(default_factory=list)
     sandboxes: Sandboxes | None = None  # a demo server's
     connections: int = 0
@@ -166,7 +169,8 @@ class Gate(asyncssh.SSHServer):
         return True
 
     async def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        operator = await self.state.lookup(username, key.public_data)
+        lookup = self.state.lookup
+        operator = await lookup(username, key.public_data) if lookup is not None else None
         if operator is None:
             self.state.failed(self.address)
             return False
@@ -177,7 +181,8 @@ class Gate(asyncssh.SSHServer):
         # A certificate signed by the trusted CA for an active operator; asyncssh then checks that
         # the certificate names this user name as a principal (and its validity period).
         trusted = any(key.public_data == ca.public_data for ca in self.state.trusted_ca)
-        operator = await self.state.active(username) if trusted and self.state.active else None
+        active = self.state.active
+        operator = await active(username) if trusted and active is not None else None
         if operator is None:
             self.state.failed(self.address)
             return False
@@ -209,6 +214,7 @@ async def serve_console(state: ServerState, gate: Gate, process: asyncssh.SSHSer
         return
     ended = asyncio.Event()  # set: the console is to end (its client gone, a limit reached, the server stops)
     this = asyncio.current_task()
+    assert this is not None  # asyncssh runs each process handler as a task
     state.consoles[this] = ended
     sandbox = None
     try:
@@ -218,7 +224,7 @@ async def serve_console(state: ServerState, gate: Gate, process: asyncssh.SSHSer
     finally:
         state.consoles.pop(this, None)
         if sandbox is not None:
-            state.sandboxes.remove(sandbox)
+            Sandboxes.remove(sandbox)
 
 
 async def _run_console(state: ServerState, gate: Gate, process: asyncssh.SSHServerProcess,
@@ -236,7 +242,7 @@ async def _run_console(state: ServerState, gate: Gate, process: asyncssh.SSHServ
         for name in REAL_DATABASES:
             env.pop(name, None)
         command = [*command, "--db", str(sandbox.database), "--sandbox", sandbox.name]
-    if gate.handed is not None:
+    if gate.handed is not None and state.handoff is not None:  # a demo server hands nobody in
         env.update(state.handoff.environment(gate.handed))
     env.update(TERM=process.get_terminal_type() or "xterm-256color",
                MITRA_ORIGIN="ssh", MITRA_PEER=gate.address, COLORTERM="truecolor")
@@ -254,6 +260,7 @@ async def _run_console(state: ServerState, gate: Gate, process: asyncssh.SSHServ
     loop = asyncio.get_running_loop()
     last_input = [time.monotonic()]
     started = time.monotonic()
+    lifetime = state.sandboxes.lifetime if state.sandboxes is not None else None  # a demo sandbox's, at most
 
     def from_console() -> None:
         try:
@@ -289,7 +296,7 @@ async def _run_console(state: ServerState, gate: Gate, process: asyncssh.SSHServ
             now = time.monotonic()
             if now - last_input[0] > state.limits.idle_timeout:
                 reason = b"\r\nMitra: idle for too long, disconnected.\r\n"
-            elif sandbox is not None and now - started > state.sandboxes.lifetime:
+            elif sandbox is not None and lifetime is not None and now - started > lifetime:
                 reason = SANDBOX_EXPIRED
             elif now - started > state.limits.max_session:
                 reason = b"\r\nMitra: maximum session length reached, disconnected.\r\n"
