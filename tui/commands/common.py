@@ -8,7 +8,7 @@ import functools
 import getpass
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -28,17 +28,25 @@ _acting: Actor | None = None  # who this command acts as, once logged in: named 
 
 
 class Failure(click.ClickException):
-    """A one-line error on stderr and exit status 1 (or `code`)."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = code
+    """A one-line error on stderr and exit status 1 (click reads the status from the class)."""
 
     def show(self, file=None) -> None:  # no "Error:" prefix: the sentence stands alone
         click.echo(self.format_message(), err=True)
 
 
-def run(awaitable_factory: Callable[[], Awaitable[T]]) -> T:
+class Refused(Failure):
+    """Rows of a file refused, the file not applied: exit status 2."""
+
+    exit_code = 2
+
+
+class Interrupted(Failure):
+    """Ctrl+C: exit status 130, as a shell reports an interrupted command."""
+
+    exit_code = 130
+
+
+def run(awaitable_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run async work; typed errors become a translated line, others a short line too."""
     try:
         return asyncio.run(awaitable_factory())
@@ -47,7 +55,7 @@ def run(awaitable_factory: Callable[[], Awaitable[T]]) -> T:
             raise
         raise Failure(describe_error(error)) from None
     except KeyboardInterrupt:
-        raise Failure(t("cli.interrupted"), code=130) from None
+        raise Interrupted(t("cli.interrupted")) from None
     except (click.ClickException, click.exceptions.Exit, click.Abort):
         raise
     except Exception as error:  # noqa: BLE001 - the last guard before a traceback

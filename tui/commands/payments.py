@@ -17,7 +17,7 @@ from store.errors import MitraError
 from store.models.payments import BatchState
 from store.services.payments import accounts, batches, browse, failures, files
 from store.services.payments.payables import CandidateFilter, Scope
-from tui.commands.common import Failure, acting_operator, db_option, lang_option, operator_option, with_database
+from tui.commands.common import Refused, acting_operator, db_option, lang_option, operator_option, with_database
 from tui.i18n import describe_error, t
 from tui.money import group_digits, in_words, rupiah
 
@@ -255,7 +255,7 @@ def reconcile(batch_id, results, errors_file, db_url, operator_name) -> None:
     report = as_operator(lambda db, actor: files.reconcile_file(db, actor, batch_id, results))(db_url, operator_name)
     if report.errors:
         _report_rows(report, errors_file)
-        raise Failure(t("cli.payments.results_refused", refused=report.rejected, read=report.read), code=2)
+        raise Refused(t("cli.payments.results_refused", refused=report.rejected, read=report.read))
     click.echo(t("cli.payments.results", paid=report.paid, paid_total=rupiah(report.paid_idr), failed=report.failed,
                  failed_total=rupiah(report.failed_idr), unchanged=report.unchanged))
     if report.failed_account:
