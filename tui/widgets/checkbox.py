@@ -10,6 +10,8 @@ from textual.widgets import Checkbox
 
 
 class PlainCheckbox(Checkbox):
+    # Textual declares the mark a plain class attribute, set once; read at each render, it may as
+    # well follow the value (nothing assigns it).
     @property
-    def BUTTON_INNER(self) -> str:  # noqa: N802 - Textual's name for the mark
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # noqa: N802 - Textual's name for the mark
         return "X" if self.value else " "

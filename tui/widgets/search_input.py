@@ -30,7 +30,7 @@ class SearchInput(Input):
         super().__init__(**kwargs)
         self._results = results  # the id of the list the search fills
         self._timer: Timer | None = None
-        self._searched = ""
+        self._searched: str | None = ""  # None: the next search runs whatever the text
 
     def _request(self) -> None:
         if self._timer is not None:

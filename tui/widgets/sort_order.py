@@ -22,6 +22,10 @@ class SortChoice:
     def sort_text(self) -> str:
         return t(f"{self.SORT_TEXT}{self.sort}")
 
+    def reload(self) -> None:
+        """Load the list again, in the order now chosen: the area's own."""
+        raise NotImplementedError
+
     def action_next_sort(self) -> None:
         self._sort_index = (self._sort_index + 1) % len(self.SORTS)
         self.reload()
