@@ -51,7 +51,8 @@ from store.services.payments.batch_rules import (
 )
 from store.services.payments.integrity import check_unchanged_since_prepared, line_digest
 from store.services.payments.views import BatchRow, batch_rows, to_batch_row
-from store.uow import UnitOfWork, read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 THRESHOLDS_KEY = "payments.approval_thresholds"
 BATCH = PaymentBatch.__table__
@@ -261,29 +262,28 @@ async def _prepare(
     return row
 
 
-async def prepare_batch(db: Database, actor: Actor, scope: Scope, filters: CandidateFilter = CandidateFilter()) -> BatchRow:
+@operation
+async def prepare_batch(uow: UnitOfWork, scope: Scope, filters: CandidateFilter = CandidateFilter()) -> BatchRow:
     """A new draft with every current candidate of the scope (set-based, in one statement)."""
-    actor.require("payment.prepare")
-    filters = filters.checked()
-    async with unit_of_work(db, actor) as uow:
-        return await _prepare(uow, scope, filters)
+    uow.actor.require("payment.prepare")
+    return await _prepare(uow, scope, filters.checked())
 
 
-async def new_version(db: Database, actor: Actor, batch_id: int, filters: CandidateFilter | None = None) -> BatchRow:
+@operation
+async def new_version(uow: UnitOfWork, batch_id: int, filters: CandidateFilter | None = None) -> BatchRow:
     """A new draft from a rejected batch: same scope (and filter, unless another is given),
     prepared from the current candidates, which include the rejected batch's released items."""
-    actor.require("payment.prepare")
-    async with unit_of_work(db, actor) as uow:
-        rejected = await _locked(uow, batch_id, None)
-        enforce("new_version", rejected)
-        taken = (
-            await uow.session.execute(select(BATCH.c.id).where(BATCH.c.previous_batch_id == batch_id))
-        ).scalar()
-        if taken is not None:
-            raise RuleViolation("payment.version_exists", batch=batch_id, version_batch=taken)
-        scope = await _scope_of(uow.session, rejected)
-        chosen = (filters or CandidateFilter.from_json(rejected.filters)).checked()
-        return await _prepare(uow, scope, chosen, previous=rejected)
+    uow.actor.require("payment.prepare")
+    rejected = await _locked(uow, batch_id, None)
+    enforce("new_version", rejected)
+    taken = (
+        await uow.session.execute(select(BATCH.c.id).where(BATCH.c.previous_batch_id == batch_id))
+    ).scalar()
+    if taken is not None:
+        raise RuleViolation("payment.version_exists", batch=batch_id, version_batch=taken)
+    scope = await _scope_of(uow.session, rejected)
+    chosen = (filters or CandidateFilter.from_json(rejected.filters)).checked()
+    return await _prepare(uow, scope, chosen, previous=rejected)
 
 
 async def _scope_of(session: AsyncSession, batch: Any) -> Scope:
@@ -297,27 +297,27 @@ async def _scope_of(session: AsyncSession, batch: Any) -> Scope:
 # --- submitting, approving, rejecting, cancelling ---------------------------------------------
 
 
-async def submit_batch(db: Database, actor: Actor, batch_id: int, expected_version: int | None = None) -> BatchRow:
+@operation
+async def submit_batch(uow: UnitOfWork, batch_id: int, expected_version: int | None = None) -> BatchRow:
     """Draft -> submitted; the approvals it needs are fixed now, from the current thresholds."""
-    actor.require("payment.prepare")
-    async with unit_of_work(db, actor) as uow:
-        batch = await _locked(uow, batch_id, expected_version)
-        enforce("submit", batch)
-        if batch.line_count == 0:
-            raise RuleViolation("payment.no_candidates", scope=batch_id)
-        needed = approvals_for(batch.total_idr, await settings.get_in(uow.session, THRESHOLDS_KEY))
-        # What approvers will see is what was prepared: a draft edited since is refused.
-        digest = await check_unchanged_since_prepared(uow.session, batch_id)
-        await transition(
-            uow.session, batch, BatchState.SUBMITTED, (BatchState.DRAFT,), submitted_at=utcnow(),
-            approvals_needed=needed,
-        )
-        uow.audit(
-            "payment_batch.submitted", "payment_batch", batch_id,
-            before={"state": batch.state}, after={"state": BatchState.SUBMITTED},
-            details={**_amounts(batch), "approvals_needed": needed, "line_digest": digest},
-        )
-        return await batch_row(uow.session, batch_id)
+    uow.actor.require("payment.prepare")
+    batch = await _locked(uow, batch_id, expected_version)
+    enforce("submit", batch)
+    if batch.line_count == 0:
+        raise RuleViolation("payment.no_candidates", scope=batch_id)
+    needed = approvals_for(batch.total_idr, await settings.get_in(uow.session, THRESHOLDS_KEY))
+    # What approvers will see is what was prepared: a draft edited since is refused.
+    digest = await check_unchanged_since_prepared(uow.session, batch_id)
+    await transition(
+        uow.session, batch, BatchState.SUBMITTED, (BatchState.DRAFT,), submitted_at=utcnow(),
+        approvals_needed=needed,
+    )
+    uow.audit(
+        "payment_batch.submitted", "payment_batch", batch_id,
+        before={"state": batch.state}, after={"state": BatchState.SUBMITTED},
+        details={**_amounts(batch), "approvals_needed": needed, "line_digest": digest},
+    )
+    return await batch_row(uow.session, batch_id)
 
 
 async def _check_budget(uow: UnitOfWork, batch: Any) -> None:
@@ -340,33 +340,33 @@ class ApprovalResult:
     final: bool  # the batch is approved now
 
 
-async def approve_batch(db: Database, actor: Actor, batch_id: int, expected_version: int | None = None) -> ApprovalResult:
+@operation
+async def approve_batch(uow: UnitOfWork, batch_id: int, expected_version: int | None = None) -> ApprovalResult:
     """One approval by a distinct approver who did not prepare the batch; the last one needed
     approves it, if the wave's budget (incentives) covers it with everything already approved."""
-    actor.require("payment.approve")
-    async with unit_of_work(db, actor) as uow:
-        batch = await _locked(uow, batch_id, expected_version)
-        enforce("approve", batch)
-        approvers = await approvers_of(uow.session, batch_id)
-        refused = checker_refusal("approve", actor, batch, approvers)
-        if refused is not None:
-            raise refused
-        await _check_budget(uow, batch)
-        number = len(approvers) + 1
-        final = number >= batch.approvals_needed
-        # The approval first: the database approves a batch only with its approvals recorded.
-        uow.session.add(BatchApproval(batch_id=batch_id, prepared_by=batch.prepared_by, approver_id=actor.operator_id))
-        await uow.session.flush()
-        await transition(
-            uow.session, batch, BatchState.APPROVED if final else BatchState.SUBMITTED, (BatchState.SUBMITTED,)
-        )
-        uow.audit(
-            "payment_batch.approved" if final else "payment_batch.approval_given", "payment_batch", batch_id,
-            before={"state": batch.state}, after={"state": BatchState.APPROVED if final else batch.state},
-            details={**_amounts(batch), "approval": number, "approvals_needed": batch.approvals_needed},
-        )
-        await uow.session.flush()
-        return ApprovalResult(await batch_row(uow.session, batch_id), number, final)
+    uow.actor.require("payment.approve")
+    batch = await _locked(uow, batch_id, expected_version)
+    enforce("approve", batch)
+    approvers = await approvers_of(uow.session, batch_id)
+    refused = checker_refusal("approve", uow.actor, batch, approvers)
+    if refused is not None:
+        raise refused
+    await _check_budget(uow, batch)
+    number = len(approvers) + 1
+    final = number >= batch.approvals_needed
+    # The approval first: the database approves a batch only with its approvals recorded.
+    uow.session.add(BatchApproval(batch_id=batch_id, prepared_by=batch.prepared_by, approver_id=uow.actor.operator_id))
+    await uow.session.flush()
+    await transition(
+        uow.session, batch, BatchState.APPROVED if final else BatchState.SUBMITTED, (BatchState.SUBMITTED,)
+    )
+    uow.audit(
+        "payment_batch.approved" if final else "payment_batch.approval_given", "payment_batch", batch_id,
+        before={"state": batch.state}, after={"state": BatchState.APPROVED if final else batch.state},
+        details={**_amounts(batch), "approval": number, "approvals_needed": batch.approvals_needed},
+    )
+    await uow.session.flush()
+    return ApprovalResult(await batch_row(uow.session, batch_id), number, final)
 
 
 def _reason(reason: str) -> str:
@@ -387,31 +387,31 @@ async def _close(uow: UnitOfWork, batch: Any, to_state: str, from_states: tuple[
     return await batch_row(uow.session, batch.id)
 
 
-async def reject_batch(db: Database, actor: Actor, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
+@operation
+async def reject_batch(uow: UnitOfWork, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
     """Submitted -> rejected, with a reason; the batch freezes and its items are released."""
-    actor.require("payment.approve")
+    uow.actor.require("payment.approve")
     reason = _reason(reason)
-    async with unit_of_work(db, actor) as uow:
-        batch = await _locked(uow, batch_id, expected_version)
-        enforce("reject", batch)
-        refused = checker_refusal("reject", actor, batch, set())
-        if refused is not None:
-            raise refused
-        return await _close(
-            uow, batch, BatchState.REJECTED, (BatchState.SUBMITTED,), reason,
-            rejected_by=actor.operator_id, rejected_at=utcnow(), reject_reason=reason,
-        )
+    batch = await _locked(uow, batch_id, expected_version)
+    enforce("reject", batch)
+    refused = checker_refusal("reject", uow.actor, batch, set())
+    if refused is not None:
+        raise refused
+    return await _close(
+        uow, batch, BatchState.REJECTED, (BatchState.SUBMITTED,), reason,
+        rejected_by=uow.actor.operator_id, rejected_at=utcnow(), reject_reason=reason,
+    )
 
 
-async def cancel_batch(db: Database, actor: Actor, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
+@operation
+async def cancel_batch(uow: UnitOfWork, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
     """Draft or submitted -> cancelled, with a reason; its items are released."""
-    actor.require("payment.prepare")
+    uow.actor.require("payment.prepare")
     reason = _reason(reason)
-    async with unit_of_work(db, actor) as uow:
-        batch = await _locked(uow, batch_id, expected_version)
-        enforce("cancel", batch)
-        return await _close(
-            uow, batch, BatchState.CANCELLED, OPEN_STATES, reason,
-            cancelled_by=actor.operator_id, cancelled_at=utcnow(), cancel_reason=reason,
-        )
+    batch = await _locked(uow, batch_id, expected_version)
+    enforce("cancel", batch)
+    return await _close(
+        uow, batch, BatchState.CANCELLED, OPEN_STATES, reason,
+        cancelled_by=uow.actor.operator_id, cancelled_at=utcnow(), cancel_reason=reason,
+    )
 
