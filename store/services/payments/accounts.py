@@ -18,11 +18,13 @@ and verifying it, is what releases it.
 from __future__ import annotations
 
 import dataclasses
-
+import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlmodel import col
 
 from store import validators
 from store.actor import Actor
@@ -81,6 +83,7 @@ class AccountView:
 
 
 def _view(account: PayoutAccount) -> AccountView:
+    assert account.id is not None  # an account read or flushed
     return AccountView(
         account.id, account.owner_kind, account.participant_id, account.provider_id, account.platform_id, account.channel,
         account.institution, account.account_number, account.holder_name, account.holder_nik,
@@ -88,7 +91,7 @@ def _view(account: PayoutAccount) -> AccountView:
     )
 
 
-def _fields(account: PayoutAccount) -> dict:
+def _fields(account: PayoutAccount) -> dict[str, Any]:
     return {
         "channel": account.channel, "institution": account.institution, "account_number": account.account_number,
         "holder_name": account.holder_name, "verified": account.verified,
@@ -109,25 +112,7 @@ async def set_provider_account(
         raise NotFound("payout.provider_not_found", id=provider_id)
     if provider.npwp and provider.npwp != npwp:
         raise RuleViolation("payout.npwp_mismatch", provider=provider.name)
-    account = (
-        await uow.session.execute(select(PayoutAccount).where(PayoutAccount.provider_id == provider_id))
-    ).scalar_one_or_none()
-    before = _fields(account) if account else {}
-    if account is None:
-        account = PayoutAccount(owner_kind=AccountOwner.PROVIDER, provider_id=provider_id, created_at=utcnow())
-        uow.session.add(account)
-    elif expected_version is not None and account.version != expected_version:
-        raise Conflict("record.changed")
-    else:
-        account.updated_at = utcnow()
-    # A new or changed account is paid only once it has been verified again.
-    account.channel, account.institution = details.channel, details.institution
-    account.account_number, account.holder_name, account.holder_npwp = details.account_number, details.holder_name, npwp
-    account.verified, account.verified_by, account.verified_at = False, None, None
-    await uow.session.flush()
-    uow.audit("payout_account.registered", "payout_account", account.id, before=before, after=_fields(account),
-              details={"provider_id": provider_id})
-    return _view(account)
+    return await _register(uow, AccountOwner.PROVIDER, provider_id, details, npwp, expected_version)
 
 
 @operation
@@ -141,34 +126,48 @@ async def set_platform_account(
     details = details.checked()
     npwp = validators.npwp(holder_npwp, "payout_holder_npwp")
     platform = (
-        await uow.session.execute(select(Platform).where(Platform.code == platform_code))
+        await uow.session.execute(select(Platform).where(col(Platform.code) == platform_code))
     ).scalar_one_or_none()
     if platform is None:
         raise NotFound("platform.not_found", code=platform_code)
+    assert platform.id is not None  # a platform read from the database
     known = set(
         (await uow.session.execute(
-            select(PlatformApplication.npwp).where(PlatformApplication.platform_id == platform.id)
+            select(col(PlatformApplication.npwp)).where(col(PlatformApplication.platform_id) == platform.id)
         )).scalars()
     ) - {""}
     if known and npwp not in known:
         raise RuleViolation("payout.platform_npwp_mismatch", platform=platform.name)
+    return await _register(uow, AccountOwner.PLATFORM, platform.id, details, npwp, expected_version)
+
+
+async def _register(
+    uow: UnitOfWork, kind: AccountOwner, owner_id: int, details: AccountDetails, npwp: str, expected_version: int | None,
+) -> AccountView:
+    """The account of a provider or a platform (`kind`), new or replaced."""
+    column = "provider_id" if kind == AccountOwner.PROVIDER else "platform_id"
     account = (
-        await uow.session.execute(select(PayoutAccount).where(PayoutAccount.platform_id == platform.id))
+        await uow.session.execute(select(PayoutAccount).where(ACCOUNT.c[column] == owner_id))
     ).scalar_one_or_none()
     before = _fields(account) if account else {}
+    # A new or changed account is paid only once it has been verified.
     if account is None:
-        account = PayoutAccount(owner_kind=AccountOwner.PLATFORM, platform_id=platform.id, created_at=utcnow())
+        account = PayoutAccount(
+            owner_kind=kind, provider_id=owner_id if kind == AccountOwner.PROVIDER else None,
+            platform_id=owner_id if kind == AccountOwner.PLATFORM else None, **asdict(details), holder_npwp=npwp,
+            created_at=utcnow(),
+        )
         uow.session.add(account)
     elif expected_version is not None and account.version != expected_version:
         raise Conflict("record.changed")
     else:
+        account.channel, account.institution = details.channel, details.institution
+        account.account_number, account.holder_name, account.holder_npwp = details.account_number, details.holder_name, npwp
+        account.verified, account.verified_by, account.verified_at = False, None, None
         account.updated_at = utcnow()
-    account.channel, account.institution = details.channel, details.institution
-    account.account_number, account.holder_name, account.holder_npwp = details.account_number, details.holder_name, npwp
-    account.verified, account.verified_by, account.verified_at = False, None, None
     await uow.session.flush()
     uow.audit("payout_account.registered", "payout_account", account.id, before=before, after=_fields(account),
-              details={"platform_id": platform.id})
+              details={column: owner_id})
     return _view(account)
 
 
@@ -196,18 +195,21 @@ async def account_of(
     actor.require("payment.read")
     query = select(PayoutAccount)
     if nik is not None:
-        query = query.join(Participant, Participant.id == PayoutAccount.participant_id).where(Participant.nik == nik)
+        query = query.join(Participant, col(Participant.id) == PayoutAccount.participant_id).where(
+            col(Participant.nik) == nik
+        )
     elif platform_code is not None:
-        query = query.join(Platform, Platform.id == PayoutAccount.platform_id).where(Platform.code == platform_code)
+        query = query.join(Platform, col(Platform.id) == PayoutAccount.platform_id).where(
+            col(Platform.code) == platform_code
+        )
     else:
-        query = query.where(PayoutAccount.provider_id == provider_id)
+        query = query.where(col(PayoutAccount.provider_id) == provider_id)
     async with read_session(db) as session:
         account = (await session.execute(query)).scalar_one_or_none()
-        if account is not None:
-            await require_visible(session, actor, "payout_account", account.id)
-    if account is None:
-        return None
-    view = _view(account)
+        if account is None:
+            return None
+        view = _view(account)
+        await require_visible(session, actor, "payout_account", view.id)
     if not actor.can("participant.reveal_nik"):
         view = dataclasses.replace(view, holder_nik=mask_nik(view.holder_nik) if view.holder_nik else "")
     return view
@@ -274,13 +276,15 @@ def _column(error: MitraError) -> str:
     return field.removeprefix("payout_")
 
 
-async def _store_accounts(uow, chunk, report: ImportReport, now) -> int:
+async def _store_accounts(uow: UnitOfWork, chunk: list[_Row], report: ImportReport, now: dt.datetime) -> int:
     session = uow.session
     niks = [nik for _, nik, _, _ in chunk]
     participants = dict(
-        (await session.execute(select(Participant.nik, Participant.id).where(Participant.nik.in_(niks)))).all()
+        (
+            await session.execute(select(col(Participant.nik), col(Participant.id)).where(col(Participant.nik).in_(niks)))
+        ).all()
     )
-    existing = dict(
+    existing: dict[int, int] = dict(
         (
             await session.execute(
                 select(ACCOUNT.c.participant_id, ACCOUNT.c.id).where(ACCOUNT.c.participant_id.in_(participants.values()))
