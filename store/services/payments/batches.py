@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Table, func, insert, literal, select, text, true, update
+from sqlalchemy import Column, MetaData, Select, Table, func, insert, literal, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -38,7 +40,7 @@ from store.services.payments.payables import (
     ResolvedScope,
     Scope,
     candidates,
-    platform_account_ready,
+    payee_missing,
     resolve_scope,
     summarise,
 )
@@ -97,20 +99,22 @@ def check_thresholds(pairs: Any) -> list[list[int]]:
 
 async def approval_thresholds(db: Database, actor: Actor) -> list[list[int]]:
     actor.require("payment.read")
-    return await settings.get(db, THRESHOLDS_KEY)
+    thresholds: list[list[int]] = await settings.get(db, THRESHOLDS_KEY)
+    return thresholds
 
 
 async def set_approval_thresholds(db: Database, actor: Actor, pairs: Any) -> list[list[int]]:
     """Admins change the thresholds (through the audited settings service)."""
     actor.require("payment.thresholds")
-    return await settings.change(db, actor, THRESHOLDS_KEY, check_thresholds(pairs))
+    thresholds: list[list[int]] = await settings.change(db, actor, THRESHOLDS_KEY, check_thresholds(pairs))
+    return thresholds
 
 
 # --- reading a batch inside a unit of work --------------------------------------------------
 
 
 async def batch_row(session: AsyncSession, batch_id: int) -> BatchRow:
-    row = (await session.execute(batch_rows().where(PaymentBatch.id == batch_id))).first()
+    row = (await session.execute(batch_rows().where(col(PaymentBatch.id) == batch_id))).first()
     if row is None:
         raise NotFound("payment.batch_not_found", batch=batch_id)
     return to_batch_row(row)
@@ -136,6 +140,7 @@ async def transition(session: AsyncSession, batch: Any, to_state: str, from_stat
         .where(BATCH.c.id == batch.id, BATCH.c.state.in_(from_states), BATCH.c.version == batch.version)
         .values(state=to_state, version=BATCH.c.version + 1, **values)
     )
+    assert isinstance(result, CursorResult)  # what an UPDATE returns
     if result.rowcount != 1:
         raise Conflict("record.changed")
 
@@ -182,7 +187,7 @@ CANDIDATES = Table(
 )
 
 
-async def _take_candidates(uow: UnitOfWork, batch_id: int, query) -> None:
+async def _take_candidates(uow: UnitOfWork, batch_id: int, query: Select[*tuple[Any, ...]]) -> None:
     """Copy the candidates into lines of the batch, with their accounts, live, set-based; any item
     that became live meanwhile is skipped (ON CONFLICT against the partial unique index: the
     database's never-twice)."""
@@ -238,7 +243,7 @@ async def _prepare(
         )).one()
     )
     if count == 0:
-        if resolved.kind == BatchKind.TRAINING_FEE and not await platform_account_ready(session, resolved.platform_id):
+        if await payee_missing(session, resolved):
             raise RuleViolation("payment.platform_account_needed", platform=resolved.label)
         raise RuleViolation("payment.no_candidates", scope=resolved.label)
     thresholds = await settings.get_in(session, THRESHOLDS_KEY)
@@ -288,9 +293,9 @@ async def new_version(uow: UnitOfWork, batch_id: int, filters: CandidateFilter |
 
 async def _scope_of(session: AsyncSession, batch: Any) -> Scope:
     if batch.kind == BatchKind.TRAINING_FEE:
-        code = (await session.execute(select(Platform.code).where(Platform.id == batch.platform_id))).scalar_one()
+        code = (await session.execute(select(col(Platform.code)).where(col(Platform.id) == batch.platform_id))).scalar_one()
         return Scope.fees(code)
-    number = (await session.execute(select(Wave.number).where(Wave.id == batch.wave_id))).scalar_one()
+    number = (await session.execute(select(col(Wave.number)).where(col(Wave.id) == batch.wave_id))).scalar_one()
     return Scope.incentives(number, batch.payer)
 
 
@@ -354,8 +359,10 @@ async def approve_batch(uow: UnitOfWork, batch_id: int, expected_version: int | 
     await _check_budget(uow, batch)
     number = len(approvers) + 1
     final = number >= batch.approvals_needed
+    approver_id = uow.actor.operator_id
+    assert approver_id is not None  # only the system acts without an operator, and it approves nothing
     # The approval first: the database approves a batch only with its approvals recorded.
-    uow.session.add(BatchApproval(batch_id=batch_id, prepared_by=batch.prepared_by, approver_id=uow.actor.operator_id))
+    uow.session.add(BatchApproval(batch_id=batch_id, prepared_by=batch.prepared_by, approver_id=approver_id))
     await uow.session.flush()
     await transition(
         uow.session, batch, BatchState.APPROVED if final else BatchState.SUBMITTED, (BatchState.SUBMITTED,)

@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from store.errors import InvalidInput, NotFound, RuleViolation
 from store.models import FailureKind, LineStatus, PaymentBatch, PaymentLine, PaymentRetryOverride, utcnow
@@ -83,11 +84,11 @@ async def allow_retry(uow: UnitOfWork, line_id: int, reason: str) -> RetryAllowe
     session = uow.session
     line = (
         await session.execute(
-            select(PaymentLine.id, PaymentLine.item_key, PaymentLine.status, PaymentLine.failure_kind,
-                   PaymentLine.failure_reason, PaymentLine.batch_id, PaymentLine.account_institution,
-                   PaymentLine.account_number, PaymentBatch.platform_id)
-            .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
-            .where(PaymentLine.id == line_id)
+            select(col(PaymentLine.id), col(PaymentLine.item_key), col(PaymentLine.status),
+                   col(PaymentLine.failure_kind), col(PaymentLine.failure_reason), col(PaymentLine.batch_id),
+                   col(PaymentLine.account_institution), col(PaymentLine.account_number), col(PaymentBatch.platform_id))
+            .join(PaymentBatch, col(PaymentBatch.id) == PaymentLine.batch_id)
+            .where(col(PaymentLine.id) == line_id)
         )
     ).first()
     if line is None:
@@ -96,12 +97,15 @@ async def allow_retry(uow: UnitOfWork, line_id: int, reason: str) -> RetryAllowe
     if line.status != LineStatus.FAILED or line.failure_kind != FailureKind.ACCOUNT:
         raise RuleViolation("payment.override_needs_account_failure", line=line_id)
     taken = (
-        await session.execute(select(PaymentRetryOverride.id).where(PaymentRetryOverride.line_id == line_id))
+        await session.execute(
+            select(col(PaymentRetryOverride.id)).where(col(PaymentRetryOverride.line_id) == line_id)
+        )
     ).scalar()
     if taken is not None:
         raise RuleViolation("payment.override_exists", line=line_id)
-    session.add(PaymentRetryOverride(line_id=line_id, granted_by=uow.actor.operator_id, reason=cleaned,
-                                     granted_at=utcnow()))
+    granted_by = uow.actor.operator_id
+    assert granted_by is not None  # only the system acts without an operator, and it overrides nothing
+    session.add(PaymentRetryOverride(line_id=line_id, granted_by=granted_by, reason=cleaned, granted_at=utcnow()))
     await session.flush()
     uow.audit(
         "payment_line.retry_allowed", "payment_line", line_id,

@@ -45,9 +45,10 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
 from store.csvio import ImportReport, malformed, read_text, rows
@@ -103,7 +104,7 @@ async def _batch_for_export(db: Database, actor: Actor, batch_id: int) -> Any:
     return batch
 
 
-async def _write_lines(db: Database, batch_id: int, handle) -> tuple[int, int]:
+async def _write_lines(db: Database, batch_id: int, handle: TextIO) -> tuple[int, int]:
     """Write the batch's lines in keyset pages; returns (count, total)."""
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
@@ -168,7 +169,7 @@ async def _mark_sent(uow: UnitOfWork, batch_id: int, details: dict[str, Any]) ->
     """Approved -> sent, with the file's details; a sent batch's copy is audited. Returns whether
     this was the first export."""
     current = (await uow.session.execute(select(BATCH).where(BATCH.c.id == batch_id).with_for_update())).one()
-    first = current.state == BatchState.APPROVED
+    first: bool = current.state == BatchState.APPROVED
     if first:
         await transition(
             uow.session, current, BatchState.SENT, (BatchState.APPROVED,), sent_by=uow.actor.operator_id, sent_at=utcnow()
@@ -240,7 +241,9 @@ class _RowError(Exception):
         self.error = error
 
 
-async def _check_chunk(session, batch_id: int, chunk: list[_Result], report: ReconcileReport) -> list[_Result]:
+async def _check_chunk(
+    session: AsyncSession, batch_id: int, chunk: list[_Result], report: ReconcileReport
+) -> list[_Result]:
     """The chunk's rows that change a line; refusals go to the report."""
     known = {
         row.id: row
@@ -275,7 +278,7 @@ async def _check_chunk(session, batch_id: int, chunk: list[_Result], report: Rec
     return changes
 
 
-async def _apply(session, batch_id: int, changes: list[_Result], report: ReconcileReport) -> None:
+async def _apply(session: AsyncSession, batch_id: int, changes: list[_Result], report: ReconcileReport) -> None:
     if not changes:
         return
     now = utcnow()
@@ -345,7 +348,9 @@ async def reconcile_file(db: Database, actor: Actor, batch_id: int, path: str | 
     return await reconcile(db, actor, batch_id, read_text(path))
 
 
-async def _read_and_apply(session, batch_id: int, parsed, report: ReconcileReport) -> None:
+async def _read_and_apply(
+    session: AsyncSession, batch_id: int, parsed: Iterator[tuple[int, dict[str, str]]], report: ReconcileReport
+) -> None:
     """Check the rows chunk by chunk, applying each clean chunk while no row was refused yet (a
     refusal later rolls everything back): memory stays bounded for files of any size."""
     seen: set[int] = set()
@@ -381,7 +386,7 @@ async def _read_and_apply(session, batch_id: int, parsed, report: ReconcileRepor
     report.errors.sort(key=lambda error: error.line)  # rows are checked against the lines per chunk
 
 
-async def _settle_batch(uow, batch, report: ReconcileReport) -> None:
+async def _settle_batch(uow: UnitOfWork, batch: Any, report: ReconcileReport) -> None:
     """Totals from the lines; sent -> reconciled once no line waits for a result."""
     session = uow.session
     paid_idr, failed_idr, pending = (
