@@ -25,7 +25,8 @@ from typing import Any
 from store.actor import Actor
 from store.engine import Database
 from store.errors import InvalidInput
-from store.uow import unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork
 
 FORMATS = ("csv", "xlsx")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -141,6 +142,11 @@ async def export_list(
             return 0
         raise
     sink.close()
-    async with unit_of_work(db, actor) as uow:
-        uow.audit("list.exported", "list", name, details={"list": name, "format": fmt, "rows": written})
+    # Audited once the file is whole, in a transaction of its own.
+    await _record_export(db, actor, name, fmt, written)
     return written
+
+
+@operation
+async def _record_export(uow: UnitOfWork, name: str, fmt: str, written: int) -> None:
+    uow.audit("list.exported", "list", name, details={"list": name, "format": fmt, "rows": written})

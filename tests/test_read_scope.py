@@ -27,6 +27,8 @@ from tests.conftest import Actors
 WRITES = {
     "applications.request_information", "applications.record_answer", "curation.score_indicator",
     "payments.batches.set_approval_thresholds", "platforms.suspend", "platforms.reinstate",
+    # a file read or written outside the transaction, which is a private operation
+    "payments.accounts.import_participant_accounts", "payments.files.export_disbursement", "payments.files.reconcile",
     "participant_import.import_participants", "payments.files.reconcile_file",
     "participant_lists.write_participant_list",  # a file export: covered by its own scope tests
     "sessions.log_out", "sessions.touch",  # a console's own session row: bookkeeping

@@ -18,11 +18,13 @@ and verifying it, is what releases it.
 from __future__ import annotations
 
 import dataclasses
-
+import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlmodel import col
 
 from store import validators
 from store.actor import Actor
@@ -33,7 +35,8 @@ from store.models import AccountChannel, AccountOwner, Participant, PayoutAccoun
 from store.services.payments.payables import normalise_institution
 from store.scope import require_visible
 from store.services.registry import mask_nik
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 ACCOUNT = PayoutAccount.__table__
 _ACCOUNT_NUMBER = re.compile(r"^\d{6,30}$")
@@ -80,6 +83,7 @@ class AccountView:
 
 
 def _view(account: PayoutAccount) -> AccountView:
+    assert account.id is not None  # an account read or flushed
     return AccountView(
         account.id, account.owner_kind, account.participant_id, account.provider_id, account.platform_id, account.channel,
         account.institution, account.account_number, account.holder_name, account.holder_nik,
@@ -87,105 +91,101 @@ def _view(account: PayoutAccount) -> AccountView:
     )
 
 
-def _fields(account: PayoutAccount) -> dict:
+def _fields(account: PayoutAccount) -> dict[str, Any]:
     return {
         "channel": account.channel, "institution": account.institution, "account_number": account.account_number,
         "holder_name": account.holder_name, "verified": account.verified,
     }
 
 
+@operation
 async def set_provider_account(
-    db: Database, actor: Actor, provider_id: int, details: AccountDetails, holder_npwp: str,
+    uow: UnitOfWork, provider_id: int, details: AccountDetails, holder_npwp: str,
     *, expected_version: int | None = None,
 ) -> AccountView:
     """Register (or replace) a provider's account, held under the provider's NPWP."""
-    actor.require("payout_account.manage")
+    uow.actor.require("payout_account.manage")
     details = details.checked()
     npwp = validators.npwp(holder_npwp, "payout_holder_npwp")
-    async with unit_of_work(db, actor) as uow:
-        provider = await uow.session.get(Provider, provider_id)
-        if provider is None:
-            raise NotFound("payout.provider_not_found", id=provider_id)
-        if provider.npwp and provider.npwp != npwp:
-            raise RuleViolation("payout.npwp_mismatch", provider=provider.name)
-        account = (
-            await uow.session.execute(select(PayoutAccount).where(PayoutAccount.provider_id == provider_id))
-        ).scalar_one_or_none()
-        before = _fields(account) if account else {}
-        if account is None:
-            account = PayoutAccount(owner_kind=AccountOwner.PROVIDER, provider_id=provider_id, created_at=utcnow())
-            uow.session.add(account)
-        elif expected_version is not None and account.version != expected_version:
-            raise Conflict("record.changed")
-        else:
-            account.updated_at = utcnow()
-        # A new or changed account is paid only once it has been verified again.
-        account.channel, account.institution = details.channel, details.institution
-        account.account_number, account.holder_name, account.holder_npwp = details.account_number, details.holder_name, npwp
-        account.verified, account.verified_by, account.verified_at = False, None, None
-        await uow.session.flush()
-        uow.audit("payout_account.registered", "payout_account", account.id, before=before, after=_fields(account),
-                  details={"provider_id": provider_id})
-        return _view(account)
+    provider = await uow.session.get(Provider, provider_id)
+    if provider is None:
+        raise NotFound("payout.provider_not_found", id=provider_id)
+    if provider.npwp and provider.npwp != npwp:
+        raise RuleViolation("payout.npwp_mismatch", provider=provider.name)
+    return await _register(uow, AccountOwner.PROVIDER, provider_id, details, npwp, expected_version)
 
 
+@operation
 async def set_platform_account(
-    db: Database, actor: Actor, platform_code: str, details: AccountDetails, holder_npwp: str,
+    uow: UnitOfWork, platform_code: str, details: AccountDetails, holder_npwp: str,
     *, expected_version: int | None = None,
 ) -> AccountView:
     """Register (or replace) the account the PMO pays a platform's training fees into, held under
     the platform's NPWP (the one of its application, when the office has it)."""
-    actor.require("payout_account.manage")
+    uow.actor.require("payout_account.manage")
     details = details.checked()
     npwp = validators.npwp(holder_npwp, "payout_holder_npwp")
-    async with unit_of_work(db, actor) as uow:
-        platform = (
-            await uow.session.execute(select(Platform).where(Platform.code == platform_code))
-        ).scalar_one_or_none()
-        if platform is None:
-            raise NotFound("platform.not_found", code=platform_code)
-        known = set(
-            (await uow.session.execute(
-                select(PlatformApplication.npwp).where(PlatformApplication.platform_id == platform.id)
-            )).scalars()
-        ) - {""}
-        if known and npwp not in known:
-            raise RuleViolation("payout.platform_npwp_mismatch", platform=platform.name)
-        account = (
-            await uow.session.execute(select(PayoutAccount).where(PayoutAccount.platform_id == platform.id))
-        ).scalar_one_or_none()
-        before = _fields(account) if account else {}
-        if account is None:
-            account = PayoutAccount(owner_kind=AccountOwner.PLATFORM, platform_id=platform.id, created_at=utcnow())
-            uow.session.add(account)
-        elif expected_version is not None and account.version != expected_version:
-            raise Conflict("record.changed")
-        else:
-            account.updated_at = utcnow()
+    platform = (
+        await uow.session.execute(select(Platform).where(col(Platform.code) == platform_code))
+    ).scalar_one_or_none()
+    if platform is None:
+        raise NotFound("platform.not_found", code=platform_code)
+    assert platform.id is not None  # a platform read from the database
+    known = set(
+        (await uow.session.execute(
+            select(col(PlatformApplication.npwp)).where(col(PlatformApplication.platform_id) == platform.id)
+        )).scalars()
+    ) - {""}
+    if known and npwp not in known:
+        raise RuleViolation("payout.platform_npwp_mismatch", platform=platform.name)
+    return await _register(uow, AccountOwner.PLATFORM, platform.id, details, npwp, expected_version)
+
+
+async def _register(
+    uow: UnitOfWork, kind: AccountOwner, owner_id: int, details: AccountDetails, npwp: str, expected_version: int | None,
+) -> AccountView:
+    """The account of a provider or a platform (`kind`), new or replaced."""
+    column = "provider_id" if kind == AccountOwner.PROVIDER else "platform_id"
+    account = (
+        await uow.session.execute(select(PayoutAccount).where(ACCOUNT.c[column] == owner_id))
+    ).scalar_one_or_none()
+    before = _fields(account) if account else {}
+    # A new or changed account is paid only once it has been verified.
+    if account is None:
+        account = PayoutAccount(
+            owner_kind=kind, provider_id=owner_id if kind == AccountOwner.PROVIDER else None,
+            platform_id=owner_id if kind == AccountOwner.PLATFORM else None, **asdict(details), holder_npwp=npwp,
+            created_at=utcnow(),
+        )
+        uow.session.add(account)
+    elif expected_version is not None and account.version != expected_version:
+        raise Conflict("record.changed")
+    else:
         account.channel, account.institution = details.channel, details.institution
         account.account_number, account.holder_name, account.holder_npwp = details.account_number, details.holder_name, npwp
         account.verified, account.verified_by, account.verified_at = False, None, None
-        await uow.session.flush()
-        uow.audit("payout_account.registered", "payout_account", account.id, before=before, after=_fields(account),
-                  details={"platform_id": platform.id})
-        return _view(account)
+        account.updated_at = utcnow()
+    await uow.session.flush()
+    uow.audit("payout_account.registered", "payout_account", account.id, before=before, after=_fields(account),
+              details={column: owner_id})
+    return _view(account)
 
 
-async def verify_account(db: Database, actor: Actor, account_id: int, *, expected_version: int | None = None) -> AccountView:
+@operation
+async def verify_account(uow: UnitOfWork, account_id: int, *, expected_version: int | None = None) -> AccountView:
     """Mark an account checked with its bank or e-wallet: only verified accounts are paid."""
-    actor.require("payout_account.manage")
-    async with unit_of_work(db, actor) as uow:
-        account = await uow.session.get(PayoutAccount, account_id)
-        if account is None:
-            raise NotFound("payout.not_found", id=account_id)
-        if expected_version is not None and account.version != expected_version:
-            raise Conflict("record.changed")
-        if not account.verified:
-            account.verified, account.verified_by, account.verified_at = True, actor.operator_id, utcnow()
-            await uow.session.flush()
-            uow.audit("payout_account.verified", "payout_account", account_id, before={"verified": False},
-                      after={"verified": True})
-        return _view(account)
+    uow.actor.require("payout_account.manage")
+    account = await uow.session.get(PayoutAccount, account_id)
+    if account is None:
+        raise NotFound("payout.not_found", id=account_id)
+    if expected_version is not None and account.version != expected_version:
+        raise Conflict("record.changed")
+    if not account.verified:
+        account.verified, account.verified_by, account.verified_at = True, uow.actor.operator_id, utcnow()
+        await uow.session.flush()
+        uow.audit("payout_account.verified", "payout_account", account_id, before={"verified": False},
+                  after={"verified": True})
+    return _view(account)
 
 
 async def account_of(
@@ -195,21 +195,28 @@ async def account_of(
     actor.require("payment.read")
     query = select(PayoutAccount)
     if nik is not None:
-        query = query.join(Participant, Participant.id == PayoutAccount.participant_id).where(Participant.nik == nik)
+        query = query.join(Participant, col(Participant.id) == PayoutAccount.participant_id).where(
+            col(Participant.nik) == nik
+        )
     elif platform_code is not None:
-        query = query.join(Platform, Platform.id == PayoutAccount.platform_id).where(Platform.code == platform_code)
+        query = query.join(Platform, col(Platform.id) == PayoutAccount.platform_id).where(
+            col(Platform.code) == platform_code
+        )
     else:
-        query = query.where(PayoutAccount.provider_id == provider_id)
+        query = query.where(col(PayoutAccount.provider_id) == provider_id)
     async with read_session(db) as session:
         account = (await session.execute(query)).scalar_one_or_none()
-        if account is not None:
-            await require_visible(session, actor, "payout_account", account.id)
-    if account is None:
-        return None
-    view = _view(account)
+        if account is None:
+            return None
+        view = _view(account)
+        await require_visible(session, actor, "payout_account", view.id)
     if not actor.can("participant.reveal_nik"):
         view = dataclasses.replace(view, holder_nik=mask_nik(view.holder_nik) if view.holder_nik else "")
     return view
+
+
+# A checked row of an accounts file: its line, the participant's NIK, the account, verified or not.
+_Row = tuple[int, str, AccountDetails, bool]
 
 
 def _yes_no(value: str) -> bool:
@@ -230,7 +237,7 @@ async def import_participant_accounts(db: Database, actor: Actor, text: str) -> 
     """
     actor.require("payout_account.manage")
     report = ImportReport()
-    parsed: list[tuple[int, str, AccountDetails, bool]] = []
+    parsed: list[_Row] = []
     for line, row in rows(text, IMPORT_COLUMNS, IMPORT_OPTIONAL, report=report):
         report.read += 1
         problem = malformed(row, len(IMPORT_COLUMNS))
@@ -248,14 +255,20 @@ async def import_participant_accounts(db: Database, actor: Actor, text: str) -> 
             report.reject(line, error, _column(error))
             continue
         parsed.append((line, nik, details, verified))
-    async with unit_of_work(db, actor) as uow:
-        now = utcnow()
-        for start in range(0, len(parsed), CHUNK):
-            report.imported += await _store_accounts(uow, parsed[start:start + CHUNK], report, now)
-        report.errors.sort(key=lambda error: error.line)  # unknown NIKs are found a chunk later
-        uow.audit("payout_account.imported", "payout_account", "",
-                  details={"read": report.read, "imported": report.imported, "rejected": report.rejected})
+    # The file is checked before the transaction: the write lock is held for the accounts only.
+    await _write_accounts(db, actor, parsed, report)
     return report
+
+
+@operation
+async def _write_accounts(uow: UnitOfWork, parsed: list[_Row], report: ImportReport) -> None:
+    """The checked rows, chunk by chunk, and the import's one audit event."""
+    now = utcnow()
+    for start in range(0, len(parsed), CHUNK):
+        report.imported += await _store_accounts(uow, parsed[start:start + CHUNK], report, now)
+    report.errors.sort(key=lambda error: error.line)  # unknown NIKs are found a chunk later
+    uow.audit("payout_account.imported", "payout_account", "",
+              details={"read": report.read, "imported": report.imported, "rejected": report.rejected})
 
 
 def _column(error: MitraError) -> str:
@@ -263,13 +276,15 @@ def _column(error: MitraError) -> str:
     return field.removeprefix("payout_")
 
 
-async def _store_accounts(uow, chunk, report: ImportReport, now) -> int:
+async def _store_accounts(uow: UnitOfWork, chunk: list[_Row], report: ImportReport, now: dt.datetime) -> int:
     session = uow.session
     niks = [nik for _, nik, _, _ in chunk]
     participants = dict(
-        (await session.execute(select(Participant.nik, Participant.id).where(Participant.nik.in_(niks)))).all()
+        (
+            await session.execute(select(col(Participant.nik), col(Participant.id)).where(col(Participant.nik).in_(niks)))
+        ).all()
     )
-    existing = dict(
+    existing: dict[int, int] = dict(
         (
             await session.execute(
                 select(ACCOUNT.c.participant_id, ACCOUNT.c.id).where(ACCOUNT.c.participant_id.in_(participants.values()))

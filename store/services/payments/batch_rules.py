@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.allowed import Actions, StateRule, judge_table
@@ -41,7 +42,11 @@ def enforce(action: str, batch: Any) -> None:
 
 async def approvers_of(session: AsyncSession, batch_id: int) -> set[int]:
     return set(
-        (await session.execute(select(BatchApproval.approver_id).where(BatchApproval.batch_id == batch_id))).scalars()
+        (
+            await session.execute(
+                select(col(BatchApproval.approver_id)).where(col(BatchApproval.batch_id) == batch_id)
+            )
+        ).scalars()
     )
 
 
@@ -69,7 +74,7 @@ async def budget_refusal(session: AsyncSession, batch: Any) -> RuleViolation | N
     if batch.kind != BatchKind.INCENTIVE:
         return None
     budget, number = (
-        await session.execute(select(Wave.budget_idr, Wave.number).where(Wave.id == batch.wave_id))
+        await session.execute(select(col(Wave.budget_idr), col(Wave.number)).where(col(Wave.id) == batch.wave_id))
     ).one()
     committed = await committed_budget(session, batch.wave_id, excluding=batch.id)
     if committed + batch.total_idr <= budget:

@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, MetaData, Table, func, insert, literal, select, text, true, update
+from sqlalchemy import Column, MetaData, Select, Table, func, insert, literal, select, text, true, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -38,7 +40,7 @@ from store.services.payments.payables import (
     ResolvedScope,
     Scope,
     candidates,
-    platform_account_ready,
+    payee_missing,
     resolve_scope,
     summarise,
 )
@@ -51,7 +53,8 @@ from store.services.payments.batch_rules import (
 )
 from store.services.payments.integrity import check_unchanged_since_prepared, line_digest
 from store.services.payments.views import BatchRow, batch_rows, to_batch_row
-from store.uow import UnitOfWork, read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 THRESHOLDS_KEY = "payments.approval_thresholds"
 BATCH = PaymentBatch.__table__
@@ -96,20 +99,22 @@ def check_thresholds(pairs: Any) -> list[list[int]]:
 
 async def approval_thresholds(db: Database, actor: Actor) -> list[list[int]]:
     actor.require("payment.read")
-    return await settings.get(db, THRESHOLDS_KEY)
+    thresholds: list[list[int]] = await settings.get(db, THRESHOLDS_KEY)
+    return thresholds
 
 
 async def set_approval_thresholds(db: Database, actor: Actor, pairs: Any) -> list[list[int]]:
     """Admins change the thresholds (through the audited settings service)."""
     actor.require("payment.thresholds")
-    return await settings.change(db, actor, THRESHOLDS_KEY, check_thresholds(pairs))
+    thresholds: list[list[int]] = await settings.change(db, actor, THRESHOLDS_KEY, check_thresholds(pairs))
+    return thresholds
 
 
 # --- reading a batch inside a unit of work --------------------------------------------------
 
 
 async def batch_row(session: AsyncSession, batch_id: int) -> BatchRow:
-    row = (await session.execute(batch_rows().where(PaymentBatch.id == batch_id))).first()
+    row = (await session.execute(batch_rows().where(col(PaymentBatch.id) == batch_id))).first()
     if row is None:
         raise NotFound("payment.batch_not_found", batch=batch_id)
     return to_batch_row(row)
@@ -135,6 +140,7 @@ async def transition(session: AsyncSession, batch: Any, to_state: str, from_stat
         .where(BATCH.c.id == batch.id, BATCH.c.state.in_(from_states), BATCH.c.version == batch.version)
         .values(state=to_state, version=BATCH.c.version + 1, **values)
     )
+    assert isinstance(result, CursorResult)  # what an UPDATE returns
     if result.rowcount != 1:
         raise Conflict("record.changed")
 
@@ -181,7 +187,7 @@ CANDIDATES = Table(
 )
 
 
-async def _take_candidates(uow: UnitOfWork, batch_id: int, query) -> None:
+async def _take_candidates(uow: UnitOfWork, batch_id: int, query: Select[*tuple[Any, ...]]) -> None:
     """Copy the candidates into lines of the batch, with their accounts, live, set-based; any item
     that became live meanwhile is skipped (ON CONFLICT against the partial unique index: the
     database's never-twice)."""
@@ -237,7 +243,7 @@ async def _prepare(
         )).one()
     )
     if count == 0:
-        if resolved.kind == BatchKind.TRAINING_FEE and not await platform_account_ready(session, resolved.platform_id):
+        if await payee_missing(session, resolved):
             raise RuleViolation("payment.platform_account_needed", platform=resolved.label)
         raise RuleViolation("payment.no_candidates", scope=resolved.label)
     thresholds = await settings.get_in(session, THRESHOLDS_KEY)
@@ -261,63 +267,62 @@ async def _prepare(
     return row
 
 
-async def prepare_batch(db: Database, actor: Actor, scope: Scope, filters: CandidateFilter = CandidateFilter()) -> BatchRow:
+@operation
+async def prepare_batch(uow: UnitOfWork, scope: Scope, filters: CandidateFilter = CandidateFilter()) -> BatchRow:
     """A new draft with every current candidate of the scope (set-based, in one statement)."""
-    actor.require("payment.prepare")
-    filters = filters.checked()
-    async with unit_of_work(db, actor) as uow:
-        return await _prepare(uow, scope, filters)
+    uow.actor.require("payment.prepare")
+    return await _prepare(uow, scope, filters.checked())
 
 
-async def new_version(db: Database, actor: Actor, batch_id: int, filters: CandidateFilter | None = None) -> BatchRow:
+@operation
+async def new_version(uow: UnitOfWork, batch_id: int, filters: CandidateFilter | None = None) -> BatchRow:
     """A new draft from a rejected batch: same scope (and filter, unless another is given),
     prepared from the current candidates, which include the rejected batch's released items."""
-    actor.require("payment.prepare")
-    async with unit_of_work(db, actor) as uow:
-        rejected = await _locked(uow, batch_id, None)
-        enforce("new_version", rejected)
-        taken = (
-            await uow.session.execute(select(BATCH.c.id).where(BATCH.c.previous_batch_id == batch_id))
-        ).scalar()
-        if taken is not None:
-            raise RuleViolation("payment.version_exists", batch=batch_id, version_batch=taken)
-        scope = await _scope_of(uow.session, rejected)
-        chosen = (filters or CandidateFilter.from_json(rejected.filters)).checked()
-        return await _prepare(uow, scope, chosen, previous=rejected)
+    uow.actor.require("payment.prepare")
+    rejected = await _locked(uow, batch_id, None)
+    enforce("new_version", rejected)
+    taken = (
+        await uow.session.execute(select(BATCH.c.id).where(BATCH.c.previous_batch_id == batch_id))
+    ).scalar()
+    if taken is not None:
+        raise RuleViolation("payment.version_exists", batch=batch_id, version_batch=taken)
+    scope = await _scope_of(uow.session, rejected)
+    chosen = (filters or CandidateFilter.from_json(rejected.filters)).checked()
+    return await _prepare(uow, scope, chosen, previous=rejected)
 
 
 async def _scope_of(session: AsyncSession, batch: Any) -> Scope:
     if batch.kind == BatchKind.TRAINING_FEE:
-        code = (await session.execute(select(Platform.code).where(Platform.id == batch.platform_id))).scalar_one()
+        code = (await session.execute(select(col(Platform.code)).where(col(Platform.id) == batch.platform_id))).scalar_one()
         return Scope.fees(code)
-    number = (await session.execute(select(Wave.number).where(Wave.id == batch.wave_id))).scalar_one()
+    number = (await session.execute(select(col(Wave.number)).where(col(Wave.id) == batch.wave_id))).scalar_one()
     return Scope.incentives(number, batch.payer)
 
 
 # --- submitting, approving, rejecting, cancelling ---------------------------------------------
 
 
-async def submit_batch(db: Database, actor: Actor, batch_id: int, expected_version: int | None = None) -> BatchRow:
+@operation
+async def submit_batch(uow: UnitOfWork, batch_id: int, expected_version: int | None = None) -> BatchRow:
     """Draft -> submitted; the approvals it needs are fixed now, from the current thresholds."""
-    actor.require("payment.prepare")
-    async with unit_of_work(db, actor) as uow:
-        batch = await _locked(uow, batch_id, expected_version)
-        enforce("submit", batch)
-        if batch.line_count == 0:
-            raise RuleViolation("payment.no_candidates", scope=batch_id)
-        needed = approvals_for(batch.total_idr, await settings.get_in(uow.session, THRESHOLDS_KEY))
-        # What approvers will see is what was prepared: a draft edited since is refused.
-        digest = await check_unchanged_since_prepared(uow.session, batch_id)
-        await transition(
-            uow.session, batch, BatchState.SUBMITTED, (BatchState.DRAFT,), submitted_at=utcnow(),
-            approvals_needed=needed,
-        )
-        uow.audit(
-            "payment_batch.submitted", "payment_batch", batch_id,
-            before={"state": batch.state}, after={"state": BatchState.SUBMITTED},
-            details={**_amounts(batch), "approvals_needed": needed, "line_digest": digest},
-        )
-        return await batch_row(uow.session, batch_id)
+    uow.actor.require("payment.prepare")
+    batch = await _locked(uow, batch_id, expected_version)
+    enforce("submit", batch)
+    if batch.line_count == 0:
+        raise RuleViolation("payment.no_candidates", scope=batch_id)
+    needed = approvals_for(batch.total_idr, await settings.get_in(uow.session, THRESHOLDS_KEY))
+    # What approvers will see is what was prepared: a draft edited since is refused.
+    digest = await check_unchanged_since_prepared(uow.session, batch_id)
+    await transition(
+        uow.session, batch, BatchState.SUBMITTED, (BatchState.DRAFT,), submitted_at=utcnow(),
+        approvals_needed=needed,
+    )
+    uow.audit(
+        "payment_batch.submitted", "payment_batch", batch_id,
+        before={"state": batch.state}, after={"state": BatchState.SUBMITTED},
+        details={**_amounts(batch), "approvals_needed": needed, "line_digest": digest},
+    )
+    return await batch_row(uow.session, batch_id)
 
 
 async def _check_budget(uow: UnitOfWork, batch: Any) -> None:
@@ -340,33 +345,35 @@ class ApprovalResult:
     final: bool  # the batch is approved now
 
 
-async def approve_batch(db: Database, actor: Actor, batch_id: int, expected_version: int | None = None) -> ApprovalResult:
+@operation
+async def approve_batch(uow: UnitOfWork, batch_id: int, expected_version: int | None = None) -> ApprovalResult:
     """One approval by a distinct approver who did not prepare the batch; the last one needed
     approves it, if the wave's budget (incentives) covers it with everything already approved."""
-    actor.require("payment.approve")
-    async with unit_of_work(db, actor) as uow:
-        batch = await _locked(uow, batch_id, expected_version)
-        enforce("approve", batch)
-        approvers = await approvers_of(uow.session, batch_id)
-        refused = checker_refusal("approve", actor, batch, approvers)
-        if refused is not None:
-            raise refused
-        await _check_budget(uow, batch)
-        number = len(approvers) + 1
-        final = number >= batch.approvals_needed
-        # The approval first: the database approves a batch only with its approvals recorded.
-        uow.session.add(BatchApproval(batch_id=batch_id, prepared_by=batch.prepared_by, approver_id=actor.operator_id))
-        await uow.session.flush()
-        await transition(
-            uow.session, batch, BatchState.APPROVED if final else BatchState.SUBMITTED, (BatchState.SUBMITTED,)
-        )
-        uow.audit(
-            "payment_batch.approved" if final else "payment_batch.approval_given", "payment_batch", batch_id,
-            before={"state": batch.state}, after={"state": BatchState.APPROVED if final else batch.state},
-            details={**_amounts(batch), "approval": number, "approvals_needed": batch.approvals_needed},
-        )
-        await uow.session.flush()
-        return ApprovalResult(await batch_row(uow.session, batch_id), number, final)
+    uow.actor.require("payment.approve")
+    batch = await _locked(uow, batch_id, expected_version)
+    enforce("approve", batch)
+    approvers = await approvers_of(uow.session, batch_id)
+    refused = checker_refusal("approve", uow.actor, batch, approvers)
+    if refused is not None:
+        raise refused
+    await _check_budget(uow, batch)
+    number = len(approvers) + 1
+    final = number >= batch.approvals_needed
+    approver_id = uow.actor.operator_id
+    assert approver_id is not None  # only the system acts without an operator, and it approves nothing
+    # The approval first: the database approves a batch only with its approvals recorded.
+    uow.session.add(BatchApproval(batch_id=batch_id, prepared_by=batch.prepared_by, approver_id=approver_id))
+    await uow.session.flush()
+    await transition(
+        uow.session, batch, BatchState.APPROVED if final else BatchState.SUBMITTED, (BatchState.SUBMITTED,)
+    )
+    uow.audit(
+        "payment_batch.approved" if final else "payment_batch.approval_given", "payment_batch", batch_id,
+        before={"state": batch.state}, after={"state": BatchState.APPROVED if final else batch.state},
+        details={**_amounts(batch), "approval": number, "approvals_needed": batch.approvals_needed},
+    )
+    await uow.session.flush()
+    return ApprovalResult(await batch_row(uow.session, batch_id), number, final)
 
 
 def _reason(reason: str) -> str:
@@ -387,31 +394,31 @@ async def _close(uow: UnitOfWork, batch: Any, to_state: str, from_states: tuple[
     return await batch_row(uow.session, batch.id)
 
 
-async def reject_batch(db: Database, actor: Actor, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
+@operation
+async def reject_batch(uow: UnitOfWork, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
     """Submitted -> rejected, with a reason; the batch freezes and its items are released."""
-    actor.require("payment.approve")
+    uow.actor.require("payment.approve")
     reason = _reason(reason)
-    async with unit_of_work(db, actor) as uow:
-        batch = await _locked(uow, batch_id, expected_version)
-        enforce("reject", batch)
-        refused = checker_refusal("reject", actor, batch, set())
-        if refused is not None:
-            raise refused
-        return await _close(
-            uow, batch, BatchState.REJECTED, (BatchState.SUBMITTED,), reason,
-            rejected_by=actor.operator_id, rejected_at=utcnow(), reject_reason=reason,
-        )
+    batch = await _locked(uow, batch_id, expected_version)
+    enforce("reject", batch)
+    refused = checker_refusal("reject", uow.actor, batch, set())
+    if refused is not None:
+        raise refused
+    return await _close(
+        uow, batch, BatchState.REJECTED, (BatchState.SUBMITTED,), reason,
+        rejected_by=uow.actor.operator_id, rejected_at=utcnow(), reject_reason=reason,
+    )
 
 
-async def cancel_batch(db: Database, actor: Actor, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
+@operation
+async def cancel_batch(uow: UnitOfWork, batch_id: int, reason: str, expected_version: int | None = None) -> BatchRow:
     """Draft or submitted -> cancelled, with a reason; its items are released."""
-    actor.require("payment.prepare")
+    uow.actor.require("payment.prepare")
     reason = _reason(reason)
-    async with unit_of_work(db, actor) as uow:
-        batch = await _locked(uow, batch_id, expected_version)
-        enforce("cancel", batch)
-        return await _close(
-            uow, batch, BatchState.CANCELLED, OPEN_STATES, reason,
-            cancelled_by=actor.operator_id, cancelled_at=utcnow(), cancel_reason=reason,
-        )
+    batch = await _locked(uow, batch_id, expected_version)
+    enforce("cancel", batch)
+    return await _close(
+        uow, batch, BatchState.CANCELLED, OPEN_STATES, reason,
+        cancelled_by=uow.actor.operator_id, cancelled_at=utcnow(), cancel_reason=reason,
+    )
 

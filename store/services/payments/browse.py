@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import case, desc, exists, func, select
+from sqlalchemy import ColumnElement, Select, case, desc, exists, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -35,6 +38,7 @@ from store.uow import read_session
 LINE = PaymentLine.__table__
 BATCH = PaymentBatch.__table__
 GROUPS_SHOWN = 50
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True)
@@ -46,16 +50,16 @@ class BatchFilter:
 
 # The orders the batches list offers (store/sorting.py).
 BATCH_ORDERS = {
-    "newest": Order((PaymentBatch.id,), descending=True),
-    "largest": Order((PaymentBatch.total_idr, PaymentBatch.id), descending=True),
-    "state": Order((PaymentBatch.state, PaymentBatch.id)),
+    "newest": Order((BATCH.c.id,), descending=True),
+    "largest": Order((BATCH.c.total_idr, BATCH.c.id), descending=True),
+    "state": Order((BATCH.c.state, BATCH.c.id)),
 }
 
 
-def _visible(query, actor: Actor):
+def _visible(query: Select[*Ts], actor: Actor) -> Select[*Ts]:
     """Platform staff see only the training fees of their own platform."""
     if actor.is_platform_staff:
-        return query.where(PaymentBatch.platform_id == actor.platform_id)
+        return query.where(col(PaymentBatch.platform_id) == actor.platform_id)
     return query
 
 
@@ -66,9 +70,9 @@ async def list_batches(
     actor.require("payment.read")
     query = _visible(batch_rows(), actor)
     if filters.state:
-        query = query.where(PaymentBatch.state == filters.state)
+        query = query.where(col(PaymentBatch.state) == filters.state)
     if filters.kind:
-        query = query.where(PaymentBatch.kind == filters.kind)
+        query = query.where(col(PaymentBatch.kind) == filters.kind)
     async with read_session(db) as session:
         found = (await session.execute(ordered(query, BATCH_ORDERS, filters.sort, cursor, limit))).all()
     page = page_of(found, limit, sort_key)
@@ -107,12 +111,12 @@ class BatchDetail:
     actions: BatchActions
 
 
-async def _groups(session, batch: BatchRow) -> tuple[str, list[GroupTotal], int]:
+async def _groups(session: AsyncSession, batch: BatchRow) -> tuple[str, list[GroupTotal], int]:
     sums = (func.count(), func.sum(LINE.c.amount_idr), func.sum(LINE.c.net_idr))
     if batch.kind == BatchKind.TRAINING_FEE:
-        query = select(Provider.name, *sums).join(
-            Provider, Provider.id == LINE.c.provider_id
-        ).group_by(Provider.id, Provider.name)
+        query = select(col(Provider.name), *sums).join(
+            Provider, col(Provider.id) == LINE.c.provider_id
+        ).group_by(col(Provider.id), col(Provider.name))
         group_by = "provider"
     else:
         label = LINE.c.province_code
@@ -149,10 +153,10 @@ async def batch_detail(db: Database, actor: Actor, batch_id: int) -> BatchDetail
         approvers = list(
             (
                 await session.execute(
-                    select(Operator.username)
-                    .join(BatchApproval, BatchApproval.approver_id == Operator.id)
-                    .where(BatchApproval.batch_id == batch_id)
-                    .order_by(BatchApproval.id)
+                    select(col(Operator.username))
+                    .join(BatchApproval, col(BatchApproval.approver_id) == Operator.id)
+                    .where(col(BatchApproval.batch_id) == batch_id)
+                    .order_by(col(BatchApproval.id))
                 )
             ).scalars()
         )
@@ -235,15 +239,21 @@ class ScopeChoices:
 async def scope_choices(db: Database, actor: Actor) -> ScopeChoices:
     actor.require("payment.prepare")
     async with read_session(db) as session:
-        platforms = [tuple(row) for row in (await session.execute(select(Platform.code, Platform.name).order_by(Platform.name))).all()]
-        waves = [tuple(row) for row in (await session.execute(select(Wave.number, Wave.year).order_by(Wave.number))).all()]
+        platforms = [
+            (code, name)
+            for code, name in await session.execute(select(col(Platform.code), col(Platform.name)).order_by(col(Platform.name)))
+        ]
+        waves = [
+            (number, year)
+            for number, year in await session.execute(select(col(Wave.number), col(Wave.year)).order_by(col(Wave.number)))
+        ]
         payers = list(
             (
                 await session.execute(
-                    select(PayoutAccount.institution)
-                    .where(PayoutAccount.owner_kind == AccountOwner.PARTICIPANT)
+                    select(col(PayoutAccount.institution))
+                    .where(col(PayoutAccount.owner_kind) == AccountOwner.PARTICIPANT)
                     .distinct()
-                    .order_by(PayoutAccount.institution)
+                    .order_by(col(PayoutAccount.institution))
                 )
             ).scalars()
         )
@@ -267,14 +277,14 @@ class WaveBudget:
 async def wave_budgets(db: Database, actor: Actor) -> list[WaveBudget]:
     """Incentive money per wave against its budget, from the batches' totals (no line scan)."""
     actor.require("payment.budget")
-    batch = PaymentBatch
+    batch = BATCH.c
 
-    def total_in(state, amount):
+    def total_in(state: BatchState, amount: ColumnElement[Any]) -> ColumnElement[Any]:
         return func.coalesce(func.sum(case((batch.state == state, amount), else_=0)), 0)
 
     query = (
         select(
-            Wave.number, Wave.year, Wave.budget_idr,
+            col(Wave.number), col(Wave.year), col(Wave.budget_idr),
             total_in(BatchState.APPROVED, batch.total_idr - batch.failed_idr),
             total_in(BatchState.SENT, batch.total_idr - batch.paid_idr - batch.failed_idr),
             func.coalesce(
@@ -282,9 +292,9 @@ async def wave_budgets(db: Database, actor: Actor) -> list[WaveBudget]:
             ),
         )
         .select_from(Wave)
-        .outerjoin(batch, (batch.wave_id == Wave.id) & (batch.kind == BatchKind.INCENTIVE))
-        .group_by(Wave.id, Wave.number, Wave.year, Wave.budget_idr)
-        .order_by(Wave.number)
+        .outerjoin(BATCH, (batch.wave_id == Wave.id) & (batch.kind == BatchKind.INCENTIVE))
+        .group_by(col(Wave.id), col(Wave.number), col(Wave.year), col(Wave.budget_idr))
+        .order_by(col(Wave.number))
     )
     async with read_session(db) as session:
         found = (await session.execute(query)).all()

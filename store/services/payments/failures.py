@@ -25,12 +25,12 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlmodel import col
 
-from store.actor import Actor
-from store.engine import Database
 from store.errors import InvalidInput, NotFound, RuleViolation
 from store.models import FailureKind, LineStatus, PaymentBatch, PaymentLine, PaymentRetryOverride, utcnow
-from store.uow import unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork
 
 # Words (lower case, matched on word boundaries) that say the account is at fault.
 ACCOUNT_WORDS = (
@@ -73,41 +73,44 @@ class RetryAllowed:
     reason: str
 
 
-async def allow_retry(db: Database, actor: Actor, line_id: int, reason: str) -> RetryAllowed:
+@operation
+async def allow_retry(uow: UnitOfWork, line_id: int, reason: str) -> RetryAllowed:
     """Let the item of a line that failed for an account reason be paid again to the same account:
     an explicit decision with its reason, recorded once and audited."""
-    actor.require("payment.retry_override")
+    uow.actor.require("payment.retry_override")
     cleaned = " ".join((reason or "").split())
     if not cleaned:
         raise InvalidInput("payment.reason_required", field="payment_reason")
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        line = (
-            await session.execute(
-                select(PaymentLine.id, PaymentLine.item_key, PaymentLine.status, PaymentLine.failure_kind,
-                       PaymentLine.failure_reason, PaymentLine.batch_id, PaymentLine.account_institution,
-                       PaymentLine.account_number, PaymentBatch.platform_id)
-                .join(PaymentBatch, PaymentBatch.id == PaymentLine.batch_id)
-                .where(PaymentLine.id == line_id)
-            )
-        ).first()
-        if line is None:
-            raise NotFound("payment.line_not_found", line=line_id)
-        actor.require_platform(line.platform_id)
-        if line.status != LineStatus.FAILED or line.failure_kind != FailureKind.ACCOUNT:
-            raise RuleViolation("payment.override_needs_account_failure", line=line_id)
-        taken = (
-            await session.execute(select(PaymentRetryOverride.id).where(PaymentRetryOverride.line_id == line_id))
-        ).scalar()
-        if taken is not None:
-            raise RuleViolation("payment.override_exists", line=line_id)
-        session.add(PaymentRetryOverride(line_id=line_id, granted_by=actor.operator_id, reason=cleaned,
-                                         granted_at=utcnow()))
-        await session.flush()
-        uow.audit(
-            "payment_line.retry_allowed", "payment_line", line_id,
-            details={"batch_id": line.batch_id, "item_key": line.item_key, "failure_reason": line.failure_reason,
-                     "account": f"{line.account_institution} {line.account_number}"},
-            reason=cleaned,
+    session = uow.session
+    line = (
+        await session.execute(
+            select(col(PaymentLine.id), col(PaymentLine.item_key), col(PaymentLine.status),
+                   col(PaymentLine.failure_kind), col(PaymentLine.failure_reason), col(PaymentLine.batch_id),
+                   col(PaymentLine.account_institution), col(PaymentLine.account_number), col(PaymentBatch.platform_id))
+            .join(PaymentBatch, col(PaymentBatch.id) == PaymentLine.batch_id)
+            .where(col(PaymentLine.id) == line_id)
         )
+    ).first()
+    if line is None:
+        raise NotFound("payment.line_not_found", line=line_id)
+    uow.actor.require_platform(line.platform_id)
+    if line.status != LineStatus.FAILED or line.failure_kind != FailureKind.ACCOUNT:
+        raise RuleViolation("payment.override_needs_account_failure", line=line_id)
+    taken = (
+        await session.execute(
+            select(col(PaymentRetryOverride.id)).where(col(PaymentRetryOverride.line_id) == line_id)
+        )
+    ).scalar()
+    if taken is not None:
+        raise RuleViolation("payment.override_exists", line=line_id)
+    granted_by = uow.actor.operator_id
+    assert granted_by is not None  # only the system acts without an operator, and it overrides nothing
+    session.add(PaymentRetryOverride(line_id=line_id, granted_by=granted_by, reason=cleaned, granted_at=utcnow()))
+    await session.flush()
+    uow.audit(
+        "payment_line.retry_allowed", "payment_line", line_id,
+        details={"batch_id": line.batch_id, "item_key": line.item_key, "failure_reason": line.failure_reason,
+                 "account": f"{line.account_institution} {line.account_number}"},
+        reason=cleaned,
+    )
     return RetryAllowed(line_id, line.item_key, cleaned)

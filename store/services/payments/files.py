@@ -42,11 +42,13 @@ import hashlib
 import io
 import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.actor import Actor
 from store.csvio import ImportReport, malformed, read_text, rows
@@ -58,7 +60,8 @@ from store.services.payments.batch_rules import enforce
 from store.services.payments.batches import transition
 from store.services.payments.failures import classify
 from store.services.payments.integrity import check_against_audit
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 LINE = PaymentLine.__table__
 BATCH = PaymentBatch.__table__
@@ -101,7 +104,7 @@ async def _batch_for_export(db: Database, actor: Actor, batch_id: int) -> Any:
     return batch
 
 
-async def _write_lines(db: Database, batch_id: int, handle) -> tuple[int, int]:
+async def _write_lines(db: Database, batch_id: int, handle: TextIO) -> tuple[int, int]:
     """Write the batch's lines in keyset pages; returns (count, total)."""
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
@@ -154,19 +157,30 @@ async def export_disbursement(db: Database, actor: Actor, batch_id: int, path: s
         raise InvalidInput("payment.file_unwritable", field="file", path=str(target), reason=error.strerror or str(error)) from None
     finally:
         partial.unlink(missing_ok=True)
-    details = {"line_count": count, "total_idr": total, "sha256": digest.hexdigest(), "file": target.name}
-    async with unit_of_work(db, actor) as uow:
-        current = (await uow.session.execute(select(BATCH).where(BATCH.c.id == batch_id).with_for_update())).one()
-        first = current.state == BatchState.APPROVED
-        if first:
-            await transition(uow.session, current, BatchState.SENT, (BatchState.APPROVED,), sent_by=actor.operator_id, sent_at=utcnow())
-            uow.audit("payment_batch.sent", "payment_batch", batch_id, before={"state": current.state},
-                      after={"state": BatchState.SENT}, details=details)
-        elif current.state == BatchState.SENT:
-            uow.audit("payment_batch.exported_again", "payment_batch", batch_id, details=details)
-        else:
-            raise RuleViolation("payment.export_needs_approved", batch=batch_id, state=current.state)
-    return ExportResult(batch_id, str(target), count, total, details["sha256"], first)
+    sha256 = digest.hexdigest()
+    details = {"line_count": count, "total_idr": total, "sha256": sha256, "file": target.name}
+    # Marked sent once the file is complete, in a transaction of its own.
+    first = await _mark_sent(db, actor, batch_id, details)
+    return ExportResult(batch_id, str(target), count, total, sha256, first)
+
+
+@operation
+async def _mark_sent(uow: UnitOfWork, batch_id: int, details: dict[str, Any]) -> bool:
+    """Approved -> sent, with the file's details; a sent batch's copy is audited. Returns whether
+    this was the first export."""
+    current = (await uow.session.execute(select(BATCH).where(BATCH.c.id == batch_id).with_for_update())).one()
+    first: bool = current.state == BatchState.APPROVED
+    if first:
+        await transition(
+            uow.session, current, BatchState.SENT, (BatchState.APPROVED,), sent_by=uow.actor.operator_id, sent_at=utcnow()
+        )
+        uow.audit("payment_batch.sent", "payment_batch", batch_id, before={"state": current.state},
+                  after={"state": BatchState.SENT}, details=details)
+    elif current.state == BatchState.SENT:
+        uow.audit("payment_batch.exported_again", "payment_batch", batch_id, details=details)
+    else:
+        raise RuleViolation("payment.export_needs_approved", batch=batch_id, state=current.state)
+    return first
 
 
 # --- reconciliation -------------------------------------------------------------------------
@@ -227,7 +241,9 @@ class _RowError(Exception):
         self.error = error
 
 
-async def _check_chunk(session, batch_id: int, chunk: list[_Result], report: ReconcileReport) -> list[_Result]:
+async def _check_chunk(
+    session: AsyncSession, batch_id: int, chunk: list[_Result], report: ReconcileReport
+) -> list[_Result]:
     """The chunk's rows that change a line; refusals go to the report."""
     known = {
         row.id: row
@@ -262,7 +278,7 @@ async def _check_chunk(session, batch_id: int, chunk: list[_Result], report: Rec
     return changes
 
 
-async def _apply(session, batch_id: int, changes: list[_Result], report: ReconcileReport) -> None:
+async def _apply(session: AsyncSession, batch_id: int, changes: list[_Result], report: ReconcileReport) -> None:
     if not changes:
         return
     now = utcnow()
@@ -298,21 +314,32 @@ async def reconcile(db: Database, actor: Actor, batch_id: int, text: str) -> Rec
     first = next(parsed, None)  # reads the header: a wrong one refuses the file before anything else
     parsed = itertools.chain([first] if first else [], parsed)
     try:
-        async with unit_of_work(db, actor) as uow:
-            batch = (await uow.session.execute(select(BATCH).where(BATCH.c.id == batch_id).with_for_update())).first()
-            if batch is None:
-                raise NotFound("payment.batch_not_found", batch=batch_id)
-            enforce("reconcile", batch)
-            await _read_and_apply(uow.session, batch_id, parsed, report)
-            if report.errors:
-                raise _Refused
-            await _settle_batch(uow, batch, report)
+        await _apply_results(db, actor, batch_id, parsed, report)
     except _Refused:
+        # Nothing of the file was applied; the refusal is recorded in a transaction of its own.
         report.imported = 0
-        async with unit_of_work(db, actor) as uow:
-            uow.audit("payment_batch.results_refused", "payment_batch", batch_id,
-                      details={"rows": report.read, "refused_rows": report.rejected})
+        await _record_refusal(db, actor, batch_id, report)
     return report
+
+
+@operation
+async def _apply_results(uow: UnitOfWork, batch_id: int, parsed: Iterator[tuple[int, dict[str, str]]],
+                         report: ReconcileReport) -> None:
+    """Every row of the file, or none: a refused row rolls the transaction back (_Refused)."""
+    batch = (await uow.session.execute(select(BATCH).where(BATCH.c.id == batch_id).with_for_update())).first()
+    if batch is None:
+        raise NotFound("payment.batch_not_found", batch=batch_id)
+    enforce("reconcile", batch)
+    await _read_and_apply(uow.session, batch_id, parsed, report)
+    if report.errors:
+        raise _Refused
+    await _settle_batch(uow, batch, report)
+
+
+@operation
+async def _record_refusal(uow: UnitOfWork, batch_id: int, report: ReconcileReport) -> None:
+    uow.audit("payment_batch.results_refused", "payment_batch", batch_id,
+              details={"rows": report.read, "refused_rows": report.rejected})
 
 
 async def reconcile_file(db: Database, actor: Actor, batch_id: int, path: str | Path) -> ReconcileReport:
@@ -321,7 +348,9 @@ async def reconcile_file(db: Database, actor: Actor, batch_id: int, path: str | 
     return await reconcile(db, actor, batch_id, read_text(path))
 
 
-async def _read_and_apply(session, batch_id: int, parsed, report: ReconcileReport) -> None:
+async def _read_and_apply(
+    session: AsyncSession, batch_id: int, parsed: Iterator[tuple[int, dict[str, str]]], report: ReconcileReport
+) -> None:
     """Check the rows chunk by chunk, applying each clean chunk while no row was refused yet (a
     refusal later rolls everything back): memory stays bounded for files of any size."""
     seen: set[int] = set()
@@ -357,7 +386,7 @@ async def _read_and_apply(session, batch_id: int, parsed, report: ReconcileRepor
     report.errors.sort(key=lambda error: error.line)  # rows are checked against the lines per chunk
 
 
-async def _settle_batch(uow, batch, report: ReconcileReport) -> None:
+async def _settle_batch(uow: UnitOfWork, batch: Any, report: ReconcileReport) -> None:
     """Totals from the lines; sent -> reconciled once no line waits for a result."""
     session = uow.session
     paid_idr, failed_idr, pending = (

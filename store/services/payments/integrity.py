@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.errors import RuleViolation
-from store.models import AuditEvent, BatchApproval, PaymentLine
+from store.models import AuditEvent, PaymentLine
+from store.services.payments.batch_rules import approvers_of
 
 LINE = PaymentLine.__table__
 PAGE = 20_000
@@ -47,16 +49,20 @@ async def line_digest(session: AsyncSession, batch_id: int) -> str:
         last_id = page[-1].id
 
 
-async def _trail(session: AsyncSession, batch_id: int) -> list[tuple[str, int | None, dict[str, Any]]]:
+# A batch's audit events in order: (action, operator id, details).
+_Trail = list[tuple[str, int | None, dict[str, Any]]]
+
+
+async def _trail(session: AsyncSession, batch_id: int) -> _Trail:
     rows = await session.execute(
-        select(AuditEvent.action, AuditEvent.operator_id, AuditEvent.changes)
-        .where(AuditEvent.entity == "payment_batch", AuditEvent.entity_id == str(batch_id))
-        .order_by(AuditEvent.id)
+        select(col(AuditEvent.action), col(AuditEvent.operator_id), col(AuditEvent.changes))
+        .where(col(AuditEvent.entity) == "payment_batch", col(AuditEvent.entity_id) == str(batch_id))
+        .order_by(col(AuditEvent.id))
     )
     return [(action, operator, json.loads(changes).get("details", {})) for action, operator, changes in rows]
 
 
-def _last(trail, action: str) -> dict[str, Any] | None:
+def _last(trail: _Trail, action: str) -> dict[str, Any] | None:
     found = [details for name, _operator, details in trail if name == action]
     return found[-1] if found else None
 
@@ -74,9 +80,7 @@ async def check_against_audit(session: AsyncSession, batch: Any) -> None:
     if digest != prepared.get("line_digest") or digest != submitted.get("line_digest"):
         raise RuleViolation("payment.audit.lines_differ", batch=batch.id)
     approved_in_trail = [operator for name, operator, _details in trail if name in APPROVAL_ACTIONS]
-    approvers = set(
-        (await session.execute(select(BatchApproval.approver_id).where(BatchApproval.batch_id == batch.id))).scalars()
-    )
+    approvers = await approvers_of(session, batch.id)
     if (
         len(approved_in_trail) != len(set(approved_in_trail))
         or set(approved_in_trail) != approvers

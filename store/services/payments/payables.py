@@ -25,10 +25,33 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
-from sqlalchemy import Integer, Select, String, and_, case, cast, exists, false, func, literal, null, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    FromClause,
+    Integer,
+    Label,
+    ScalarSelect,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.errors import InvalidInput, NotFound
 from store.models import (
@@ -127,13 +150,15 @@ def normalise_institution(name: str) -> str:
 async def resolve_scope(session: AsyncSession, scope: Scope) -> ResolvedScope:
     if scope.kind == BatchKind.TRAINING_FEE:
         row = (
-            await session.execute(select(Platform.id, Platform.name).where(Platform.code == scope.platform_code))
+            await session.execute(
+                select(col(Platform.id), col(Platform.name)).where(col(Platform.code) == scope.platform_code)
+            )
         ).first()
         if row is None:
             raise NotFound("platform.not_found", code=scope.platform_code)
         return ResolvedScope(scope.kind, row.id, None, "", row.name)
     if scope.kind == BatchKind.INCENTIVE:
-        wave_id = (await session.execute(select(Wave.id).where(Wave.number == scope.wave_number))).scalar()
+        wave_id = (await session.execute(select(col(Wave.id)).where(col(Wave.number) == scope.wave_number))).scalar()
         if wave_id is None:
             raise NotFound("payment.wave_not_found", number=scope.wave_number)
         if not scope.payer:
@@ -142,7 +167,7 @@ async def resolve_scope(session: AsyncSession, scope: Scope) -> ResolvedScope:
     raise InvalidInput("payment.kind", field="payment_kind", value=scope.kind)
 
 
-def completion_evidence(enrollment) -> list:
+def completion_evidence(enrollment: FromClause[Any]) -> list[ColumnElement[bool]]:
     """Completed, with certificate and date, and not held as too fast (or cleared)."""
     return [
         enrollment.c.status == EnrollmentStatus.COMPLETED,
@@ -152,11 +177,11 @@ def completion_evidence(enrollment) -> list:
     ]
 
 
-def _line_table(alias: str):
+def _line_table(alias: str) -> FromClause[Any]:
     return PaymentLine.__table__.alias(alias)
 
 
-def _latest_failure(item_key):
+def _latest_failure(item_key: ColumnElement[str]) -> ScalarSelect[Any]:
     failed = _line_table("failed")
     # correlate_except: the item key's columns come from the enclosing query, however deep this
     # sits (inside an EXISTS, automatic correlation would look one level up only).
@@ -168,7 +193,13 @@ def _latest_failure(item_key):
     )
 
 
-def held_for_account(same_item, payee_name, channel, institution, number):
+def held_for_account(
+    same_item: Callable[[FromClause[Any]], ColumnElement[bool]],
+    payee_name: ColumnElement[str],
+    channel: ColumnElement[str],
+    institution: ColumnElement[str],
+    number: ColumnElement[str],
+) -> Exists:
     """The item's latest failure was for an account reason, on this very account, and no override
     was recorded: it waits for a changed account (the same rule as migration 0607's trigger).
 
@@ -197,7 +228,7 @@ def held_for_account(same_item, payee_name, channel, institution, number):
     )
 
 
-def copied_account(account) -> list:
+def copied_account(account: FromClause[Any]) -> list[Label[Any]]:
     """The payout account as the line keeps it: a later change never redirects the payment."""
     return [
         account.c.holder_name.label("payee_name"),
@@ -207,14 +238,14 @@ def copied_account(account) -> list:
     ]
 
 
-def _held_filter(query: Select, waiting, held: bool | None) -> Select:
+def _held_filter(query: Select[*tuple[Any, ...]], waiting: Exists, held: bool | None) -> Select[*tuple[Any, ...]]:
     """Candidates (held False), held items (True), or both with a `held` column (None)."""
     if held is None:
         return query.add_columns(waiting.label("held"))
     return query.where(waiting if held else ~waiting)
 
 
-def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool | None = False) -> Select:
+def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool | None = False) -> Select[*tuple[Any, ...]]:
     enrollment = Enrollment.__table__.alias("e")
     course = Course.__table__.alias("c")
     provider = Provider.__table__.alias("pv")
@@ -223,7 +254,7 @@ def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool |
     live = _line_table("live_line")
     item_key = literal("fee:") + cast(enrollment.c.id, String)
     commission = (enrollment.c.price_idr * enrollment.c.commission_bp) // BASIS_POINTS
-    query = (
+    query: Select[*tuple[Any, ...]] = (
         select(
             item_key.label("item_key"),
             enrollment.c.id.label("enrollment_id"),
@@ -271,7 +302,9 @@ def _fee_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool |
     return query
 
 
-def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter, held: bool | None = False) -> Select:
+def _incentive_candidates(
+    scope: ResolvedScope, filters: CandidateFilter, held: bool | None = False
+) -> Select[*tuple[Any, ...]]:
     participant = Participant.__table__.alias("p")
     wave = Wave.__table__.alias("w")
     enrollment = Enrollment.__table__.alias("e")
@@ -283,7 +316,7 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter, held: 
     # Every live incentive line of an eligible participant is a paid one (no pending line may
     # exist), so the next instalment is one more than the count of live lines.
     paid = select(func.count()).select_from(lines).where(incentive_lines).scalar_subquery()
-    eligible = (
+    screened = (
         select(
             participant.c.id.label("participant_id"),
             enrollment.c.id.label("enrollment_id"),
@@ -319,18 +352,18 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter, held: 
         )
     )
     if filters.province_code:
-        eligible = eligible.where(participant.c.province_code == filters.province_code)
+        screened = screened.where(participant.c.province_code == filters.province_code)
     if filters.completed_by is not None:
-        eligible = eligible.where(enrollment.c.completed_on <= filters.completed_by)
+        screened = screened.where(enrollment.c.completed_on <= filters.completed_by)
     # The same-NIK check is applied outside a fence (OFFSET 0 keeps PostgreSQL from flattening the
     # subquery): inside the join, "account of p AND holder NIK = p's NIK" made the planner expect
     # one row and probe the blacklist and exclusion lists by full scan for each of 800,000.
-    eligible = eligible.offset(0).subquery("eligible")
+    eligible = screened.offset(0).subquery("eligible")
     item_key = (
         literal("incentive:") + cast(eligible.c.participant_id, String) + literal(":")
         + cast(eligible.c.instalment, String)
     )
-    query = select(
+    query: Select[*tuple[Any, ...]] = select(
         item_key.label("item_key"),
         eligible.c.enrollment_id,
         eligible.c.participant_id,
@@ -356,7 +389,7 @@ def _incentive_candidates(scope: ResolvedScope, filters: CandidateFilter, held: 
     return query
 
 
-def candidates(scope: ResolvedScope, filters: CandidateFilter, *, held: bool | None = False) -> Select:
+def candidates(scope: ResolvedScope, filters: CandidateFilter, *, held: bool | None = False) -> Select[*tuple[Any, ...]]:
     """The candidates of `scope` as a query with CANDIDATE_COLUMNS; with `held`, instead, the items
     that would be candidates but wait for a changed account (their latest failure was the account's);
     with `held=None`, both, told apart by an extra `held` column."""
@@ -379,24 +412,27 @@ class CandidateSummary:
         return self.total_idr - self.commission_idr
 
 
-async def platform_account_ready(session: AsyncSession, platform_id: int) -> bool:
-    """The platform has a verified payout account (training fees are paid into it)."""
+async def payee_missing(session: AsyncSession, scope: ResolvedScope) -> bool:
+    """Training fees whose platform has no verified payout account (they are paid into it)."""
+    if scope.kind != BatchKind.TRAINING_FEE:
+        return False
+    assert scope.platform_id is not None  # resolve_scope gives a fee scope its platform
     found = await session.execute(
-        select(PayoutAccount.id).where(
-            PayoutAccount.platform_id == platform_id, PayoutAccount.owner_kind == AccountOwner.PLATFORM,
-            PayoutAccount.verified == true(),
+        select(col(PayoutAccount.id)).where(
+            col(PayoutAccount.platform_id) == scope.platform_id, col(PayoutAccount.owner_kind) == AccountOwner.PLATFORM,
+            col(PayoutAccount.verified) == true(),
         )
     )
-    return found.first() is not None
+    return found.first() is None
 
 
 async def summarise(session: AsyncSession, scope: ResolvedScope, filters: CandidateFilter) -> CandidateSummary:
-    missing = scope.kind == BatchKind.TRAINING_FEE and not await platform_account_ready(session, scope.platform_id)
+    missing = await payee_missing(session, scope)
     if filters.limit is None:  # one pass, candidates and held items told apart
         found = candidates(scope, filters, held=None).subquery()
         taken = ~found.c.held
 
-        def when_taken(value):
+        def when_taken(value: ColumnElement[Any] | int) -> ColumnElement[Any]:
             return func.coalesce(func.sum(case((taken, value), else_=0)), 0)
 
         row = (

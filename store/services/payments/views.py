@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from store.models import BatchApproval, Operator, PaymentBatch, Platform, Wave
 
@@ -43,28 +45,32 @@ class BatchRow:
         return self.next_approval >= self.approvals_needed
 
 
-def batch_rows() -> Select:
+def batch_rows() -> Select[*tuple[Any, ...]]:
     """Batches with their scope's names, the preparer and the approvals given so far."""
     preparer = aliased(Operator)
     given = (
-        select(func.count()).where(BatchApproval.batch_id == PaymentBatch.id).correlate(PaymentBatch).scalar_subquery()
+        select(func.count())
+        .where(col(BatchApproval.batch_id) == PaymentBatch.id)
+        .correlate(PaymentBatch)
+        .scalar_subquery()
     )
     return (
         select(
-            PaymentBatch.id, PaymentBatch.kind, PaymentBatch.state, Platform.code.label("platform_code"),
-            Platform.name.label("platform_name"), Wave.number.label("wave_number"), PaymentBatch.payer,
-            PaymentBatch.batch_version, PaymentBatch.previous_batch_id, PaymentBatch.line_count,
-            PaymentBatch.total_idr, PaymentBatch.commission_idr, PaymentBatch.paid_idr, PaymentBatch.failed_idr,
-            PaymentBatch.approvals_needed, given.label("approvals_given"),
-            preparer.username.label("prepared_by"), PaymentBatch.prepared_at, PaymentBatch.version,
+            col(PaymentBatch.id), col(PaymentBatch.kind), col(PaymentBatch.state),
+            col(Platform.code).label("platform_code"), col(Platform.name).label("platform_name"),
+            col(Wave.number).label("wave_number"), col(PaymentBatch.payer), col(PaymentBatch.batch_version),
+            col(PaymentBatch.previous_batch_id), col(PaymentBatch.line_count), col(PaymentBatch.total_idr),
+            col(PaymentBatch.commission_idr), col(PaymentBatch.paid_idr), col(PaymentBatch.failed_idr),
+            col(PaymentBatch.approvals_needed), given.label("approvals_given"),
+            col(preparer.username).label("prepared_by"), col(PaymentBatch.prepared_at), col(PaymentBatch.version),
         )
         .select_from(PaymentBatch)
-        .join(preparer, preparer.id == PaymentBatch.prepared_by)
-        .outerjoin(Platform, Platform.id == PaymentBatch.platform_id)
-        .outerjoin(Wave, Wave.id == PaymentBatch.wave_id)
+        .join(preparer, col(preparer.id) == PaymentBatch.prepared_by)
+        .outerjoin(Platform, col(Platform.id) == PaymentBatch.platform_id)
+        .outerjoin(Wave, col(Wave.id) == PaymentBatch.wave_id)
     )
 
 
-def to_batch_row(row) -> BatchRow:
+def to_batch_row(row: Row[*tuple[Any, ...]]) -> BatchRow:
     # A sorted list adds its key columns (sort_0 ...: store/sorting.py); they are not the batch's.
     return BatchRow(**{name: value for name, value in row._mapping.items() if not name.startswith("sort_")})
