@@ -29,9 +29,7 @@ from typing import Any
 from sqlalchemy import select
 
 from store import csvio, validators
-from store.actor import Actor
 from store.criteria import suggestions
-from store.engine import Database
 from store.errors import Conflict, InvalidInput, MitraError, RuleViolation
 from store.failures import explain_constraint
 from store.models import (
@@ -45,7 +43,8 @@ from store.models import (
     utcnow,
 )
 from store.text import fold
-from store.uow import UnitOfWork, read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork
 
 explain_constraint(("ix_platform_application_open_nib", "platform_application.nib"), "application.already_open", Conflict)
 explain_constraint(
@@ -183,55 +182,54 @@ async def _insert(uow: UnitOfWork, clean: dict[str, Any], source: str) -> int:
     return application.id
 
 
+@operation
 async def submit_application(
-    db: Database, actor: Actor, data: ApplicationInput, *, source: str = "console", today: dt.date | None = None
+    uow: UnitOfWork, data: ApplicationInput, *, source: str = "console", today: dt.date | None = None
 ) -> int:
     """Record a new application (state submitted) with its seven criteria; returns its id.
     Raises the first field's InvalidInput when the data is malformed."""
-    actor.require("application.intake")
+    uow.actor.require("application.intake")
     today = today or dt.date.today()
-    async with unit_of_work(db, actor) as uow:
-        clean, errors = check(data, await _group_ids(uow.session), today)
-        if errors:
-            raise errors[0]
-        return await _insert(uow, clean, source)
+    clean, errors = check(data, await _group_ids(uow.session), today)
+    if errors:
+        raise errors[0]
+    return await _insert(uow, clean, source)
 
 
+@operation
 async def import_applications(
-    db: Database, actor: Actor, text: str, *, source_name: str = "", today: dt.date | None = None
+    uow: UnitOfWork, text: str, *, source_name: str = "", today: dt.date | None = None
 ) -> csvio.ImportReport:
     """Import a CSV file's applications in one transaction (each row in a savepoint, so a row the
     database refuses is reported and the rest go in); every rejected row is reported with its
     line, column and reason. A wrong header refuses the whole file; a lost connection leaves
     nothing half-imported."""
-    actor.require("application.intake")
+    uow.actor.require("application.intake")
     today = today or dt.date.today()
     report = csvio.ImportReport()
     width = csvio.column_count(text)
-    async with read_session(db) as session:
-        groups = await _group_ids(session)
+    groups = await _group_ids(uow.session)
     source = f"import {source_name}".strip()
-    async with unit_of_work(db, actor) as uow:
-        for line, row in csvio.rows(text, REQUIRED_COLUMNS, OPTIONAL_COLUMNS, report=report):
-            report.read += 1
-            broken = csvio.malformed(row, width)
-            if broken:
-                report.reject(line, broken)
-                continue
-            clean, errors = check(ApplicationInput.from_row(row), groups, today)
-            for error in errors:
-                report.reject(line, error)
-            if errors:
-                continue
-            try:
-                async with uow.savepoint():
-                    await _insert(uow, clean, source)
-            except MitraError as error:
-                report.reject(line, error)
-                continue
-            report.imported += 1
-        uow.audit(
-            "application.imported", "platform_application", "",
-            details={"file": source_name, "read": report.read, "imported": report.imported, "rejected": report.rejected},
-        )
+    for line, row in csvio.rows(text, REQUIRED_COLUMNS, OPTIONAL_COLUMNS, report=report):
+        report.read += 1
+        broken = csvio.malformed(row, width)
+        if broken:
+            report.reject(line, broken)
+            continue
+        clean, errors = check(ApplicationInput.from_row(row), groups, today)
+        for error in errors:
+            report.reject(line, error)
+        if errors:
+            continue
+        try:
+            async with uow.savepoint():
+                await _insert(uow, clean, source)
+        except MitraError as error:
+            report.reject(line, error)
+            continue
+        report.imported += 1
+    uow.audit(
+        "application.imported", "platform_application", "",
+        details={"file": source_name, "read": report.read, "imported": report.imported, "rejected": report.rejected},
+    )
     return report

@@ -47,7 +47,8 @@ from store.services import audit_log, platforms
 from store.services.application_actions import APPLICATION_RULES
 from store.services.platforms import PlatformTerms
 from store.text import fold, prefix_range
-from store.uow import UnitOfWork, read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 explain_constraint("ck_platform_application_decider_not_recommender", "application.same_person")
 explain_constraint("platform_application_decided", "application.decided")
@@ -317,68 +318,69 @@ async def _changed(uow: UnitOfWork, application_id: int) -> ApplicationDetail:
     return await _detail(uow.session, application_id)
 
 
+@operation
 async def set_verdict(
-    db: Database, actor: Actor, application_id: int, number: int, verdict: str, note: str = "",
+    uow: UnitOfWork, application_id: int, number: int, verdict: str, note: str = "",
     *, expected_version: int,
 ) -> ApplicationDetail:
     """Set one criterion's verdict. A fail, a "needs information" or an override of the suggested
     verdict needs a note. The first verdict puts a submitted application in review."""
-    actor.require("application.review")
+    uow.actor.require("application.review")
     if number not in {criterion.value for criterion in Criterion}:
         raise InvalidInput("application.criterion_unknown", field="criterion", value=number)
     if verdict not in {value.value for value in Verdict}:
         raise InvalidInput("application.verdict_unknown", field="verdict", value=verdict)
     note = _note(note, required=False)
-    async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, "verdict")
-        criterion = (
-            await uow.session.execute(
-                select(ApplicationCriterion).where(
-                    ApplicationCriterion.application_id == application_id, ApplicationCriterion.number == number
-                )
+    app = await _for_change(uow, application_id, expected_version, "verdict")
+    criterion = (
+        await uow.session.execute(
+            select(ApplicationCriterion).where(
+                ApplicationCriterion.application_id == application_id, ApplicationCriterion.number == number
             )
-        ).scalar_one()
-        if note_required(verdict, criterion.suggested) and not note:
-            raise RuleViolation("application.note_required", number=number)
-        if app.state == S.SUBMITTED:
-            _move(uow, app, "application.review_started", S.IN_REVIEW)
-        before = {"verdict": criterion.verdict, "note": criterion.note}
-        criterion.verdict, criterion.note = verdict, note
-        criterion.set_by, criterion.set_at = actor.operator_id, utcnow()
-        uow.audit(
-            "application.criterion_set", "platform_application", app.id,
-            before=before, after={"verdict": verdict, "note": note},
-            details={"criterion": number, "suggested": criterion.suggested,
-                     "override": is_override(verdict, criterion.suggested)},
         )
-        return await _changed(uow, application_id)
+    ).scalar_one()
+    if note_required(verdict, criterion.suggested) and not note:
+        raise RuleViolation("application.note_required", number=number)
+    if app.state == S.SUBMITTED:
+        _move(uow, app, "application.review_started", S.IN_REVIEW)
+    before = {"verdict": criterion.verdict, "note": criterion.note}
+    criterion.verdict, criterion.note = verdict, note
+    criterion.set_by, criterion.set_at = uow.actor.operator_id, utcnow()
+    uow.audit(
+        "application.criterion_set", "platform_application", app.id,
+        before=before, after={"verdict": verdict, "note": note},
+        details={"criterion": number, "suggested": criterion.suggested,
+                 "override": is_override(verdict, criterion.suggested)},
+    )
+    return await _changed(uow, application_id)
 
 
 async def _noted_move(
-    db: Database, actor: Actor, application_id: int, note: str, expected_version: int,
-    step: str, to_state: str, action: str,
+    uow: UnitOfWork, application_id: int, note: str, expected_version: int, step: str, to_state: str, action: str,
 ) -> ApplicationDetail:
-    actor.require(APPLICATION_RULES[step].permission)
+    """A move whose note is the reason (asking for information, recording the answer)."""
+    uow.actor.require(APPLICATION_RULES[step].permission)
     note = _note(note)
-    async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, step)
-        _move(uow, app, action, to_state, reason=note)
-        return await _changed(uow, application_id)
+    app = await _for_change(uow, application_id, expected_version, step)
+    _move(uow, app, action, to_state, reason=note)
+    return await _changed(uow, application_id)
 
 
+@operation
 async def request_information(
-    db: Database, actor: Actor, application_id: int, note: str, *, expected_version: int
+    uow: UnitOfWork, application_id: int, note: str, *, expected_version: int
 ) -> ApplicationDetail:
     """Ask the applicant for more information (the note says what); the review waits."""
-    return await _noted_move(db, actor, application_id, note, expected_version, "request_info", S.NEEDS_INFO,
+    return await _noted_move(uow, application_id, note, expected_version, "request_info", S.NEEDS_INFO,
                              "application.info_requested")
 
 
+@operation
 async def record_answer(
-    db: Database, actor: Actor, application_id: int, note: str, *, expected_version: int
+    uow: UnitOfWork, application_id: int, note: str, *, expected_version: int
 ) -> ApplicationDetail:
     """The applicant answered (the note says how): the application is back in review."""
-    return await _noted_move(db, actor, application_id, note, expected_version, "answer", S.IN_REVIEW,
+    return await _noted_move(uow, application_id, note, expected_version, "answer", S.IN_REVIEW,
                              "application.info_received")
 
 
@@ -391,39 +393,39 @@ async def _verdicts(session: AsyncSession, application_id: int) -> dict[int, str
     return dict(rows.all())
 
 
+@operation
 async def recommend(
-    db: Database, actor: Actor, application_id: int, recommendation: str, note: str,
+    uow: UnitOfWork, application_id: int, recommendation: str, note: str,
     *, expected_version: int, reject_reason: str | None = None,
 ) -> ApplicationDetail:
     """A reviewer's recommendation: approve (all seven pass), reject (a reason code and a note) or
     reclassify as a training provider (not a marketplace, but meets what a provider must)."""
-    actor.require("application.recommend")
+    uow.actor.require("application.recommend")
     note = _note(note)
     reason = _reject_reason(reject_reason) if recommendation == Recommendation.REJECT else None
-    async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, "recommend")
-        check_outcome(recommendation, await _verdicts(uow.session, application_id))
-        app.recommendation, app.recommendation_note = recommendation, note
-        app.recommended_by, app.recommended_at = actor.operator_id, utcnow()
-        app.reject_reason_code = reason
-        _move(uow, app, "application.recommended", S.RECOMMENDED, reason=note,
-              recommendation=recommendation, reject_reason=reason)
-        return await _changed(uow, application_id)
+    app = await _for_change(uow, application_id, expected_version, "recommend")
+    check_outcome(recommendation, await _verdicts(uow.session, application_id))
+    app.recommendation, app.recommendation_note = recommendation, note
+    app.recommended_by, app.recommended_at = uow.actor.operator_id, utcnow()
+    app.reject_reason_code = reason
+    _move(uow, app, "application.recommended", S.RECOMMENDED, reason=note,
+          recommendation=recommendation, reject_reason=reason)
+    return await _changed(uow, application_id)
 
 
+@operation
 async def send_back(
-    db: Database, actor: Actor, application_id: int, note: str, *, expected_version: int
+    uow: UnitOfWork, application_id: int, note: str, *, expected_version: int
 ) -> ApplicationDetail:
     """An approver returns a recommended application to review (the note says why)."""
-    actor.require("application.decide")
+    uow.actor.require("application.decide")
     note = _note(note)
-    async with unit_of_work(db, actor) as uow:
-        app = await _for_change(uow, application_id, expected_version, "send_back")
-        withdrawn = {"recommendation": app.recommendation, "recommended_by": app.recommended_by}
-        app.recommendation, app.recommendation_note = None, ""
-        app.recommended_by, app.recommended_at, app.reject_reason_code = None, None, None
-        _move(uow, app, "application.sent_back", S.IN_REVIEW, reason=note, withdrawn=withdrawn)
-        return await _changed(uow, application_id)
+    app = await _for_change(uow, application_id, expected_version, "send_back")
+    withdrawn = {"recommendation": app.recommendation, "recommended_by": app.recommended_by}
+    app.recommendation, app.recommendation_note = None, ""
+    app.recommended_by, app.recommended_at, app.reject_reason_code = None, None, None
+    _move(uow, app, "application.sent_back", S.IN_REVIEW, reason=note, withdrawn=withdrawn)
+    return await _changed(uow, application_id)
 
 
 # --- deciding ---------------------------------------------------------------------------------
@@ -494,9 +496,9 @@ async def _inventory_provider(uow: UnitOfWork, app: PlatformApplication, note: s
     return provider
 
 
+@operation
 async def decide(
-    db: Database,
-    actor: Actor,
+    uow: UnitOfWork,
     application_id: int,
     outcome: str,
     note: str,
@@ -511,30 +513,29 @@ async def decide(
     approve: creates the platform (with `terms`, default: the proposed ones) and opens its
     obligations; reclassify: inventories a training provider from the application's data;
     reject: needs a reason code. Every decision needs a note."""
-    actor.require("application.decide")
+    uow.actor.require("application.decide")
     today = today or dt.date.today()
     note = _note(note)
     reason = _reject_reason(reject_reason) if outcome == Recommendation.REJECT else None
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        app = await session.get(PlatformApplication, application_id)
-        if app is None:
-            raise NotFound("application.not_found", id=application_id)
-        await _check_decision(session, actor, app, outcome)
-        if app.version != expected_version:
-            raise Conflict("record.changed")
-        created: dict[str, object] = {}
-        if outcome == Recommendation.APPROVE:
-            platform = await platforms.onboard(uow, app, terms or await platforms.proposed_terms(session, app, today), today)
-            app.platform_id = platform.id
-            created = {"platform_id": platform.id, "platform_code": platform.code}
-        elif outcome == Recommendation.RECLASSIFY:
-            provider = await _inventory_provider(uow, app, note)
-            app.provider_id = provider.id
-            created = {"provider_id": provider.id}
-        app.decided_by, app.decided_at, app.decision_note = actor.operator_id, utcnow(), note
-        app.reject_reason_code = reason
-        app.updated_at = app.decided_at
-        _move(uow, app, "application.decided", OUTCOME_STATE[outcome], reason=note,
-              outcome=outcome, recommendation=app.recommendation, reject_reason=reason, **created)
-        return await _changed(uow, application_id)
+    session = uow.session
+    app = await session.get(PlatformApplication, application_id)
+    if app is None:
+        raise NotFound("application.not_found", id=application_id)
+    await _check_decision(session, uow.actor, app, outcome)
+    if app.version != expected_version:
+        raise Conflict("record.changed")
+    created: dict[str, object] = {}
+    if outcome == Recommendation.APPROVE:
+        platform = await platforms.onboard(uow, app, terms or await platforms.proposed_terms(session, app, today), today)
+        app.platform_id = platform.id
+        created = {"platform_id": platform.id, "platform_code": platform.code}
+    elif outcome == Recommendation.RECLASSIFY:
+        provider = await _inventory_provider(uow, app, note)
+        app.provider_id = provider.id
+        created = {"provider_id": provider.id}
+    app.decided_by, app.decided_at, app.decision_note = uow.actor.operator_id, utcnow(), note
+    app.reject_reason_code = reason
+    app.updated_at = app.decided_at
+    _move(uow, app, "application.decided", OUTCOME_STATE[outcome], reason=note,
+          outcome=outcome, recommendation=app.recommendation, reject_reason=reason, **created)
+    return await _changed(uow, application_id)

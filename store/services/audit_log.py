@@ -18,8 +18,9 @@ from store.engine import Database
 from store.errors import InvalidInput
 from store.guards import missing_guards
 from store.models import AuditEvent
+from store.operation import operation
 from store.scope import visible_ids
-from store.uow import read_session, unit_of_work
+from store.uow import UnitOfWork, read_session
 
 
 @dataclass(frozen=True)
@@ -139,12 +140,18 @@ async def verify(db: Database, actor: Actor, anchors: Iterable[str] = ()) -> aud
         result = dataclasses.replace(result, missing_guards=missing)
     # Who checked, when, and what they found is itself part of the record (an auditor's working
     # papers cite it; the demo's guided tour waits for it).
-    async with unit_of_work(db, actor) as uow:
-        uow.audit("audit.verified", "audit_event", "", details={
-            "checked": result.checked, "intact": result.intact, "problem": result.problem,
-            "anchor": result.anchor if result.intact else "",
-        })
+    await _record_verification(db, actor, result)
     return result
+
+
+@operation
+async def _record_verification(uow: UnitOfWork, result: audit.VerifyResult) -> None:
+    """The verification's own event, written after the check (which reads outside any transaction)."""
+    uow.actor.require("audit.verify")
+    uow.audit("audit.verified", "audit_event", "", details={
+        "checked": result.checked, "intact": result.intact, "problem": result.problem,
+        "anchor": result.anchor if result.intact else "",
+    })
 
 
 async def guard_check(db: Database) -> tuple[str, ...]:
@@ -158,8 +165,14 @@ async def export(db: Database, actor: Actor, fmt: str) -> AsyncIterator[str]:
     actor.require("audit.export")
     if fmt not in ("csv", "jsonl"):
         raise ValueError(fmt)
-    async with unit_of_work(db, actor) as uow:
-        uow.audit("audit.exported", "audit_event", "", details={"format": fmt})
+    await _record_export(db, actor, fmt)
     async with db.engine.connect() as connection:
         async for chunk in audit.export(connection, fmt):
             yield chunk
+
+
+@operation
+async def _record_export(uow: UnitOfWork, fmt: str) -> None:
+    """The export's own event, committed before the log is streamed (outside any transaction)."""
+    uow.actor.require("audit.export")
+    uow.audit("audit.exported", "audit_event", "", details={"format": fmt})

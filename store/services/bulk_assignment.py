@@ -21,11 +21,12 @@ from store.actor import Actor
 from store.bulk import insert_rows
 from store.engine import Database
 from store.models import Enrollment, EnrollmentStatus, Participant, ParticipantStatus, utcnow
+from store.operation import operation
 from store.services import catalog
 from store.services.enrollments import has_active_enrollment, lapsed_wave_ids, next_sequence, refusal
 from store.services.registry import ParticipantFilter, filtered, mask_nik
 from store.services.waves import hold_waves
-from store.uow import read_session, unit_of_work
+from store.uow import UnitOfWork, read_session
 
 BATCH = 2_000
 MAX_LISTED_REFUSALS = 10_000  # beyond this only the counts per reason are kept
@@ -113,6 +114,69 @@ def _new_enrollment(listing: catalog.EnrollableListing, participant_id: int, seq
     }
 
 
+@dataclass(frozen=True)
+class _BatchDone:
+    listing: catalog.EnrollableListing  # as it stood for this batch
+    assigned: int
+    refusals: list[Refusal]
+
+
+@operation
+async def _assign_batch(
+    uow: UnitOfWork, filters: BulkFilter, listing_id: int, batch: list[int], at: dt.datetime | None
+) -> _BatchDone:
+    """One batch of a bulk assignment, in a unit of work of its own."""
+    uow.actor.require("enrollment.assign")
+    session = uow.session
+    listing = await catalog.enrollable_listing(session, listing_id)
+    lapsed = await lapsed_wave_ids(session, (at or utcnow()).date())
+    await hold_waves(session, (
+        await session.execute(select(Participant.wave_id).where(Participant.id.in_(batch)).distinct())
+    ).scalars())
+    # Lock first, then judge in a statement of its own: on PostgreSQL a statement's
+    # subqueries read the snapshot taken before its row locks were granted, so an active
+    # course bought meanwhile by a single assignment would be missed and the insert
+    # below would hit the one-active-course index.
+    await session.execute(
+        select(Participant.id).where(Participant.id.in_(batch)).order_by(Participant.id).with_for_update()
+    )
+    rows = (
+        await session.execute(
+            select(Participant.id, Participant.nik, Participant.full_name, refusal(listing.price_idr, lapsed))
+            .where(Participant.id.in_(batch))
+            .order_by(Participant.id)
+        )
+    ).all()
+    accepted = [row.id for row in rows if row[3] is None]
+    declined = [Refusal(row.id, mask_nik(row.nik), row.full_name, row[3]) for row in rows if row[3] is not None]
+    if accepted:
+        sequences = await next_sequence(session, accepted)
+        when = at or utcnow()
+        await insert_rows(
+            session, Enrollment.__table__,
+            [_new_enrollment(listing, pid, sequences[pid], uow.actor, when) for pid in accepted],
+        )
+        await session.execute(
+            update(Participant.__table__)
+            .where(Participant.__table__.c.id.in_(accepted))
+            .values(
+                balance_idr=Participant.__table__.c.balance_idr - listing.price_idr,
+                status=case(
+                    (Participant.__table__.c.status == ParticipantStatus.SELECTED.value,
+                     ParticipantStatus.IN_TRAINING.value),
+                    else_=Participant.__table__.c.status,
+                ),
+                version=Participant.__table__.c.version + 1,
+            )
+        )
+        uow.audit(
+            "enrollment.bulk_assigned", "course_listing", listing.listing_id,
+            details={"course": listing.title, "price_idr": listing.price_idr, "assigned": len(accepted),
+                     "participant_ids": accepted, "filter": asdict(filters)},
+        )
+    return _BatchDone(listing, len(accepted), declined)
+
+
 async def run(
     db: Database,
     actor: Actor,
@@ -137,60 +201,11 @@ async def run(
         if should_stop and should_stop():
             stopped = True
             break
-        async with unit_of_work(db, actor) as uow:
-            session = uow.session
-            listing = await catalog.enrollable_listing(session, listing_id)
-            lapsed = await lapsed_wave_ids(session, (at or utcnow()).date())
-            batch = ids[start:start + batch_size]
-            await hold_waves(session, (
-                await session.execute(select(Participant.wave_id).where(Participant.id.in_(batch)).distinct())
-            ).scalars())
-            # Lock first, then judge in a statement of its own: on PostgreSQL a statement's
-            # subqueries read the snapshot taken before its row locks were granted, so an active
-            # course bought meanwhile by a single assignment would be missed and the insert
-            # below would hit the one-active-course index.
-            await session.execute(
-                select(Participant.id).where(Participant.id.in_(batch)).order_by(Participant.id).with_for_update()
-            )
-            rows = (
-                await session.execute(
-                    select(Participant.id, Participant.nik, Participant.full_name, refusal(listing.price_idr, lapsed))
-                    .where(Participant.id.in_(batch))
-                    .order_by(Participant.id)
-                )
-            ).all()
-            accepted = [row.id for row in rows if row[3] is None]
-            for row in rows:
-                if row[3] is not None:
-                    refused[row[3]] += 1
-                    if len(refusals) < MAX_LISTED_REFUSALS:
-                        refusals.append(Refusal(row.id, mask_nik(row.nik), row.full_name, row[3]))
-            if accepted:
-                sequences = await next_sequence(session, accepted)
-                when = at or utcnow()
-                await insert_rows(
-                    session, Enrollment.__table__,
-                    [_new_enrollment(listing, pid, sequences[pid], actor, when) for pid in accepted],
-                )
-                await session.execute(
-                    update(Participant.__table__)
-                    .where(Participant.__table__.c.id.in_(accepted))
-                    .values(
-                        balance_idr=Participant.__table__.c.balance_idr - listing.price_idr,
-                        status=case(
-                            (Participant.__table__.c.status == ParticipantStatus.SELECTED.value,
-                             ParticipantStatus.IN_TRAINING.value),
-                            else_=Participant.__table__.c.status,
-                        ),
-                        version=Participant.__table__.c.version + 1,
-                    )
-                )
-                uow.audit(
-                    "enrollment.bulk_assigned", "course_listing", listing.listing_id,
-                    details={"course": listing.title, "price_idr": listing.price_idr, "assigned": len(accepted),
-                             "participant_ids": accepted, "filter": asdict(filters)},
-                )
-            assigned += len(accepted)
+        done = await _assign_batch(db, actor, filters, listing_id, ids[start:start + batch_size], at)
+        listing = done.listing
+        refused.update(declined.reason for declined in done.refusals)
+        refusals.extend(done.refusals[:MAX_LISTED_REFUSALS - len(refusals)])
+        assigned += done.assigned
         if progress:
             progress(min(start + batch_size, len(ids)), len(ids))
         await asyncio.sleep(0)

@@ -44,7 +44,7 @@ from store.models import (
 from store.operation import get_held, hold, operation
 from store.services import curation, providers, settings
 from store.text import fold
-from store.uow import UnitOfWork, read_session, unit_of_work
+from store.uow import UnitOfWork, read_session
 
 explain_constraint("ck_course_decision_has_reason", "course.reason_required")
 explain_constraint("ck_course_listing_delisting_has_reason", "listing.reason_required")
@@ -463,15 +463,24 @@ def record_refusal(uow: UnitOfWork, course_id: int, platform_id: int, commission
     )
 
 
+_list_course = operation(list_course_within)
+
+
+@operation
+async def _record_refusal(
+    uow: UnitOfWork, course_id: int, platform_id: int, commission: int | str, refusal: RuleViolation
+) -> None:
+    record_refusal(uow, course_id, platform_id, commission, refusal)
+
+
 async def list_course(db: Database, actor: Actor, course_id: int, platform_id: int, commission: int | str) -> ListingView:
-    """List a course on a platform at a commission; a refusal names the rule and is audited."""
+    """List a course on a platform at a commission; a refusal names the rule and is audited (in a
+    transaction of its own: the listing's rolled back)."""
     try:
-        async with unit_of_work(db, actor) as uow:
-            return await list_course_within(uow, course_id, platform_id, commission)
+        return await _list_course(db, actor, course_id, platform_id, commission)
     except RuleViolation as refusal:
         if refusal.key in LISTING_RULES:
-            async with unit_of_work(db, actor) as uow:
-                record_refusal(uow, course_id, platform_id, commission, refusal)
+            await _record_refusal(db, actor, course_id, platform_id, commission, refusal)
         raise
 
 

@@ -549,9 +549,10 @@ async def score_indicators(uow: UnitOfWork, provider_id: int, stage: str, scores
     return build_scorecard(provider_id, scheme, all_scores, curators, provider.offers_offline)
 
 
-async def score_indicator(db: Database, actor: Actor, provider_id: int, stage: str, indicator: str, score: int) -> Scorecard:
+@operation
+async def score_indicator(uow: UnitOfWork, provider_id: int, stage: str, indicator: str, score: int) -> Scorecard:
     """Score one indicator (the console's key press)."""
-    return await score_indicators(db, actor, provider_id, stage, {indicator: score})
+    return await score_indicators.within(uow, provider_id, stage, {indicator: score})
 
 
 async def approval_refusal(session: AsyncSession, provider: Provider, card: Scorecard) -> RuleViolation | None:

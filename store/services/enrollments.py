@@ -41,12 +41,13 @@ from store.models import (
     Wave,
     utcnow,
 )
+from store.operation import operation
 from store.paging import Cursor, Page, keyset, page_of
 from store.personal_data import mask_number
 from store.services import catalog
 from store.services.waves import hold_waves
 from store.text import prefix_range
-from store.uow import read_session, unit_of_work
+from store.uow import UnitOfWork, read_session
 from store import validators
 from store.validators import require_text
 
@@ -166,9 +167,9 @@ async def _participant(session: AsyncSession, participant_id: int, expected_vers
     return participant
 
 
+@operation
 async def assign(
-    db: Database,
-    actor: Actor,
+    uow: UnitOfWork,
     participant_id: int,
     listing_id: int,
     *,
@@ -177,70 +178,69 @@ async def assign(
 ) -> EnrollmentView:
     """Assign a participant to a listed course; the price comes off the balance.
     `at` backdates the assignment (demo fixtures only)."""
-    actor.require("enrollment.assign")
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        participant = await _participant(session, participant_id, expected_version)
-        listing = await catalog.enrollable_listing(session, listing_id)
-        lapsed = await lapsed_wave_ids(session, (at or utcnow()).date())
-        reason = (
-            await session.execute(select(refusal(listing.price_idr, lapsed)).where(Participant.id == participant.id))
-        ).scalar_one()
-        if reason:
-            raise RuleViolation(reason, price_idr=listing.price_idr, balance_idr=participant.balance_idr,
-                                status=participant.status, title=listing.title)
-        sequence = (await next_sequence(session, [participant.id]))[participant.id]
-        enrollment = Enrollment(
-            participant_id=participant.id, listing_id=listing.listing_id, course_id=listing.course_id,
-            platform_id=listing.platform_id, sequence=sequence, price_idr=listing.price_idr,
-            commission_bp=listing.commission_bp, assigned_at=at or utcnow(), assigned_by=actor.operator_id,
-        )
-        before = {"status": participant.status, "balance_idr": participant.balance_idr}
-        participant.balance_idr -= listing.price_idr
-        participant.status = bought_status(participant.status)
-        session.add(enrollment)
-        await session.flush()
-        uow.audit(
-            "enrollment.assigned", "enrollment", enrollment.id,
-            after={"participant_id": participant.id, "listing_id": listing.listing_id, "course": listing.title,
-                   "price_idr": listing.price_idr, "sequence": sequence},
-        )
-        uow.audit("participant.balance_charged", "participant", participant.id, before=before,
-                  after={"status": participant.status, "balance_idr": participant.balance_idr})
-        return await _enrollment_view(session, enrollment.id)
+    uow.actor.require("enrollment.assign")
+    session = uow.session
+    participant = await _participant(session, participant_id, expected_version)
+    listing = await catalog.enrollable_listing(session, listing_id)
+    lapsed = await lapsed_wave_ids(session, (at or utcnow()).date())
+    reason = (
+        await session.execute(select(refusal(listing.price_idr, lapsed)).where(Participant.id == participant.id))
+    ).scalar_one()
+    if reason:
+        raise RuleViolation(reason, price_idr=listing.price_idr, balance_idr=participant.balance_idr,
+                            status=participant.status, title=listing.title)
+    sequence = (await next_sequence(session, [participant.id]))[participant.id]
+    enrollment = Enrollment(
+        participant_id=participant.id, listing_id=listing.listing_id, course_id=listing.course_id,
+        platform_id=listing.platform_id, sequence=sequence, price_idr=listing.price_idr,
+        commission_bp=listing.commission_bp, assigned_at=at or utcnow(), assigned_by=uow.actor.operator_id,
+    )
+    before = {"status": participant.status, "balance_idr": participant.balance_idr}
+    participant.balance_idr -= listing.price_idr
+    participant.status = bought_status(participant.status)
+    session.add(enrollment)
+    await session.flush()
+    uow.audit(
+        "enrollment.assigned", "enrollment", enrollment.id,
+        after={"participant_id": participant.id, "listing_id": listing.listing_id, "course": listing.title,
+               "price_idr": listing.price_idr, "sequence": sequence},
+    )
+    uow.audit("participant.balance_charged", "participant", participant.id, before=before,
+              after={"status": participant.status, "balance_idr": participant.balance_idr})
+    return await _enrollment_view(session, enrollment.id)
 
 
-async def _enrollment_for_report(session: AsyncSession, actor: Actor, enrollment_id: int, expected_version: int | None):
-    enrollment = await session.get(Enrollment, enrollment_id, with_for_update=True)
+async def _enrollment_for_report(uow: UnitOfWork, enrollment_id: int, expected_version: int | None) -> Enrollment:
+    enrollment = await uow.session.get(Enrollment, enrollment_id, with_for_update=True)
     if enrollment is None:
         raise NotFound("enrollment.not_found", id=enrollment_id)
-    actor.require_platform(enrollment.platform_id)
+    uow.actor.require_platform(enrollment.platform_id)
     if expected_version is not None and enrollment.version != expected_version:
         raise Conflict("record.changed")
     return enrollment
 
 
+@operation
 async def record_progress(
-    db: Database, actor: Actor, enrollment_id: int, progress_pct: int, *, expected_version: int | None = None
+    uow: UnitOfWork, enrollment_id: int, progress_pct: int, *, expected_version: int | None = None
 ) -> EnrollmentView:
     """Progress reported by the platform's staff or a coordinator (0-99; 100 is a completion)."""
-    actor.require("enrollment.progress")
+    uow.actor.require("enrollment.progress")
     if not 0 <= progress_pct < 100:
         raise InvalidInput("enrollment.progress_range", field="progress_pct", value=progress_pct)
-    async with unit_of_work(db, actor) as uow:
-        enrollment = await _enrollment_for_report(uow.session, actor, enrollment_id, expected_version)
-        if enrollment.status not in ACTIVE_ENROLLMENT:
-            raise RuleViolation("enrollment.not_active", status=enrollment.status)
-        if progress_pct < enrollment.progress_pct:
-            raise RuleViolation("enrollment.progress_backwards", current=enrollment.progress_pct, value=progress_pct)
-        before = {"status": enrollment.status, "progress_pct": enrollment.progress_pct}
-        enrollment.progress_pct = progress_pct
-        if progress_pct > 0:
-            enrollment.status = EnrollmentStatus.IN_PROGRESS
-        uow.audit("enrollment.progress", "enrollment", enrollment.id, before=before,
-                  after={"status": enrollment.status, "progress_pct": progress_pct})
-        await uow.session.flush()
-        return await _enrollment_view(uow.session, enrollment.id)
+    enrollment = await _enrollment_for_report(uow, enrollment_id, expected_version)
+    if enrollment.status not in ACTIVE_ENROLLMENT:
+        raise RuleViolation("enrollment.not_active", status=enrollment.status)
+    if progress_pct < enrollment.progress_pct:
+        raise RuleViolation("enrollment.progress_backwards", current=enrollment.progress_pct, value=progress_pct)
+    before = {"status": enrollment.status, "progress_pct": enrollment.progress_pct}
+    enrollment.progress_pct = progress_pct
+    if progress_pct > 0:
+        enrollment.status = EnrollmentStatus.IN_PROGRESS
+    uow.audit("enrollment.progress", "enrollment", enrollment.id, before=before,
+              after={"status": enrollment.status, "progress_pct": progress_pct})
+    await uow.session.flush()
+    return await _enrollment_view(uow.session, enrollment.id)
 
 
 def too_fast(assigned_at: dt.datetime, completed_on: dt.date, hours: int) -> bool:
@@ -250,9 +250,9 @@ def too_fast(assigned_at: dt.datetime, completed_on: dt.date, hours: int) -> boo
     return (completed_on - assigned_at.date()).days * 24 < hours
 
 
+@operation
 async def complete(
-    db: Database,
-    actor: Actor,
+    uow: UnitOfWork,
     enrollment_id: int,
     completed_on: dt.date,
     certificate_number: str,
@@ -261,91 +261,90 @@ async def complete(
     expected_version: int | None = None,
 ) -> EnrollmentView:
     """Record a completion with its evidence; the participant counts as having completed."""
-    actor.require("enrollment.progress")
+    uow.actor.require("enrollment.progress")
     certificate_number = (certificate_number or "").strip()
     if not certificate_number:
         raise RuleViolation("enrollment.certificate_required")
     if len(certificate_number) > 100:
         raise InvalidInput("input.too_long", field="certificate_number", max=100)
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        enrollment = await _enrollment_for_report(session, actor, enrollment_id, expected_version)
-        if enrollment.status not in ACTIVE_ENROLLMENT:
-            raise RuleViolation("enrollment.not_active", status=enrollment.status)
-        if completed_on < enrollment.assigned_at.date():
-            raise RuleViolation("enrollment.completed_before_assigned", assigned=enrollment.assigned_at.date().isoformat())
-        validators.iso_date(completed_on, "completed_on", not_after=dt.date.today())
-        hours = (await session.execute(select(Course.hours).where(Course.id == enrollment.course_id))).scalar_one()
-        before = {"status": enrollment.status, "progress_pct": enrollment.progress_pct}
-        enrollment.status = EnrollmentStatus.COMPLETED
-        enrollment.progress_pct = 100
-        enrollment.completed_on = completed_on
-        enrollment.certificate_number = certificate_number
-        enrollment.review_given = review_given
-        enrollment.flagged_fast = too_fast(enrollment.assigned_at, completed_on, hours)
-        participant = await session.get(Participant, enrollment.participant_id, with_for_update=True)
-        participant.status = ParticipantStatus.COMPLETED
-        uow.audit(
-            "enrollment.completed", "enrollment", enrollment.id, before=before,
-            after={"status": enrollment.status, "progress_pct": 100, "completed_on": completed_on,
-                   "certificate_number": certificate_number, "review_given": review_given,
-                   "flagged_fast": enrollment.flagged_fast},
-        )
-        await session.flush()
-        return await _enrollment_view(session, enrollment.id)
+    session = uow.session
+    enrollment = await _enrollment_for_report(uow, enrollment_id, expected_version)
+    if enrollment.status not in ACTIVE_ENROLLMENT:
+        raise RuleViolation("enrollment.not_active", status=enrollment.status)
+    if completed_on < enrollment.assigned_at.date():
+        raise RuleViolation("enrollment.completed_before_assigned", assigned=enrollment.assigned_at.date().isoformat())
+    validators.iso_date(completed_on, "completed_on", not_after=dt.date.today())
+    hours = (await session.execute(select(Course.hours).where(Course.id == enrollment.course_id))).scalar_one()
+    before = {"status": enrollment.status, "progress_pct": enrollment.progress_pct}
+    enrollment.status = EnrollmentStatus.COMPLETED
+    enrollment.progress_pct = 100
+    enrollment.completed_on = completed_on
+    enrollment.certificate_number = certificate_number
+    enrollment.review_given = review_given
+    enrollment.flagged_fast = too_fast(enrollment.assigned_at, completed_on, hours)
+    participant = await session.get(Participant, enrollment.participant_id, with_for_update=True)
+    participant.status = ParticipantStatus.COMPLETED
+    uow.audit(
+        "enrollment.completed", "enrollment", enrollment.id, before=before,
+        after={"status": enrollment.status, "progress_pct": 100, "completed_on": completed_on,
+               "certificate_number": certificate_number, "review_given": review_given,
+               "flagged_fast": enrollment.flagged_fast},
+    )
+    await session.flush()
+    return await _enrollment_view(session, enrollment.id)
 
 
+@operation
 async def cancel(
-    db: Database, actor: Actor, enrollment_id: int, reason: str, *, expected_version: int | None = None
+    uow: UnitOfWork, enrollment_id: int, reason: str, *, expected_version: int | None = None
 ) -> EnrollmentView:
     """Cancel an enrollment that has not started; the price returns to the balance. Without
     another purchase the participant is back to `selected` (and the purchase deadline)."""
-    actor.require("enrollment.assign")
+    uow.actor.require("enrollment.assign")
     reason = require_text(reason, "reason", max_length=2000)
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        enrollment = await _enrollment_for_report(session, actor, enrollment_id, expected_version)
-        if enrollment.status != EnrollmentStatus.ASSIGNED or enrollment.progress_pct > 0:
-            raise RuleViolation("enrollment.already_started", status=enrollment.status)
-        participant = await _participant(session, enrollment.participant_id, None)
-        enrollment.status = EnrollmentStatus.CANCELLED
-        enrollment.cancelled_at = utcnow()
-        enrollment.cancel_reason = reason
-        await session.flush()
-        before = {"status": participant.status, "balance_idr": participant.balance_idr}
-        participant.balance_idr += enrollment.price_idr
-        others = (
-            await session.execute(
-                select(func.count()).select_from(Enrollment).where(
-                    Enrollment.participant_id == participant.id, Enrollment.status != EnrollmentStatus.CANCELLED
-                )
+    session = uow.session
+    enrollment = await _enrollment_for_report(uow, enrollment_id, expected_version)
+    if enrollment.status != EnrollmentStatus.ASSIGNED or enrollment.progress_pct > 0:
+        raise RuleViolation("enrollment.already_started", status=enrollment.status)
+    participant = await _participant(session, enrollment.participant_id, None)
+    enrollment.status = EnrollmentStatus.CANCELLED
+    enrollment.cancelled_at = utcnow()
+    enrollment.cancel_reason = reason
+    await session.flush()
+    before = {"status": participant.status, "balance_idr": participant.balance_idr}
+    participant.balance_idr += enrollment.price_idr
+    others = (
+        await session.execute(
+            select(func.count()).select_from(Enrollment).where(
+                Enrollment.participant_id == participant.id, Enrollment.status != EnrollmentStatus.CANCELLED
             )
-        ).scalar_one()
-        if participant.status == ParticipantStatus.IN_TRAINING and others == 0:
-            participant.status = ParticipantStatus.SELECTED
-        uow.audit("enrollment.cancelled", "enrollment", enrollment.id, before={"status": "assigned"},
-                  after={"status": "cancelled"}, reason=reason)
-        uow.audit("participant.balance_refunded", "participant", participant.id, before=before,
-                  after={"status": participant.status, "balance_idr": participant.balance_idr})
-        await session.flush()
-        return await _enrollment_view(session, enrollment.id)
+        )
+    ).scalar_one()
+    if participant.status == ParticipantStatus.IN_TRAINING and others == 0:
+        participant.status = ParticipantStatus.SELECTED
+    uow.audit("enrollment.cancelled", "enrollment", enrollment.id, before={"status": "assigned"},
+              after={"status": "cancelled"}, reason=reason)
+    uow.audit("participant.balance_refunded", "participant", participant.id, before=before,
+              after={"status": participant.status, "balance_idr": participant.balance_idr})
+    await session.flush()
+    return await _enrollment_view(session, enrollment.id)
 
 
+@operation
 async def clear_flag(
-    db: Database, actor: Actor, enrollment_id: int, reason: str, *, expected_version: int | None = None
+    uow: UnitOfWork, enrollment_id: int, reason: str, *, expected_version: int | None = None
 ) -> EnrollmentView:
     """A coordinator reviewed a completion flagged as too fast and accepts it."""
-    actor.require("enrollment.clear_flag")
+    uow.actor.require("enrollment.clear_flag")
     reason = require_text(reason, "reason", max_length=2000)
-    async with unit_of_work(db, actor) as uow:
-        enrollment = await _enrollment_for_report(uow.session, actor, enrollment_id, expected_version)
-        if not enrollment.flagged_fast or enrollment.flag_cleared_at is not None:
-            raise RuleViolation("enrollment.not_flagged")
-        enrollment.flag_cleared_at = utcnow()
-        enrollment.flag_cleared_by = actor.operator_id
-        uow.audit("enrollment.flag_cleared", "enrollment", enrollment.id, reason=reason)
-        await uow.session.flush()
-        return await _enrollment_view(uow.session, enrollment.id)
+    enrollment = await _enrollment_for_report(uow, enrollment_id, expected_version)
+    if not enrollment.flagged_fast or enrollment.flag_cleared_at is not None:
+        raise RuleViolation("enrollment.not_flagged")
+    enrollment.flag_cleared_at = utcnow()
+    enrollment.flag_cleared_by = uow.actor.operator_id
+    uow.audit("enrollment.flag_cleared", "enrollment", enrollment.id, reason=reason)
+    await uow.session.flush()
+    return await _enrollment_view(uow.session, enrollment.id)
 
 
 @dataclass(frozen=True)
