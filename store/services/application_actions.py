@@ -52,5 +52,7 @@ def judge_application(actor: Actor, state: str, verdicts: dict[int, str], recomm
              else RuleViolation("application.decided") for action, refusal in actions.items()},
             out_of_state=list(actions),
         )
-    outcomes = {outcome.value: outcome_refusal(outcome, verdicts) for outcome in Recommendation}
+    outcomes: dict[str, MitraError | None] = {
+        outcome.value: outcome_refusal(outcome, verdicts) for outcome in Recommendation
+    }
     return ApplicationActions(actions, outcomes)

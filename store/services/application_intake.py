@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store import csvio, validators
 from store.criteria import suggestions
@@ -98,7 +100,7 @@ def check(data: ApplicationInput, groups: Mapping[str, int], today: dt.date) -> 
     clean: dict[str, Any] = {}
     errors: list[InvalidInput] = []
 
-    def take(column: str, produce) -> None:
+    def take(column: str, produce: Callable[[], Any]) -> None:
         try:
             clean[column] = produce()
         except InvalidInput as error:
@@ -133,29 +135,32 @@ def _group(code: str, groups: Mapping[str, int]) -> int | None:
     return groups[cleaned]
 
 
-async def _group_ids(session) -> dict[str, int]:
-    return dict((await session.execute(select(OwnershipGroup.code, OwnershipGroup.id))).all())
+async def _group_ids(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(col(OwnershipGroup.code), col(OwnershipGroup.id)))
+    # Ids read back are never None (the model's `int | None` is for records not yet written).
+    return {code: cast(int, group_id) for code, group_id in rows}
 
 
-async def _earlier_application(session, nib: str) -> int | None:
+async def _earlier_application(session: AsyncSession, nib: str) -> int | None:
     """The company's latest decided application, to link to; refuses when it has one under way
     or is already a platform."""
     latest = (
         await session.execute(
-            select(PlatformApplication.id, PlatformApplication.state, Platform.code)
-            .outerjoin(Platform, Platform.id == PlatformApplication.platform_id)
-            .where(PlatformApplication.nib == nib)
-            .order_by(PlatformApplication.id.desc())
+            select(col(PlatformApplication.id), col(PlatformApplication.state), col(Platform.code))
+            .outerjoin(Platform, col(Platform.id) == PlatformApplication.platform_id)
+            .where(col(PlatformApplication.nib) == nib)
+            .order_by(col(PlatformApplication.id).desc())
             .limit(1)
         )
     ).first()
     if latest is None:
         return None
-    if latest.state in OPEN_STATES:
-        raise Conflict("application.already_open", field="nib", id=latest.id)
-    if latest.state == ApplicationState.APPROVED:
-        raise RuleViolation("application.already_platform", field="nib", code=latest.code)
-    return latest.id
+    application_id, state, platform_code = latest
+    if state in OPEN_STATES:
+        raise Conflict("application.already_open", field="nib", id=application_id)
+    if state == ApplicationState.APPROVED:
+        raise RuleViolation("application.already_platform", field="nib", code=platform_code)
+    return application_id
 
 
 async def _insert(uow: UnitOfWork, clean: dict[str, Any], source: str) -> int:
@@ -166,6 +171,7 @@ async def _insert(uow: UnitOfWork, clean: dict[str, Any], source: str) -> int:
     )
     session.add(application)
     await session.flush()
+    assert application.id is not None  # flushed
     provinces = clean["province_codes"].split()
     suggested = suggestions(
         clean["legal_form"], len(provinces), clean["own_group_providers"], clean["third_party_providers"]

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, Subquery, case, func, label, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.criteria import check_outcome, is_override, note_required
@@ -149,26 +151,26 @@ class ApplicationRow:
 
 # The orders the applications list offers (store/sorting.py).
 APPLICATION_ORDERS = {
-    "submitted": Order((PlatformApplication.submitted_on, PlatformApplication.id)),
-    "name": Order((PlatformApplication.name_key, PlatformApplication.id)),
-    "state": Order((PlatformApplication.state, PlatformApplication.id)),
+    "submitted": Order((col(PlatformApplication.submitted_on), col(PlatformApplication.id))),
+    "name": Order((col(PlatformApplication.name_key), col(PlatformApplication.id))),
+    "state": Order((col(PlatformApplication.state), col(PlatformApplication.id))),
 }
 
 
-def _criteria_counts():
-    verdict = ApplicationCriterion.verdict
+def _criteria_counts() -> Subquery:
+    verdict = col(ApplicationCriterion.verdict)
 
-    def count(*verdicts: str):
+    def count(*verdicts: str) -> ColumnElement[int]:
         return func.sum(case((verdict.in_(verdicts), 1), else_=0))
 
     return (
         select(
-            ApplicationCriterion.application_id.label("application_id"),
+            label("application_id", col(ApplicationCriterion.application_id)),
             count(Verdict.PASS).label("passed"),
             count(Verdict.FAIL).label("failed"),
             count(Verdict.UNCHECKED, Verdict.NEEDS_INFO).label("pending"),
         )
-        .group_by(ApplicationCriterion.application_id)
+        .group_by(col(ApplicationCriterion.application_id))
         .subquery()
     )
 
@@ -187,16 +189,16 @@ async def list_applications(
     actor.require("application.read")
     counts = _criteria_counts()
     query = select(
-        PlatformApplication.id, PlatformApplication.brand_name, PlatformApplication.legal_name,
-        PlatformApplication.legal_form, PlatformApplication.state, PlatformApplication.submitted_on,
-        PlatformApplication.recommendation,
+        col(PlatformApplication.id), col(PlatformApplication.brand_name), col(PlatformApplication.legal_name),
+        col(PlatformApplication.legal_form), col(PlatformApplication.state), col(PlatformApplication.submitted_on),
+        col(PlatformApplication.recommendation),
         counts.c.passed, counts.c.failed, counts.c.pending,
     ).outerjoin(counts, counts.c.application_id == PlatformApplication.id)
     if states is not None:
-        query = query.where(PlatformApplication.state.in_(sorted(states)))
+        query = query.where(col(PlatformApplication.state).in_(sorted(states)))
     if name.strip():
         low, high = prefix_range(name)
-        query = query.where(PlatformApplication.name_key >= low, PlatformApplication.name_key < high)
+        query = query.where(col(PlatformApplication.name_key) >= low, col(PlatformApplication.name_key) < high)
     query = ordered(query, APPLICATION_ORDERS, sort, cursor, limit)
     async with read_session(db) as session:
         rows = (await session.execute(query)).all()
@@ -215,18 +217,20 @@ async def _detail(session: AsyncSession, application_id: int) -> ApplicationDeta
     app = await session.get(PlatformApplication, application_id)
     if app is None:
         raise NotFound("application.not_found", id=application_id)
-    names = dict((await session.execute(select(Operator.id, Operator.username))).all())
+    names: dict[int | None, str] = dict(
+        (await session.execute(select(col(Operator.id), col(Operator.username)))).all()
+    )
     group = await session.get(OwnershipGroup, app.ownership_group_id) if app.ownership_group_id else None
     platform = await session.get(Platform, app.platform_id) if app.platform_id else None
     criteria = (
         await session.execute(
             select(ApplicationCriterion)
-            .where(ApplicationCriterion.application_id == application_id)
-            .order_by(ApplicationCriterion.number)
+            .where(col(ApplicationCriterion.application_id) == application_id)
+            .order_by(col(ApplicationCriterion.number))
         )
     ).scalars()
     return ApplicationDetail(
-        app.id, app.version, app.state, app.legal_name, app.brand_name, app.legal_form, app.nib, app.npwp,
+        application_id, app.version, app.state, app.legal_name, app.brand_name, app.legal_form, app.nib, app.npwp,
         app.portal_url, tuple(app.province_codes.split()), app.payment_integration, app.own_group_providers,
         app.third_party_providers, app.licence_ref, app.deed_ref, group.name if group else "",
         app.contact_name, app.contact_email, app.contact_phone, app.submitted_on, app.previous_application_id,
@@ -252,7 +256,8 @@ async def _earlier_ids(session: AsyncSession, application_id: int) -> list[int]:
     while True:
         previous = (
             await session.execute(
-                select(PlatformApplication.previous_application_id).where(PlatformApplication.id == chain[-1])
+                select(col(PlatformApplication.previous_application_id))
+                .where(col(PlatformApplication.id) == chain[-1])
             )
         ).scalar_one_or_none()
         if previous is None or previous in chain:
@@ -304,7 +309,9 @@ async def _for_change(uow: UnitOfWork, application_id: int, expected_version: in
     return app
 
 
-def _move(uow: UnitOfWork, app: PlatformApplication, action: str, state: str, *, reason: str = "", **details) -> None:
+def _move(
+    uow: UnitOfWork, app: PlatformApplication, action: str, state: str, *, reason: str = "", **details: Any
+) -> None:
     """Change the state and record the event (with the extra fields that changed in `details`)."""
     before = {"state": app.state}
     app.state = state
@@ -335,7 +342,7 @@ async def set_verdict(
     criterion = (
         await uow.session.execute(
             select(ApplicationCriterion).where(
-                ApplicationCriterion.application_id == application_id, ApplicationCriterion.number == number
+                col(ApplicationCriterion.application_id) == application_id, col(ApplicationCriterion.number) == number
             )
         )
     ).scalar_one()
@@ -386,8 +393,8 @@ async def record_answer(
 
 async def _verdicts(session: AsyncSession, application_id: int) -> dict[int, str]:
     rows = await session.execute(
-        select(ApplicationCriterion.number, ApplicationCriterion.verdict).where(
-            ApplicationCriterion.application_id == application_id
+        select(col(ApplicationCriterion.number), col(ApplicationCriterion.verdict)).where(
+            col(ApplicationCriterion.application_id) == application_id
         )
     )
     return dict(rows.all())
@@ -430,7 +437,7 @@ async def send_back(
 
 # --- deciding ---------------------------------------------------------------------------------
 
-OUTCOME_STATE = {
+OUTCOME_STATE: dict[str, str] = {
     Recommendation.APPROVE: S.APPROVED,
     Recommendation.REJECT: S.REJECTED,
     Recommendation.RECLASSIFY: S.RECLASSIFIED,
@@ -452,6 +459,7 @@ class DecisionPreview:
 
 
 async def _check_decision(session: AsyncSession, actor: Actor, app: PlatformApplication, outcome: str) -> None:
+    assert app.id is not None  # read
     if app.state in DECIDED_STATES:
         raise RuleViolation("application.decided")
     APPLICATION_RULES["decide"].enforce(app.state, id=app.id)
@@ -473,7 +481,7 @@ async def decision_preview(
         await _check_decision(session, actor, app, outcome)
         terms = await platforms.proposed_terms(session, app, today) if outcome == Recommendation.APPROVE else None
         return DecisionPreview(
-            app.id, app.version, outcome, app.brand_name, app.legal_name, app.recommendation, terms,
+            application_id, app.version, outcome, app.brand_name, app.legal_name, app.recommendation, terms,
             app.brand_name if outcome == Recommendation.RECLASSIFY else "",
         )
 
@@ -526,7 +534,8 @@ async def decide(
         raise Conflict("record.changed")
     created: dict[str, object] = {}
     if outcome == Recommendation.APPROVE:
-        platform = await platforms.onboard(uow, app, terms or await platforms.proposed_terms(session, app, today), today)
+        terms = terms or await platforms.proposed_terms(session, app, today)
+        platform = await platforms.onboard(uow, app, terms, today)
         app.platform_id = platform.id
         created = {"platform_id": platform.id, "platform_code": platform.code}
     elif outcome == Recommendation.RECLASSIFY:

@@ -14,8 +14,10 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any, cast
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Select, case, func, select, update
+from sqlmodel import col
 
 from store.actor import Actor
 from store.bulk import insert_rows
@@ -39,10 +41,10 @@ class BulkFilter:
     status: str = ""
     without_active_enrollment: bool = True
 
-    def query(self, actor: Actor):
+    def query(self, actor: Actor) -> Select[int | None]:
         query = filtered(
-            select(Participant.id), ParticipantFilter(wave_id=self.wave_id, province=self.province, status=self.status),
-            actor,
+            select(col(Participant.id)),
+            ParticipantFilter(wave_id=self.wave_id, province=self.province, status=self.status), actor,
         )
         if self.without_active_enrollment:
             query = query.where(~has_active_enrollment())
@@ -91,17 +93,20 @@ async def preview(db: Database, actor: Actor, filters: BulkFilter, listing_id: i
         if filters.without_active_enrollment:
             reasons = reasons.where(~has_active_enrollment())
         reasons = reasons.subquery()
-        counts = dict(
+        counts: dict[str | None, int] = dict(
             (await session.execute(select(reasons.c.reason, func.count()).group_by(reasons.c.reason))).all()
         )
     assignable = counts.pop(None, 0)
+    refused = {reason: count for reason, count in counts.items() if reason is not None}
     return BulkPreview(
-        listing.listing_id, listing.title, listing.price_idr, assignable + sum(counts.values()), assignable,
-        assignable * listing.price_idr, dict(sorted(counts.items())),
+        listing.listing_id, listing.title, listing.price_idr, assignable + sum(refused.values()), assignable,
+        assignable * listing.price_idr, dict(sorted(refused.items())),
     )
 
 
-def _new_enrollment(listing: catalog.EnrollableListing, participant_id: int, sequence: int, actor: Actor, at) -> dict:
+def _new_enrollment(
+    listing: catalog.EnrollableListing, participant_id: int, sequence: int, actor: Actor, at: dt.datetime
+) -> dict[str, Any]:
     """A whole `enrollment` row for bulk inserts (COPY needs every column)."""
     return {
         "version": 1, "participant_id": participant_id, "listing_id": listing.listing_id,
@@ -131,20 +136,26 @@ async def _assign_batch(
     listing = await catalog.enrollable_listing(session, listing_id)
     lapsed = await lapsed_wave_ids(session, (at or utcnow()).date())
     await hold_waves(session, (
-        await session.execute(select(Participant.wave_id).where(Participant.id.in_(batch)).distinct())
+        await session.execute(select(col(Participant.wave_id)).where(col(Participant.id).in_(batch)).distinct())
     ).scalars())
     # Lock first, then judge in a statement of its own: on PostgreSQL a statement's
     # subqueries read the snapshot taken before its row locks were granted, so an active
     # course bought meanwhile by a single assignment would be missed and the insert
     # below would hit the one-active-course index.
     await session.execute(
-        select(Participant.id).where(Participant.id.in_(batch)).order_by(Participant.id).with_for_update()
+        select(col(Participant.id))
+        .where(col(Participant.id).in_(batch))
+        .order_by(col(Participant.id))
+        .with_for_update()
     )
     rows = (
         await session.execute(
-            select(Participant.id, Participant.nik, Participant.full_name, refusal(listing.price_idr, lapsed))
-            .where(Participant.id.in_(batch))
-            .order_by(Participant.id)
+            select(
+                col(Participant.id), col(Participant.nik), col(Participant.full_name),
+                refusal(listing.price_idr, lapsed),
+            )
+            .where(col(Participant.id).in_(batch))
+            .order_by(col(Participant.id))
         )
     ).all()
     accepted = [row.id for row in rows if row[3] is None]
@@ -192,7 +203,9 @@ async def run(
     actor.require("enrollment.assign")
     async with read_session(db) as session:
         listing = await catalog.enrollable_listing(session, listing_id)
-        ids = list((await session.execute(filters.query(actor).order_by(Participant.id))).scalars())
+        query = filters.query(actor).order_by(col(Participant.id))
+        # Ids read back are never None (the model's `int | None` is for records not yet written).
+        ids = cast(list[int], list((await session.execute(query)).scalars()))
     refused: Counter[str] = Counter()
     refusals: list[Refusal] = []
     assigned = 0

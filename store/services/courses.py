@@ -19,8 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store import validators
 from store.actor import Actor
@@ -152,6 +153,7 @@ async def _saved(uow: UnitOfWork, course: Course) -> CourseView:
 
 
 def _course_view(course: Course) -> CourseView:
+    assert course.id is not None  # read or flushed
     return CourseView(
         course.id, course.version, course.provider_id, course.title, course.category, course.mode, course.hours,
         course.price_idr, course.outside_price_idr, course.free_elsewhere, course.interactive, course.state,
@@ -160,31 +162,35 @@ def _course_view(course: Course) -> CourseView:
 
 
 async def courses_of(session: AsyncSession, provider_id: int) -> list[CourseView]:
-    rows = await session.execute(select(Course).where(Course.provider_id == provider_id).order_by(Course.title_key, Course.id))
+    rows = await session.execute(
+        select(Course).where(col(Course.provider_id) == provider_id).order_by(col(Course.title_key), col(Course.id))
+    )
     return [_course_view(course) for course in rows.scalars()]
 
 
-def _listing_query():
+def _listing_query() -> Select[*tuple[Any, ...]]:
     return (
         select(
-            CourseListing.id, CourseListing.version, CourseListing.course_id, Course.title, CourseListing.platform_id,
-            Platform.code, Platform.name, CourseListing.commission_bp, CourseListing.status,
-            CourseListing.status_reason,
+            col(CourseListing.id), col(CourseListing.version), col(CourseListing.course_id), col(Course.title),
+            col(CourseListing.platform_id), col(Platform.code), col(Platform.name), col(CourseListing.commission_bp),
+            col(CourseListing.status), col(CourseListing.status_reason),
         )
-        .join(Course, Course.id == CourseListing.course_id)
-        .join(Platform, Platform.id == CourseListing.platform_id)
+        .join(Course, col(Course.id) == CourseListing.course_id)
+        .join(Platform, col(Platform.id) == CourseListing.platform_id)
     )
 
 
 async def listings_of(session: AsyncSession, provider_id: int) -> list[ListingView]:
     rows = await session.execute(
-        _listing_query().where(Course.provider_id == provider_id).order_by(Course.title_key, Platform.code)
+        _listing_query()
+        .where(col(Course.provider_id) == provider_id)
+        .order_by(col(Course.title_key), col(Platform.code))
     )
     return [ListingView(*row) for row in rows]
 
 
 async def _listing_view(session: AsyncSession, listing_id: int) -> ListingView:
-    return ListingView(*(await session.execute(_listing_query().where(CourseListing.id == listing_id))).one())
+    return ListingView(*(await session.execute(_listing_query().where(col(CourseListing.id) == listing_id))).one())
 
 
 @dataclass(frozen=True)
@@ -205,7 +211,10 @@ async def get_course(db: Database, actor: Actor, course_id: int) -> CourseFile:
             raise NotFound("course.not_found", id=course_id)
         await providers.require_scope(session, actor, course.provider_id)
         provider = await session.get(Provider, course.provider_id)
-        rows = await session.execute(_listing_query().where(CourseListing.course_id == course_id).order_by(Platform.code))
+        assert provider is not None  # the course's provider (a foreign key)
+        rows = await session.execute(
+            _listing_query().where(col(CourseListing.course_id) == course_id).order_by(col(Platform.code))
+        )
         view, listings = _course_view(course), tuple(ListingView(*row) for row in rows)
     may_decide = actor.can("course.decide") and await curation.may_assess(db, actor, course.provider_id)
     return CourseFile(view, listings, provider.name, provider.state, may_decide)
@@ -304,7 +313,9 @@ async def withdraw_course(uow: UnitOfWork, course_id: int, reason: str, *, expec
     _move(uow, course, {CourseState.APPROVED}, CourseState.WITHDRAWN, "withdraw", reason)
     listings = (
         await uow.session.execute(
-            select(CourseListing).where(CourseListing.course_id == course_id, CourseListing.status == ListingStatus.LISTED)
+            select(CourseListing).where(
+                col(CourseListing.course_id) == course_id, col(CourseListing.status) == ListingStatus.LISTED
+            )
         )
     ).scalars()
     for listing in listings:
@@ -321,11 +332,14 @@ async def training_balance(session: AsyncSession) -> int:
     if "training_balance" not in session.info:
         balance = (
             await session.execute(
-                select(Wave.training_balance_idr).order_by(Wave.starts_on.desc(), Wave.id.desc()).limit(1)
+                select(col(Wave.training_balance_idr))
+                .order_by(col(Wave.starts_on).desc(), col(Wave.id).desc())
+                .limit(1)
             )
         ).scalar_one_or_none()
         session.info["training_balance"] = balance if balance is not None else SCHEME_2023_BALANCE_IDR
-    return session.info["training_balance"]
+    balance_idr: int = session.info["training_balance"]
+    return balance_idr
 
 
 @dataclass(frozen=True)
@@ -411,11 +425,11 @@ async def _listing_facts(session: AsyncSession, course: Course, provider: Provid
     )
 
 
-async def list_course_within(uow: UnitOfWork, course_id: int, platform_id: int, commission: int) -> ListingView:
+async def list_course_within(uow: UnitOfWork, course_id: int, platform_id: int, commission: int | str) -> ListingView:
     """List (or list again) a course on a platform inside the caller's unit of work. A refusal
     is raised before anything is written, so the caller may record it and carry on."""
     uow.actor.require("listing.create")
-    commission = commission_bp(commission)
+    bp = commission_bp(commission)
     session = uow.session
     course, provider = await _course_for_change(uow, course_id, None)
     platform = await get_held(session, Platform, platform_id)
@@ -424,33 +438,36 @@ async def list_course_within(uow: UnitOfWork, course_id: int, platform_id: int, 
     uow.actor.require_platform(platform_id)
     existing = (
         await session.execute(
-            select(CourseListing).where(CourseListing.course_id == course_id, CourseListing.platform_id == platform_id)
+            select(CourseListing).where(
+                col(CourseListing.course_id) == course_id, col(CourseListing.platform_id) == platform_id
+            )
         )
     ).scalar_one_or_none()
     if existing is not None and existing.status == ListingStatus.LISTED:
         raise Conflict("listing.exists", title=course.title, platform=platform.name)
-    refusal = listing_refusal(await _listing_facts(session, course, provider, platform), commission)
+    refusal = listing_refusal(await _listing_facts(session, course, provider, platform), bp)
     if refusal is not None:
         raise refusal
+    before: dict[str, Any] = {}
     if existing is None:
         existing = CourseListing(
-            course_id=course_id, platform_id=platform_id, commission_bp=commission, listed_by=uow.actor.operator_id
+            course_id=course_id, platform_id=platform_id, commission_bp=bp, listed_by=uow.actor.operator_id
         )
         session.add(existing)
-        before = {}
     else:
         before = {"status": existing.status, "commission_bp": existing.commission_bp}
-        existing.status, existing.status_reason, existing.commission_bp = ListingStatus.LISTED, "", commission
+        existing.status, existing.status_reason, existing.commission_bp = ListingStatus.LISTED, "", bp
         existing.listed_by = uow.actor.operator_id
     await session.flush()
+    assert existing.id is not None  # read or flushed
     uow.audit(
         "listing.created", "course_listing", existing.id, before=before,
-        after={"status": "listed", "commission_bp": commission},
+        after={"status": "listed", "commission_bp": bp},
         details={"course_id": course_id, "platform": platform.code, "price_idr": course.price_idr},
     )
     return ListingView(
         existing.id, existing.version, course_id, course.title, platform_id, platform.code, platform.name,
-        commission, existing.status, existing.status_reason,
+        bp, existing.status, existing.status_reason,
     )
 
 
@@ -538,9 +555,12 @@ async def price_outliers(
     and mode), highest first. Medians are program-wide; platform staff see their own courses."""
     actor.require("course.read")
     query = (
-        select(Course.id, Course.provider_id, Course.title, Provider.name, Course.category, Course.mode, Course.price_idr)
-        .join(Provider, Provider.id == Course.provider_id)
-        .where(Course.state.in_(PRICED_STATES))
+        select(
+            col(Course.id), col(Course.provider_id), col(Course.title), col(Provider.name), col(Course.category),
+            col(Course.mode), col(Course.price_idr),
+        )
+        .join(Provider, col(Provider.id) == Course.provider_id)
+        .where(col(Course.state).in_(PRICED_STATES))
     )
     async with read_session(db) as session:
         rows = (await session.execute(query)).all()
@@ -549,11 +569,12 @@ async def price_outliers(
             own = set(
                 (
                     await session.execute(
-                        select(ProviderPlatform.provider_id).where(ProviderPlatform.platform_id == actor.platform_id)
+                        select(col(ProviderPlatform.provider_id))
+                        .where(col(ProviderPlatform.platform_id) == actor.platform_id)
                     )
                 ).scalars()
             )
-    groups: dict[tuple[str, str], list] = defaultdict(list)
+    groups: dict[tuple[str, str], list[Row[*tuple[Any, ...]]]] = defaultdict(list)
     for row in rows:
         groups[(fold(row.category), row.mode)].append(row)
     outliers = []

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -140,12 +141,13 @@ def _parsed(stages_text: str) -> tuple[StageRule, ...]:
 
 
 def _scheme(row: AssessmentScheme) -> Scheme:
+    assert row.id is not None  # read
     return Scheme(row.id, row.version, _parsed(row.stages))
 
 
 async def latest_scheme(session: AsyncSession) -> Scheme:
     row = (
-        await session.execute(select(AssessmentScheme).order_by(AssessmentScheme.version.desc()).limit(1))
+        await session.execute(select(AssessmentScheme).order_by(col(AssessmentScheme.version).desc()).limit(1))
     ).scalar_one_or_none()
     if row is None:
         raise NotFound("curation.no_scheme")
@@ -155,7 +157,7 @@ async def latest_scheme(session: AsyncSession) -> Scheme:
 async def scheme_for(session: AsyncSession, provider_id: int) -> Scheme:
     """The version the provider's curation started with, else the newest one (asked once a
     session: the first assessment takes the newest version, which is what this returns)."""
-    known = session.info.setdefault("provider_scheme", {})
+    known: dict[int, Scheme] = session.info.setdefault("provider_scheme", {})
     if provider_id not in known:
         known[provider_id] = await _scheme_for(session, provider_id)
     return known[provider_id]
@@ -165,8 +167,8 @@ async def _scheme_for(session: AsyncSession, provider_id: int) -> Scheme:
     row = (
         await session.execute(
             select(AssessmentScheme)
-            .join(Assessment, Assessment.scheme_id == AssessmentScheme.id)
-            .where(Assessment.provider_id == provider_id)
+            .join(Assessment, col(Assessment.scheme_id) == AssessmentScheme.id)
+            .where(col(Assessment.provider_id) == provider_id)
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -179,7 +181,7 @@ async def get_scheme(db: Database, actor: Actor, version: int | None = None) -> 
         if version is None:
             return await latest_scheme(session)
         row = (
-            await session.execute(select(AssessmentScheme).where(AssessmentScheme.version == version))
+            await session.execute(select(AssessmentScheme).where(col(AssessmentScheme.version) == version))
         ).scalar_one_or_none()
         if row is None:
             raise NotFound("curation.no_such_scheme", version=version)
@@ -198,6 +200,7 @@ async def change_scheme(uow: UnitOfWork, stages: Mapping[str, Any]) -> Scheme:
     )
     session.add(row)
     await session.flush()
+    assert row.id is not None  # flushed
     uow.audit(
         "curation.scheme_changed", "assessment_scheme", row.id,
         before={"version": current}, after={"version": row.version}, details={"stages": stages_json(rules)},
@@ -270,7 +273,10 @@ class StageResult:
     @property
     def passed(self) -> bool | None:
         """True or False once every indicator is scored; None before."""
-        return self.score_centi >= self.threshold_centi if self.complete else None
+        if not self.complete:
+            return None
+        assert self.score_centi is not None  # every indicator scored (a stage has at least one)
+        return self.score_centi >= self.threshold_centi
 
     @property
     def outlook(self) -> str:
@@ -369,10 +375,12 @@ def build_scorecard(
 async def scorecard_of(session: AsyncSession, provider_id: int, offers_offline: bool) -> Scorecard:
     scheme = await scheme_for(session, provider_id)
     rows = await session.execute(
-        select(Assessment.stage, Operator.username, AssessmentScore.indicator, AssessmentScore.score)
-        .join(Operator, Operator.id == Assessment.curator_id)
-        .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-        .where(Assessment.provider_id == provider_id)
+        select(
+            col(Assessment.stage), col(Operator.username), col(AssessmentScore.indicator), col(AssessmentScore.score)
+        )
+        .join(Operator, col(Operator.id) == Assessment.curator_id)
+        .outerjoin(AssessmentScore, col(AssessmentScore.assessment_id) == Assessment.id)
+        .where(col(Assessment.provider_id) == provider_id)
     )
     scores: dict[str, dict[str, int]] = {}
     curators: dict[str, str] = {}
@@ -404,14 +412,15 @@ async def independence_refusal(session: AsyncSession, actor: Actor, provider: Pr
     proposer_groups = set(
         (
             await session.execute(
-                select(Platform.ownership_group_id)
-                .join(ProviderPlatform, ProviderPlatform.platform_id == Platform.id)
-                .where(ProviderPlatform.provider_id == provider.id)
+                select(col(Platform.ownership_group_id))
+                .join(ProviderPlatform, col(ProviderPlatform.platform_id) == Platform.id)
+                .where(col(ProviderPlatform.provider_id) == provider.id)
             )
         ).scalars()
     )
     if group_id == provider.ownership_group_id or group_id in proposer_groups:
         group = await session.get(OwnershipGroup, group_id)
+        assert group is not None  # the operator's group (a foreign key)
         return RuleViolation("curation.curator_affiliated", curator=actor.username, group=group.name)
     return None
 
@@ -445,14 +454,16 @@ async def declare_affiliation(uow: UnitOfWork, username: str, group_code: str | 
     if not reason:
         raise InvalidInput("input.required", field="reason")
     operator = (
-        await uow.session.execute(select(Operator).where(Operator.username == username.strip().lower()))
+        await uow.session.execute(select(Operator).where(col(Operator.username) == username.strip().lower()))
     ).scalar_one_or_none()
     if operator is None:
         raise NotFound("operator.not_found", username=username)
     group_id = None
     if group_code:
         group_id = (
-            await uow.session.execute(select(OwnershipGroup.id).where(OwnershipGroup.code == group_code.strip().lower()))
+            await uow.session.execute(
+                select(col(OwnershipGroup.id)).where(col(OwnershipGroup.code) == group_code.strip().lower())
+            )
         ).scalar_one_or_none()
         if group_id is None:
             raise NotFound("ownership_group.not_found", code=group_code)
@@ -515,21 +526,25 @@ async def score_indicators(uow: UnitOfWork, provider_id: int, stage: str, scores
     if stage in curators:
         assessment = (
             await session.execute(
-                select(Assessment).where(Assessment.provider_id == provider_id, Assessment.stage == stage)
+                select(Assessment).where(col(Assessment.provider_id) == provider_id, col(Assessment.stage) == stage)
             )
         ).scalar_one()
     else:
-        assessment = Assessment(
-            provider_id=provider_id, stage=stage, scheme_id=scheme.id, curator_id=uow.actor.operator_id
-        )
+        curator_id = uow.actor.operator_id
+        assert curator_id is not None  # only the system actor has none, and it does not curate
+        assessment = Assessment(provider_id=provider_id, stage=stage, scheme_id=scheme.id, curator_id=curator_id)
         session.add(assessment)
         await session.flush()
         curators[stage] = uow.actor.username
+    assessment_id = assessment.id
+    assert assessment_id is not None  # read or flushed
     for indicator, score in scores.items():
         if previous[indicator] is None:
-            session.add(AssessmentScore(assessment_id=assessment.id, indicator=indicator, score=score))
+            session.add(AssessmentScore(assessment_id=assessment_id, indicator=indicator, score=score))
         else:
-            (await session.get(AssessmentScore, (assessment.id, indicator))).score = score
+            scored = await session.get(AssessmentScore, (assessment_id, indicator))
+            assert scored is not None  # its previous score was read above
+            scored.score = score
     all_scores = card.scores()
     all_scores[stage].update(scores)
     result = stage_result(scheme.rule(stage), all_scores[stage])
@@ -615,8 +630,8 @@ async def curation_queue(db: Database, actor: Actor) -> list[QueueEntry]:
         candidates = (
             await session.execute(
                 select(Provider)
-                .where(Provider.state.in_([ProviderState.SUBMITTED, ProviderState.IN_CURATION]))
-                .order_by(Provider.id)
+                .where(col(Provider.state).in_([ProviderState.SUBMITTED, ProviderState.IN_CURATION]))
+                .order_by(col(Provider.id))
             )
         ).scalars().all()
         queue = []
@@ -625,5 +640,6 @@ async def curation_queue(db: Database, actor: Actor) -> list[QueueEntry]:
                 await require_independent(session, actor, provider)
             except RuleViolation:
                 continue
+            assert provider.id is not None  # read
             queue.append(QueueEntry(provider.id, provider.name, provider.state))
     return queue

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import Case, Exists, Select, and_, case, exists, func, label, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -57,10 +59,11 @@ explain_constraint("ck_enrollment_completion_has_evidence", "enrollment.certific
 CARD_HOLDING = frozenset({ParticipantStatus.SELECTED, ParticipantStatus.IN_TRAINING, ParticipantStatus.COMPLETED})
 
 
-def has_active_enrollment():
+def has_active_enrollment() -> Exists:
     """Per participant row: an enrollment assigned or in progress exists."""
     return exists().where(
-        Enrollment.participant_id == Participant.id, Enrollment.status.in_([s.value for s in ACTIVE_ENROLLMENT])
+        col(Enrollment.participant_id) == col(Participant.id),
+        col(Enrollment.status).in_([s.value for s in ACTIVE_ENROLLMENT]),
     )
 
 
@@ -68,19 +71,20 @@ async def lapsed_wave_ids(session: AsyncSession, today: dt.date) -> list[int]:
     """Waves whose purchase deadline passed before `today`: their card holders who bought nothing
     may no longer make a first purchase (the sweep revokes them). A handful of rows: the date
     arithmetic is done here rather than in two SQL dialects."""
-    rows = await session.execute(select(Wave.id, Wave.starts_on, Wave.purchase_deadline_days))
-    return [wave_id for wave_id, starts_on, days in rows if starts_on + dt.timedelta(days=days) < today]
+    rows = await session.execute(select(col(Wave.id), col(Wave.starts_on), col(Wave.purchase_deadline_days)))
+    # Ids read back are never None (the model's `int | None` is for records not yet written).
+    return [cast(int, wave_id) for wave_id, starts_on, days in rows if starts_on + dt.timedelta(days=days) < today]
 
 
-def refusal(price_idr: int, lapsed_waves: list[int]):
+def refusal(price_idr: int, lapsed_waves: list[int]) -> Case[str | None]:
     """Per participant row: the key of the rule that refuses assigning a course at this price,
     or NULL. The one statement of the participant-side rules, for single and bulk assignment."""
     return case(
-        (Participant.status.not_in([s.value for s in CARD_HOLDING]), "enrollment.participant_not_active"),
-        (and_(Participant.status == ParticipantStatus.SELECTED, Participant.wave_id.in_(lapsed_waves)),
+        (col(Participant.status).not_in([s.value for s in CARD_HOLDING]), "enrollment.participant_not_active"),
+        (and_(col(Participant.status) == ParticipantStatus.SELECTED, col(Participant.wave_id).in_(lapsed_waves)),
          "enrollment.purchase_deadline_passed"),
         (has_active_enrollment(), "enrollment.one_at_a_time"),
-        (Participant.balance_idr < price_idr, "enrollment.balance_insufficient"),
+        (col(Participant.balance_idr) < price_idr, "enrollment.balance_insufficient"),
         else_=None,
     )
 
@@ -115,40 +119,43 @@ class EnrollmentView:
     version: int
 
 
-def _enrollment_query():
+def _enrollment_query() -> Select[*tuple[Any, ...]]:
     return (
         select(
-            Enrollment.id, Enrollment.participant_id, Enrollment.listing_id, Enrollment.course_id, Course.title,
-            Course.hours, Provider.name.label("provider_name"), Enrollment.platform_id,
-            Platform.name.label("platform_name"), Enrollment.sequence, Enrollment.price_idr, Enrollment.status,
-            Enrollment.progress_pct, Enrollment.assigned_at, Enrollment.completed_on,
-            Enrollment.certificate_number, Enrollment.review_given, Enrollment.flagged_fast,
-            Enrollment.flag_cleared_at, Enrollment.cancel_reason, Enrollment.version,
+            col(Enrollment.id), col(Enrollment.participant_id), col(Enrollment.listing_id), col(Enrollment.course_id),
+            col(Course.title), col(Course.hours), label("provider_name", col(Provider.name)),
+            col(Enrollment.platform_id), label("platform_name", col(Platform.name)), col(Enrollment.sequence),
+            col(Enrollment.price_idr), col(Enrollment.status), col(Enrollment.progress_pct),
+            col(Enrollment.assigned_at), col(Enrollment.completed_on), col(Enrollment.certificate_number),
+            col(Enrollment.review_given), col(Enrollment.flagged_fast), col(Enrollment.flag_cleared_at),
+            col(Enrollment.cancel_reason), col(Enrollment.version),
         )
-        .join(Course, Course.id == Enrollment.course_id)
-        .join(Provider, Provider.id == Course.provider_id)
-        .join(Platform, Platform.id == Enrollment.platform_id)
+        .join(Course, col(Course.id) == Enrollment.course_id)
+        .join(Provider, col(Provider.id) == Course.provider_id)
+        .join(Platform, col(Platform.id) == Enrollment.platform_id)
     )
 
 
 async def enrollments_of(session: AsyncSession, participant_id: int) -> list[EnrollmentView]:
     rows = await session.execute(
-        _enrollment_query().where(Enrollment.participant_id == participant_id).order_by(Enrollment.id)
+        _enrollment_query().where(col(Enrollment.participant_id) == participant_id).order_by(col(Enrollment.id))
     )
     return [EnrollmentView(*row) for row in rows]
 
 
 async def _enrollment_view(session: AsyncSession, enrollment_id: int) -> EnrollmentView:
-    row = (await session.execute(_enrollment_query().where(Enrollment.id == enrollment_id))).one()
+    row = (await session.execute(_enrollment_query().where(col(Enrollment.id) == enrollment_id))).one()
     return EnrollmentView(*row)
 
 
 async def next_sequence(session: AsyncSession, participant_ids: list[int]) -> dict[int, int]:
     """Each participant's next enrollment number (cancelled enrollments do not count)."""
     rows = await session.execute(
-        select(Enrollment.participant_id, func.count())
-        .where(Enrollment.participant_id.in_(participant_ids), Enrollment.status != EnrollmentStatus.CANCELLED)
-        .group_by(Enrollment.participant_id)
+        select(col(Enrollment.participant_id), func.count())
+        .where(
+            col(Enrollment.participant_id).in_(participant_ids), col(Enrollment.status) != EnrollmentStatus.CANCELLED
+        )
+        .group_by(col(Enrollment.participant_id))
     )
     done = dict(rows.all())
     return {participant_id: done.get(participant_id, 0) + 1 for participant_id in participant_ids}
@@ -157,7 +164,7 @@ async def next_sequence(session: AsyncSession, participant_ids: list[int]) -> di
 async def _participant(session: AsyncSession, participant_id: int, expected_version: int | None) -> Participant:
     """The participant, locked, after its wave (held first: the order the sweep locks in)."""
     await hold_waves(session, (
-        await session.execute(select(Participant.wave_id).where(Participant.id == participant_id))
+        await session.execute(select(col(Participant.wave_id)).where(col(Participant.id) == participant_id))
     ).scalars())
     participant = await session.get(Participant, participant_id, with_for_update=True)
     if participant is None:
@@ -184,14 +191,14 @@ async def assign(
     listing = await catalog.enrollable_listing(session, listing_id)
     lapsed = await lapsed_wave_ids(session, (at or utcnow()).date())
     reason = (
-        await session.execute(select(refusal(listing.price_idr, lapsed)).where(Participant.id == participant.id))
+        await session.execute(select(refusal(listing.price_idr, lapsed)).where(col(Participant.id) == participant_id))
     ).scalar_one()
     if reason:
         raise RuleViolation(reason, price_idr=listing.price_idr, balance_idr=participant.balance_idr,
                             status=participant.status, title=listing.title)
-    sequence = (await next_sequence(session, [participant.id]))[participant.id]
+    sequence = (await next_sequence(session, [participant_id]))[participant_id]
     enrollment = Enrollment(
-        participant_id=participant.id, listing_id=listing.listing_id, course_id=listing.course_id,
+        participant_id=participant_id, listing_id=listing.listing_id, course_id=listing.course_id,
         platform_id=listing.platform_id, sequence=sequence, price_idr=listing.price_idr,
         commission_bp=listing.commission_bp, assigned_at=at or utcnow(), assigned_by=uow.actor.operator_id,
     )
@@ -200,12 +207,13 @@ async def assign(
     participant.status = bought_status(participant.status)
     session.add(enrollment)
     await session.flush()
+    assert enrollment.id is not None  # flushed
     uow.audit(
         "enrollment.assigned", "enrollment", enrollment.id,
-        after={"participant_id": participant.id, "listing_id": listing.listing_id, "course": listing.title,
+        after={"participant_id": participant_id, "listing_id": listing.listing_id, "course": listing.title,
                "price_idr": listing.price_idr, "sequence": sequence},
     )
-    uow.audit("participant.balance_charged", "participant", participant.id, before=before,
+    uow.audit("participant.balance_charged", "participant", participant_id, before=before,
               after={"status": participant.status, "balance_idr": participant.balance_idr})
     return await _enrollment_view(session, enrollment.id)
 
@@ -240,7 +248,7 @@ async def record_progress(
     uow.audit("enrollment.progress", "enrollment", enrollment.id, before=before,
               after={"status": enrollment.status, "progress_pct": progress_pct})
     await uow.session.flush()
-    return await _enrollment_view(uow.session, enrollment.id)
+    return await _enrollment_view(uow.session, enrollment_id)
 
 
 def too_fast(assigned_at: dt.datetime, completed_on: dt.date, hours: int) -> bool:
@@ -271,18 +279,23 @@ async def complete(
     enrollment = await _enrollment_for_report(uow, enrollment_id, expected_version)
     if enrollment.status not in ACTIVE_ENROLLMENT:
         raise RuleViolation("enrollment.not_active", status=enrollment.status)
-    if completed_on < enrollment.assigned_at.date():
-        raise RuleViolation("enrollment.completed_before_assigned", assigned=enrollment.assigned_at.date().isoformat())
+    assigned_at = enrollment.assigned_at
+    assert assigned_at is not None  # NOT NULL, set on insert
+    if completed_on < assigned_at.date():
+        raise RuleViolation("enrollment.completed_before_assigned", assigned=assigned_at.date().isoformat())
     validators.iso_date(completed_on, "completed_on", not_after=dt.date.today())
-    hours = (await session.execute(select(Course.hours).where(Course.id == enrollment.course_id))).scalar_one()
+    hours = (
+        await session.execute(select(col(Course.hours)).where(col(Course.id) == enrollment.course_id))
+    ).scalar_one()
     before = {"status": enrollment.status, "progress_pct": enrollment.progress_pct}
     enrollment.status = EnrollmentStatus.COMPLETED
     enrollment.progress_pct = 100
     enrollment.completed_on = completed_on
     enrollment.certificate_number = certificate_number
     enrollment.review_given = review_given
-    enrollment.flagged_fast = too_fast(enrollment.assigned_at, completed_on, hours)
+    enrollment.flagged_fast = too_fast(assigned_at, completed_on, hours)
     participant = await session.get(Participant, enrollment.participant_id, with_for_update=True)
+    assert participant is not None  # an enrollment's participant (foreign key)
     participant.status = ParticipantStatus.COMPLETED
     uow.audit(
         "enrollment.completed", "enrollment", enrollment.id, before=before,
@@ -291,7 +304,7 @@ async def complete(
                "flagged_fast": enrollment.flagged_fast},
     )
     await session.flush()
-    return await _enrollment_view(session, enrollment.id)
+    return await _enrollment_view(session, enrollment_id)
 
 
 @operation
@@ -316,7 +329,8 @@ async def cancel(
     others = (
         await session.execute(
             select(func.count()).select_from(Enrollment).where(
-                Enrollment.participant_id == participant.id, Enrollment.status != EnrollmentStatus.CANCELLED
+                col(Enrollment.participant_id) == enrollment.participant_id,
+                col(Enrollment.status) != EnrollmentStatus.CANCELLED,
             )
         )
     ).scalar_one()
@@ -324,10 +338,10 @@ async def cancel(
         participant.status = ParticipantStatus.SELECTED
     uow.audit("enrollment.cancelled", "enrollment", enrollment.id, before={"status": "assigned"},
               after={"status": "cancelled"}, reason=reason)
-    uow.audit("participant.balance_refunded", "participant", participant.id, before=before,
+    uow.audit("participant.balance_refunded", "participant", enrollment.participant_id, before=before,
               after={"status": participant.status, "balance_idr": participant.balance_idr})
     await session.flush()
-    return await _enrollment_view(session, enrollment.id)
+    return await _enrollment_view(session, enrollment_id)
 
 
 @operation
@@ -344,7 +358,7 @@ async def clear_flag(
     enrollment.flag_cleared_by = uow.actor.operator_id
     uow.audit("enrollment.flag_cleared", "enrollment", enrollment.id, reason=reason)
     await uow.session.flush()
-    return await _enrollment_view(uow.session, enrollment.id)
+    return await _enrollment_view(uow.session, enrollment_id)
 
 
 @dataclass(frozen=True)
@@ -368,18 +382,19 @@ async def list_flagged_completions(
     file). Platform staff see their own platform's."""
     actor.require("participant.read")
     query = (
-        select(Enrollment.id, Enrollment.participant_id, Participant.nik, Participant.full_name, Course.title,
-               Course.hours, Platform.name, Enrollment.assigned_at, Enrollment.completed_on)
-        .join(Participant, Participant.id == Enrollment.participant_id)
-        .join(Course, Course.id == Enrollment.course_id)
-        .join(Platform, Platform.id == Enrollment.platform_id)
-        .where(Enrollment.flagged_fast, Enrollment.flag_cleared_at.is_(None),
-               Enrollment.status == EnrollmentStatus.COMPLETED)
+        select(col(Enrollment.id), col(Enrollment.participant_id), col(Participant.nik), col(Participant.full_name),
+               col(Course.title), col(Course.hours), col(Platform.name), col(Enrollment.assigned_at),
+               col(Enrollment.completed_on))
+        .join(Participant, col(Participant.id) == Enrollment.participant_id)
+        .join(Course, col(Course.id) == Enrollment.course_id)
+        .join(Platform, col(Platform.id) == Enrollment.platform_id)
+        .where(col(Enrollment.flagged_fast), col(Enrollment.flag_cleared_at).is_(None),
+               col(Enrollment.status) == EnrollmentStatus.COMPLETED)
     )
     if actor.is_platform_staff:
-        query = query.where(Enrollment.platform_id == actor.platform_id)
+        query = query.where(col(Enrollment.platform_id) == actor.platform_id)
     async with read_session(db) as session:
-        rows = (await session.execute(keyset(query, [Enrollment.id], cursor, limit))).all()
+        rows = (await session.execute(keyset(query, [col(Enrollment.id)], cursor, limit))).all()
     views = [FlaggedCompletion(row[0], row[1], mask_number(row[2]), *row[3:]) for row in rows]
     return page_of(views, limit, lambda view: (view.enrollment_id,))
 
@@ -404,20 +419,22 @@ async def open_listings(
     """Listings open to purchases, by title (prefix search, case and accent insensitive)."""
     actor.require("course.read")
     query = (
-        select(CourseListing.id, Course.title, Course.title_key, Provider.name, Platform.name, Course.hours,
-               Course.price_idr)
-        .join(Course, Course.id == CourseListing.course_id)
-        .join(Provider, Provider.id == Course.provider_id)
-        .join(Platform, Platform.id == CourseListing.platform_id)
+        select(col(CourseListing.id), col(Course.title), col(Course.title_key), col(Provider.name),
+               col(Platform.name), col(Course.hours), col(Course.price_idr))
+        .join(Course, col(Course.id) == CourseListing.course_id)
+        .join(Provider, col(Provider.id) == Course.provider_id)
+        .join(Platform, col(Platform.id) == CourseListing.platform_id)
         .where(
-            CourseListing.status == ListingStatus.LISTED, Course.state == CourseState.APPROVED,
-            Provider.state == ProviderState.APPROVED, Platform.status == PlatformStatus.ACTIVE,
+            col(CourseListing.status) == ListingStatus.LISTED, col(Course.state) == CourseState.APPROVED,
+            col(Provider.state) == ProviderState.APPROVED, col(Platform.status) == PlatformStatus.ACTIVE,
         )
     )
     if search.strip():
         low, high = prefix_range(search)
-        query = query.where(Course.title_key >= low, Course.title_key < high)
+        query = query.where(col(Course.title_key) >= low, col(Course.title_key) < high)
     async with read_session(db) as session:
-        rows = (await session.execute(keyset(query, [Course.title_key, CourseListing.id], cursor, limit))).all()
+        rows = (
+            await session.execute(keyset(query, [col(Course.title_key), col(CourseListing.id)], cursor, limit))
+        ).all()
     views = [ListingChoice(*row) for row in rows]
     return page_of(views, limit, lambda view: (view.title_key, view.listing_id))
