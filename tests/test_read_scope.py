@@ -34,7 +34,7 @@ WRITES = {
     "selection.select_participants", "selection.sweep_wave",  # their transactions are in helpers
 }
 # Program-wide reads with nothing of one platform in them (or scoped by a role platform staff lack).
-PUBLIC = {"about.database_facts", "waves.list_waves", "waves.wave_options", "waves.get_wave", "curation.get_scheme",
+PUBLIC = {"about.database_facts", "waves.list_waves", "waves.wave_options", "waves.get_wave", "curation.scheme.get_scheme",
           "platforms.list_platforms", "providers.group_choices", "selection.rejection_counts"}
 
 
@@ -72,9 +72,9 @@ CALLS = {
     "bulk_assignment.preview": lambda f, db, a, o: f(db, a, BulkFilter(), o["listing"]),
     "courses.get_course": lambda f, db, a, o: f(db, a, o["course"]),
     "courses.price_outliers": lambda f, db, a, o: f(db, a, min_similar=1),
-    "curation.get_scorecard": lambda f, db, a, o: f(db, a, o["provider"]),
-    "curation.may_assess": lambda f, db, a, o: f(db, a, o["provider"]),
-    "curation.curation_queue": lambda f, db, a, o: f(db, a),
+    "curation.scorecard.get_scorecard": lambda f, db, a, o: f(db, a, o["provider"]),
+    "curation.independence.may_assess": lambda f, db, a, o: f(db, a, o["provider"]),
+    "curation.queue.curation_queue": lambda f, db, a, o: f(db, a),
     "dashboard.work_waiting": lambda f, db, a, o: f(db, a),
     "enrollments.open_listings": lambda f, db, a, o: f(db, a),
     "obligations.calendar": lambda f, db, a, o: f(db, a, o["platform"]),
