@@ -26,7 +26,7 @@ from tests.conftest import Actors
 # Services whose name fits (db, actor, ...) but that change data (through helpers of their own).
 WRITES = {
     "audit_log.verify",  # a read, then its own record in a transaction of its own
-    "bulk_assignment.run", "courses.list_course",  # their transactions are operations of their own
+    "bulk_assignment.run", "courses.listings.list_course",  # their transactions are operations of their own
     "payments.batches.set_approval_thresholds", "platforms.suspend", "platforms.reinstate",
     "participant_import.import_participants", "payments.files.reconcile_file",
     "participant_lists.write_participant_list",  # a file export: covered by its own scope tests
@@ -70,8 +70,8 @@ CALLS = {
     "tour.begin": lambda f, db, a, o: f(db, a),
     "tour.progress": lambda f, db, a, o: f(db, a, 0),
     "bulk_assignment.preview": lambda f, db, a, o: f(db, a, BulkFilter(), o["listing"]),
-    "courses.get_course": lambda f, db, a, o: f(db, a, o["course"]),
-    "courses.price_outliers": lambda f, db, a, o: f(db, a, min_similar=1),
+    "courses.views.get_course": lambda f, db, a, o: f(db, a, o["course"]),
+    "courses.outliers.price_outliers": lambda f, db, a, o: f(db, a, min_similar=1),
     "curation.scorecard.get_scorecard": lambda f, db, a, o: f(db, a, o["provider"]),
     "curation.independence.may_assess": lambda f, db, a, o: f(db, a, o["provider"]),
     "curation.queue.curation_queue": lambda f, db, a, o: f(db, a),
