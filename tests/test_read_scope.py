@@ -60,10 +60,10 @@ def read_services() -> dict[str, object]:
 
 # How to call each read service against the other platform's records (`o` holds their ids).
 CALLS = {
-    "applications.list_applications": lambda f, db, a, o: f(db, a),
-    "applications.get_application": lambda f, db, a, o: f(db, a, o["application"]),
-    "applications.application_history": lambda f, db, a, o: f(db, a, o["application"]),
-    "applications.decision_preview": lambda f, db, a, o: f(db, a, o["application"], "approved"),
+    "applications.reading.list_applications": lambda f, db, a, o: f(db, a),
+    "applications.reading.get_application": lambda f, db, a, o: f(db, a, o["application"]),
+    "applications.reading.application_history": lambda f, db, a, o: f(db, a, o["application"]),
+    "applications.decision.decision_preview": lambda f, db, a, o: f(db, a, o["application"], "approved"),
     "audit_log.list_events": lambda f, db, a, o: f(db, a),
     "audit_log.count_events": lambda f, db, a, o: f(db, a),
     "audit_log.history": None,  # every entity, below
