@@ -92,9 +92,9 @@ async def preview(db: Database, actor: Actor, filters: BulkFilter, listing_id: i
         )
         if filters.without_active_enrollment:
             reasons = reasons.where(~has_active_enrollment())
-        reasons = reasons.subquery()
+        by_reason = reasons.subquery()
         counts: dict[str | None, int] = dict(
-            (await session.execute(select(reasons.c.reason, func.count()).group_by(reasons.c.reason))).all()
+            (await session.execute(select(by_reason.c.reason, func.count()).group_by(by_reason.c.reason))).all()
         )
     assignable = counts.pop(None, 0)
     refused = {reason: count for reason, count in counts.items() if reason is not None}

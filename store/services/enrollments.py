@@ -381,7 +381,8 @@ async def list_flagged_completions(
     first: the coordinator's queue (each is accepted with `clear_flag`, from the participant's
     file). Platform staff see their own platform's."""
     actor.require("participant.read")
-    query = (
+    # Rows read back fill the view: their ids and NOT NULL columns are never the model's None.
+    query: Select[*tuple[Any, ...]] = (
         select(col(Enrollment.id), col(Enrollment.participant_id), col(Participant.nik), col(Participant.full_name),
                col(Course.title), col(Course.hours), col(Platform.name), col(Enrollment.assigned_at),
                col(Enrollment.completed_on))
@@ -418,7 +419,8 @@ async def open_listings(
 ) -> Page[ListingChoice]:
     """Listings open to purchases, by title (prefix search, case and accent insensitive)."""
     actor.require("course.read")
-    query = (
+    # Rows read back fill the view: their ids are never the model's None.
+    query: Select[*tuple[Any, ...]] = (
         select(col(CourseListing.id), col(Course.title), col(Course.title_key), col(Provider.name),
                col(Platform.name), col(Course.hours), col(Course.price_idr))
         .join(Course, col(Course.id) == CourseListing.course_id)
