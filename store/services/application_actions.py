@@ -1,5 +1,5 @@
 """Which steps an operator may take on a platform application now, and if not, why; and which
-outcomes its verdicts allow. The review operations enforce the same table (applications.py), so
+outcomes its verdicts allow. The review operations enforce the same table (applications/review.py, decision.py), so
 the review screen offers a step only when the store would accept it, and the outcome prompt
 refuses an outcome the verdicts do not support before anything is confirmed.
 """
@@ -52,5 +52,7 @@ def judge_application(actor: Actor, state: str, verdicts: dict[int, str], recomm
              else RuleViolation("application.decided") for action, refusal in actions.items()},
             out_of_state=list(actions),
         )
-    outcomes = {outcome.value: outcome_refusal(outcome, verdicts) for outcome in Recommendation}
+    outcomes: dict[str, MitraError | None] = {
+        outcome.value: outcome_refusal(outcome, verdicts) for outcome in Recommendation
+    }
     return ApplicationActions(actions, outcomes)

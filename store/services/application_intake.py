@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store import csvio, validators
-from store.actor import Actor
 from store.criteria import suggestions
-from store.engine import Database
 from store.errors import Conflict, InvalidInput, MitraError, RuleViolation
 from store.failures import explain_constraint
 from store.models import (
@@ -45,7 +45,8 @@ from store.models import (
     utcnow,
 )
 from store.text import fold
-from store.uow import UnitOfWork, read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork
 
 explain_constraint(("ix_platform_application_open_nib", "platform_application.nib"), "application.already_open", Conflict)
 explain_constraint(
@@ -99,7 +100,7 @@ def check(data: ApplicationInput, groups: Mapping[str, int], today: dt.date) -> 
     clean: dict[str, Any] = {}
     errors: list[InvalidInput] = []
 
-    def take(column: str, produce) -> None:
+    def take(column: str, produce: Callable[[], Any]) -> None:
         try:
             clean[column] = produce()
         except InvalidInput as error:
@@ -134,29 +135,32 @@ def _group(code: str, groups: Mapping[str, int]) -> int | None:
     return groups[cleaned]
 
 
-async def _group_ids(session) -> dict[str, int]:
-    return dict((await session.execute(select(OwnershipGroup.code, OwnershipGroup.id))).all())
+async def _group_ids(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(col(OwnershipGroup.code), col(OwnershipGroup.id)))
+    # Ids read back are never None (the model's `int | None` is for records not yet written).
+    return {code: cast(int, group_id) for code, group_id in rows}
 
 
-async def _earlier_application(session, nib: str) -> int | None:
+async def _earlier_application(session: AsyncSession, nib: str) -> int | None:
     """The company's latest decided application, to link to; refuses when it has one under way
     or is already a platform."""
     latest = (
         await session.execute(
-            select(PlatformApplication.id, PlatformApplication.state, Platform.code)
-            .outerjoin(Platform, Platform.id == PlatformApplication.platform_id)
-            .where(PlatformApplication.nib == nib)
-            .order_by(PlatformApplication.id.desc())
+            select(col(PlatformApplication.id), col(PlatformApplication.state), col(Platform.code))
+            .outerjoin(Platform, col(Platform.id) == PlatformApplication.platform_id)
+            .where(col(PlatformApplication.nib) == nib)
+            .order_by(col(PlatformApplication.id).desc())
             .limit(1)
         )
     ).first()
     if latest is None:
         return None
-    if latest.state in OPEN_STATES:
-        raise Conflict("application.already_open", field="nib", id=latest.id)
-    if latest.state == ApplicationState.APPROVED:
-        raise RuleViolation("application.already_platform", field="nib", code=latest.code)
-    return latest.id
+    application_id, state, platform_code = latest
+    if state in OPEN_STATES:
+        raise Conflict("application.already_open", field="nib", id=application_id)
+    if state == ApplicationState.APPROVED:
+        raise RuleViolation("application.already_platform", field="nib", code=platform_code)
+    return application_id
 
 
 async def _insert(uow: UnitOfWork, clean: dict[str, Any], source: str) -> int:
@@ -167,6 +171,7 @@ async def _insert(uow: UnitOfWork, clean: dict[str, Any], source: str) -> int:
     )
     session.add(application)
     await session.flush()
+    assert application.id is not None  # flushed
     provinces = clean["province_codes"].split()
     suggested = suggestions(
         clean["legal_form"], len(provinces), clean["own_group_providers"], clean["third_party_providers"]
@@ -183,55 +188,54 @@ async def _insert(uow: UnitOfWork, clean: dict[str, Any], source: str) -> int:
     return application.id
 
 
+@operation
 async def submit_application(
-    db: Database, actor: Actor, data: ApplicationInput, *, source: str = "console", today: dt.date | None = None
+    uow: UnitOfWork, data: ApplicationInput, *, source: str = "console", today: dt.date | None = None
 ) -> int:
     """Record a new application (state submitted) with its seven criteria; returns its id.
     Raises the first field's InvalidInput when the data is malformed."""
-    actor.require("application.intake")
+    uow.actor.require("application.intake")
     today = today or dt.date.today()
-    async with unit_of_work(db, actor) as uow:
-        clean, errors = check(data, await _group_ids(uow.session), today)
-        if errors:
-            raise errors[0]
-        return await _insert(uow, clean, source)
+    clean, errors = check(data, await _group_ids(uow.session), today)
+    if errors:
+        raise errors[0]
+    return await _insert(uow, clean, source)
 
 
+@operation
 async def import_applications(
-    db: Database, actor: Actor, text: str, *, source_name: str = "", today: dt.date | None = None
+    uow: UnitOfWork, text: str, *, source_name: str = "", today: dt.date | None = None
 ) -> csvio.ImportReport:
     """Import a CSV file's applications in one transaction (each row in a savepoint, so a row the
     database refuses is reported and the rest go in); every rejected row is reported with its
     line, column and reason. A wrong header refuses the whole file; a lost connection leaves
     nothing half-imported."""
-    actor.require("application.intake")
+    uow.actor.require("application.intake")
     today = today or dt.date.today()
     report = csvio.ImportReport()
     width = csvio.column_count(text)
-    async with read_session(db) as session:
-        groups = await _group_ids(session)
+    groups = await _group_ids(uow.session)
     source = f"import {source_name}".strip()
-    async with unit_of_work(db, actor) as uow:
-        for line, row in csvio.rows(text, REQUIRED_COLUMNS, OPTIONAL_COLUMNS, report=report):
-            report.read += 1
-            broken = csvio.malformed(row, width)
-            if broken:
-                report.reject(line, broken)
-                continue
-            clean, errors = check(ApplicationInput.from_row(row), groups, today)
-            for error in errors:
-                report.reject(line, error)
-            if errors:
-                continue
-            try:
-                async with uow.savepoint():
-                    await _insert(uow, clean, source)
-            except MitraError as error:
-                report.reject(line, error)
-                continue
-            report.imported += 1
-        uow.audit(
-            "application.imported", "platform_application", "",
-            details={"file": source_name, "read": report.read, "imported": report.imported, "rejected": report.rejected},
-        )
+    for line, row in csvio.rows(text, REQUIRED_COLUMNS, OPTIONAL_COLUMNS, report=report):
+        report.read += 1
+        broken = csvio.malformed(row, width)
+        if broken:
+            report.reject(line, broken)
+            continue
+        clean, errors = check(ApplicationInput.from_row(row), groups, today)
+        for error in errors:
+            report.reject(line, error)
+        if errors:
+            continue
+        try:
+            async with uow.savepoint():
+                await _insert(uow, clean, source)
+        except MitraError as error:
+            report.reject(line, error)
+            continue
+        report.imported += 1
+    uow.audit(
+        "application.imported", "platform_application", "",
+        details={"file": source_name, "read": report.read, "imported": report.imported, "rejected": report.rejected},
+    )
     return report

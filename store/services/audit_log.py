@@ -7,9 +7,10 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlmodel import col
 
 from store import audit
 from store.actor import Actor
@@ -18,8 +19,11 @@ from store.engine import Database
 from store.errors import InvalidInput
 from store.guards import missing_guards
 from store.models import AuditEvent
+from store.operation import operation
 from store.scope import visible_ids
-from store.uow import read_session, unit_of_work
+from store.uow import UnitOfWork, read_session
+
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True)
@@ -42,24 +46,24 @@ class EventFilter:
     entity_id: str = ""
 
 
-def _view(row) -> EventView:
+def _view(row: AuditEvent) -> EventView:
     return EventView(
         row.id, row.at, row.operator_name, row.action, row.entity, row.entity_id,
         json.loads(row.changes), row.reason,
     )
 
 
-def _filtered(query, filters: EventFilter):
+def _filtered(query: Select[*Ts], filters: EventFilter) -> Select[*Ts]:
     """`query` over audit_event narrowed by `filters` (shared by the page and its count)."""
     if filters.operator:
-        query = query.where(AuditEvent.operator_name == filters.operator.strip().lower())
+        query = query.where(col(AuditEvent.operator_name) == filters.operator.strip().lower())
     if filters.entity:
-        query = query.where(AuditEvent.entity == filters.entity.strip())
+        query = query.where(col(AuditEvent.entity) == filters.entity.strip())
     if filters.entity_id:
-        query = query.where(AuditEvent.entity_id == filters.entity_id.strip())
+        query = query.where(col(AuditEvent.entity_id) == filters.entity_id.strip())
     if filters.action:
         prefix = filters.action.strip()
-        query = query.where(AuditEvent.action >= prefix, AuditEvent.action < prefix + "\uffff")
+        query = query.where(col(AuditEvent.action) >= prefix, col(AuditEvent.action) < prefix + "\uffff")
     return query
 
 
@@ -78,10 +82,10 @@ async def list_events(
     if sort not in AUDIT_SORTS:
         raise InvalidInput("list.sort_unknown", field="sort", value=sort)
     newest = sort == "newest"
-    query = _filtered(select(AuditEvent).order_by(AuditEvent.id.desc() if newest else AuditEvent.id).limit(limit),
-                      filters)
+    event_id = col(AuditEvent.id)
+    query = _filtered(select(AuditEvent).order_by(event_id.desc() if newest else event_id).limit(limit), filters)
     if after_id is not None:
-        query = query.where(AuditEvent.id < after_id if newest else AuditEvent.id > after_id)
+        query = query.where(event_id < after_id if newest else event_id > after_id)
     async with read_session(db, replica=True) as session:
         rows = (await session.execute(query)).scalars().all()
     return [_view(row) for row in rows]
@@ -92,7 +96,7 @@ async def count_events(db: Database, actor: Actor, filters: EventFilter = EventF
     the log is large (the log only grows: millions of rows in a program's life; store/counting.py)."""
     actor.require("audit.read")
     async with read_session(db, replica=True) as session:
-        return await count_of(session, _filtered(select(AuditEvent.id), filters))
+        return await count_of(session, _filtered(select(col(AuditEvent.id)), filters))
 
 
 # Who may read a record's history: whoever may read the record itself. Areas whose records are
@@ -118,7 +122,9 @@ async def history(db: Database, actor: Actor, entity: str, entity_ids: list[str 
         # Platform staff read the history of their own platform's records only.
         ids = await visible_ids(session, actor, entity, entity_ids)
         query = (
-            select(AuditEvent).where(AuditEvent.entity == entity, AuditEvent.entity_id.in_(ids)).order_by(AuditEvent.id)
+            select(AuditEvent)
+            .where(col(AuditEvent.entity) == entity, col(AuditEvent.entity_id).in_(ids))
+            .order_by(col(AuditEvent.id))
         )
         rows = (await session.execute(query)).scalars().all() if ids else []
     return [_view(row) for row in rows]
@@ -139,12 +145,18 @@ async def verify(db: Database, actor: Actor, anchors: Iterable[str] = ()) -> aud
         result = dataclasses.replace(result, missing_guards=missing)
     # Who checked, when, and what they found is itself part of the record (an auditor's working
     # papers cite it; the demo's guided tour waits for it).
-    async with unit_of_work(db, actor) as uow:
-        uow.audit("audit.verified", "audit_event", "", details={
-            "checked": result.checked, "intact": result.intact, "problem": result.problem,
-            "anchor": result.anchor if result.intact else "",
-        })
+    await _record_verification(db, actor, result)
     return result
+
+
+@operation
+async def _record_verification(uow: UnitOfWork, result: audit.VerifyResult) -> None:
+    """The verification's own event, written after the check (which reads outside any transaction)."""
+    uow.actor.require("audit.verify")
+    uow.audit("audit.verified", "audit_event", "", details={
+        "checked": result.checked, "intact": result.intact, "problem": result.problem,
+        "anchor": result.anchor if result.intact else "",
+    })
 
 
 async def guard_check(db: Database) -> tuple[str, ...]:
@@ -158,8 +170,14 @@ async def export(db: Database, actor: Actor, fmt: str) -> AsyncIterator[str]:
     actor.require("audit.export")
     if fmt not in ("csv", "jsonl"):
         raise ValueError(fmt)
-    async with unit_of_work(db, actor) as uow:
-        uow.audit("audit.exported", "audit_event", "", details={"format": fmt})
+    await _record_export(db, actor, fmt)
     async with db.engine.connect() as connection:
         async for chunk in audit.export(connection, fmt):
             yield chunk
+
+
+@operation
+async def _record_export(uow: UnitOfWork, fmt: str) -> None:
+    """The export's own event, committed before the log is streamed (outside any transaction)."""
+    uow.actor.require("audit.export")
+    uow.audit("audit.exported", "audit_event", "", details={"format": fmt})

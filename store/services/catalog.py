@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import label, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.errors import NotFound, RuleViolation
 from store.models import (
@@ -42,15 +43,16 @@ async def enrollable_listing(session: AsyncSession, listing_id: int) -> Enrollab
     row = (
         await session.execute(
             select(
-                CourseListing.id, CourseListing.status, CourseListing.commission_bp, CourseListing.platform_id,
-                Course.id.label("course_id"), Course.state.label("course_state"), Course.title, Course.hours,
-                Course.price_idr, Provider.id.label("provider_id"), Provider.state.label("provider_state"),
-                Platform.status.label("platform_status"),
+                col(CourseListing.id), col(CourseListing.status), col(CourseListing.commission_bp),
+                col(CourseListing.platform_id), label("course_id", col(Course.id)),
+                label("course_state", col(Course.state)), col(Course.title), col(Course.hours),
+                col(Course.price_idr), label("provider_id", col(Provider.id)),
+                label("provider_state", col(Provider.state)), label("platform_status", col(Platform.status)),
             )
-            .join(Course, Course.id == CourseListing.course_id)
-            .join(Provider, Provider.id == Course.provider_id)
-            .join(Platform, Platform.id == CourseListing.platform_id)
-            .where(CourseListing.id == listing_id)
+            .join(Course, col(Course.id) == CourseListing.course_id)
+            .join(Provider, col(Provider.id) == Course.provider_id)
+            .join(Platform, col(Platform.id) == CourseListing.platform_id)
+            .where(col(CourseListing.id) == listing_id)
         )
     ).one_or_none()
     if row is None:

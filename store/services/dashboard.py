@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import SQLColumnExpression, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col
 
 from store.actor import Actor
 from store.engine import Database
@@ -42,7 +43,7 @@ class QueueCount:
 Counter = Callable[[AsyncSession, Actor, dt.date], Awaitable[int]]
 
 
-def _count(model, *conditions) -> Counter:
+def _count(model: type[SQLModel], *conditions: SQLColumnExpression[bool]) -> Counter:
     async def count(session: AsyncSession, _actor: Actor, _today: dt.date) -> int:
         return (await session.execute(select(func.count()).select_from(model).where(*conditions))).scalar_one()
 
@@ -51,10 +52,10 @@ def _count(model, *conditions) -> Counter:
 
 async def _overdue(session: AsyncSession, actor: Actor, today: dt.date) -> int:
     query = select(func.count()).select_from(ObligationItem).where(
-        ObligationItem.submitted_on.is_(None), ObligationItem.due_on < today
+        col(ObligationItem.submitted_on).is_(None), col(ObligationItem.due_on) < today
     )
     if actor.is_platform_staff:
-        query = query.where(ObligationItem.platform_id == actor.platform_id)
+        query = query.where(col(ObligationItem.platform_id) == actor.platform_id)
     return (await session.execute(query)).scalar_one()
 
 
@@ -63,8 +64,8 @@ def _own_providers(state: ProviderState) -> Counter:
         query = (
             select(func.count())
             .select_from(Provider)
-            .join(ProviderPlatform, ProviderPlatform.provider_id == Provider.id)
-            .where(Provider.state == state, ProviderPlatform.platform_id == actor.platform_id)
+            .join(ProviderPlatform, col(ProviderPlatform.provider_id) == Provider.id)
+            .where(col(Provider.state) == state, col(ProviderPlatform.platform_id) == actor.platform_id)
         )
         return (await session.execute(query)).scalar_one()
 
@@ -76,8 +77,8 @@ async def _waves_to_sweep(session: AsyncSession, _actor: Actor, today: dt.date) 
     the date arithmetic is done here rather than in two SQL dialects)."""
     waves = (
         await session.execute(
-            select(Wave.starts_on, Wave.purchase_deadline_days).where(
-                Wave.state == WaveState.IN_PROGRESS, Wave.swept_at.is_(None)
+            select(col(Wave.starts_on), col(Wave.purchase_deadline_days)).where(
+                col(Wave.state) == WaveState.IN_PROGRESS, col(Wave.swept_at).is_(None)
             )
         )
     ).all()
@@ -86,11 +87,11 @@ async def _waves_to_sweep(session: AsyncSession, _actor: Actor, today: dt.date) 
 
 async def _batches_to_approve(session: AsyncSession, actor: Actor, _today: dt.date) -> int:
     """Submitted batches waiting for *this* approver: not prepared by them, not approved by them yet."""
-    approved = select(BatchApproval.batch_id).where(BatchApproval.approver_id == actor.operator_id)
+    approved = select(col(BatchApproval.batch_id)).where(col(BatchApproval.approver_id) == actor.operator_id)
     query = select(func.count()).select_from(PaymentBatch).where(
-        PaymentBatch.state == BatchState.SUBMITTED,
-        PaymentBatch.prepared_by != actor.operator_id,
-        PaymentBatch.id.not_in(approved),
+        col(PaymentBatch.state) == BatchState.SUBMITTED,
+        col(PaymentBatch.prepared_by) != actor.operator_id,
+        col(PaymentBatch.id).not_in(approved),
     )
     return (await session.execute(query)).scalar_one()
 
@@ -99,35 +100,35 @@ async def _batches_to_approve(session: AsyncSession, actor: Actor, _today: dt.da
 QUEUES: dict[str, list[tuple[str, str, Counter]]] = {
     Role.REVIEWER: [
         ("applications_submitted", "applications",
-         _count(PlatformApplication, PlatformApplication.state == ApplicationState.SUBMITTED)),
+         _count(PlatformApplication, col(PlatformApplication.state) == ApplicationState.SUBMITTED)),
         ("applications_in_review", "applications",
-         _count(PlatformApplication, PlatformApplication.state == ApplicationState.IN_REVIEW)),
+         _count(PlatformApplication, col(PlatformApplication.state) == ApplicationState.IN_REVIEW)),
         ("applications_needs_info", "applications",
-         _count(PlatformApplication, PlatformApplication.state == ApplicationState.NEEDS_INFO)),
+         _count(PlatformApplication, col(PlatformApplication.state) == ApplicationState.NEEDS_INFO)),
         # Reviewers and coordinators record the platforms' reports (obligation.record), so they chase them.
         ("obligations_overdue", "platforms", _overdue),
     ],
     Role.APPROVER: [
         ("applications_recommended", "applications",
-         _count(PlatformApplication, PlatformApplication.state == ApplicationState.RECOMMENDED)),
+         _count(PlatformApplication, col(PlatformApplication.state) == ApplicationState.RECOMMENDED)),
         ("batches_submitted", "payments", _batches_to_approve),
     ],
     Role.CURATOR: [
-        ("providers_submitted", "providers", _count(Provider, Provider.state == ProviderState.SUBMITTED)),
-        ("providers_in_curation", "providers", _count(Provider, Provider.state == ProviderState.IN_CURATION)),
-        ("courses_submitted", "providers", _count(Course, Course.state == CourseState.SUBMITTED)),
+        ("providers_submitted", "providers", _count(Provider, col(Provider.state) == ProviderState.SUBMITTED)),
+        ("providers_in_curation", "providers", _count(Provider, col(Provider.state) == ProviderState.IN_CURATION)),
+        ("courses_submitted", "providers", _count(Course, col(Course.state) == CourseState.SUBMITTED)),
     ],
     Role.COORDINATOR: [
         ("obligations_overdue", "platforms", _overdue),
         ("waves_to_sweep", "participants", _waves_to_sweep),
         ("completions_flagged", "participants",
-         _count(Enrollment, Enrollment.flagged_fast, Enrollment.flag_cleared_at.is_(None),
-                Enrollment.status == EnrollmentStatus.COMPLETED)),
+         _count(Enrollment, col(Enrollment.flagged_fast), col(Enrollment.flag_cleared_at).is_(None),
+                col(Enrollment.status) == EnrollmentStatus.COMPLETED)),
     ],
     Role.FINANCE: [
-        ("batches_draft", "payments", _count(PaymentBatch, PaymentBatch.state == BatchState.DRAFT)),
-        ("batches_to_send", "payments", _count(PaymentBatch, PaymentBatch.state == BatchState.APPROVED)),
-        ("batches_to_reconcile", "payments", _count(PaymentBatch, PaymentBatch.state == BatchState.SENT)),
+        ("batches_draft", "payments", _count(PaymentBatch, col(PaymentBatch.state) == BatchState.DRAFT)),
+        ("batches_to_send", "payments", _count(PaymentBatch, col(PaymentBatch.state) == BatchState.APPROVED)),
+        ("batches_to_reconcile", "payments", _count(PaymentBatch, col(PaymentBatch.state) == BatchState.SENT)),
     ],
     Role.ADMIN: [("obligations_overdue", "platforms", _overdue)],
     Role.AUDITOR: [("obligations_overdue", "platforms", _overdue)],
