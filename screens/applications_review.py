@@ -23,6 +23,7 @@ from screens.applications_outcome import (
     recommendation_text,
 )
 from screens.applications_review_text import applicant_text, history_row, outcome_text, verdict_label
+from screens.console import InConsole
 from store.criteria import check_outcome, note_required
 from store.errors import MitraError, RuleViolation
 from store.models import ApplicationState, Recommendation
@@ -48,7 +49,7 @@ STEP_OF = {"accept": "verdict", "note": "verdict"} | {step: step for step in APP
 STEP_LABELS = {step: f"keys.review.{step}" for step in APPLICATION_RULES if step != "verdict"}
 
 
-class ReviewScreen(ActionsGate, ServiceCaller, Screen):
+class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
     """One application of a queue; `queue` holds the ids in the order the list showed them."""
 
     DEFAULT_CSS = """
@@ -168,7 +169,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
             )
         table.move_cursor(row=row)
         self._show_criterion()
-        self.judged = judge_application(self.app.actor, detail.state, detail.verdicts(), detail.recommended_by_id)
+        self.judged = judge_application(self.operator, detail.state, detail.verdicts(), detail.recommended_by_id)
         self.store_actions = self.judged.actions
         held = self.held_back_text(STEP_LABELS)
         self.query_one("#outcome", Static).update(outcome_text(detail) + (f"\n{held}" if held else ""))

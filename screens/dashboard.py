@@ -6,13 +6,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from screens.console import InConsole
 from screens.payments_budget import WaveBudgets
 from store.services import dashboard
 from tui.area import Area
 from tui.i18n import t
 
 
-class DashboardArea(Area):
+class DashboardArea(InConsole, Area):
     AREA_ID = "dashboard"
     TITLE = "area.dashboard"
     DEFAULT_CSS = """

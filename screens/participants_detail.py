@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
+from screens.console import InConsole
 from screens.participants import assign_one
 from screens.participants_forms import Field, FormScreen, parse_date, parse_int
 from store.services import enrollments, participant_file, registry
@@ -34,7 +35,7 @@ def _reason(reason: str) -> str:
     return reason if text == key else text
 
 
-class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
+class ParticipantScreen(InConsole, PermissionGate, ServiceCaller, Screen[bool]):
     DEFAULT_CSS = """
     ParticipantScreen VerticalScroll { padding: 0 1; }
     ParticipantScreen .section { text-style: bold; color: $accent; margin-top: 1; }
@@ -187,7 +188,7 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
 
         if self.file is not None:
             self.app.push_screen(
-                RevealPrompt(self.participant_id, self.file.full_name, revealable_fields(self.app.actor)),
+                RevealPrompt(self.participant_id, self.file.full_name, revealable_fields(self.operator)),
                 lambda _closed: self._done(),  # the reveal is in the history now
             )
 

@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from screens.console import InConsole
 from store.errors import MitraError
 from store.models import BatchKind, BatchState
 from store.services.payments import batches, browse, failures, files
@@ -97,7 +98,7 @@ def _line_row(line: browse.LineRow) -> tuple[str, list[str]]:
     ]
 
 
-class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
+class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
     DEFAULT_CSS = """
     BatchScreen { padding: 0 1; }
     BatchScreen #batch-title { text-style: bold; margin-top: 1; }

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from screens.console import InConsole
 from screens.platforms_detail import PlatformScreen
 from store.models import PlatformStatus
 from store.services import obligations, platforms
@@ -31,7 +32,7 @@ def overdue_text(count: int) -> Text:
     return Text(str(count), style="bold red" if count else "")
 
 
-class PlatformsArea(SortChoice, Area):
+class PlatformsArea(InConsole, SortChoice, Area):
     AREA_ID = "platforms"
     TITLE = "area.platforms"
     READ_PERMISSION = "platform.read"

@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from screens.console import InConsole
 from screens.provider_course import CourseScreen, course_form
 from screens.provider_forms import FormField, FormScreen, job
 from screens.provider_scorecard import ScoreTable
@@ -67,7 +68,7 @@ SCREEN_ACTIONS = {action: action for action in PROVIDER_RULES} | {"take": "start
 ACTION_LABELS = {store_action: f"providers.key.{screen}" for screen, store_action in SCREEN_ACTIONS.items()}
 
 
-class ProviderScreen(ActionsGate, ServiceCaller, Screen):
+class ProviderScreen(InConsole, ActionsGate, ServiceCaller, Screen):
     DEFAULT_CSS = """
     ProviderScreen #provider-header { height: auto; padding: 0 1; border-bottom: solid $primary; }
     ProviderScreen #provider-held { height: auto; padding: 0 1; color: $warning; }
@@ -245,7 +246,7 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
         return self._can_curate() and self._state == ProviderState.IN_CURATION
 
     def _can_edit_documents(self) -> bool:
-        actor = self.app.actor
+        actor = self.operator
         if not actor.can("provider.inventory") or self.file is None:
             return False
         editable = providers.PLATFORM_EDITABLE if actor.is_platform_staff else providers.OFFICE_EDITABLE
