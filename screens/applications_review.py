@@ -188,6 +188,12 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
             self._show_criterion()
             self.refresh_bindings()  # "accept suggestion" depends on the criterion
 
+    def _shown(self) -> ApplicationDetail:
+        """The application on screen, for the keys that act on it: the store offers them once it is
+        loaded (show() sets store_actions), and stepping to another withdraws them (action_step)."""
+        assert self.detail is not None
+        return self.detail
+
     def _selected(self) -> CriterionView | None:
         if self.detail is None:
             return None
@@ -201,7 +207,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
         text = f"[b]{criterion.number}. {t(f'criterion.name.{criterion.number}')}[/b]\n{t(f'criterion.help.{criterion.number}')}"
         if criterion.note:
             text += "\n" + t("applications.note_line", note=criterion.note)
-        if criterion.set_by:
+        if criterion.set_by and criterion.set_at is not None:
             text += "\n" + t("applications.set_by", who=criterion.set_by, at=criterion.set_at.strftime("%Y-%m-%d %H:%M"))
         self.query_one("#criterion-help", Static).update(text)
 
@@ -226,7 +232,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
         table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
 
     def _set(self, criterion: CriterionView, verdict: str, note: str) -> None:
-        detail = self.detail
+        detail = self._shown()
 
         def done(updated: ApplicationDetail) -> None:
             self.show(updated)
@@ -277,7 +283,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
     # --- transitions ------------------------------------------------------------------------
 
     def _change(self, service, *args, **kwargs) -> None:
-        detail = self.detail
+        detail = self._shown()
         self.call(service, detail.id, *args, expected_version=detail.version, then=self._changed,
                   on_error=self._failed, **kwargs)
 
@@ -305,7 +311,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
 
     @dialog
     async def action_recommend(self) -> None:
-        detail = self.detail
+        detail = self._shown()
         title = t("applications.recommend_title", name=detail.brand_name)
         choice = await self.app.push_screen_wait(
             OutcomePrompt(title, suggested_outcome(detail), detail.reject_reason, refusals=self.judged.outcomes))
@@ -320,7 +326,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
         """The outcome, then (an approval creates a platform) the signed agreement's terms, then the
         confirmation; terms the store refuses (a code already taken, a cap above the maximum ...)
         come back as typed, with the reason beside them."""
-        detail = self.detail
+        detail = self._shown()
         choice = await self.app.push_screen_wait(OutcomePrompt(
             t("applications.decide_title", name=detail.brand_name), detail.recommendation or Recommendation.REJECT,
             detail.reject_reason, refusals=self.judged.outcomes))
@@ -362,7 +368,9 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
     def action_step(self, step: int) -> None:
         if 0 <= self.index + step < len(self.queue):
             self.index += step
+            # Nothing is offered until the next one is loaded: its own state says what may be done.
             self.detail = None
+            self.store_actions = None
             self.refresh_bindings()
             self.load()
 
