@@ -8,7 +8,8 @@ from store.provinces import PROVINCE_COUNT
 from store.services.applications import ApplicationDetail
 from tui.i18n import event_label, t
 
-VERDICT_MARKS = {Verdict.PASS: "✓", Verdict.FAIL: "✗", Verdict.NEEDS_INFO: "?", Verdict.UNCHECKED: "·"}
+# By the verdict's code as the store gives it (a plain str, equal to its Verdict).
+VERDICT_MARKS: dict[str, str] = {Verdict.PASS: "✓", Verdict.FAIL: "✗", Verdict.NEEDS_INFO: "?", Verdict.UNCHECKED: "·"}
 
 
 def verdict_label(verdict: str | None) -> str:

@@ -86,13 +86,16 @@ class DashboardArea(InConsole, Area):
             table.add_row(t("dashboard.nothing"), "", "", key="none:none")
 
     def action_open_queue(self) -> None:
+        from screens.shell import ShellScreen  # here, not above: the shell imports the areas
+
         table = self.query_one("#queues", DataTable)
         if table.row_count == 0:
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
         area, _, queue = key.partition(":")
-        if area != "none":
-            self.screen.open_queue(area, queue)
+        shell = self.screen
+        if area != "none" and isinstance(shell, ShellScreen):
+            shell.open_queue(area, queue)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

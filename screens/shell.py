@@ -85,7 +85,7 @@ class ShellScreen(InConsole, ServiceCaller, Screen):
         self.call_after_refresh(lambda: self.current_area.show_queue(key))
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        if event.tab is None or event.tabs.id != "area-tabs":
+        if event.tab is None or event.tab.id is None or event.tabs.id != "area-tabs":
             return
         area_id = event.tab.id.removeprefix("tab-")
         switcher = self.query_one("#areas", ContentSwitcher)
