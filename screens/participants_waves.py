@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
-from screens.participants_forms import Field, FormScreen, parse_date, parse_int
+from screens.participants_forms import Field, FormScreen, parse_date, parse_int, unless_cancelled
 from store.errors import InvalidInput
 from store.services import selection, waves
 from store.services.waves import WaveView
@@ -161,7 +161,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
             for name in waves.INPUT_FIELDS
         ]
         self.app.push_screen(FormScreen(title, fields, hint=t("participants.wave_form.hint"), run=run),
-                             lambda saved: saved is not None and self._saved(saved))
+                             unless_cancelled(self._saved))
 
     def action_new_wave(self) -> None:
         self._wave_form(t("participants.wave_form.new"), None, lambda values: job(_create_wave, values))
@@ -182,7 +182,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
             t("participants.quotas.title", number=wave.number, quota=wave.quota),
             [Field("quotas", "field.quotas", current)], hint=t("participants.quotas.hint"),
             run=lambda values: job(_set_quotas, wave, values["quotas"]),
-        ), lambda saved: saved is not None and self._saved(saved))
+        ), unless_cancelled(self._saved))
 
     def action_advance(self) -> None:
         wave = self.current()
@@ -192,11 +192,15 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
         if following is None:
             self.app.notify(t("participants.advance.none", state=t(f"wave.state.{wave.state}")), severity="warning")
             return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call(waves.set_wave_state, wave.id, following, expected_version=wave.version, then=self._saved)
+
         self.app.push_screen(
             ConfirmScreen(t("participants.advance.title", number=wave.number),
                           t(f"participants.advance.{following}", number=wave.number)),
-            lambda yes: yes and self.call(waves.set_wave_state, wave.id, following, expected_version=wave.version,
-                                          then=self._saved),
+            answered,
         )
 
     def _saved(self, wave: WaveView) -> None:

@@ -165,13 +165,16 @@ class PlatformsArea(InConsole, SortChoice, Area):
             if reason is None:
                 return
             body = t(f"platforms.confirm_{action}", name=row.name, code=row.code, reason=reason)
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.call(service, row.id, reason, expected_version=row.version, then=lambda _: self.activate(),
+                              on_error=self._failed)
+
             self.app.push_screen(
                 ConfirmScreen(t(f"platforms.{action}_title", name=row.name), body,
                               yes_label=t(f"platforms.{action}_yes")),
-                lambda yes: yes and self.call(
-                    service, row.id, reason, expected_version=row.version, then=lambda _: self.activate(),
-                    on_error=self._failed,
-                ),
+                answered,
             )
 
         self.app.push_screen(TextPrompt(t(f"platforms.{action}_title", name=row.name), t("platforms.reason_body")),
