@@ -252,9 +252,11 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
         return self.gate(action) if action in BATCH_RULES else True
 
     @property
-    def batch(self) -> BatchRow:
+    def shown(self) -> browse.BatchDetail:
+        """The batch on screen, for the keys that act on it: the store offers them once it is loaded
+        (show_detail sets store_actions), and a new version withdraws them until it is (_new_version)."""
         assert self.detail is not None
-        return self.detail.batch
+        return self.detail
 
     def act(self, service, *args, then) -> None:
         """Run a decision; if it is refused (or the batch changed meanwhile), say why and reload."""
@@ -274,15 +276,16 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
     def action_refresh(self) -> None:
         self.reload()
 
-    async def _confirmed(self, title: str, body: str, **options: Any) -> bool:
-        return bool(await self.app.push_screen_wait(ConfirmScreen(title, body, **options)))
+    async def _confirmed(self, title: str, body: str, *, yes_label: str | None = None) -> bool:
+        answer = await self.app.push_screen_wait(ConfirmScreen(title, body, yes_label=yes_label))
+        return bool(answer)
 
     async def _answer(self, title: str, body: str, **options: Any) -> str | None:
         return await self.app.push_screen_wait(TextPrompt(title, body, **options))
 
     @dialog
     async def action_submit(self) -> None:
-        batch = self.batch
+        batch = self.shown.batch
         body = t("payments.confirm.submit.body", count=group_digits(batch.line_count), total=rupiah(batch.total_idr),
                  words=in_words(batch.total_idr))
         if await self._confirmed(t("payments.confirm.submit.title", id=batch.id), body):
@@ -291,9 +294,10 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_approve(self) -> None:
-        batch = self.batch
+        detail = self.shown
+        batch = detail.batch
         if await self._confirmed(t("payments.confirm.approve.title", id=batch.id),
-                                 approval_text(batch, self.detail.actions.approval),
+                                 approval_text(batch, detail.actions.approval),
                                  yes_label=t("payments.confirm.approve.yes")):
             self.act(batches.approve_batch, batch.id, batch.version, then=self._approved)
 
@@ -304,7 +308,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
             self._done(t("payments.done.approval_given", number=result.approval, needed=result.batch.approvals_needed))
 
     async def _decide_with_reason(self, kind: str, service) -> None:
-        batch = self.batch
+        batch = self.shown.batch
         reason = await self._answer(t(f"payments.prompt.{kind}.title", id=batch.id), t(f"payments.prompt.{kind}.body"))
         if not reason:
             return
@@ -324,7 +328,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_export(self) -> None:
-        batch = self.batch
+        batch = self.shown.batch
         path = await self._answer(t("payments.prompt.export.title", id=batch.id), t("payments.prompt.export.body"),
                                   initial=str(Path.cwd() / f"batch-{batch.id}-disbursement.csv"))
         if not path:
@@ -342,7 +346,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_reconcile(self) -> None:
-        batch = self.batch
+        batch = self.shown.batch
         path = await self._answer(t("payments.prompt.results.title", id=batch.id), t("payments.prompt.results.body"))
         if path:
             self.act(files.reconcile_file, batch.id, path, then=self._reconciled)
@@ -386,7 +390,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_new_version(self) -> None:
-        batch = self.batch
+        batch = self.shown.batch
         body = t("payments.confirm.version.body", id=batch.id, scope=scope_label(batch))
         if await self._confirmed(t("payments.confirm.version.title", id=batch.id), body):
             self.act(batches.new_version, batch.id, then=self._new_version)
@@ -395,5 +399,8 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
         self.app.notify(t("payments.done.version", id=batch.id, count=group_digits(batch.line_count),
                           total=rupiah(batch.total_idr)))
         self.batch_id = batch.id
+        # Nothing is offered until the new version is loaded: its own state says what may be done.
         self.detail = None
+        self.store_actions = None
+        self.refresh_bindings()
         self.reload()
