@@ -23,7 +23,7 @@ from screens.applications_outcome import (
     recommendation_text,
 )
 from screens.applications_review_text import applicant_text, history_row, outcome_text, verdict_label
-from screens.console import InConsole
+from screens.console import InConsole, loaded
 from store.criteria import check_outcome, note_required
 from store.errors import MitraError, RuleViolation
 from store.models import ApplicationState, Recommendation
@@ -188,12 +188,6 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
             self._show_criterion()
             self.refresh_bindings()  # "accept suggestion" depends on the criterion
 
-    def _shown(self) -> ApplicationDetail:
-        """The application on screen, for the keys that act on it: the store offers them once it is
-        loaded (show() sets store_actions), and stepping to another withdraws them (action_step)."""
-        assert self.detail is not None
-        return self.detail
-
     def _selected(self) -> CriterionView | None:
         if self.detail is None:
             return None
@@ -232,7 +226,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
         table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
 
     def _set(self, criterion: CriterionView, verdict: str, note: str) -> None:
-        detail = self._shown()
+        detail = loaded(self.detail)
 
         def done(updated: ApplicationDetail) -> None:
             self.show(updated)
@@ -283,7 +277,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
     # --- transitions ------------------------------------------------------------------------
 
     def _change(self, service, *args, **kwargs) -> None:
-        detail = self._shown()
+        detail = loaded(self.detail)
         self.call(service, detail.id, *args, expected_version=detail.version, then=self._changed,
                   on_error=self._failed, **kwargs)
 
@@ -311,7 +305,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
 
     @dialog
     async def action_recommend(self) -> None:
-        detail = self._shown()
+        detail = loaded(self.detail)
         title = t("applications.recommend_title", name=detail.brand_name)
         choice = await self.app.push_screen_wait(
             OutcomePrompt(title, suggested_outcome(detail), detail.reject_reason, refusals=self.judged.outcomes))
@@ -326,7 +320,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
         """The outcome, then (an approval creates a platform) the signed agreement's terms, then the
         confirmation; terms the store refuses (a code already taken, a cap above the maximum ...)
         come back as typed, with the reason beside them."""
-        detail = self._shown()
+        detail = loaded(self.detail)
         choice = await self.app.push_screen_wait(OutcomePrompt(
             t("applications.decide_title", name=detail.brand_name), detail.recommendation or Recommendation.REJECT,
             detail.reject_reason, refusals=self.judged.outcomes))

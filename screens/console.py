@@ -1,4 +1,4 @@
-"""The console a screen runs in, typed: `self.app` is the MitraApp.
+"""The console a screen runs in, typed: `self.app` is the MitraApp; and the record a screen shows.
 
 Textual types `self.app` as any App, so the console's own parts (its operator, `show_error`,
 `logged_in` ...) would be unknown to the type checker. A screen or widget that lists `InConsole`
@@ -9,7 +9,7 @@ own `app` still answers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from textual import getters
@@ -36,3 +36,13 @@ class InConsole(_Node):
         actor = self.app.actor
         assert actor is not None, "a screen behind the login ran with nobody logged in"
         return actor
+
+
+Record = TypeVar("Record")
+
+
+def loaded(record: Record | None) -> Record:
+    """The record on screen, for a key that acts on it. Such keys are offered only once it is
+    loaded, and withdrawn while another one loads (each screen's check_action)."""
+    assert record is not None, "a key acted on a record not loaded yet"
+    return record

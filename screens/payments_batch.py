@@ -22,7 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from screens.console import InConsole
+from screens.console import InConsole, loaded
 from store.errors import MitraError
 from store.models import BatchKind, BatchState
 from store.services.payments import batches, browse, failures, files
@@ -251,13 +251,6 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
             return True if line is not None and line.waits_for_account else None
         return self.gate(action) if action in BATCH_RULES else True
 
-    @property
-    def shown(self) -> browse.BatchDetail:
-        """The batch on screen, for the keys that act on it: the store offers them once it is loaded
-        (show_detail sets store_actions), and a new version withdraws them until it is (_new_version)."""
-        assert self.detail is not None
-        return self.detail
-
     def act(self, service, *args, then) -> None:
         """Run a decision; if it is refused (or the batch changed meanwhile), say why and reload."""
         self.call(service, *args, then=then, on_error=self._refused)
@@ -285,7 +278,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_submit(self) -> None:
-        batch = self.shown.batch
+        batch = loaded(self.detail).batch
         body = t("payments.confirm.submit.body", count=group_digits(batch.line_count), total=rupiah(batch.total_idr),
                  words=in_words(batch.total_idr))
         if await self._confirmed(t("payments.confirm.submit.title", id=batch.id), body):
@@ -294,7 +287,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_approve(self) -> None:
-        detail = self.shown
+        detail = loaded(self.detail)
         batch = detail.batch
         if await self._confirmed(t("payments.confirm.approve.title", id=batch.id),
                                  approval_text(batch, detail.actions.approval),
@@ -308,7 +301,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
             self._done(t("payments.done.approval_given", number=result.approval, needed=result.batch.approvals_needed))
 
     async def _decide_with_reason(self, kind: str, service) -> None:
-        batch = self.shown.batch
+        batch = loaded(self.detail).batch
         reason = await self._answer(t(f"payments.prompt.{kind}.title", id=batch.id), t(f"payments.prompt.{kind}.body"))
         if not reason:
             return
@@ -328,7 +321,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_export(self) -> None:
-        batch = self.shown.batch
+        batch = loaded(self.detail).batch
         path = await self._answer(t("payments.prompt.export.title", id=batch.id), t("payments.prompt.export.body"),
                                   initial=str(Path.cwd() / f"batch-{batch.id}-disbursement.csv"))
         if not path:
@@ -346,7 +339,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_reconcile(self) -> None:
-        batch = self.shown.batch
+        batch = loaded(self.detail).batch
         path = await self._answer(t("payments.prompt.results.title", id=batch.id), t("payments.prompt.results.body"))
         if path:
             self.act(files.reconcile_file, batch.id, path, then=self._reconciled)
@@ -390,7 +383,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_new_version(self) -> None:
-        batch = self.shown.batch
+        batch = loaded(self.detail).batch
         body = t("payments.confirm.version.body", id=batch.id, scope=scope_label(batch))
         if await self._confirmed(t("payments.confirm.version.title", id=batch.id), body):
             self.act(batches.new_version, batch.id, then=self._new_version)
