@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-def areas() -> list[type]:
+if TYPE_CHECKING:
+    from tui.area import Area
+
+
+def areas() -> list[type[Area]]:
     # Imported here so that `import screens` stays cheap for the command line.
     from screens.applications import ApplicationsArea
     from screens.audit import AuditArea

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 
 from screens.applications_form import ApplicationForm
 from screens.applications_review import ReviewScreen
+from screens.console import InConsole
 from store.models import ApplicationState
 from store.services import applications
 from store.services.applications import ApplicationRow
@@ -35,7 +36,7 @@ def _row(row: ApplicationRow) -> tuple[str, list[str]]:
     ]
 
 
-class ApplicationsArea(SortChoice, Area):
+class ApplicationsArea(InConsole, SortChoice, Area):
     AREA_ID = "applications"
     TITLE = "area.applications"
     READ_PERMISSION = "application.read"
@@ -87,8 +88,7 @@ class ApplicationsArea(SortChoice, Area):
         self.activate()
 
     def activate(self) -> None:
-        actor = self.app.actor
-        if self.state_filter == MINE and applications.waiting_states(actor) is None:
+        if self.state_filter == MINE and applications.waiting_states(self.operator) is None:
             self.state_filter = ALL
         self.reload()
 
@@ -96,7 +96,7 @@ class ApplicationsArea(SortChoice, Area):
 
     def _states(self) -> frozenset[str] | None:
         if self.state_filter == MINE:
-            return applications.waiting_states(self.app.actor)
+            return applications.waiting_states(self.operator)
         if self.state_filter == ALL:
             return None
         return frozenset({self.state_filter})
@@ -151,7 +151,7 @@ class ApplicationsArea(SortChoice, Area):
 
     def action_next_state(self) -> None:
         cycle = [MINE, ALL, *[state.value for state in ApplicationState]]
-        if applications.waiting_states(self.app.actor) is None:
+        if applications.waiting_states(self.operator) is None:
             cycle.remove(MINE)
         self.state_filter = cycle[(cycle.index(self.state_filter) + 1) % len(cycle)]
         self.reload()

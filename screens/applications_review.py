@@ -22,16 +22,17 @@ from screens.applications_outcome import (
     decision_text,
     recommendation_text,
 )
+from screens.applications_review_text import applicant_text, history_row, outcome_text, verdict_label
+from screens.console import InConsole, loaded
 from store.criteria import check_outcome, note_required
 from store.errors import MitraError, RuleViolation
-from store.models import ApplicationState, Recommendation, Verdict
-from store.provinces import PROVINCE_COUNT
+from store.models import ApplicationState, Recommendation
 from store.services import applications
 from store.services.application_actions import APPLICATION_RULES, judge_application
 from store.services.applications import ApplicationDetail, CriterionView
 from tui.dialogs import dialog
 from tui.gating import ActionsGate
-from tui.i18n import event_label, t
+from tui.i18n import t
 from tui.widgets.clipboard import copy_reference
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
@@ -40,80 +41,7 @@ from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
 S = ApplicationState
-VERDICT_MARKS = {Verdict.PASS: "✓", Verdict.FAIL: "✗", Verdict.NEEDS_INFO: "?", Verdict.UNCHECKED: "·"}
 REVIEW_ACTIONS = {"verdict", "accept", "note"}
-
-
-def verdict_label(verdict: str | None) -> str:
-    return "" if verdict is None else f"{VERDICT_MARKS[verdict]} {t('applications.verdict.' + verdict)}"
-
-
-def applicant_text(detail: ApplicationDetail) -> str:
-    """The applicant's data, one labelled line each."""
-    provinces = t("applications.provinces_count", count=len(detail.provinces), total=PROVINCE_COUNT)
-    lines = [
-        (t("field.legal_name"), detail.legal_name),
-        (t("field.legal_form"), t("applications.form." + detail.legal_form)),
-        (t("field.nib"), detail.nib),
-        (t("field.npwp"), detail.npwp),
-        (t("field.portal_url"), detail.portal_url),
-        (t("field.provinces"), f"{provinces}\n  {' '.join(detail.provinces)}"),
-        (t("field.payment_integration"), detail.payment_integration or "-"),
-        (t("field.own_group_providers"), str(detail.own_group_providers)),
-        (t("field.third_party_providers"), str(detail.third_party_providers)),
-        (t("field.licence_ref"), detail.licence_ref or "-"),
-        (t("field.deed_ref"), detail.deed_ref or "-"),
-        (t("field.ownership_group"), detail.ownership_group or "-"),
-        (t("field.contact_name"), " ".join(filter(None, [detail.contact_name, detail.contact_email, detail.contact_phone])) or "-"),
-        (t("field.submitted_on"), detail.submitted_on.isoformat()),
-    ]
-    if detail.previous_application_id:
-        lines.append((t("applications.previous"), f"#{detail.previous_application_id}"))
-    return "\n".join(f"[b]{label}[/b]: {value}" for label, value in lines)
-
-
-def outcome_text(detail: ApplicationDetail) -> str:
-    """The recommendation and decision so far."""
-    parts = []
-    if detail.recommendation:
-        parts.append(t(
-            "applications.recommended_line", outcome=t("applications.outcome." + detail.recommendation),
-            who=detail.recommended_by, note=detail.recommendation_note,
-        ))
-    if detail.decided:
-        parts.append(t(
-            "applications.decided_line", state=t("applications.state." + detail.state), who=detail.decided_by,
-            note=detail.decision_note,
-        ))
-        if detail.platform_code:
-            parts.append(t("applications.created_platform", code=detail.platform_code))
-        if detail.provider_id:
-            parts.append(t("applications.created_provider", id=detail.provider_id))
-    if detail.reject_reason:
-        parts.append(t("applications.reject_reason_line", reason=t("applications.reason." + detail.reject_reason)))
-    return "\n".join(parts)
-
-
-def history_row(event, current_id: int) -> list[str]:
-    """One audit event as the history panel shows it."""
-    changes = event.changes
-    details = changes.get("details") or {}
-    after = changes.get("after") or {}
-    label = event_label(event.action)
-    if event.action == "application.criterion_set":
-        summary = f"{details.get('criterion')}: {verdict_label(after.get('verdict'))}"
-        if details.get("override"):
-            summary += " " + t("applications.override")
-        if after.get("note"):
-            summary += f" — {after['note']}"
-    elif event.action in ("application.recommended", "application.decided"):
-        summary = t("applications.outcome." + str(details.get("outcome") or details.get("recommendation")))
-        if event.reason:
-            summary += f" — {event.reason}"
-    else:
-        summary = event.reason
-    where = "" if event.entity_id == str(current_id) else f"#{event.entity_id} "
-    return [event.at.strftime("%Y-%m-%d %H:%M"), event.operator_name, where + label, summary]
 
 
 # Screen action -> the store's step (store/services/application_actions.py).
@@ -121,7 +49,7 @@ STEP_OF = {"accept": "verdict", "note": "verdict"} | {step: step for step in APP
 STEP_LABELS = {step: f"keys.review.{step}" for step in APPLICATION_RULES if step != "verdict"}
 
 
-class ReviewScreen(ActionsGate, ServiceCaller, Screen):
+class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
     """One application of a queue; `queue` holds the ids in the order the list showed them."""
 
     DEFAULT_CSS = """
@@ -241,7 +169,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
             )
         table.move_cursor(row=row)
         self._show_criterion()
-        self.judged = judge_application(self.app.actor, detail.state, detail.verdicts(), detail.recommended_by_id)
+        self.judged = judge_application(self.operator, detail.state, detail.verdicts(), detail.recommended_by_id)
         self.store_actions = self.judged.actions
         held = self.held_back_text(STEP_LABELS)
         self.query_one("#outcome", Static).update(outcome_text(detail) + (f"\n{held}" if held else ""))
@@ -273,7 +201,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         text = f"[b]{criterion.number}. {t(f'criterion.name.{criterion.number}')}[/b]\n{t(f'criterion.help.{criterion.number}')}"
         if criterion.note:
             text += "\n" + t("applications.note_line", note=criterion.note)
-        if criterion.set_by:
+        if criterion.set_by and criterion.set_at is not None:
             text += "\n" + t("applications.set_by", who=criterion.set_by, at=criterion.set_at.strftime("%Y-%m-%d %H:%M"))
         self.query_one("#criterion-help", Static).update(text)
 
@@ -298,7 +226,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + step)))
 
     def _set(self, criterion: CriterionView, verdict: str, note: str) -> None:
-        detail = self.detail
+        detail = loaded(self.detail)
 
         def done(updated: ApplicationDetail) -> None:
             self.show(updated)
@@ -349,7 +277,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
     # --- transitions ------------------------------------------------------------------------
 
     def _change(self, service, *args, **kwargs) -> None:
-        detail = self.detail
+        detail = loaded(self.detail)
         self.call(service, detail.id, *args, expected_version=detail.version, then=self._changed,
                   on_error=self._failed, **kwargs)
 
@@ -377,7 +305,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
 
     @dialog
     async def action_recommend(self) -> None:
-        detail = self.detail
+        detail = loaded(self.detail)
         title = t("applications.recommend_title", name=detail.brand_name)
         choice = await self.app.push_screen_wait(
             OutcomePrompt(title, suggested_outcome(detail), detail.reject_reason, refusals=self.judged.outcomes))
@@ -392,7 +320,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         """The outcome, then (an approval creates a platform) the signed agreement's terms, then the
         confirmation; terms the store refuses (a code already taken, a cap above the maximum ...)
         come back as typed, with the reason beside them."""
-        detail = self.detail
+        detail = loaded(self.detail)
         choice = await self.app.push_screen_wait(OutcomePrompt(
             t("applications.decide_title", name=detail.brand_name), detail.recommendation or Recommendation.REJECT,
             detail.reject_reason, refusals=self.judged.outcomes))
@@ -434,7 +362,9 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
     def action_step(self, step: int) -> None:
         if 0 <= self.index + step < len(self.queue):
             self.index += step
+            # Nothing is offered until the next one is loaded: its own state says what may be done.
             self.detail = None
+            self.store_actions = None
             self.refresh_bindings()
             self.load()
 

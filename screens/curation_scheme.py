@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from screens.console import InConsole
 from screens.provider_text import label, points
 from store.services import curation
 from store.services.curation import Indicator, Scheme, StageRule
@@ -26,7 +27,7 @@ from tui.workers import ServiceCaller
 COLUMNS = ("stage", "indicator", "weight", "threshold")
 
 
-class SchemeScreen(PermissionGate, ServiceCaller, Screen):
+class SchemeScreen(InConsole, PermissionGate, ServiceCaller, Screen):
     DEFAULT_CSS = """
     SchemeScreen #scheme-intro { padding: 0 1; height: auto; border-bottom: solid $primary; }
     SchemeScreen DataTable { height: 1fr; }
@@ -86,7 +87,7 @@ class SchemeScreen(PermissionGate, ServiceCaller, Screen):
         table = self.query_one(DataTable)
         if self.scheme is None or table.row_count == 0:
             return None
-        return self.rows.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return self.rows.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or "")
 
     def action_threshold(self) -> None:
         selected = self._selected()
@@ -97,7 +98,12 @@ class SchemeScreen(PermissionGate, ServiceCaller, Screen):
         prompt = TextPrompt(t("providers.scheme.threshold_title", stage=stage),
                             t("providers.scheme.threshold_body", points=points(rule.threshold_centi)),
                             initial=points(rule.threshold_centi), check=curation.threshold_centi)
-        self.app.push_screen(prompt, lambda typed: typed and self._tune(rule.stage, threshold=typed))
+
+        def tune(typed: str | None) -> None:
+            if typed:
+                self._tune(rule.stage, threshold=typed)
+
+        self.app.push_screen(prompt, tune)
 
     def action_weight(self) -> None:
         selected = self._selected()
@@ -111,12 +117,19 @@ class SchemeScreen(PermissionGate, ServiceCaller, Screen):
                  total=rule.total_weight)
         prompt = TextPrompt(t("providers.scheme.weight_title", indicator=indicator.label(current_language())),
                             body, initial=str(indicator.weight), check=curation.indicator_weight)
-        self.app.push_screen(
-            prompt, lambda typed: typed and self._tune(rule.stage, indicator=indicator.code, weight=typed)
-        )
 
-    def _tune(self, stage: str, **change: str) -> None:
-        self.call(curation.tune_scheme, self.scheme.version, stage, **change, then=self._changed)
+        def tune(typed: str | None) -> None:
+            if typed:
+                self._tune(rule.stage, indicator=indicator.code, weight=typed)
+
+        self.app.push_screen(prompt, tune)
+
+    def _tune(self, stage: str, *, threshold: str | None = None, indicator: str | None = None,
+              weight: str | None = None) -> None:
+        """One change, written on top of the version on screen (a row was chosen: it is shown)."""
+        assert self.scheme is not None
+        self.call(curation.tune_scheme, self.scheme.version, stage, threshold=threshold, indicator=indicator,
+                  weight=weight, then=self._changed)
 
     def _changed(self, scheme: Scheme) -> None:
         self.app.notify(t("providers.scheme.changed", version=scheme.version))

@@ -6,13 +6,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from screens.console import InConsole
 from screens.payments_budget import WaveBudgets
 from store.services import dashboard
 from tui.area import Area
 from tui.i18n import t
 
 
-class DashboardArea(Area):
+class DashboardArea(InConsole, Area):
     AREA_ID = "dashboard"
     TITLE = "area.dashboard"
     DEFAULT_CSS = """
@@ -85,13 +86,16 @@ class DashboardArea(Area):
             table.add_row(t("dashboard.nothing"), "", "", key="none:none")
 
     def action_open_queue(self) -> None:
+        from screens.shell import ShellScreen  # here, not above: the shell imports the areas
+
         table = self.query_one("#queues", DataTable)
         if table.row_count == 0:
             return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or ""
         area, _, queue = key.partition(":")
-        if area != "none":
-            self.screen.open_queue(area, queue)
+        shell = self.screen
+        if area != "none" and isinstance(shell, ShellScreen):
+            shell.open_queue(area, queue)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

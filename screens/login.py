@@ -10,7 +10,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from screens.console import InConsole
 from store.errors import MitraError
+from store.origin import where_from
 from tui.i18n import describe_error, t
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
@@ -21,9 +23,9 @@ async def log_in(db, username: str, password: str):
     """A console's login, with its session (where the console runs from). The login's record goes
     on in the background: a long writer elsewhere must not keep the operator from reading. Also
     the demo tour's way in as each operator (tui/app.py)."""
-    from store.services import operators, sessions  # loaded behind this screen (tui/app.py)
+    from store.services import operators  # loaded behind this screen (tui/app.py)
 
-    actor = await operators.login(db, username, password, defer_record=True, session_from=sessions.where_from())
+    actor = await operators.login(db, username, password, defer_record=True, session_from=where_from())
     db.start_deferred()
     return actor
 
@@ -34,7 +36,7 @@ def _roles_in_words(roles: str) -> str:
     return ", ".join(t(f"role.{name}") for name in names.replace(",", " ").split()) + at + platform
 
 
-class LoginScreen(ServiceCaller, Screen):
+class LoginScreen(InConsole, ServiceCaller, Screen):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #login-box { width: 64; height: auto; border: round $accent; padding: 0 2; }

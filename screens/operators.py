@@ -6,12 +6,14 @@ chosen operator, `k`, or removes the chosen key, `x`). Opened from the Audit are
 
 from __future__ import annotations
 
+import functools
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from screens.participants_forms import Field, FormScreen
+from screens.participants_forms import Field, FormScreen, unless_cancelled
 from store.models import utcnow
 from store.services import operator_keys, operators, sessions
 from tui.gating import PermissionGate
@@ -141,7 +143,7 @@ class SessionsScreen(PermissionGate, ServiceCaller, Screen[None]):
             t("sessions.end_title", id=view.id, operator=view.operator, origin=t(f"sessions.origin.{view.origin}")),
             [Field("reason", "field.reason")],
             run=lambda values: job(sessions.end_session, view.id, values["reason"]),
-        ), lambda ended: ended is not None and self._ended(ended))
+        ), unless_cancelled(self._ended))
 
     def _ended(self, view: sessions.SessionView) -> None:
         self.app.notify(t("sessions.ended_now", id=view.id, operator=view.operator))
@@ -155,7 +157,7 @@ class SessionsScreen(PermissionGate, ServiceCaller, Screen[None]):
         self.app.push_screen(FormScreen(
             t("sessions.add_key_title", operator=view.username), [Field("key", "field.public_key")],
             run=lambda values: job(operator_keys.add_key, view.username, values["key"]),
-        ), lambda added: added is not None and self._keys_changed("cli.keys.added", added))
+        ), unless_cancelled(functools.partial(self._keys_changed, "cli.keys.added")))
 
     def action_remove_key(self) -> None:
         view = self.keys.get(self._key("keys") or "")
@@ -167,7 +169,7 @@ class SessionsScreen(PermissionGate, ServiceCaller, Screen[None]):
             t("sessions.remove_key_title", operator=view.operator), [Field("fingerprint", "field.fingerprint",
                                                                             view.fingerprint)],
             run=lambda values: job(operator_keys.remove_key, view.operator, values["fingerprint"]),
-        ), lambda removed: removed is not None and self._keys_changed("cli.keys.removed", removed))
+        ), unless_cancelled(functools.partial(self._keys_changed, "cli.keys.removed")))
 
     def _keys_changed(self, message: str, view: operator_keys.KeyView) -> None:
         self.app.notify(t(message, fingerprint=view.fingerprint, user=view.operator))

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Select, Static
 
+from screens.console import InConsole
 from screens.participants_forms import (
     Field,
     FormScreen,
@@ -50,7 +51,7 @@ def _row(row: ParticipantRow) -> tuple[str, list[str]]:
     ]
 
 
-class ParticipantsArea(SortChoice, Area):
+class ParticipantsArea(InConsole, SortChoice, Area):
     AREA_ID = "participants"
     TITLE = "area.participants"
     READ_PERMISSION = "participant.read"
@@ -233,7 +234,7 @@ class ParticipantsArea(SortChoice, Area):
 
     @dialog
     async def action_export(self) -> None:
-        own = self.app.actor.platform_code or ""
+        own = self.operator.platform_code or ""
         values = await self.app.push_screen_wait(FormScreen(t("participants.export.title"), [
             Field("platform", "participants.export.platform", own), Field("provider", "participants.export.provider"),
             Field("path", "participants.export.path", str(Path.cwd() / f"peserta-{own or 'platform'}.csv")),

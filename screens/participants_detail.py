@@ -11,8 +11,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
+from screens.console import InConsole
 from screens.participants import assign_one
-from screens.participants_forms import Field, FormScreen, parse_date, parse_int
+from screens.participants_forms import Field, FormScreen, parse_date, parse_int, unless_cancelled
 from store.services import enrollments, participant_file, registry
 from store.services.enrollments import EnrollmentView
 from store.services.participant_file import ParticipantFile
@@ -34,7 +35,7 @@ def _reason(reason: str) -> str:
     return reason if text == key else text
 
 
-class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
+class ParticipantScreen(InConsole, PermissionGate, ServiceCaller, Screen[bool]):
     DEFAULT_CSS = """
     ParticipantScreen VerticalScroll { padding: 0 1; }
     ParticipantScreen .section { text-style: bold; color: $accent; margin-top: 1; }
@@ -187,7 +188,7 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
 
         if self.file is not None:
             self.app.push_screen(
-                RevealPrompt(self.participant_id, self.file.full_name, revealable_fields(self.app.actor)),
+                RevealPrompt(self.participant_id, self.file.full_name, revealable_fields(self.operator)),
                 lambda _closed: self._done(),  # the reveal is in the history now
             )
 
@@ -206,7 +207,7 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
             [Field("progress_pct", "field.progress_pct", str(enrollment.progress_pct))],
             run=lambda values: job(enrollments.record_progress, enrollment.id,
                                    parse_int(values["progress_pct"], "progress_pct"), expected_version=enrollment.version),
-        ), lambda done: done is not None and self._done())
+        ), unless_cancelled(self._done))
 
     def action_complete(self) -> None:
         enrollment = self.active_enrollment()
@@ -222,7 +223,7 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
                 enrollments.complete, enrollment.id, parse_date(values["completed_on"], "completed_on"),
                 values["certificate_number"], review_given=values["review_given"], expected_version=enrollment.version,
             ),
-        ), lambda view: view is not None and self._completed(view))
+        ), unless_cancelled(self._completed))
 
     def _completed(self, view: EnrollmentView) -> None:
         if view.flagged_fast:
@@ -233,7 +234,7 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
         self.app.push_screen(FormScreen(
             title, [Field("reason", "field.reason")],
             run=lambda values: job(service, enrollment.id, values["reason"], expected_version=enrollment.version),
-        ), lambda done: done is not None and self._done())
+        ), unless_cancelled(self._done))
 
     def action_cancel_enrollment(self) -> None:
         enrollment = self.current_enrollment()
@@ -259,4 +260,4 @@ class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
             [Field("decision_ref", "field.decision_ref"), Field("reason", "field.reason")],
             run=lambda values: job(registry.lift_blacklist, entry.id, values["reason"], values["decision_ref"],
                                    expected_version=entry.version),
-        ), lambda done: done is not None and self._done())
+        ), unless_cancelled(self._done))

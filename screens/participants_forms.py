@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +15,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
+from screens.console import InConsole
 from store.errors import InvalidInput, MitraError
 from store.services import enrollments
 from tui.i18n import t
@@ -103,8 +104,10 @@ class FormScreen(ServiceCaller, ModalScreen[Any]):
     def values(self) -> dict[str, Any]:
         result: dict[str, Any] = {}
         for field in self._fields:
-            widget = self.query_one(f"#form-{field.key}")
-            result[field.key] = widget.value.strip() if isinstance(widget, Input) else bool(widget.value)
+            if field.checkbox:
+                result[field.key] = self.query_one(f"#form-{field.key}", PlainCheckbox).value
+            else:
+                result[field.key] = self.query_one(f"#form-{field.key}", Input).value.strip()
         return result
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -135,6 +138,19 @@ class FormScreen(ServiceCaller, ModalScreen[Any]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+Result = TypeVar("Result")
+
+
+def unless_cancelled(then: Callable[[Result], object]) -> Callable[[Result | None], None]:
+    """A form's callback: `then` gets what the form gave back; a cancelled form (None) does nothing."""
+
+    def answered(result: Result | None) -> None:
+        if result is not None:
+            then(result)
+
+    return answered
 
 
 def _listing_row(listing: enrollments.ListingChoice) -> tuple[str, list[str]]:
@@ -203,7 +219,7 @@ class JobProgress(Message):
         self.done, self.total = done, total
 
 
-class JobScreen(ServiceCaller, ModalScreen[Any]):
+class JobScreen(InConsole, ServiceCaller, ModalScreen[Any]):
     """Runs `service(db, actor, *args, progress=..., should_stop=...)` with a progress bar.
 
     `s` asks the job to stop between batches (what is done stays done); when it has finished,

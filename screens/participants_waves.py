@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -13,10 +14,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
-from screens.participants_forms import Field, FormScreen, parse_date, parse_int
+from screens.participants_forms import Field, FormScreen, parse_date, parse_int, unless_cancelled
 from store.errors import InvalidInput
 from store.services import selection, waves
-from store.services.waves import WaveView
+from store.services.waves import Funnel, WaveView
 from store.validators import positive_money
 from tui.charts import bars
 from tui.dialogs import dialog
@@ -87,7 +88,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
         cursor = table.cursor_row
         table.clear()
         for wave in found:
-            funnel = wave.funnel
+            funnel = funnel_of(wave)
             table.add_row(
                 f"{wave.number} ({wave.year})", t(f"wave.state.{wave.state}"), group_digits(wave.quota),
                 rupiah(wave.training_balance_idr), wave.deadline.isoformat(),
@@ -110,7 +111,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
             return Page(await waves.list_waves(db, actor))  # a handful of rows: one page
 
         def cells(wave: WaveView) -> tuple[str, list]:
-            funnel = wave.funnel
+            funnel = funnel_of(wave)
             return str(wave.number), [
                 f"{wave.number} ({wave.year})", t(f"wave.state.{wave.state}"), wave.quota, wave.training_balance_idr,
                 wave.deadline.isoformat(), funnel.registered, funnel.selected, funnel.purchased, funnel.completed,
@@ -145,7 +146,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
         )
         if wave.ready_to_sweep(dt.date.today()):
             text += "\n" + t("participants.waves.ready_to_sweep", deadline=wave.deadline.isoformat())
-        funnel = wave.funnel
+        funnel = funnel_of(wave)
         chart = bars([(t(f"participants.waves.col.{stage}"), getattr(funnel, stage))
                       for stage in ("registered", "selected", "purchased", "completed", "revoked")])
         self.query_one("#wave-detail", Static).update(Text(text + "\n\n" + t("participants.waves.funnel") + "\n") + chart)
@@ -161,7 +162,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
             for name in waves.INPUT_FIELDS
         ]
         self.app.push_screen(FormScreen(title, fields, hint=t("participants.wave_form.hint"), run=run),
-                             lambda saved: saved is not None and self._saved(saved))
+                             unless_cancelled(self._saved))
 
     def action_new_wave(self) -> None:
         self._wave_form(t("participants.wave_form.new"), None, lambda values: job(_create_wave, values))
@@ -182,7 +183,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
             t("participants.quotas.title", number=wave.number, quota=wave.quota),
             [Field("quotas", "field.quotas", current)], hint=t("participants.quotas.hint"),
             run=lambda values: job(_set_quotas, wave, values["quotas"]),
-        ), lambda saved: saved is not None and self._saved(saved))
+        ), unless_cancelled(self._saved))
 
     def action_advance(self) -> None:
         wave = self.current()
@@ -192,11 +193,15 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
         if following is None:
             self.app.notify(t("participants.advance.none", state=t(f"wave.state.{wave.state}")), severity="warning")
             return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.call(waves.set_wave_state, wave.id, following, expected_version=wave.version, then=self._saved)
+
         self.app.push_screen(
             ConfirmScreen(t("participants.advance.title", number=wave.number),
                           t(f"participants.advance.{following}", number=wave.number)),
-            lambda yes: yes and self.call(waves.set_wave_state, wave.id, following, expected_version=wave.version,
-                                          then=self._saved),
+            answered,
         )
 
     def _saved(self, wave: WaveView) -> None:
@@ -217,7 +222,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
             return
         seed = parse_int(values["seed"], "seed")  # not a number: said by the dialog, nothing done
         body = t("participants.select.confirm", number=wave.number, quota=wave.quota, seed=seed,
-                 balance=rupiah(wave.training_balance_idr), registered=wave.funnel.registered)
+                 balance=rupiah(wave.training_balance_idr), registered=funnel_of(wave).registered)
         if await self.app.push_screen_wait(ConfirmScreen(title, body)):
             self.call(selection.select_participants, wave.number, seed, then=self._selected)
 
@@ -259,13 +264,19 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
         self.action_refresh()
 
 
+def funnel_of(wave: WaveView) -> Funnel:
+    """The wave's funnel: this screen lists waves as waves.list_waves gives them, each with its own."""
+    assert wave.funnel is not None
+    return wave.funnel
+
+
 MONEY_FIELDS = frozenset({"training_balance_idr", "incentive_idr", "survey_idr", "budget_idr"})
 DATE_FIELDS = frozenset({"registration_opens", "registration_closes", "starts_on"})
 
 
 def wave_input(values: dict[str, str]) -> waves.WaveInput:
     """The form's text as a WaveInput; InvalidInput names the field that is not a number/date."""
-    parsed = {}
+    parsed: dict[str, Any] = {}  # numbers and dates, by field
     for name in waves.INPUT_FIELDS:
         text = values[name]
         if name in DATE_FIELDS:

@@ -22,6 +22,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from screens.console import InConsole, loaded
 from store.errors import MitraError
 from store.models import BatchKind, BatchState
 from store.services.payments import batches, browse, failures, files
@@ -97,7 +98,7 @@ def _line_row(line: browse.LineRow) -> tuple[str, list[str]]:
     ]
 
 
-class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
+class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
     DEFAULT_CSS = """
     BatchScreen { padding: 0 1; }
     BatchScreen #batch-title { text-style: bold; margin-top: 1; }
@@ -250,11 +251,6 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
             return True if line is not None and line.waits_for_account else None
         return self.gate(action) if action in BATCH_RULES else True
 
-    @property
-    def batch(self) -> BatchRow:
-        assert self.detail is not None
-        return self.detail.batch
-
     def act(self, service, *args, then) -> None:
         """Run a decision; if it is refused (or the batch changed meanwhile), say why and reload."""
         self.call(service, *args, then=then, on_error=self._refused)
@@ -273,15 +269,16 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
     def action_refresh(self) -> None:
         self.reload()
 
-    async def _confirmed(self, title: str, body: str, **options: Any) -> bool:
-        return bool(await self.app.push_screen_wait(ConfirmScreen(title, body, **options)))
+    async def _confirmed(self, title: str, body: str, *, yes_label: str | None = None) -> bool:
+        answer = await self.app.push_screen_wait(ConfirmScreen(title, body, yes_label=yes_label))
+        return bool(answer)
 
     async def _answer(self, title: str, body: str, **options: Any) -> str | None:
         return await self.app.push_screen_wait(TextPrompt(title, body, **options))
 
     @dialog
     async def action_submit(self) -> None:
-        batch = self.batch
+        batch = loaded(self.detail).batch
         body = t("payments.confirm.submit.body", count=group_digits(batch.line_count), total=rupiah(batch.total_idr),
                  words=in_words(batch.total_idr))
         if await self._confirmed(t("payments.confirm.submit.title", id=batch.id), body):
@@ -290,9 +287,10 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_approve(self) -> None:
-        batch = self.batch
+        detail = loaded(self.detail)
+        batch = detail.batch
         if await self._confirmed(t("payments.confirm.approve.title", id=batch.id),
-                                 approval_text(batch, self.detail.actions.approval),
+                                 approval_text(batch, detail.actions.approval),
                                  yes_label=t("payments.confirm.approve.yes")):
             self.act(batches.approve_batch, batch.id, batch.version, then=self._approved)
 
@@ -303,7 +301,7 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
             self._done(t("payments.done.approval_given", number=result.approval, needed=result.batch.approvals_needed))
 
     async def _decide_with_reason(self, kind: str, service) -> None:
-        batch = self.batch
+        batch = loaded(self.detail).batch
         reason = await self._answer(t(f"payments.prompt.{kind}.title", id=batch.id), t(f"payments.prompt.{kind}.body"))
         if not reason:
             return
@@ -323,7 +321,7 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_export(self) -> None:
-        batch = self.batch
+        batch = loaded(self.detail).batch
         path = await self._answer(t("payments.prompt.export.title", id=batch.id), t("payments.prompt.export.body"),
                                   initial=str(Path.cwd() / f"batch-{batch.id}-disbursement.csv"))
         if not path:
@@ -341,7 +339,7 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_reconcile(self) -> None:
-        batch = self.batch
+        batch = loaded(self.detail).batch
         path = await self._answer(t("payments.prompt.results.title", id=batch.id), t("payments.prompt.results.body"))
         if path:
             self.act(files.reconcile_file, batch.id, path, then=self._reconciled)
@@ -385,7 +383,7 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
 
     @dialog
     async def action_new_version(self) -> None:
-        batch = self.batch
+        batch = loaded(self.detail).batch
         body = t("payments.confirm.version.body", id=batch.id, scope=scope_label(batch))
         if await self._confirmed(t("payments.confirm.version.title", id=batch.id), body):
             self.act(batches.new_version, batch.id, then=self._new_version)
@@ -394,5 +392,8 @@ class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
         self.app.notify(t("payments.done.version", id=batch.id, count=group_digits(batch.line_count),
                           total=rupiah(batch.total_idr)))
         self.batch_id = batch.id
+        # Nothing is offered until the new version is loaded: its own state says what may be done.
         self.detail = None
+        self.store_actions = None
+        self.refresh_bindings()
         self.reload()

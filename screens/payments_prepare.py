@@ -4,6 +4,8 @@ candidates' count and total, then create the draft (after a confirmation)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,7 +24,10 @@ from tui.widgets.confirm import ConfirmScreen
 from tui.workers import ServiceCaller
 
 
-def set_options_keeping_value(select: Select, options: list[tuple[str, object]]) -> None:
+Value = TypeVar("Value")
+
+
+def set_options_keeping_value(select: Select[Value], options: Sequence[tuple[str, Value]]) -> None:
     """New option labels (a language switch) without losing the operator's choice."""
     value = select.value
     select.set_options(options)

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from screens.console import InConsole
 from screens.platforms_detail import PlatformScreen
 from store.models import PlatformStatus
 from store.services import obligations, platforms
@@ -31,7 +32,7 @@ def overdue_text(count: int) -> Text:
     return Text(str(count), style="bold red" if count else "")
 
 
-class PlatformsArea(SortChoice, Area):
+class PlatformsArea(InConsole, SortChoice, Area):
     AREA_ID = "platforms"
     TITLE = "area.platforms"
     READ_PERMISSION = "platform.read"
@@ -164,13 +165,16 @@ class PlatformsArea(SortChoice, Area):
             if reason is None:
                 return
             body = t(f"platforms.confirm_{action}", name=row.name, code=row.code, reason=reason)
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.call(service, row.id, reason, expected_version=row.version, then=lambda _: self.activate(),
+                              on_error=self._failed)
+
             self.app.push_screen(
                 ConfirmScreen(t(f"platforms.{action}_title", name=row.name), body,
                               yes_label=t(f"platforms.{action}_yes")),
-                lambda yes: yes and self.call(
-                    service, row.id, reason, expected_version=row.version, then=lambda _: self.activate(),
-                    on_error=self._failed,
-                ),
+                answered,
             )
 
         self.app.push_screen(TextPrompt(t(f"platforms.{action}_title", name=row.name), t("platforms.reason_body")),

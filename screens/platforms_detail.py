@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label, Static
 
+from screens.console import InConsole
 from store.errors import MitraError
 from store.models import ObligationKind
 from store.services import obligations, platforms
@@ -127,7 +128,7 @@ class SubmissionPrompt(PromptScreen):
         self.dismiss((self.query_one("#submission-date", Input).value.strip(), reference, amount))
 
 
-class PlatformScreen(ServiceCaller, Screen):
+class PlatformScreen(InConsole, ServiceCaller, Screen):
     DEFAULT_CSS = """
     PlatformScreen #platform-title { height: 1; padding: 0 1; text-style: bold; background: $boost; }
     PlatformScreen #platform-data { height: auto; padding: 0 1; border: round $primary; }

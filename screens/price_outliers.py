@@ -87,6 +87,6 @@ class PriceOutliersScreen(ServiceCaller, Screen):
         table = self.query_one(DataTable)
         if table.row_count == 0:
             return
-        row = self.rows.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        row = self.rows.get(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or "")
         if row is not None:
             self.app.push_screen(ProviderScreen(row.provider_id))

@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
+from screens.console import InConsole, loaded
 from screens.provider_forms import FormField, FormScreen, job
 from screens.provider_text import label, percent, plain, yes_no
 from store.errors import InvalidInput
@@ -50,7 +51,7 @@ def course_form(provider_id: int, provider_name: str) -> FormScreen:
     )
 
 
-class CourseScreen(ServiceCaller, ModalScreen[bool]):
+class CourseScreen(InConsole, ServiceCaller, ModalScreen[bool]):
     """Dismisses with True when something changed (the provider's screen then reloads)."""
 
     DEFAULT_CSS = """
@@ -123,9 +124,11 @@ class CourseScreen(ServiceCaller, ModalScreen[bool]):
     # --- availability ----------------------------------------------------------------------
 
     def check_action(self, action: str, parameters) -> bool | None:
-        if self.file is None or action == "close":
+        if action == "close":
             return True
         actor = self.app.actor
+        if self.file is None or actor is None:  # nothing is offered before the course is loaded
+            return False
         state = self.file.course.state
         provider_open = self.file.provider_state in courses.OPEN_PROVIDER_STATES
         rules = {
@@ -153,17 +156,19 @@ class CourseScreen(ServiceCaller, ModalScreen[bool]):
         self.reload()
 
     def _confirmed(self, title_key: str, body_key: str, service, **kwargs) -> None:
-        title = self.file.course.title
+        course = loaded(self.file).course
+        title = course.title
 
-        def answered(yes: bool) -> None:
+        def answered(yes: bool | None) -> None:
             if yes:
-                self.call(service, self.course_id, expected_version=self.file.course.version, then=self._done, **kwargs)
+                self.call(service, self.course_id, expected_version=course.version, then=self._done, **kwargs)
 
         self.app.push_screen(ConfirmScreen(t(title_key), Text(t(body_key, title=title))), answered)
 
     def _with_reason(self, title_key: str, body_key: str, service) -> None:
-        title = self.file.course.title
-        version = self.file.course.version
+        course = loaded(self.file).course
+        title = course.title
+        version = course.version
 
         def confirm(values):
             if not values["reason"].strip():
@@ -191,9 +196,10 @@ class CourseScreen(ServiceCaller, ModalScreen[bool]):
 
     def action_delist(self) -> None:
         table = self.query_one(DataTable)
-        listing = next((x for x in self.file.listings if str(x.id) == self._cursor_key(table)), None)
+        listings = loaded(self.file).listings
+        listing = next((x for x in listings if str(x.id) == self._cursor_key(table)), None)
         if listing is None or listing.status != ListingStatus.LISTED:
-            listing = next(x for x in self.file.listings if x.status == ListingStatus.LISTED)
+            listing = next(x for x in listings if x.status == ListingStatus.LISTED)
 
         def confirm(values):
             if not values["reason"].strip():
@@ -219,7 +225,7 @@ class CourseScreen(ServiceCaller, ModalScreen[bool]):
         self.call(providers.platform_choices, then=self._listing_form)
 
     def _listing_form(self, platforms: list[providers.Choice]) -> None:
-        course = self.file.course
+        course = loaded(self.file).course
         names = {choice.id: choice.name for choice in platforms}
 
         def confirm(values):

@@ -116,11 +116,16 @@ class FormScreen(ServiceCaller, ModalScreen[Any]):
             break
 
     def values(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for spec in self._fields:
-            widget = self.query_one(f"#field-{spec.name}")
-            values[spec.name] = widget.value
-        return values
+        return {spec.name: self._value(spec) for spec in self._fields}
+
+    def _value(self, spec: FormField) -> Any:
+        """What the field's widget holds (as _widget made it for the field's kind)."""
+        widget_id = f"#field-{spec.name}"
+        if spec.kind == "select":
+            return self.query_one(widget_id, Select).value
+        if spec.kind == "check":
+            return self.query_one(widget_id, PlainCheckbox).value
+        return self.query_one(widget_id, Input).value
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

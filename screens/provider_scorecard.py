@@ -8,6 +8,7 @@ the next indicator.
 from __future__ import annotations
 
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 
@@ -91,7 +92,7 @@ class ScoreTable(DataTable):
 
     def _next_indicator(self) -> None:
         for row in range(self.cursor_row + 1, self.row_count):
-            key = self.coordinate_to_cell_key((row, 0)).row_key.value or ""
+            key = self.coordinate_to_cell_key(Coordinate(row, 0)).row_key.value or ""
             if key.startswith("indicator:"):
                 self.move_cursor(row=row)
                 return

@@ -11,10 +11,11 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
+from screens.console import InConsole, loaded
 from screens.provider_course import CourseScreen, course_form
 from screens.provider_forms import FormField, FormScreen, job
 from screens.provider_scorecard import ScoreTable
-from screens.provider_text import label, percent, plain, points
+from screens.provider_text import label, percent, plain, stage_summary
 from store.errors import InvalidInput
 from store.models import ProviderState
 from store.provinces import province_name
@@ -57,6 +58,8 @@ class DocumentTable(DataTable):
         if self.row_count == 0 or not self.editable:
             return
         kind = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        if kind is None:  # every row is keyed by its document's kind
+            return
         self.post_message(self.Marked(kind, status))
         if self.cursor_row < self.row_count - 1:
             self.move_cursor(row=self.cursor_row + 1)
@@ -67,7 +70,7 @@ SCREEN_ACTIONS = {action: action for action in PROVIDER_RULES} | {"take": "start
 ACTION_LABELS = {store_action: f"providers.key.{screen}" for screen, store_action in SCREEN_ACTIONS.items()}
 
 
-class ProviderScreen(ActionsGate, ServiceCaller, Screen):
+class ProviderScreen(InConsole, ActionsGate, ServiceCaller, Screen):
     DEFAULT_CSS = """
     ProviderScreen #provider-header { height: auto; padding: 0 1; border-bottom: solid $primary; }
     ProviderScreen #provider-held { height: auto; padding: 0 1; color: $warning; }
@@ -245,7 +248,7 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
         return self._can_curate() and self._state == ProviderState.IN_CURATION
 
     def _can_edit_documents(self) -> bool:
-        actor = self.app.actor
+        actor = self.operator
         if not actor.can("provider.inventory") or self.file is None:
             return False
         editable = providers.PLATFORM_EDITABLE if actor.is_platform_staff else providers.OFFICE_EDITABLE
@@ -275,12 +278,21 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
             return
         index = self.queue.index(self.provider_id) if self.provider_id in self.queue else -1
         self.provider_id = self.queue[(index + offset) % len(self.queue)]
+        # Nothing acts on the provider just left while the next one loads: the keys, the checklist
+        # and the scores wait for its own file.
+        self.file = None
+        self.store_actions = None
+        self.query_one(DocumentTable).editable = False
+        self.query_one(ScoreTable).editable = False
+        self.refresh_bindings()
         self.reload()
 
     # --- documents and scores ---------------------------------------------------------------
 
     def on_document_table_marked(self, message: DocumentTable.Marked) -> None:
         message.stop()
+        if self.file is None:  # marked as the screen stepped to another provider: not this one's
+            return
         document = next(d for d in self.file.provider.documents if d.kind == message.kind)
         self.call(
             providers.set_document, self.provider_id, message.kind, message.status, reference=document.reference,
@@ -289,18 +301,19 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if self.file is None:
+        key = event.row_key.value
+        if self.file is None or key is None:  # not loaded yet (every row is keyed)
             return
         if event.data_table.id == "documents" and self._can_edit_documents():
-            self._edit_document(event.row_key.value)
+            self._edit_document(self.file, key)
         elif event.data_table.id == "courses":
-            self.app.push_screen(CourseScreen(int(event.row_key.value)), lambda _changed: self.reload())
+            self.app.push_screen(CourseScreen(int(key)), lambda _changed: self.reload())
 
-    def _edit_document(self, kind: str) -> None:
-        document = next(d for d in self.file.provider.documents if d.kind == kind)
+    def _edit_document(self, file: ProviderFile, kind: str) -> None:
+        document = next(d for d in file.provider.documents if d.kind == kind)
         statuses = [(label("document_status", s), s) for s in ("present", "missing", "invalid")]
         form = FormScreen(
-            t("providers.document_form.title", document=label("document", kind), provider=self.file.provider.name),
+            t("providers.document_form.title", document=label("document", kind), provider=file.provider.name),
             [
                 FormField("status", "field.status", "select", document.status, statuses),
                 FormField("reference", "providers.col.reference", value=document.reference),
@@ -335,8 +348,9 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
 
     def _decide(self, action: str, service, *, reason_required: bool) -> None:
         """Ask for the reason (or a note), confirm what will happen, then run the decision."""
-        name = self.file.provider.name
-        version = self.file.provider.version
+        file = loaded(self.file)
+        name = file.provider.name
+        version = file.provider.version
 
         def confirm(values):
             reason = " ".join(values["reason"].split())
@@ -344,7 +358,7 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
                 raise InvalidInput("input.required", field="reason")
             body = t(f"providers.confirm.{action}", name=name)
             if action == "approve":
-                body += "\n\n" + self._stage_summary()
+                body += "\n\n" + stage_summary(file.scorecard)
             if reason:
                 body += "\n\n" + t("providers.confirm.reason", reason=reason)
             return t(f"providers.key.{action}") + f": {name}", body
@@ -360,26 +374,27 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
             run, intro=t(f"providers.confirm.{action}", name=name), confirm=confirm,
         )
         # Cancelled or not, reload: a refusal such as "changed by someone else" needs fresh data.
-        self.app.push_screen(form, lambda result: self._decided(action) if result else self.reload())
+        self.app.push_screen(form, lambda result: self._decided(action, name) if result else self.reload())
 
     def _failed(self, error) -> None:
         """Show the refusal and reload: the provider may have changed meanwhile."""
         self.app.show_error(error)
         self.reload()
 
-    def _decided(self, action: str) -> None:
-        self.app.notify(t(f"providers.done.{action}", name=self.file.provider.name), markup=False)
+    def _decided(self, action: str, name: str) -> None:
+        self.app.notify(t(f"providers.done.{action}", name=name), markup=False)
         self.reload()
 
     def _confirm_then(self, action: str, service) -> None:
         """A step that needs no reason: confirm, then run."""
-        name = self.file.provider.name
-        version = self.file.provider.version
+        provider = loaded(self.file).provider
+        name = provider.name
+        version = provider.version
 
-        def answered(yes: bool) -> None:
+        def answered(yes: bool | None) -> None:
             if yes:
                 self.call(
-                    service, self.provider_id, expected_version=version, then=lambda _s: self._decided(action),
+                    service, self.provider_id, expected_version=version, then=lambda _s: self._decided(action, name),
                     on_error=self._failed,
                 )
 
@@ -396,12 +411,6 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
     def action_take(self) -> None:
         self._confirm_then("take", curation.start_curation)
 
-    def _stage_summary(self) -> str:
-        return "\n".join(
-            f"{label('stage', stage.stage)}: {points(stage.result.score_centi)} / {points(stage.threshold_centi)}"
-            for stage in self.file.scorecard.stages if stage.applicable
-        )
-
     def action_approve(self) -> None:
         self._decide("approve", curation.approve_provider, reason_required=False)
 
@@ -415,5 +424,5 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
         self._decide("reinstate", providers.reinstate_provider, reason_required=True)
 
     def action_new_course(self) -> None:
-        self.app.push_screen(course_form(self.provider_id, self.file.provider.name), lambda c: self.reload() if c else None)
-
+        self.app.push_screen(course_form(self.provider_id, loaded(self.file).provider.name),
+                             lambda c: self.reload() if c else None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from store.services.curation import StageView
+from store.services.curation import Scorecard, StageView
 from store.validators import hundredths_text
 from tui.i18n import t
 
@@ -53,4 +53,12 @@ def stage_verdict(stage: StageView) -> str:
     return t(
         "providers.verdict.open", scored=result.scored, total=result.total, threshold=threshold,
         score=points(result.score_centi),
+    )
+
+
+def stage_summary(card: Scorecard) -> str:
+    """The applicable stages' scores against their thresholds, as approving a provider states them."""
+    return "\n".join(
+        f"{label('stage', stage.stage)}: {points(stage.result.score_centi)} / {points(stage.threshold_centi)}"
+        for stage in card.stages if stage.applicable
     )

@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
+from screens.console import InConsole
 from screens.curation_scheme import SchemeScreen
 from screens.price_outliers import PriceOutliersScreen
 from screens.provider_forms import FormField, FormScreen
@@ -33,7 +34,7 @@ def _row(row: providers.ProviderRow) -> tuple[str, list]:
     ]
 
 
-class ProvidersArea(SortChoice, Area):
+class ProvidersArea(InConsole, SortChoice, Area):
     AREA_ID = "providers"
     TITLE = "area.providers"
     READ_PERMISSION = "provider.read"
@@ -95,7 +96,7 @@ class ProvidersArea(SortChoice, Area):
 
     def activate(self) -> None:
         platform = self.query_one("#filter-platform", Select)
-        platform.display = not self.app.actor.is_platform_staff
+        platform.display = not self.operator.is_platform_staff
         if not self._platforms:
             self.call(providers.platform_choices, then=self._got_platforms)
         self.reload()
@@ -200,7 +201,7 @@ class ProvidersArea(SortChoice, Area):
         self.call(providers.group_choices, then=self._inventory_form)
 
     def _inventory_form(self, groups: list[providers.Choice]) -> None:
-        actor = self.app.actor
+        actor = self.operator
         fields = [
             FormField("name", "field.name"),
             FormField("legal_form", "field.legal_form", "select", LegalForm.PT.value,

@@ -8,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Tab, Tabs
 
 from screens import areas
+from screens.console import InConsole
 from screens.tour import TourPanel
 from tui.area import Area, LockedArea
 from tui.i18n import t
@@ -16,7 +17,7 @@ from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
 
-class ShellScreen(ServiceCaller, Screen):
+class ShellScreen(InConsole, ServiceCaller, Screen):
     DEFAULT_CSS = """
     ShellScreen Tabs { height: 2; }
     ShellScreen ContentSwitcher { height: 1fr; }
@@ -33,7 +34,7 @@ class ShellScreen(ServiceCaller, Screen):
             *[Tab(self._tab_label(n, cls), id=f"tab-{cls.AREA_ID}") for n, cls in enumerate(self.AREA_CLASSES, 1)],
             id="area-tabs",
         )
-        actor = self.app.actor
+        actor = self.operator
         with ContentSwitcher(initial=self.AREA_CLASSES[0].AREA_ID, id="areas"):
             for cls in self.AREA_CLASSES:
                 readable = cls.READ_PERMISSION is None or actor.can(cls.READ_PERMISSION)
@@ -84,7 +85,7 @@ class ShellScreen(ServiceCaller, Screen):
         self.call_after_refresh(lambda: self.current_area.show_queue(key))
 
     def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        if event.tab is None or event.tabs.id != "area-tabs":
+        if event.tab is None or event.tab.id is None or event.tabs.id != "area-tabs":
             return
         area_id = event.tab.id.removeprefix("tab-")
         switcher = self.query_one("#areas", ContentSwitcher)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 from textual.widgets import Static
 
+from screens.console import InConsole
 from tui.i18n import t
 
 
@@ -47,7 +48,7 @@ def step_title(step) -> str:
     return t(f"tour.{step.key}.title")
 
 
-class TourPanel(Static):
+class TourPanel(InConsole, Static):
     """Where the story stands: the step, whose it is, the keys, and what Ctrl+T does next."""
 
     WIDTH = 32

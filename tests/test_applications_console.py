@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Input, Select
 from screens.applications import ApplicationsArea
 from screens.applications_form import ApplicationForm
 from screens.applications_outcome import OutcomePrompt, TermsPrompt
-from screens.applications_review import ReviewScreen
+from screens.applications_review import STEP_OF, ReviewScreen
 from screens.platforms_detail import PlatformScreen, SubmissionPrompt
 from screens.shell import ShellScreen
 from store.models import AuditEvent, ObligationItem, Platform, PlatformApplication, Provider
@@ -375,3 +375,28 @@ async def test_a_platform_code_already_taken_brings_the_terms_back_as_typed(db, 
     async with read_session(db) as session:
         stored = await session.get(PlatformApplication, application_id)
     assert stored.state == "recommended"
+
+
+async def test_stepping_on_withdraws_the_keys_until_the_next_application_is_loaded(db, actors):
+    # The keys follow the application on screen: while the next one loads, the one just left must
+    # not lend it its own (recommending, say, would act on nothing).
+    from tests.application_support import set_verdicts
+
+    first = await submit(db, actors.reviewer, brand_name="Kelas Satu")
+    await set_verdicts(db, actors.reviewer, first, "PPPPPPP")
+    await submit(db, actors.reviewer, brand_name="Kelas Dua")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        await open_applications(pilot)
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: review(app).detail is not None)
+        screen = review(app)
+        offered = {action for action in STEP_OF if screen.check_action(action, ())}
+        assert "recommend" in offered
+        screen.action_step(1)  # the next application is on its way, not here yet
+        assert screen.detail is None
+        assert not any(screen.check_action(action, ()) for action in offered)
+        await wait_until(pilot, lambda: screen.detail is not None)
+        assert screen.detail.brand_name == "Kelas Dua"
+        assert screen.check_action("verdict", ()) and not screen.check_action("recommend", ())

@@ -323,3 +323,24 @@ async def test_o_puts_the_largest_batch_first_then_orders_by_state(db, actors):
         await pilot.press("o", "o")  # by state: the draft before the submitted batch
         await wait_until(pilot, lambda: "by state" in str(status.render()) and table.row_count == 2)
         assert [row.id for row in table.rows_by_key.values()] == [small.id, large.id]
+
+
+async def test_a_new_version_offers_no_key_until_it_is_loaded(db, actors):
+    # The keys follow the batch on screen: while the new draft loads, the rejected batch just left
+    # must not lend it its own (a key pressed then would act on no batch).
+    await _world(db)
+    batch = await batches.prepare_batch(db, actors.finance, Scope.fees("tokopedia"))
+    await batches.submit_batch(db, actors.finance, batch.id)
+    await batches.reject_batch(db, actors.approver, batch.id, "Wrong scope")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        screen = await _open_first_batch(pilot)
+        assert screen.check_action("new_version", ()) is True
+        draft = await batches.new_version(db, actors.finance, batch.id)
+        screen._new_version(draft)  # as when the store's answer comes back; the draft is on its way
+        assert screen.detail is None
+        assert not any(screen.check_action(action, ()) for action in ("new_version", "submit", "cancel", "export"))
+        await wait_until(pilot, lambda: screen.detail is not None)
+        assert screen.detail.batch.id == draft.id
+        assert screen.check_action("submit", ()) is True

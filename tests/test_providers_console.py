@@ -255,10 +255,17 @@ async def test_queue_steps_to_next_and_previous_provider(db, actors):
         screen = app.screen
         assert screen.file.provider.id == first and "1 of 2" in text_of(screen, "#provider-header")
         await pilot.press("right_square_bracket")
-        await wait_until(pilot, lambda: screen.file.provider.id == second)
+        await wait_until(pilot, lambda: screen.file is not None and screen.file.provider.id == second)
         assert "Lembaga Kedua" in text_of(screen, "#provider-header") and "2 of 2" in text_of(screen, "#provider-header")
         await pilot.press("left_square_bracket")
-        await wait_until(pilot, lambda: screen.file.provider.id == first)
+        await wait_until(pilot, lambda: screen.file is not None and screen.file.provider.id == first)
+
+        # While the next one loads, nothing acts on the one just left (its name, its version).
+        assert screen.check_action("take", ()) is True
+        screen.action_step(1)
+        assert screen.file is None and not screen.check_action("take", ())
+        await wait_until(pilot, lambda: screen.file is not None)
+        assert screen.file.provider.id == second and screen.check_action("take", ()) is True
 
 
 async def test_the_stage_verdict_changes_live_with_each_score(db, actors):
