@@ -31,6 +31,8 @@ WRITES = {
     "participant_lists.write_participant_list",  # a file export: covered by its own scope tests
     "sessions.log_out", "sessions.touch",  # a console's own session row: bookkeeping
     "selection.select_participants", "selection.sweep_wave",  # their transactions are in helpers
+    "participant_import.import_exclusions", "sessions.end_session",  # likewise
+    "operators.create_operator",  # the first operator is created with no actor, so not an operation itself
 }
 # Program-wide reads with nothing of one platform in them (or scoped by a role platform staff lack).
 PUBLIC = {"about.database_facts", "waves.list_waves", "waves.wave_options", "waves.get_wave", "curation.get_scheme",

@@ -48,7 +48,8 @@ from store.models import (
     Provider,
 )
 from store.services import settings
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 explain_constraint(
     ("uq_obligation_item_platform_id_kind_period_start", "obligation_item.platform_id"),
@@ -122,37 +123,37 @@ class RollResult:
     through: dt.date
 
 
+@operation
 async def roll_forward(
-    db: Database, actor: Actor, through: dt.date | None = None, *, start: dt.date | None = None
+    uow: UnitOfWork, through: dt.date | None = None, *, start: dt.date | None = None
 ) -> RollResult:
     """Open every platform's periods that have begun by `through` (default today)."""
-    actor.require("obligation.schedule")
+    uow.actor.require("obligation.schedule")
     through = through or dt.date.today()
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        platforms = (await session.execute(select(Platform.id, Platform.agreement_date).order_by(Platform.id))).all()
-        latest = dict(
-            (
-                await session.execute(
-                    select(ObligationItem.platform_id, func.max(ObligationItem.period_end)).group_by(
-                        ObligationItem.platform_id
-                    )
+    session = uow.session
+    platforms = (await session.execute(select(Platform.id, Platform.agreement_date).order_by(Platform.id))).all()
+    latest = dict(
+        (
+            await session.execute(
+                select(ObligationItem.platform_id, func.max(ObligationItem.period_end)).group_by(
+                    ObligationItem.platform_id
                 )
-            ).all()
-        )
-        created = 0
-        for platform_id, agreement_date in platforms:
-            if platform_id in latest:
-                first = latest[platform_id] + dt.timedelta(days=1)
-            else:
-                first = month_start(max(agreement_date, start) if start else agreement_date)
-            count = await open_periods(session, platform_id, first, through)
-            if count:
-                uow.audit(
-                    "obligation.periods_opened", "platform", platform_id,
-                    details={"items": count, "from": first, "through": through},
-                )
-            created += count
+            )
+        ).all()
+    )
+    created = 0
+    for platform_id, agreement_date in platforms:
+        if platform_id in latest:
+            first = latest[platform_id] + dt.timedelta(days=1)
+        else:
+            first = month_start(max(agreement_date, start) if start else agreement_date)
+        count = await open_periods(session, platform_id, first, through)
+        if count:
+            uow.audit(
+                "obligation.periods_opened", "platform", platform_id,
+                details={"items": count, "from": first, "through": through},
+            )
+        created += count
     return RollResult(len(platforms), created, through)
 
 
@@ -279,9 +280,9 @@ async def counts_by_platform(session: AsyncSession, today: dt.date) -> dict[int,
 # --- recording a submission -------------------------------------------------------------------
 
 
+@operation
 async def record_submission(
-    db: Database,
-    actor: Actor,
+    uow: UnitOfWork,
     item_id: int,
     submitted_on: str | dt.date,
     reference: str,
@@ -292,7 +293,7 @@ async def record_submission(
 ) -> ObligationView:
     """Record that the platform delivered this period's report: when, and its reference; a fee
     disbursement report also states the amount the platform says it passed on to providers."""
-    actor.require("obligation.record")
+    uow.actor.require("obligation.record")
     today = today or dt.date.today()
     day = validators.iso_date(submitted_on, "submitted_on", not_after=today)
     reference = validators.require_text(reference, "reference")
@@ -300,41 +301,40 @@ async def record_submission(
         reported: int | None = validators.money(reported_idr, "reported_idr")
     else:
         reported = None
-    async with unit_of_work(db, actor) as uow:
-        item = await uow.session.get(ObligationItem, item_id)
-        if item is None:
-            raise NotFound("obligation.not_found", id=item_id)
-        actor.require_platform(item.platform_id)
-        if item.version != expected_version:
-            raise Conflict("record.changed")
-        if item.submitted_on is not None:
-            raise RuleViolation("obligation.already_submitted", date=item.submitted_on.isoformat())
-        if day < item.period_start:
-            raise InvalidInput(
-                "obligation.before_period", field="submitted_on", value=day.isoformat(),
-                start=item.period_start.isoformat(),
-            )
-        if item.kind == ObligationKind.DISBURSE_FEES and reported is None:
-            raise InvalidInput("obligation.amount_required", field="reported_idr")
-        if item.kind != ObligationKind.DISBURSE_FEES and reported is not None:
-            raise InvalidInput("obligation.amount_not_reported", field="reported_idr")
-        item.submitted_on = day
-        item.reference = reference
-        item.submitted_by = actor.operator_id
-        item.reported_idr = reported
-        amounts = {"reported_idr": reported} if reported is not None else {}
-        uow.audit(
-            "obligation.submitted", "obligation_item", item.id,
-            before={"submitted_on": None, "reference": ""},
-            after={"submitted_on": day, "reference": reference, **amounts},
-            details={
-                "platform_id": item.platform_id, "kind": item.kind, "period_start": item.period_start,
-                "due_on": item.due_on, "late": day > item.due_on,
-            },
+    item = await uow.session.get(ObligationItem, item_id)
+    if item is None:
+        raise NotFound("obligation.not_found", id=item_id)
+    uow.actor.require_platform(item.platform_id)
+    if item.version != expected_version:
+        raise Conflict("record.changed")
+    if item.submitted_on is not None:
+        raise RuleViolation("obligation.already_submitted", date=item.submitted_on.isoformat())
+    if day < item.period_start:
+        raise InvalidInput(
+            "obligation.before_period", field="submitted_on", value=day.isoformat(),
+            start=item.period_start.isoformat(),
         )
-        await uow.session.flush()
-        row = (await uow.session.execute(_view_query().where(ObligationItem.id == item.id))).one()
-        return _view(row, today)
+    if item.kind == ObligationKind.DISBURSE_FEES and reported is None:
+        raise InvalidInput("obligation.amount_required", field="reported_idr")
+    if item.kind != ObligationKind.DISBURSE_FEES and reported is not None:
+        raise InvalidInput("obligation.amount_not_reported", field="reported_idr")
+    item.submitted_on = day
+    item.reference = reference
+    item.submitted_by = uow.actor.operator_id
+    item.reported_idr = reported
+    amounts = {"reported_idr": reported} if reported is not None else {}
+    uow.audit(
+        "obligation.submitted", "obligation_item", item.id,
+        before={"submitted_on": None, "reference": ""},
+        after={"submitted_on": day, "reference": reference, **amounts},
+        details={
+            "platform_id": item.platform_id, "kind": item.kind, "period_start": item.period_start,
+            "due_on": item.due_on, "late": day > item.due_on,
+        },
+    )
+    await uow.session.flush()
+    row = (await uow.session.execute(_view_query().where(ObligationItem.id == item.id))).one()
+    return _view(row, today)
 
 
 # --- checking the fee disbursement report against the nets owed --------------------------------

@@ -20,7 +20,8 @@ from store.actor import Actor
 from store.engine import Database
 from store.errors import Conflict, InvalidInput, NotFound
 from store.models import Operator, OperatorKey
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 # The key types OpenSSH offers today; DSA and others are refused as too weak or too rare.
 ALGORITHMS = frozenset({
@@ -87,24 +88,24 @@ async def _operator(session, username: str) -> Operator:
     return operator
 
 
-async def add_key(db: Database, actor: Actor, username: str, key_text: str) -> KeyView:
-    actor.require("operator.manage")
+@operation
+async def add_key(uow: UnitOfWork, username: str, key_text: str) -> KeyView:
+    uow.actor.require("operator.manage")
     key = parse_public_key(key_text)
-    async with unit_of_work(db, actor) as uow:
-        operator = await _operator(uow.session, username)
-        taken = (await uow.session.execute(
-            select(Operator.username).join(OperatorKey, OperatorKey.operator_id == Operator.id)
-            .where(OperatorKey.fingerprint == key.fingerprint)
-        )).scalar_one_or_none()
-        if taken is not None:
-            raise Conflict("operator_key.exists", fingerprint=key.fingerprint, username=taken)
-        row = OperatorKey(operator_id=operator.id, algorithm=key.algorithm, public_key=key.line,
-                          fingerprint=key.fingerprint, comment=key.comment, added_by=actor.operator_id)
-        uow.session.add(row)
-        await uow.session.flush()
-        uow.audit("operator_key.added", "operator", operator.id,
-                  after={"fingerprint": key.fingerprint, "algorithm": key.algorithm, "comment": key.comment})
-        return KeyView(row.id, operator.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
+    operator = await _operator(uow.session, username)
+    taken = (await uow.session.execute(
+        select(Operator.username).join(OperatorKey, OperatorKey.operator_id == Operator.id)
+        .where(OperatorKey.fingerprint == key.fingerprint)
+    )).scalar_one_or_none()
+    if taken is not None:
+        raise Conflict("operator_key.exists", fingerprint=key.fingerprint, username=taken)
+    row = OperatorKey(operator_id=operator.id, algorithm=key.algorithm, public_key=key.line,
+                      fingerprint=key.fingerprint, comment=key.comment, added_by=uow.actor.operator_id)
+    uow.session.add(row)
+    await uow.session.flush()
+    uow.audit("operator_key.added", "operator", operator.id,
+              after={"fingerprint": key.fingerprint, "algorithm": key.algorithm, "comment": key.comment})
+    return KeyView(row.id, operator.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
 
 
 async def list_keys(db: Database, actor: Actor, username: str | None = None) -> list[KeyView]:
@@ -121,21 +122,21 @@ async def list_keys(db: Database, actor: Actor, username: str | None = None) -> 
         return [KeyView(*row) for row in await session.execute(query)]
 
 
-async def remove_key(db: Database, actor: Actor, username: str, fingerprint: str) -> KeyView:
-    actor.require("operator.manage")
+@operation
+async def remove_key(uow: UnitOfWork, username: str, fingerprint: str) -> KeyView:
+    uow.actor.require("operator.manage")
     fingerprint = (fingerprint or "").strip()
-    async with unit_of_work(db, actor) as uow:
-        operator = await _operator(uow.session, username)
-        row = (await uow.session.execute(
-            select(OperatorKey).where(OperatorKey.operator_id == operator.id, OperatorKey.fingerprint == fingerprint)
-        )).scalar_one_or_none()
-        if row is None:
-            raise NotFound("operator_key.not_found", fingerprint=fingerprint, username=operator.username)
-        view = KeyView(row.id, operator.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
-        await uow.session.delete(row)
-        uow.audit("operator_key.removed", "operator", operator.id,
-                  before={"fingerprint": row.fingerprint, "algorithm": row.algorithm, "comment": row.comment})
-        return view
+    operator = await _operator(uow.session, username)
+    row = (await uow.session.execute(
+        select(OperatorKey).where(OperatorKey.operator_id == operator.id, OperatorKey.fingerprint == fingerprint)
+    )).scalar_one_or_none()
+    if row is None:
+        raise NotFound("operator_key.not_found", fingerprint=fingerprint, username=operator.username)
+    view = KeyView(row.id, operator.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
+    await uow.session.delete(row)
+    uow.audit("operator_key.removed", "operator", operator.id,
+              before={"fingerprint": row.fingerprint, "algorithm": row.algorithm, "comment": row.comment})
+    return view
 
 
 async def operator_for_key(db: Database, blob: bytes) -> str | None:

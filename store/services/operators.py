@@ -15,7 +15,8 @@ from store.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound,
 from store.models import Operator, OperatorRole, Platform, Role, utcnow
 from store.passwords import check_password, hash_password
 from store.services import sessions, settings
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 MIN_PASSWORD_LENGTH = 4
 
@@ -85,7 +86,8 @@ async def login(
     now = utcnow()
     locked = operator is not None and operator.locked_until is not None and _aware(operator.locked_until) > now
     if operator is None or not ok or not operator.is_active or locked:
-        await _record_failure(db, name, operator.id if operator else None, ok)
+        tried = Actor(operator.id if operator else None, name or "?", frozenset())
+        await _record_failure(db, tried, name, ok)
         if ok and locked and operator.is_active:
             raise AuthenticationFailed("auth.locked", until=_aware(operator.locked_until).strftime("%H:%M UTC"))
         raise AuthenticationFailed("auth.inactive" if ok and operator is not None and not operator.is_active else "auth.failed")
@@ -129,15 +131,15 @@ def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
-async def _record_login(db: Database, actor: Actor, session_from: tuple[str, str] | None = None) -> None:
-    async with unit_of_work(db, actor) as uow:
-        if session_from:
-            uow.session.add(sessions.session_row(actor, *session_from))
-        operator = await uow.session.get(Operator, actor.operator_id)
-        operator.failed_logins = 0
-        operator.locked_until = None
-        operator.last_login_at = utcnow()
-        uow.audit("operator.login", "operator", operator.id)
+@operation
+async def _record_login(uow: UnitOfWork, session_from: tuple[str, str] | None = None) -> None:
+    if session_from:
+        uow.session.add(sessions.session_row(uow.actor, *session_from))
+    operator = await uow.session.get(Operator, uow.actor.operator_id)
+    operator.failed_logins = 0
+    operator.locked_until = None
+    operator.last_login_at = utcnow()
+    uow.audit("operator.login", "operator", operator.id)
 
 
 async def _record_login_when_free(db: Database, actor: Actor, session_from: tuple[str, str] | None = None,
@@ -151,41 +153,42 @@ async def _record_login_when_free(db: Database, actor: Actor, session_from: tupl
                 raise
 
 
-async def _record_failure(db: Database, name: str, operator_id: int | None, password_right: bool) -> None:
-    """Count the failure (locking the account at the limit) and audit it under the name tried."""
-    tried = Actor(operator_id, name or "?", frozenset())
-    async with unit_of_work(db, tried) as uow:
-        operator = await uow.session.get(Operator, operator_id) if operator_id else None
-        if operator is None:
-            uow.audit("operator.login_failed", "operator", name, details={"reason": "bad_credentials"})
-            return
-        now = utcnow()
-        if operator.locked_until is not None and _aware(operator.locked_until) > now:
-            uow.audit("operator.login_failed", "operator", operator.id, details={"reason": "locked"})
-            return
-        operator.failed_logins += 1
-        reason = "inactive" if password_right and not operator.is_active else "bad_credentials"
-        uow.audit("operator.login_failed", "operator", operator.id, details={"reason": reason})
-        limit = await settings.get_in(uow.session, "operators.lockout_failures")
-        if reason == "bad_credentials" and limit and operator.failed_logins >= limit:
-            minutes = await settings.get_in(uow.session, "operators.lockout_minutes")
-            operator.locked_until = now + dt.timedelta(minutes=minutes)
-            uow.audit("operator.locked", "operator", operator.id,
-                      details={"failures": operator.failed_logins, "until": operator.locked_until})
+@operation
+async def _record_failure(uow: UnitOfWork, name: str, password_right: bool) -> None:
+    """Count the failure (locking the account at the limit) and audit it under the name tried
+    (the unit of work's actor: the operator of that name, if there is one)."""
+    operator_id = uow.actor.operator_id
+    operator = await uow.session.get(Operator, operator_id) if operator_id else None
+    if operator is None:
+        uow.audit("operator.login_failed", "operator", name, details={"reason": "bad_credentials"})
+        return
+    now = utcnow()
+    if operator.locked_until is not None and _aware(operator.locked_until) > now:
+        uow.audit("operator.login_failed", "operator", operator.id, details={"reason": "locked"})
+        return
+    operator.failed_logins += 1
+    reason = "inactive" if password_right and not operator.is_active else "bad_credentials"
+    uow.audit("operator.login_failed", "operator", operator.id, details={"reason": reason})
+    limit = await settings.get_in(uow.session, "operators.lockout_failures")
+    if reason == "bad_credentials" and limit and operator.failed_logins >= limit:
+        minutes = await settings.get_in(uow.session, "operators.lockout_minutes")
+        operator.locked_until = now + dt.timedelta(minutes=minutes)
+        uow.audit("operator.locked", "operator", operator.id,
+                  details={"failures": operator.failed_logins, "until": operator.locked_until})
 
 
-async def unlock(db: Database, actor: Actor, username: str) -> None:
+@operation
+async def unlock(uow: UnitOfWork, username: str) -> None:
     """An admin lifts a lockout (and the count of failures behind it)."""
-    actor.require("operator.manage")
+    uow.actor.require("operator.manage")
     username = _normalise_username(username)
-    async with unit_of_work(db, actor) as uow:
-        operator = (await uow.session.execute(select(Operator).where(Operator.username == username))).scalar_one_or_none()
-        if operator is None:
-            raise NotFound("operator.not_found", username=username)
-        uow.audit("operator.unlocked", "operator", operator.id,
-                  before={"failed_logins": operator.failed_logins}, after={"failed_logins": 0})
-        operator.failed_logins = 0
-        operator.locked_until = None
+    operator = (await uow.session.execute(select(Operator).where(Operator.username == username))).scalar_one_or_none()
+    if operator is None:
+        raise NotFound("operator.not_found", username=username)
+    uow.audit("operator.unlocked", "operator", operator.id,
+              before={"failed_logins": operator.failed_logins}, after={"failed_logins": 0})
+    operator.failed_logins = 0
+    operator.locked_until = None
 
 
 async def create_operator(
@@ -200,42 +203,60 @@ async def create_operator(
 ) -> OperatorView:
     """Add an operator. With no operator in the database, the first one needs no actor and must
     be an admin; after that only an admin may add operators."""
+    # Not an operation itself: the very first operator is created with no actor (as SYSTEM).
+    return await _create_operator(
+        db, actor or SYSTEM, username, password, roles, platform_code=platform_code, full_name=full_name,
+        signed_in=actor is not None,
+    )
+
+
+@operation
+async def _create_operator(
+    uow: UnitOfWork,
+    username: str,
+    password: str,
+    roles: list[str] | tuple[str, ...],
+    *,
+    platform_code: str | None,
+    full_name: str,
+    signed_in: bool,
+) -> OperatorView:
     username = _normalise_username(username)
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise InvalidInput("input.password_short", field="password", min=MIN_PASSWORD_LENGTH)
     wanted = _check_roles(roles, platform_code)
-    async with unit_of_work(db, actor or SYSTEM) as uow:
-        session = uow.session
-        existing = (await session.execute(select(func.count()).select_from(Operator))).scalar_one()
-        if existing == 0:
-            if Role.ADMIN not in wanted:
-                raise RuleViolation("operator.first_must_be_admin")
-        elif actor is None:
-            raise PermissionDenied("permission.login_required")
-        else:
-            actor.require("operator.manage")
-        platform_id = None
-        if platform_code:
-            platform_id = (
-                await session.execute(select(Platform.id).where(Platform.code == platform_code.lower()))
-            ).scalar_one_or_none()
-            if platform_id is None:
-                raise NotFound("platform.not_found", code=platform_code)
-        taken = (await session.execute(select(Operator.id).where(Operator.username == username))).first()
-        if taken:
-            raise Conflict("operator.exists", username=username)
-        operator = Operator(
-            username=username, full_name=full_name.strip(), password_hash=hash_password(password),
-            platform_id=platform_id,
-        )
-        session.add(operator)
-        await session.flush()
-        session.add_all(OperatorRole(operator_id=operator.id, role=role) for role in sorted(wanted))
-        uow.audit(
-            "operator.created", "operator", operator.id,
-            after={"username": username, "roles": sorted(wanted), "platform": platform_code, "full_name": full_name},
-        )
-        return OperatorView(operator.id, username, operator.full_name, tuple(sorted(wanted)), platform_code, True)
+    session = uow.session
+    existing = (await session.execute(select(func.count()).select_from(Operator))).scalar_one()
+    # Who may add one depends on whether any operator exists yet.
+    if existing == 0:
+        if Role.ADMIN not in wanted:
+            raise RuleViolation("operator.first_must_be_admin")
+    elif not signed_in:
+        raise PermissionDenied("permission.login_required")
+    else:
+        uow.actor.require("operator.manage")
+    platform_id = None
+    if platform_code:
+        platform_id = (
+            await session.execute(select(Platform.id).where(Platform.code == platform_code.lower()))
+        ).scalar_one_or_none()
+        if platform_id is None:
+            raise NotFound("platform.not_found", code=platform_code)
+    taken = (await session.execute(select(Operator.id).where(Operator.username == username))).first()
+    if taken:
+        raise Conflict("operator.exists", username=username)
+    operator = Operator(
+        username=username, full_name=full_name.strip(), password_hash=hash_password(password),
+        platform_id=platform_id,
+    )
+    session.add(operator)
+    await session.flush()
+    session.add_all(OperatorRole(operator_id=operator.id, role=role) for role in sorted(wanted))
+    uow.audit(
+        "operator.created", "operator", operator.id,
+        after={"username": username, "roles": sorted(wanted), "platform": platform_code, "full_name": full_name},
+    )
+    return OperatorView(operator.id, username, operator.full_name, tuple(sorted(wanted)), platform_code, True)
 
 
 def _check_roles(roles, platform_code: str | None) -> set[str]:
@@ -255,28 +276,28 @@ def _check_roles(roles, platform_code: str | None) -> set[str]:
     return wanted
 
 
-async def set_active(db: Database, actor: Actor, username: str, active: bool, reason: str = "") -> OperatorView:
-    actor.require("operator.manage")
+@operation
+async def set_active(uow: UnitOfWork, username: str, active: bool, reason: str = "") -> OperatorView:
+    uow.actor.require("operator.manage")
     username = _normalise_username(username)
-    async with unit_of_work(db, actor) as uow:
-        operator = (
-            await uow.session.execute(select(Operator).where(Operator.username == username))
-        ).scalar_one_or_none()
-        if operator is None:
-            raise NotFound("operator.not_found", username=username)
-        if operator.id == actor.operator_id and not active:
-            raise RuleViolation("operator.cannot_deactivate_self")
-        before = {"is_active": operator.is_active}
-        operator.is_active = active
-        uow.audit(
-            "operator.activated" if active else "operator.deactivated", "operator", operator.id,
-            before=before, after={"is_active": active}, reason=reason,
-        )
-        roles = await _roles_of(uow.session, operator.id)
-        return OperatorView(
-            operator.id, operator.username, operator.full_name, tuple(sorted(roles)),
-            await _platform_code(uow.session, operator.platform_id), operator.is_active,
-        )
+    operator = (
+        await uow.session.execute(select(Operator).where(Operator.username == username))
+    ).scalar_one_or_none()
+    if operator is None:
+        raise NotFound("operator.not_found", username=username)
+    if operator.id == uow.actor.operator_id and not active:
+        raise RuleViolation("operator.cannot_deactivate_self")
+    before = {"is_active": operator.is_active}
+    operator.is_active = active
+    uow.audit(
+        "operator.activated" if active else "operator.deactivated", "operator", operator.id,
+        before=before, after={"is_active": active}, reason=reason,
+    )
+    roles = await _roles_of(uow.session, operator.id)
+    return OperatorView(
+        operator.id, operator.username, operator.full_name, tuple(sorted(roles)),
+        await _platform_code(uow.session, operator.platform_id), operator.is_active,
+    )
 
 
 async def list_operators(db: Database, actor: Actor) -> list[OperatorView]:

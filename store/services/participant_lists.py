@@ -20,7 +20,8 @@ from store.errors import InvalidInput, NotFound
 from store.models import Course, Enrollment, EnrollmentStatus, Participant, Platform, Provider
 from store.personal_data import masked
 from store.services.registry import mask_nik
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 EXPORT_COLUMNS = (
     "nik", "full_name", "phone", "email", "province", "card_number", "course", "provider", "platform", "status",
@@ -51,12 +52,8 @@ async def export_participant_list(
     full_niks = actor.can("participant.reveal_nik")
     # Contact details in full only for office roles that may reveal them; platform staff export masked.
     full_contacts = actor.can("participant.reveal_contact") and not actor.is_platform_staff
-    async with unit_of_work(db, actor) as uow:
-        uow.audit(
-            "participant.list_exported", "participant", "",
-            details={"platform_id": platform_id, "provider_id": provider_id, "nik": "full" if full_niks else "masked",
-                     "contacts": "full" if full_contacts else "masked"},
-        )
+    # The export is audited before its first row leaves the store, in a transaction of its own.
+    await _record_export(db, actor, platform_id, provider_id, full_niks=full_niks, full_contacts=full_contacts)
     query = (
         select(
             Enrollment.id, Participant.nik, Participant.full_name, Participant.phone, Participant.email,
@@ -98,6 +95,17 @@ async def export_participant_list(
         if len(rows) < BATCH:
             return
         last_id = rows[-1].id
+
+
+@operation
+async def _record_export(
+    uow: UnitOfWork, platform_id: int | None, provider_id: int | None, *, full_niks: bool, full_contacts: bool
+) -> None:
+    uow.audit(
+        "participant.list_exported", "participant", "",
+        details={"platform_id": platform_id, "provider_id": provider_id, "nik": "full" if full_niks else "masked",
+                 "contacts": "full" if full_contacts else "masked"},
+    )
 
 
 async def write_participant_list(

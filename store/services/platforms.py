@@ -18,7 +18,8 @@ from store.failures import explain_constraint
 from store.models import OwnershipGroup, Platform, PlatformApplication, PlatformStatus
 from store.services import obligations, settings
 from store.text import fold
-from store.uow import UnitOfWork, read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 explain_constraint(("uq_platform_code", "platform.code"), "platforms.code_taken", Conflict)
 explain_constraint(("uq_platform_agreement_number", "platform.agreement_number"), "platforms.agreement_taken", Conflict)
@@ -216,34 +217,34 @@ async def get_platform(db: Database, actor: Actor, platform_id: int, today: dt.d
 # --- suspend and reinstate --------------------------------------------------------------------
 
 
+@operation
 async def _set_status(
-    db: Database, actor: Actor, platform_id: int, status: PlatformStatus, reason: str, expected_version: int
-) -> PlatformDetail:
-    actor.require("platform.suspend")
+    uow: UnitOfWork, platform_id: int, status: PlatformStatus, reason: str, expected_version: int
+) -> None:
+    uow.actor.require("platform.suspend")
     reason = validators.require_text(reason, "reason", max_length=2000)
-    async with unit_of_work(db, actor) as uow:
-        platform = await uow.session.get(Platform, platform_id)
-        if platform is None:
-            raise NotFound("platforms.not_found", id=platform_id)
-        if platform.version != expected_version:
-            raise Conflict("record.changed")
-        if platform.status == status:
-            raise RuleViolation(f"platforms.already_{status}", code=platform.code)
-        before = {"status": platform.status, "status_reason": platform.status_reason}
-        platform.status = status
-        platform.status_reason = reason
-        uow.audit(
-            "platform.suspended" if status == PlatformStatus.SUSPENDED else "platform.reinstated",
-            "platform", platform.id, before=before, after={"status": status, "status_reason": reason}, reason=reason,
-        )
-        platform_id = platform.id
-    return await get_platform(db, actor, platform_id)
+    platform = await uow.session.get(Platform, platform_id)
+    if platform is None:
+        raise NotFound("platforms.not_found", id=platform_id)
+    if platform.version != expected_version:
+        raise Conflict("record.changed")
+    if platform.status == status:
+        raise RuleViolation(f"platforms.already_{status}", code=platform.code)
+    before = {"status": platform.status, "status_reason": platform.status_reason}
+    platform.status = status
+    platform.status_reason = reason
+    uow.audit(
+        "platform.suspended" if status == PlatformStatus.SUSPENDED else "platform.reinstated",
+        "platform", platform.id, before=before, after={"status": status, "status_reason": reason}, reason=reason,
+    )
 
 
 async def suspend(db: Database, actor: Actor, platform_id: int, reason: str, *, expected_version: int) -> PlatformDetail:
     """Stop a platform (no new sales elsewhere in the program); its obligations continue."""
-    return await _set_status(db, actor, platform_id, PlatformStatus.SUSPENDED, reason, expected_version)
+    await _set_status(db, actor, platform_id, PlatformStatus.SUSPENDED, reason, expected_version)
+    return await get_platform(db, actor, platform_id)
 
 
 async def reinstate(db: Database, actor: Actor, platform_id: int, reason: str, *, expected_version: int) -> PlatformDetail:
-    return await _set_status(db, actor, platform_id, PlatformStatus.ACTIVE, reason, expected_version)
+    await _set_status(db, actor, platform_id, PlatformStatus.ACTIVE, reason, expected_version)
+    return await get_platform(db, actor, platform_id)

@@ -27,7 +27,8 @@ from store import search
 from store import counting
 from store.counting import Count, count_of
 from store.text import fold
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 from store.validators import parse_nik, require_text
 
 explain_constraint("uq_blacklist_entry_standing_nik", "blacklist.already_listed", Conflict)
@@ -168,25 +169,25 @@ async def count_participants(db: Database, actor: Actor, filters: ParticipantFil
         return await count_of(session, query, exact_up_to=counting.EXACT_UP_TO)
 
 
-async def reveal(db: Database, actor: Actor, participant_id: int, field: str, reason: str) -> str:
+@operation
+async def reveal(uow: UnitOfWork, participant_id: int, field: str, reason: str) -> str:
     """One personal field of one participant in full (NIK, family card, phone or e-mail), for a
     role allowed to see it, within the operator's scope, with a reason; the reveal is audited
     (the field and the reason, never the value)."""
     if field not in REVEALABLE:
         raise InvalidInput("participant.reveal_field", field="field", value=field)
-    actor.require(REVEALABLE[field])
+    uow.actor.require(REVEALABLE[field])
     reason = " ".join((reason or "").split())
     if not reason:
         raise InvalidInput("input.required", field="reason")
-    async with unit_of_work(db, actor) as uow:
-        value = (
-            await uow.session.execute(select(getattr(Participant, field)).where(Participant.id == participant_id))
-        ).scalar_one_or_none()
-        if value is None:
-            raise NotFound("participant.not_found", id=participant_id)
-        await participant_in_scope(uow.session, actor, participant_id)
-        action = "participant.nik_revealed" if field == "nik" else "participant.personal_data_revealed"
-        uow.audit(action, "participant", participant_id, reason=reason, details={"field": field})
+    value = (
+        await uow.session.execute(select(getattr(Participant, field)).where(Participant.id == participant_id))
+    ).scalar_one_or_none()
+    if value is None:
+        raise NotFound("participant.not_found", id=participant_id)
+    await participant_in_scope(uow.session, uow.actor, participant_id)
+    action = "participant.nik_revealed" if field == "nik" else "participant.personal_data_revealed"
+    uow.audit(action, "participant", participant_id, reason=reason, details={"field": field})
     return value
 
 
@@ -236,57 +237,57 @@ def blacklist_view(entry: BlacklistEntry) -> BlacklistView:
     )
 
 
+@operation
 async def blacklist_nik(
-    db: Database, actor: Actor, nik: str, reason: str, source: str, listed_on: dt.date | None = None
+    uow: UnitOfWork, nik: str, reason: str, source: str, listed_on: dt.date | None = None
 ) -> BlacklistView:
     """Put a NIK on the blacklist (it may not be selected into any wave while the entry stands)."""
-    actor.require("blacklist.add")
+    uow.actor.require("blacklist.add")
     parse_nik(nik)
     nik = nik.strip()
     reason = require_text(reason, "reason", max_length=2000)
     source = require_text(source, "source")
-    async with unit_of_work(db, actor) as uow:
-        standing = (
-            await uow.session.execute(
-                select(BlacklistEntry.id).where(BlacklistEntry.nik == nik, BlacklistEntry.lifted_at.is_(None))
-            )
-        ).first()
-        if standing:
-            raise Conflict("blacklist.already_listed")
-        entry = BlacklistEntry(
-            nik=nik, reason=reason, source=source, listed_on=listed_on or dt.date.today(),
-            listed_by=actor.operator_id,
+    standing = (
+        await uow.session.execute(
+            select(BlacklistEntry.id).where(BlacklistEntry.nik == nik, BlacklistEntry.lifted_at.is_(None))
         )
-        uow.session.add(entry)
-        await uow.session.flush()
-        uow.audit("blacklist.added", "blacklist_entry", entry.id,
-                  after={"nik": mask_nik(nik), "reason": reason, "source": source})
-        return blacklist_view(entry)
+    ).first()
+    if standing:
+        raise Conflict("blacklist.already_listed")
+    entry = BlacklistEntry(
+        nik=nik, reason=reason, source=source, listed_on=listed_on or dt.date.today(),
+        listed_by=uow.actor.operator_id,
+    )
+    uow.session.add(entry)
+    await uow.session.flush()
+    uow.audit("blacklist.added", "blacklist_entry", entry.id,
+              after={"nik": mask_nik(nik), "reason": reason, "source": source})
+    return blacklist_view(entry)
 
 
+@operation
 async def lift_blacklist(
-    db: Database, actor: Actor, entry_id: int, reason: str, decision_ref: str, *, expected_version: int | None = None
+    uow: UnitOfWork, entry_id: int, reason: str, decision_ref: str, *, expected_version: int | None = None
 ) -> BlacklistView:
     """Lift a standing entry: an admin records the decision (its reference) and the reason."""
-    actor.require("blacklist.lift")
+    uow.actor.require("blacklist.lift")
     reason = require_text(reason, "reason", max_length=2000)
     decision_ref = require_text(decision_ref, "decision_ref")
-    async with unit_of_work(db, actor) as uow:
-        entry = await uow.session.get(BlacklistEntry, entry_id, with_for_update=True)
-        if entry is None:
-            raise NotFound("blacklist.not_found", id=entry_id)
-        if expected_version is not None and entry.version != expected_version:
-            raise Conflict("record.changed")
-        if entry.lifted_at is not None:
-            raise RuleViolation("blacklist.already_lifted")
-        entry.lifted_at = utcnow()
-        entry.lifted_by = actor.operator_id
-        entry.lift_reason = reason
-        entry.lift_decision_ref = decision_ref
-        uow.audit("blacklist.lifted", "blacklist_entry", entry.id,
-                  details={"nik": mask_nik(entry.nik), "decision": decision_ref}, reason=reason)
-        await uow.session.flush()
-        return blacklist_view(entry)
+    entry = await uow.session.get(BlacklistEntry, entry_id, with_for_update=True)
+    if entry is None:
+        raise NotFound("blacklist.not_found", id=entry_id)
+    if expected_version is not None and entry.version != expected_version:
+        raise Conflict("record.changed")
+    if entry.lifted_at is not None:
+        raise RuleViolation("blacklist.already_lifted")
+    entry.lifted_at = utcnow()
+    entry.lifted_by = uow.actor.operator_id
+    entry.lift_reason = reason
+    entry.lift_decision_ref = decision_ref
+    uow.audit("blacklist.lifted", "blacklist_entry", entry.id,
+              details={"nik": mask_nik(entry.nik), "decision": decision_ref}, reason=reason)
+    await uow.session.flush()
+    return blacklist_view(entry)
 
 
 async def list_blacklist(

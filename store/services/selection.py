@@ -63,7 +63,8 @@ from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
 from store.services.registry import mask_nik
 from store.services.waves import allow_long_statements, province_quotas, wave_by_number
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 MIN_AGE, MAX_AGE = 18, 64
 REASONS = (
@@ -245,45 +246,45 @@ async def select_participants(
         raise Conflict("wave.selection_changed", number=wave_number, drawn=changed.drawn, taken=changed.taken) from None
 
 
+@operation
 async def _write_selection(
-    db: Database, actor: Actor, wave_number: int, seed: int, at: dt.datetime, draw: _Draw | None
+    uow: UnitOfWork, wave_number: int, seed: int, at: dt.datetime, draw: _Draw | None
 ) -> SelectionResult:
     """One transaction: the rejections, the picks' cards and balances, the wave in progress, the
     audit event. Without a `draw`, it is made here, under the lock."""
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        wave = await wave_by_number(session, wave_number, for_update=True)
-        _check_selectable(wave, seed, at)
-        await allow_long_statements(session)
-        await roomy_cache(await session.connection())
-        if not db.is_sqlite:
-            # Selections take turns program-wide (SQLite's BEGIN IMMEDIATE already serialises):
-            # two waves drawn at once would otherwise draw from the same registered pool.
-            await session.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": PG_SELECTION_LOCK})
-        if draw is None:
-            draw = await _read_draw(session, db.is_sqlite, wave, seed)
-        elif draw.wave_version != wave.version or await _lists_seen(session) != draw.lists_seen:
-            # The quotas or the wave's dates moved since the snapshot, or someone was listed
-            # (who may be among the picks: they must not join the wave).
-            raise _PoolChanged
-        for start in range(0, len(draw.rejections), 50_000):
-            await insert_rows(session, SelectionRejection.__table__, [
-                {"wave_id": wave.id, "participant_id": participant_id, "reason": reason}
-                for participant_id, reason in draw.rejections[start:start + 50_000]
-            ])
-        selected = await _give_cards(session, db.is_sqlite, wave, draw.picks, at)
-        rejected = Counter(reason for _id, reason in draw.rejections)
-        rejected = {reason: rejected[reason] for reason in REASONS if reason in rejected}
-        wave.state = WaveState.IN_PROGRESS
-        wave.selection_seed = seed
-        wave.selected_at = at
-        wave.selected_by = actor.operator_id
-        wave.registered_count = draw.registered
-        uow.audit(
-            "wave.selected", "wave", wave.id,
-            details={"seed": seed, "registered": draw.registered, "selected": selected, "rejected": rejected,
-                     "quota": wave.quota, "province_quotas": draw.quotas},
-        )
+    session = uow.session
+    wave = await wave_by_number(session, wave_number, for_update=True)
+    _check_selectable(wave, seed, at)
+    await allow_long_statements(session)
+    await roomy_cache(await session.connection())
+    if not uow.db.is_sqlite:
+        # Selections take turns program-wide (SQLite's BEGIN IMMEDIATE already serialises):
+        # two waves drawn at once would otherwise draw from the same registered pool.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": PG_SELECTION_LOCK})
+    if draw is None:
+        draw = await _read_draw(session, uow.db.is_sqlite, wave, seed)
+    elif draw.wave_version != wave.version or await _lists_seen(session) != draw.lists_seen:
+        # The quotas or the wave's dates moved since the snapshot, or someone was listed
+        # (who may be among the picks: they must not join the wave).
+        raise _PoolChanged
+    for start in range(0, len(draw.rejections), 50_000):
+        await insert_rows(session, SelectionRejection.__table__, [
+            {"wave_id": wave.id, "participant_id": participant_id, "reason": reason}
+            for participant_id, reason in draw.rejections[start:start + 50_000]
+        ])
+    selected = await _give_cards(session, uow.db.is_sqlite, wave, draw.picks, at)
+    rejected = Counter(reason for _id, reason in draw.rejections)
+    rejected = {reason: rejected[reason] for reason in REASONS if reason in rejected}
+    wave.state = WaveState.IN_PROGRESS
+    wave.selection_seed = seed
+    wave.selected_at = at
+    wave.selected_by = uow.actor.operator_id
+    wave.registered_count = draw.registered
+    uow.audit(
+        "wave.selected", "wave", wave.id,
+        details={"seed": seed, "registered": draw.registered, "selected": selected, "rejected": rejected,
+                 "quota": wave.quota, "province_quotas": draw.quotas},
+    )
     return SelectionResult(wave_number, seed, draw.registered, selected, rejected)
 
 
@@ -487,52 +488,52 @@ async def sweep_wave(
             return result
 
 
+@operation
 async def _sweep_part(
-    db: Database, actor: Actor, wave_number: int, today: dt.date, at: dt.datetime, totals: Counter[str]
+    uow: UnitOfWork, wave_number: int, today: dt.date, at: dt.datetime, totals: Counter[str]
 ) -> SweepResult | None:
     """One part of the sweep; adds its figures to `totals`. Returns the result after the last."""
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        wave = await wave_by_number(session, wave_number, for_update=True)
-        _check_sweepable(wave, today)
-        # Purchases hold their wave FOR SHARE (waves.hold_waves): with the wave locked here none
-        # is half-way, so the participants counted, blacklisted and revoked below are the same.
-        boundary = (
-            select(P.c.id).where(_unpurchased(wave)).order_by(P.c.id).offset(SWEEP_PART - 1).limit(1)
-        ).scalar_subquery()
-        in_part = and_(_unpurchased(wave), P.c.id <= func.coalesce(boundary, literal(2**62, BigInteger)))
-        revoked, returned = (
-            await session.execute(select(func.count(), func.coalesce(func.sum(P.c.balance_idr), 0)).where(in_part))
-        ).one()
-        blacklisted = (
-            await session.execute(
-                insert(BlacklistEntry).from_select(
-                    ["version", "nik", "reason", "source", "listed_on", "listed_by", "lift_reason", "lift_decision_ref"],
-                    select(
-                        literal(1), P.c.nik, literal(NO_PURCHASE), literal(f"sweep:wave:{wave.number}"),
-                        literal(today), literal(actor.operator_id, BigInteger), literal(""), literal(""),
-                    ).where(
-                        in_part,
-                        ~exists().where(BlacklistEntry.nik == P.c.nik, BlacklistEntry.lifted_at.is_(None)),
-                    ),
-                )
-            )
-        ).rowcount
+    session = uow.session
+    wave = await wave_by_number(session, wave_number, for_update=True)
+    _check_sweepable(wave, today)
+    # Purchases hold their wave FOR SHARE (waves.hold_waves): with the wave locked here none
+    # is half-way, so the participants counted, blacklisted and revoked below are the same.
+    boundary = (
+        select(P.c.id).where(_unpurchased(wave)).order_by(P.c.id).offset(SWEEP_PART - 1).limit(1)
+    ).scalar_subquery()
+    in_part = and_(_unpurchased(wave), P.c.id <= func.coalesce(boundary, literal(2**62, BigInteger)))
+    revoked, returned = (
+        await session.execute(select(func.count(), func.coalesce(func.sum(P.c.balance_idr), 0)).where(in_part))
+    ).one()
+    blacklisted = (
         await session.execute(
-            update(P).where(in_part).values(
-                status=ParticipantStatus.REVOKED.value, balance_idr=0, revoked_at=at, revoke_reason=NO_PURCHASE,
-                version=P.c.version + 1,
+            insert(BlacklistEntry).from_select(
+                ["version", "nik", "reason", "source", "listed_on", "listed_by", "lift_reason", "lift_decision_ref"],
+                select(
+                    literal(1), P.c.nik, literal(NO_PURCHASE), literal(f"sweep:wave:{wave.number}"),
+                    literal(today), literal(uow.actor.operator_id, BigInteger), literal(""), literal(""),
+                ).where(
+                    in_part,
+                    ~exists().where(BlacklistEntry.nik == P.c.nik, BlacklistEntry.lifted_at.is_(None)),
+                ),
             )
         )
-        part = {"revoked": revoked, "blacklisted": blacklisted, "returned_idr": int(returned)}  # NUMERIC on PostgreSQL
-        totals.update(part)
-        totals["parts"] += 1
-        if revoked == SWEEP_PART:
-            uow.audit("wave.sweep_part", "wave", wave.id, details={"part": totals["parts"], **part})
-            return None
-        wave.swept_at = at
-        figures = {key: totals[key] for key in part}
-        uow.audit("wave.swept", "wave", wave.id, details={
-            "deadline": _deadline(wave), **figures, **({"parts": totals["parts"]} if totals["parts"] > 1 else {}),
-        })
+    ).rowcount
+    await session.execute(
+        update(P).where(in_part).values(
+            status=ParticipantStatus.REVOKED.value, balance_idr=0, revoked_at=at, revoke_reason=NO_PURCHASE,
+            version=P.c.version + 1,
+        )
+    )
+    part = {"revoked": revoked, "blacklisted": blacklisted, "returned_idr": int(returned)}  # NUMERIC on PostgreSQL
+    totals.update(part)
+    totals["parts"] += 1
+    if revoked == SWEEP_PART:
+        uow.audit("wave.sweep_part", "wave", wave.id, details={"part": totals["parts"], **part})
+        return None
+    wave.swept_at = at
+    figures = {key: totals[key] for key in part}
+    uow.audit("wave.swept", "wave", wave.id, details={
+        "deadline": _deadline(wave), **figures, **({"parts": totals["parts"]} if totals["parts"] > 1 else {}),
+    })
     return SweepResult(wave.number, _deadline(wave), figures["revoked"], figures["blacklisted"], figures["returned_idr"])

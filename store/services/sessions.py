@@ -20,7 +20,8 @@ from store.engine import Database
 from store.errors import InvalidInput, NotFound, RuleViolation
 from store.models import Operator, OperatorSession, utcnow
 from store.origin import ORIGINS, where_from  # noqa: F401 - where_from: the sessions' own word for it
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 def new_token() -> str:
     return secrets.token_hex(16)
@@ -97,22 +98,27 @@ async def list_sessions(db: Database, actor: Actor, *, limit: int = 200) -> list
 
 async def end_session(db: Database, actor: Actor, session_id: int, reason: str) -> SessionView:
     """An admin ends a session: its console is refused at its next action and returns to login."""
-    actor.require("operator.manage")
+    await _end_session(db, actor, session_id, reason)
+    # Read once committed: the view is the sessions list's own row.
+    return next(view for view in await list_sessions(db, actor) if view.id == session_id)
+
+
+@operation
+async def _end_session(uow: UnitOfWork, session_id: int, reason: str) -> None:
+    uow.actor.require("operator.manage")
     reason = " ".join((reason or "").split())
     if not reason:
         raise InvalidInput("input.required", field="reason")
-    async with unit_of_work(db, actor) as uow:
-        row = await uow.session.get(OperatorSession, session_id, with_for_update=True)
-        if row is None:
-            raise NotFound("session.not_found", id=session_id)
-        if row.ended_at is not None:
-            raise RuleViolation("session.already_ended", id=session_id)
-        row.ended_at, row.ended_by, row.end_reason = utcnow(), actor.operator_id, reason[:300]
-        uow.audit("operator_session.ended", "operator", row.operator_id, reason=reason,
-                  details={"session": session_id, "origin": row.origin, "peer": row.peer,
-                           "ssh_key": row.key_fingerprint})
-        await uow.session.flush()
-    return next(view for view in await list_sessions(db, actor) if view.id == session_id)
+    row = await uow.session.get(OperatorSession, session_id, with_for_update=True)
+    if row is None:
+        raise NotFound("session.not_found", id=session_id)
+    if row.ended_at is not None:
+        raise RuleViolation("session.already_ended", id=session_id)
+    row.ended_at, row.ended_by, row.end_reason = utcnow(), uow.actor.operator_id, reason[:300]
+    uow.audit("operator_session.ended", "operator", row.operator_id, reason=reason,
+              details={"session": session_id, "origin": row.origin, "peer": row.peer,
+                       "ssh_key": row.key_fingerprint})
+    await uow.session.flush()
 
 
 async def log_out(db: Database, actor: Actor) -> None:

@@ -20,7 +20,8 @@ from store.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from store.failures import explain_constraint
 from store.models import ParticipantStatus, ParticipantTally, Wave, WaveProvinceQuota, WaveState
 from store.provinces import PROVINCES
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 explain_constraint("uq_wave_number", "wave.number_taken", Conflict)
 
@@ -168,78 +169,78 @@ async def _wave_to_edit(session: AsyncSession, wave_id: int, expected_version: i
     return wave
 
 
-async def create_wave(db: Database, actor: Actor, data: WaveInput) -> WaveView:
-    actor.require("wave.manage")
+@operation
+async def create_wave(uow: UnitOfWork, data: WaveInput) -> WaveView:
+    uow.actor.require("wave.manage")
     data = data.checked()
-    async with unit_of_work(db, actor) as uow:
-        wave = Wave(**asdict(data))
-        uow.session.add(wave)
-        await uow.session.flush()
-        uow.audit("wave.created", "wave", wave.id, after=asdict(data))
-        return _view(wave, {})
+    wave = Wave(**asdict(data))
+    uow.session.add(wave)
+    await uow.session.flush()
+    uow.audit("wave.created", "wave", wave.id, after=asdict(data))
+    return _view(wave, {})
 
 
-async def update_wave(db: Database, actor: Actor, wave_id: int, data: WaveInput, *, expected_version: int) -> WaveView:
+@operation
+async def update_wave(uow: UnitOfWork, wave_id: int, data: WaveInput, *, expected_version: int) -> WaveView:
     """Change a wave; its scheme is locked once the wave is in progress."""
-    actor.require("wave.manage")
+    uow.actor.require("wave.manage")
     data = data.checked()
-    async with unit_of_work(db, actor) as uow:
-        wave = await _wave_to_edit(uow.session, wave_id, expected_version)
-        before = {name: getattr(wave, name) for name in INPUT_FIELDS}
-        after = asdict(data)
-        if wave.state in LOCKED_STATES:
-            changed = [name for name in SCHEME_FIELDS if before[name] != after[name]]
-            if changed:
-                raise RuleViolation("wave.scheme_locked", number=wave.number, fields=", ".join(changed))
-            if before["quota"] != after["quota"]:
-                raise RuleViolation("wave.quota_locked", number=wave.number)
-        for name, value in after.items():
-            setattr(wave, name, value)
-        uow.audit("wave.updated", "wave", wave.id, before=before, after=after)
-        await uow.session.flush()
-        return _view(wave, await province_quotas(uow.session, wave.id))
+    wave = await _wave_to_edit(uow.session, wave_id, expected_version)
+    before = {name: getattr(wave, name) for name in INPUT_FIELDS}
+    after = asdict(data)
+    if wave.state in LOCKED_STATES:
+        changed = [name for name in SCHEME_FIELDS if before[name] != after[name]]
+        if changed:
+            raise RuleViolation("wave.scheme_locked", number=wave.number, fields=", ".join(changed))
+        if before["quota"] != after["quota"]:
+            raise RuleViolation("wave.quota_locked", number=wave.number)
+    for name, value in after.items():
+        setattr(wave, name, value)
+    uow.audit("wave.updated", "wave", wave.id, before=before, after=after)
+    await uow.session.flush()
+    return _view(wave, await province_quotas(uow.session, wave.id))
 
 
+@operation
 async def set_province_quotas(
-    db: Database, actor: Actor, wave_id: int, quotas: dict[str, int], *, expected_version: int
+    uow: UnitOfWork, wave_id: int, quotas: dict[str, int], *, expected_version: int
 ) -> WaveView:
     """Replace the wave's per-province quotas (before selection). Provinces without a quota
     share what the province quotas leave of the total quota."""
-    actor.require("wave.manage")
+    uow.actor.require("wave.manage")
     for code, quota in quotas.items():
         if code not in PROVINCES:
             raise InvalidInput("input.province", field="province", value=code)
         if quota < 0:
             raise InvalidInput("wave.not_negative", field="quota", value=quota)
-    async with unit_of_work(db, actor) as uow:
-        wave = await _wave_to_edit(uow.session, wave_id, expected_version)
-        if wave.state in LOCKED_STATES:
-            raise RuleViolation("wave.quota_locked", number=wave.number)
-        if sum(quotas.values()) > wave.quota:
-            raise RuleViolation("wave.province_quotas_exceed", total=sum(quotas.values()), quota=wave.quota)
-        before = await province_quotas(uow.session, wave.id)
-        await uow.session.execute(delete(WaveProvinceQuota).where(WaveProvinceQuota.wave_id == wave.id))
-        uow.session.add_all(
-            WaveProvinceQuota(wave_id=wave.id, province_code=code, quota=quota) for code, quota in sorted(quotas.items())
-        )
-        flag_modified(wave, "quota")  # the quotas are part of the wave: its version moves with them
-        uow.audit("wave.province_quotas_set", "wave", wave.id, before={"quotas": before}, after={"quotas": quotas})
-        await uow.session.flush()
-        return _view(wave, dict(sorted(quotas.items())))
+    wave = await _wave_to_edit(uow.session, wave_id, expected_version)
+    if wave.state in LOCKED_STATES:
+        raise RuleViolation("wave.quota_locked", number=wave.number)
+    if sum(quotas.values()) > wave.quota:
+        raise RuleViolation("wave.province_quotas_exceed", total=sum(quotas.values()), quota=wave.quota)
+    before = await province_quotas(uow.session, wave.id)
+    await uow.session.execute(delete(WaveProvinceQuota).where(WaveProvinceQuota.wave_id == wave.id))
+    uow.session.add_all(
+        WaveProvinceQuota(wave_id=wave.id, province_code=code, quota=quota) for code, quota in sorted(quotas.items())
+    )
+    flag_modified(wave, "quota")  # the quotas are part of the wave: its version moves with them
+    uow.audit("wave.province_quotas_set", "wave", wave.id, before={"quotas": before}, after={"quotas": quotas})
+    await uow.session.flush()
+    return _view(wave, dict(sorted(quotas.items())))
 
 
-async def set_wave_state(db: Database, actor: Actor, wave_id: int, state: str, *, expected_version: int) -> WaveView:
+@operation
+async def set_wave_state(uow: UnitOfWork, wave_id: int, state: str, *, expected_version: int) -> WaveView:
     """Open a planned wave's registration, or close a wave in progress."""
-    actor.require("wave.manage")
-    async with unit_of_work(db, actor) as uow:
-        wave = await _wave_to_edit(uow.session, wave_id, expected_version)
-        if state not in MANUAL_TRANSITIONS.get(WaveState(wave.state), set()):
-            raise RuleViolation("wave.bad_transition", number=wave.number, current=wave.state, wanted=state)
-        before = wave.state
-        wave.state = state
-        uow.audit("wave.state_changed", "wave", wave.id, before={"state": before}, after={"state": state})
-        await uow.session.flush()
-        return _view(wave, await province_quotas(uow.session, wave.id))
+    uow.actor.require("wave.manage")
+    wave = await _wave_to_edit(uow.session, wave_id, expected_version)
+    if state not in MANUAL_TRANSITIONS.get(WaveState(wave.state), set()):
+        raise RuleViolation("wave.bad_transition", number=wave.number, current=wave.state, wanted=state)
+    before = wave.state
+    wave.state = state
+    uow.audit("wave.state_changed", "wave", wave.id, before={"state": before}, after={"state": state})
+    await uow.session.flush()
+    return _view(wave, await province_quotas(uow.session, wave.id))
 
 
 async def _funnels(session: AsyncSession) -> tuple[dict[int, dict[str, int]], int]:
