@@ -15,6 +15,8 @@ import struct
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -80,9 +82,9 @@ def parse_public_key(text: str) -> ParsedKey:
     return ParsedKey(parts[0], blob, (parts[2] if len(parts) > 2 else "").strip()[:200])
 
 
-async def _operator(session, username: str) -> Operator:
+async def _operator(session: AsyncSession, username: str) -> Operator:
     name = (username or "").strip().lower()
-    operator = (await session.execute(select(Operator).where(Operator.username == name))).scalar_one_or_none()
+    operator = (await session.execute(select(Operator).where(col(Operator.username) == name))).scalar_one_or_none()
     if operator is None:
         raise NotFound("operator.not_found", username=name)
     return operator
@@ -94,32 +96,41 @@ async def add_key(uow: UnitOfWork, username: str, key_text: str) -> KeyView:
     key = parse_public_key(key_text)
     operator = await _operator(uow.session, username)
     taken = (await uow.session.execute(
-        select(Operator.username).join(OperatorKey, OperatorKey.operator_id == Operator.id)
-        .where(OperatorKey.fingerprint == key.fingerprint)
+        select(col(Operator.username)).join(OperatorKey, col(OperatorKey.operator_id) == col(Operator.id))
+        .where(col(OperatorKey.fingerprint) == key.fingerprint)
     )).scalar_one_or_none()
     if taken is not None:
         raise Conflict("operator_key.exists", fingerprint=key.fingerprint, username=taken)
+    assert operator.id is not None  # read
     row = OperatorKey(operator_id=operator.id, algorithm=key.algorithm, public_key=key.line,
                       fingerprint=key.fingerprint, comment=key.comment, added_by=uow.actor.operator_id)
     uow.session.add(row)
     await uow.session.flush()
     uow.audit("operator_key.added", "operator", operator.id,
               after={"fingerprint": key.fingerprint, "algorithm": key.algorithm, "comment": key.comment})
-    return KeyView(row.id, operator.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
+    return _view(row, operator.username)
+
+
+def _view(key: OperatorKey, username: str) -> KeyView:
+    assert key.id is not None and key.added_at is not None  # a key read or flushed
+    return KeyView(key.id, username, key.algorithm, key.fingerprint, key.comment, key.added_at)
 
 
 async def list_keys(db: Database, actor: Actor, username: str | None = None) -> list[KeyView]:
     actor.require("operator.read")
     query = (
-        select(OperatorKey.id, Operator.username, OperatorKey.algorithm, OperatorKey.fingerprint,
-               OperatorKey.comment, OperatorKey.added_at)
-        .join(Operator, Operator.id == OperatorKey.operator_id)
-        .order_by(Operator.username, OperatorKey.added_at, OperatorKey.id)
+        select(col(OperatorKey.id), col(Operator.username), col(OperatorKey.algorithm), col(OperatorKey.fingerprint),
+               col(OperatorKey.comment), col(OperatorKey.added_at))
+        .join(Operator, col(Operator.id) == col(OperatorKey.operator_id))
+        .order_by(col(Operator.username), col(OperatorKey.added_at), col(OperatorKey.id))
     )
     async with read_session(db) as session:
         if username:
-            query = query.where(OperatorKey.operator_id == (await _operator(session, username)).id)
-        return [KeyView(*row) for row in await session.execute(query)]
+            query = query.where(col(OperatorKey.operator_id) == (await _operator(session, username)).id)
+        return [
+            KeyView(row.id, row.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
+            for row in await session.execute(query)
+        ]
 
 
 @operation
@@ -128,11 +139,12 @@ async def remove_key(uow: UnitOfWork, username: str, fingerprint: str) -> KeyVie
     fingerprint = (fingerprint or "").strip()
     operator = await _operator(uow.session, username)
     row = (await uow.session.execute(
-        select(OperatorKey).where(OperatorKey.operator_id == operator.id, OperatorKey.fingerprint == fingerprint)
+        select(OperatorKey)
+        .where(col(OperatorKey.operator_id) == operator.id, col(OperatorKey.fingerprint) == fingerprint)
     )).scalar_one_or_none()
     if row is None:
         raise NotFound("operator_key.not_found", fingerprint=fingerprint, username=operator.username)
-    view = KeyView(row.id, operator.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
+    view = _view(row, operator.username)
     await uow.session.delete(row)
     uow.audit("operator_key.removed", "operator", operator.id,
               before={"fingerprint": row.fingerprint, "algorithm": row.algorithm, "comment": row.comment})
@@ -144,8 +156,8 @@ async def operator_for_key(db: Database, blob: bytes) -> str | None:
     For the SSH server, which has no actor before the key is checked."""
     async with read_session(db) as session:
         return (await session.execute(
-            select(Operator.username).join(OperatorKey, OperatorKey.operator_id == Operator.id)
-            .where(OperatorKey.fingerprint == fingerprint_of(blob), Operator.is_active.is_(True))
+            select(col(Operator.username)).join(OperatorKey, col(OperatorKey.operator_id) == col(Operator.id))
+            .where(col(OperatorKey.fingerprint) == fingerprint_of(blob), col(Operator.is_active).is_(True))
         )).scalar_one_or_none()
 
 
@@ -154,6 +166,6 @@ async def active_operator(db: Database, username: str) -> str | None:
     authority, whose principal names the operator (the server checked the certificate)."""
     async with read_session(db) as session:
         return (await session.execute(
-            select(Operator.username).where(Operator.username == (username or "").strip().lower(),
-                                            Operator.is_active.is_(True))
+            select(col(Operator.username)).where(col(Operator.username) == (username or "").strip().lower(),
+                                            col(Operator.is_active).is_(True))
         )).scalar_one_or_none()

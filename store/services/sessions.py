@@ -12,8 +12,9 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, label, select, update
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -31,6 +32,8 @@ def session_row(actor: Actor, origin: str, peer: str) -> OperatorSession:
     """The session's row, written with the login's record (operators._record_login)."""
     if origin not in ORIGINS:
         raise InvalidInput("session.origin", field="origin", value=origin)
+    if actor.operator_id is None or actor.session_token is None:
+        raise ValueError("a session is an operator's, logged in with a session token")
     now = utcnow()
     return OperatorSession(token=actor.session_token, operator_id=actor.operator_id, origin=origin,
                            peer=(peer or "")[:200], key_fingerprint=dict(actor.via).get("ssh_key", ""),
@@ -51,8 +54,8 @@ async def touch(db: Database, actor: Actor) -> None:
         async with AsyncSession(db.write_engine) as session, session.begin():
             await session.execute(
                 update(OperatorSession)
-                .where(OperatorSession.token == actor.session_token, OperatorSession.ended_at.is_(None),
-                       OperatorSession.last_action_at < now - TOUCH_EVERY)
+                .where(col(OperatorSession.token) == actor.session_token, col(OperatorSession.ended_at).is_(None),
+                       col(OperatorSession.last_action_at) < now - TOUCH_EVERY)
                 .values(last_action_at=now)
             )
     except DBAPIError:
@@ -83,17 +86,21 @@ async def list_sessions(db: Database, actor: Actor, *, limit: int = 200) -> list
     async with read_session(db) as session:
         rows = await session.execute(
             select(
-                OperatorSession.id, Operator.username, OperatorSession.origin, OperatorSession.peer,
-                OperatorSession.started_at, OperatorSession.last_action_at, OperatorSession.ended_at,
-                ender.username.label("ended_by"), OperatorSession.end_reason,
+                col(OperatorSession.id), col(Operator.username), col(OperatorSession.origin), col(OperatorSession.peer),
+                col(OperatorSession.started_at), col(OperatorSession.last_action_at), col(OperatorSession.ended_at),
+                label("ended_by", col(ender.username)), col(OperatorSession.end_reason),
             )
-            .join(Operator, Operator.id == OperatorSession.operator_id)
-            .outerjoin(ender, ender.id == OperatorSession.ended_by)
-            .order_by(case((OperatorSession.ended_at.is_(None), 0), else_=1),
-                      OperatorSession.last_action_at.desc(), OperatorSession.id.desc())
+            .join(Operator, col(Operator.id) == col(OperatorSession.operator_id))
+            .outerjoin(ender, col(ender.id) == col(OperatorSession.ended_by))
+            .order_by(case((col(OperatorSession.ended_at).is_(None), 0), else_=1),
+                      col(OperatorSession.last_action_at).desc(), col(OperatorSession.id).desc())
             .limit(limit)
         )
-        return [SessionView(*row) for row in rows]
+        return [
+            SessionView(row.id, row.username, row.origin, row.peer, row.started_at, row.last_action_at, row.ended_at,
+                        row.ended_by, row.end_reason)
+            for row in rows
+        ]
 
 
 async def end_session(db: Database, actor: Actor, session_id: int, reason: str) -> SessionView:
@@ -134,6 +141,6 @@ async def log_out(db: Database, actor: Actor) -> None:
         async with AsyncSession(db.write_engine) as session, session.begin():
             await session.execute(
                 update(OperatorSession)
-                .where(OperatorSession.token == actor.session_token, OperatorSession.ended_at.is_(None))
+                .where(col(OperatorSession.token) == actor.session_token, col(OperatorSession.ended_at).is_(None))
                 .values(ended_at=utcnow(), ended_by=actor.operator_id, end_reason="logged out")
             )

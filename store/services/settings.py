@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.engine import Database
 from store.errors import Conflict, InvalidInput
@@ -41,7 +42,7 @@ async def get(db: Database, key: str) -> Any:
     return json.loads(row.value) if row else DEFAULTS[key]
 
 
-async def get_in(session, key: str) -> Any:
+async def get_in(session: AsyncSession, key: str) -> Any:
     """The setting's value inside an open session or unit of work."""
     row = await session.get(Setting, key)
     return json.loads(row.value) if row else DEFAULTS[key]
