@@ -26,10 +26,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import String, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store import csvio, validators
 from store.actor import Actor
@@ -141,7 +143,8 @@ class _Batches:
         self.committed_line = pending[-1][0]
         return pending[-1][0]
 
-    def keep_new(self, pending, known: set[str], as_read: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
+    def keep_new(self, pending: list[tuple[int, dict[str, Any]]], known: set[str],
+                 as_read: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
         fresh = []
         for line, values in pending:
             if values["nik"] in known:
@@ -182,7 +185,7 @@ _KNOWN_NIKS = {
 }
 
 
-async def _known_niks(session, niks: list[str]) -> set[str]:
+async def _known_niks(session: AsyncSession, niks: list[str]) -> set[str]:
     """The NIKs of `niks` already in the registry: probes of the unique NIK index."""
     dialect = (await session.connection()).dialect.name
     value = json.dumps(niks) if dialect == "sqlite" else niks
@@ -226,7 +229,7 @@ async def import_participants(
     return report
 
 
-async def _read_and_write(stream, batches: _Batches, report: csvio.ImportReport, batch_rows: int,
+async def _read_and_write(stream: TextIO, batches: _Batches, report: csvio.ImportReport, batch_rows: int,
                           should_stop: Callable[[], bool] | None) -> None:
     first_line_of: dict[int, int] = {}  # NIK (as a number, to keep a million small) -> line
     with stream:
@@ -329,14 +332,15 @@ async def _write_exclusions(
     )
     uow.session.add(listing)
     await uow.session.flush()
+    assert listing.id is not None  # flushed
     for start in range(0, len(entries), BATCH_ROWS):
         batch = [{"list_id": listing.id, **entry} for entry in entries[start:start + BATCH_ROWS]]
         await insert_rows(uow.session, ExclusionEntry.__table__, batch)
     hits = (
         await uow.session.execute(
             select(func.count()).select_from(Participant).join(
-                ExclusionEntry, ExclusionEntry.nik == Participant.nik
-            ).where(ExclusionEntry.list_id == listing.id)
+                ExclusionEntry, col(ExclusionEntry.nik) == col(Participant.nik)
+            ).where(col(ExclusionEntry.list_id) == listing.id)
         )
     ).scalar_one()
     report.imported = len(entries)

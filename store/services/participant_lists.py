@@ -12,7 +12,8 @@ import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import label, select
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -32,7 +33,9 @@ BATCH = 5_000
 
 async def _platform_id(db: Database, code: str) -> int:
     async with read_session(db) as session:
-        found = (await session.execute(select(Platform.id).where(Platform.code == code.strip().lower()))).scalar_one_or_none()
+        found = (
+            await session.execute(select(col(Platform.id)).where(col(Platform.code) == code.strip().lower()))
+        ).scalar_one_or_none()
     if found is None:
         raise NotFound("platform.not_found", code=code)
     return found
@@ -56,30 +59,31 @@ async def export_participant_list(
     await _record_export(db, actor, platform_id, provider_id, full_niks=full_niks, full_contacts=full_contacts)
     query = (
         select(
-            Enrollment.id, Participant.nik, Participant.full_name, Participant.phone, Participant.email,
-            Participant.province_code, Participant.card_number, Course.title, Provider.name.label("provider"),
-            Platform.name.label("platform"), Enrollment.status, Enrollment.progress_pct, Enrollment.assigned_at,
-            Enrollment.completed_on, Enrollment.certificate_number,
+            col(Enrollment.id), col(Participant.nik), col(Participant.full_name), col(Participant.phone),
+            col(Participant.email), col(Participant.province_code), col(Participant.card_number), col(Course.title),
+            label("provider", col(Provider.name)), label("platform", col(Platform.name)), col(Enrollment.status),
+            col(Enrollment.progress_pct), col(Enrollment.assigned_at), col(Enrollment.completed_on),
+            col(Enrollment.certificate_number),
         )
-        .join(Participant, Participant.id == Enrollment.participant_id)
-        .join(Course, Course.id == Enrollment.course_id)
-        .join(Provider, Provider.id == Course.provider_id)
-        .join(Platform, Platform.id == Enrollment.platform_id)
-        .where(Enrollment.status != EnrollmentStatus.CANCELLED)
-        .order_by(Enrollment.id)
+        .join(Participant, col(Participant.id) == col(Enrollment.participant_id))
+        .join(Course, col(Course.id) == col(Enrollment.course_id))
+        .join(Provider, col(Provider.id) == col(Course.provider_id))
+        .join(Platform, col(Platform.id) == col(Enrollment.platform_id))
+        .where(col(Enrollment.status) != EnrollmentStatus.CANCELLED)
+        .order_by(col(Enrollment.id))
         .limit(BATCH)
     )
     if platform_id is not None:
-        query = query.where(Enrollment.platform_id == platform_id)
+        query = query.where(col(Enrollment.platform_id) == platform_id)
     if provider_id is not None:
-        query = query.where(Course.provider_id == provider_id)
+        query = query.where(col(Course.provider_id) == provider_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     last_id = 0
     while True:
         async with read_session(db) as session:
-            rows = (await session.execute(query.where(Enrollment.id > last_id))).all()
+            rows = (await session.execute(query.where(col(Enrollment.id) > last_id))).all()
         for row in rows:
             writer.writerow([
                 row.nik if full_niks else mask_nik(row.nik), row.full_name,

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -33,6 +34,8 @@ from store.validators import parse_nik, require_text
 
 explain_constraint("uq_blacklist_entry_standing_nik", "blacklist.already_listed", Conflict)
 explain_constraint("ck_participant_balance_not_negative", "participant.balance_negative")
+
+Ts = TypeVarTuple("Ts")
 
 STATUSES = tuple(status.value for status in ParticipantStatus)
 
@@ -68,10 +71,10 @@ class ParticipantFilter:
 # The orders of the participants list (store/sorting.py), each an index's: (status, id), with
 # the filtered (wave_id | province_code, status, id); (name_key, id); the primary key.
 PARTICIPANT_ORDERS = {
-    "status": Order((Participant.status, Participant.id)),
-    "name": Order((Participant.name_key, Participant.id)),
-    "newest": Order((Participant.id,), descending=True),
-    "registered": Order((Participant.id,)),
+    "status": Order((col(Participant.status), col(Participant.id))),
+    "name": Order((col(Participant.name_key), col(Participant.id))),
+    "newest": Order((col(Participant.id),), descending=True),
+    "registered": Order((col(Participant.id),)),
 }
 # What the operator chooses between with `o` ("registered" is the order of a search by parts).
 CHOSEN_ORDERS = ("status", "name", "newest")
@@ -91,7 +94,9 @@ class ParticipantRow:
     card_number: str | None = None  # the Prakerja card, once selected into a wave
 
 
-def filtered(query, filters: ParticipantFilter, actor: Actor, *, is_sqlite: bool | None = None):
+def filtered(
+    query: Select[*Ts], filters: ParticipantFilter, actor: Actor, *, is_sqlite: bool | None = None
+) -> Select[*Ts]:
     """`query` (over participant) narrowed by the filters and by platform staff's scope. A search
     text needs the back end (`is_sqlite`): the trigram index is asked differently on each."""
     typed = search.parse(filters.search)
@@ -100,15 +105,17 @@ def filtered(query, filters: ParticipantFilter, actor: Actor, *, is_sqlite: bool
             raise ValueError("a participant search needs to know its back end")
         query = query.where(search.condition(typed, is_sqlite))
     if filters.wave_id is not None:
-        query = query.where(Participant.wave_id == filters.wave_id)
+        query = query.where(col(Participant.wave_id) == filters.wave_id)
     if filters.province:
-        query = query.where(Participant.province_code == filters.province)
+        query = query.where(col(Participant.province_code) == filters.province)
     if filters.status:
-        query = query.where(Participant.status == filters.status)
+        query = query.where(col(Participant.status) == filters.status)
     if actor.is_platform_staff:
         # Platform staff see the participants who bought a course on their platform.
         query = query.where(
-            exists().where(Enrollment.participant_id == Participant.id, Enrollment.platform_id == actor.platform_id)
+            exists().where(
+                col(Enrollment.participant_id) == col(Participant.id), col(Enrollment.platform_id) == actor.platform_id
+            )
         )
     return query
 
@@ -131,10 +138,10 @@ async def list_participants(
     _check_filter(filters)
     query = filtered(
         select(
-            Participant.id, Participant.nik, Participant.full_name, Participant.birth_date, Participant.sex,
-            Participant.province_code, Participant.status, Wave.number, Participant.balance_idr,
-            Participant.card_number,
-        ).outerjoin(Wave, Wave.id == Participant.wave_id),
+            col(Participant.id), col(Participant.nik), col(Participant.full_name), col(Participant.birth_date),
+            col(Participant.sex), col(Participant.province_code), col(Participant.status), col(Wave.number),
+            col(Participant.balance_idr), col(Participant.card_number),
+        ).outerjoin(Wave, col(Wave.id) == col(Participant.wave_id)),
         filters, actor, is_sqlite=db.is_sqlite,
     )
     typed = search.parse(filters.search)
@@ -159,13 +166,13 @@ async def count_participants(db: Database, actor: Actor, filters: ParticipantFil
     async with read_session(db, replica=True) as session:
         if not filters.search.strip() and not filters.province and not actor.is_platform_staff:
             # By wave and status only: the tally the database keeps has it, exactly, at once.
-            query = select(func.coalesce(func.sum(ParticipantTally.n), 0))
+            query = select(func.coalesce(func.sum(col(ParticipantTally.n)), 0))
             if filters.wave_id is not None:
-                query = query.where(ParticipantTally.wave_key == filters.wave_id)
+                query = query.where(col(ParticipantTally.wave_key) == filters.wave_id)
             if filters.status:
-                query = query.where(ParticipantTally.status == filters.status)
+                query = query.where(col(ParticipantTally.status) == filters.status)
             return Count(int((await session.execute(query)).scalar_one()), True)
-        query = filtered(select(Participant.id), filters, actor, is_sqlite=db.is_sqlite)
+        query = filtered(select(col(Participant.id)), filters, actor, is_sqlite=db.is_sqlite)
         return await count_of(session, query, exact_up_to=counting.EXACT_UP_TO)
 
 
@@ -180,8 +187,8 @@ async def reveal(uow: UnitOfWork, participant_id: int, field: str, reason: str) 
     reason = " ".join((reason or "").split())
     if not reason:
         raise InvalidInput("input.required", field="reason")
-    value = (
-        await uow.session.execute(select(getattr(Participant, field)).where(Participant.id == participant_id))
+    value: str | None = (  # every revealable field is a text column
+        await uow.session.execute(select(getattr(Participant, field)).where(col(Participant.id) == participant_id))
     ).scalar_one_or_none()
     if value is None:
         raise NotFound("participant.not_found", id=participant_id)
@@ -201,8 +208,8 @@ async def participant_in_scope(session: AsyncSession, actor: Actor, participant_
         return
     found = (
         await session.execute(
-            select(Enrollment.id).where(
-                Enrollment.participant_id == participant_id, Enrollment.platform_id == actor.platform_id
+            select(col(Enrollment.id)).where(
+                col(Enrollment.participant_id) == participant_id, col(Enrollment.platform_id) == actor.platform_id
             ).limit(1)
         )
     ).first()
@@ -231,6 +238,7 @@ class BlacklistView:
 
 
 def blacklist_view(entry: BlacklistEntry) -> BlacklistView:
+    assert entry.id is not None  # an entry read or flushed
     return BlacklistView(
         entry.id, mask_nik(entry.nik), entry.reason, entry.source, entry.listed_on, entry.lifted_at,
         entry.lift_reason, entry.lift_decision_ref, entry.version,
@@ -249,7 +257,8 @@ async def blacklist_nik(
     source = require_text(source, "source")
     standing = (
         await uow.session.execute(
-            select(BlacklistEntry.id).where(BlacklistEntry.nik == nik, BlacklistEntry.lifted_at.is_(None))
+            select(col(BlacklistEntry.id))
+            .where(col(BlacklistEntry.nik) == nik, col(BlacklistEntry.lifted_at).is_(None))
         )
     ).first()
     if standing:
@@ -297,8 +306,10 @@ async def list_blacklist(
     actor.require("blacklist.read")
     query = select(BlacklistEntry)
     if standing_only:
-        query = query.where(BlacklistEntry.lifted_at.is_(None))
+        query = query.where(col(BlacklistEntry.lifted_at).is_(None))
     async with read_session(db) as session:
-        entries = (await session.execute(keyset(query, [BlacklistEntry.id], cursor, limit, descending=True))).scalars()
+        entries = (
+            await session.execute(keyset(query, [col(BlacklistEntry.id)], cursor, limit, descending=True))
+        ).scalars()
         views = [blacklist_view(entry) for entry in entries]
     return page_of(views, limit, lambda view: (view.id,))

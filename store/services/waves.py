@@ -7,11 +7,13 @@ scheme, the amounts participants were promised, can no longer change.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -111,6 +113,7 @@ class WaveView(WaveInput):
 
 
 def _view(wave: Wave, quotas: dict[str, int], funnel: Funnel | None = None) -> WaveView:
+    assert wave.id is not None  # a wave read or flushed
     return WaveView(
         **{name: getattr(wave, name) for name in INPUT_FIELDS},
         id=wave.id, state=wave.state, selection_seed=wave.selection_seed, selected_at=wave.selected_at,
@@ -120,9 +123,9 @@ def _view(wave: Wave, quotas: dict[str, int], funnel: Funnel | None = None) -> W
 
 async def province_quotas(session: AsyncSession, wave_id: int) -> dict[str, int]:
     rows = await session.execute(
-        select(WaveProvinceQuota.province_code, WaveProvinceQuota.quota)
-        .where(WaveProvinceQuota.wave_id == wave_id)
-        .order_by(WaveProvinceQuota.province_code)
+        select(col(WaveProvinceQuota.province_code), col(WaveProvinceQuota.quota))
+        .where(col(WaveProvinceQuota.wave_id) == wave_id)
+        .order_by(col(WaveProvinceQuota.province_code))
     )
     return dict(rows.all())
 
@@ -140,17 +143,17 @@ async def allow_long_statements(session: AsyncSession) -> None:
         )
 
 
-async def hold_waves(session: AsyncSession, wave_ids) -> None:
+async def hold_waves(session: AsyncSession, wave_ids: Iterable[int | None]) -> None:
     """Purchases and cancellations hold their participants' waves (FOR SHARE) until they commit:
     the sweep, which takes its wave FOR UPDATE, then never interleaves with them and its counts
     and returned balances are exact. (SQLite serialises writers anyway: a no-op there.)"""
     ids = sorted({wave_id for wave_id in wave_ids if wave_id is not None})
     if ids:
-        await session.execute(select(Wave.id).where(Wave.id.in_(ids)).with_for_update(read=True))
+        await session.execute(select(col(Wave.id)).where(col(Wave.id).in_(ids)).with_for_update(read=True))
 
 
 async def wave_by_number(session: AsyncSession, number: int, *, for_update: bool = False) -> Wave:
-    query = select(Wave).where(Wave.number == number)
+    query = select(Wave).where(col(Wave.number) == number)
     if for_update:
         query = query.with_for_update()
     wave = (await session.execute(query)).scalar_one_or_none()
@@ -198,7 +201,7 @@ async def update_wave(uow: UnitOfWork, wave_id: int, data: WaveInput, *, expecte
         setattr(wave, name, value)
     uow.audit("wave.updated", "wave", wave.id, before=before, after=after)
     await uow.session.flush()
-    return _view(wave, await province_quotas(uow.session, wave.id))
+    return _view(wave, await province_quotas(uow.session, wave_id))
 
 
 @operation
@@ -218,10 +221,10 @@ async def set_province_quotas(
         raise RuleViolation("wave.quota_locked", number=wave.number)
     if sum(quotas.values()) > wave.quota:
         raise RuleViolation("wave.province_quotas_exceed", total=sum(quotas.values()), quota=wave.quota)
-    before = await province_quotas(uow.session, wave.id)
-    await uow.session.execute(delete(WaveProvinceQuota).where(WaveProvinceQuota.wave_id == wave.id))
+    before = await province_quotas(uow.session, wave_id)
+    await uow.session.execute(delete(WaveProvinceQuota).where(col(WaveProvinceQuota.wave_id) == wave_id))
     uow.session.add_all(
-        WaveProvinceQuota(wave_id=wave.id, province_code=code, quota=quota) for code, quota in sorted(quotas.items())
+        WaveProvinceQuota(wave_id=wave_id, province_code=code, quota=quota) for code, quota in sorted(quotas.items())
     )
     flag_modified(wave, "quota")  # the quotas are part of the wave: its version moves with them
     uow.audit("wave.province_quotas_set", "wave", wave.id, before={"quotas": before}, after={"quotas": quotas})
@@ -240,7 +243,7 @@ async def set_wave_state(uow: UnitOfWork, wave_id: int, state: str, *, expected_
     wave.state = state
     uow.audit("wave.state_changed", "wave", wave.id, before={"state": before}, after={"state": state})
     await uow.session.flush()
-    return _view(wave, await province_quotas(uow.session, wave.id))
+    return _view(wave, await province_quotas(uow.session, wave_id))
 
 
 async def _funnels(session: AsyncSession) -> tuple[dict[int, dict[str, int]], int]:
@@ -250,7 +253,8 @@ async def _funnels(session: AsyncSession) -> tuple[dict[int, dict[str, int]], in
     counts: dict[int, dict[str, int]] = {}
     pool = 0
     for wave_key, status, n in await session.execute(
-        select(ParticipantTally.wave_key, ParticipantTally.status, ParticipantTally.n).where(ParticipantTally.n != 0)
+        select(col(ParticipantTally.wave_key), col(ParticipantTally.status), col(ParticipantTally.n))
+        .where(col(ParticipantTally.n) != 0)
     ):
         if wave_key == 0:
             pool += n if status == ParticipantStatus.REGISTERED else 0
@@ -274,16 +278,18 @@ async def list_waves(db: Database, actor: Actor) -> list[WaveView]:
     """Every wave, newest first, with its funnel (a handful of rows: waves are few)."""
     actor.require("wave.read")
     async with read_session(db, replica=True) as session:
-        waves = (await session.execute(select(Wave).order_by(Wave.number.desc()))).scalars().all()
+        waves = (await session.execute(select(Wave).order_by(col(Wave.number).desc()))).scalars().all()
         counts, pool = await _funnels(session)
         quotas = await session.execute(select(WaveProvinceQuota))
         by_wave: dict[int, dict[str, int]] = {}
         for quota in quotas.scalars():
             by_wave.setdefault(quota.wave_id, {})[quota.province_code] = quota.quota
-        return [
-            _view(wave, dict(sorted(by_wave.get(wave.id, {}).items())), _funnel(wave, counts.get(wave.id, {}), pool))
-            for wave in waves
-        ]
+        views = []
+        for wave in waves:
+            assert wave.id is not None  # a wave read
+            funnel = _funnel(wave, counts.get(wave.id, {}), pool)
+            views.append(_view(wave, dict(sorted(by_wave.get(wave.id, {}).items())), funnel))
+        return views
 
 
 @dataclass(frozen=True)
@@ -297,12 +303,15 @@ async def wave_options(db: Database, actor: Actor) -> list[WaveOption]:
     """The waves, newest first, without their funnels (for filters: cheap at any size)."""
     actor.require("wave.read")
     async with read_session(db) as session:
-        rows = await session.execute(select(Wave.id, Wave.number, Wave.year).order_by(Wave.number.desc()))
-        return [WaveOption(*row) for row in rows]
+        rows = await session.execute(
+            select(col(Wave.id), col(Wave.number), col(Wave.year)).order_by(col(Wave.number).desc())
+        )
+        return [WaveOption(row.id, row.number, row.year) for row in rows]
 
 
 async def get_wave(db: Database, actor: Actor, number: int) -> WaveView:
     actor.require("wave.read")
     async with read_session(db) as session:
         wave = await wave_by_number(session, number)
+        assert wave.id is not None  # a wave read
         return _view(wave, await province_quotas(session, wave.id))
