@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import Select, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store import validators
 from store.actor import Actor
@@ -46,6 +47,7 @@ explain_constraint("ck_provider_decision_has_reason", "provider.reason_required"
 explain_constraint("ck_provider_document_invalid_has_note", "provider.invalid_needs_note")
 explain_constraint("ck_provider_delivers_somehow", "provider.no_delivery_mode")
 
+Ts = TypeVarTuple("Ts")
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ MIN_AGE_DAYS = 365
 # the office (curators check documents in due diligence) until the decision.
 PLATFORM_EDITABLE = frozenset({ProviderState.INVENTORIED})
 OFFICE_EDITABLE = frozenset({ProviderState.INVENTORIED, ProviderState.SUBMITTED, ProviderState.IN_CURATION})
+# The checklist's order: documents are shown, and missing ones named, in it.
+DOCUMENT_ORDER = [kind.value for kind in DocumentKind]
 
 
 # --- input ------------------------------------------------------------------------------------
@@ -184,6 +188,13 @@ class DocumentView:
     version: int
 
 
+def document_view(document: ProviderDocument) -> DocumentView:
+    assert document.id is not None  # a document read
+    return DocumentView(
+        document.id, document.kind, document.status, document.reference, document.note, document.version
+    )
+
+
 @dataclass(frozen=True)
 class ProviderView:
     id: int
@@ -223,9 +234,9 @@ class ProviderFilter:
 
 # The orders the providers list offers (store/sorting.py); names within a state or a province.
 PROVIDER_ORDERS = {
-    "name": Order((Provider.name_key, Provider.id)),
-    "state": Order((Provider.state, Provider.name_key, Provider.id)),
-    "province": Order((Provider.province_code, Provider.name_key, Provider.id)),
+    "name": Order((col(Provider.name_key), col(Provider.id))),
+    "state": Order((col(Provider.state), col(Provider.name_key), col(Provider.id))),
+    "province": Order((col(Provider.province_code), col(Provider.name_key), col(Provider.id))),
 }
 
 
@@ -244,10 +255,10 @@ class Choice:
 async def platform_ids_of(session: AsyncSession, provider_id: int) -> frozenset[int]:
     """The proposing platforms, remembered for the rest of the session (a unit of work that
     touches one provider many times, like the demo builder's, asks once)."""
-    known = session.info.setdefault("provider_platforms", {})
+    known: dict[int, frozenset[int]] = session.info.setdefault("provider_platforms", {})
     if provider_id not in known:
         rows = await session.execute(
-            select(ProviderPlatform.platform_id).where(ProviderPlatform.provider_id == provider_id)
+            select(col(ProviderPlatform.platform_id)).where(col(ProviderPlatform.provider_id) == provider_id)
         )
         known[provider_id] = frozenset(rows.scalars())
     return known[provider_id]
@@ -270,7 +281,9 @@ async def provider_for_change(uow: UnitOfWork, provider_id: int, expected_versio
     return provider
 
 
-def move(uow: UnitOfWork, provider: Provider, action: str, reason: str = "", details: dict | None = None) -> None:
+def move(
+    uow: UnitOfWork, provider: Provider, action: str, reason: str = "", details: dict[str, Any] | None = None
+) -> None:
     """Change the provider's state by `action` (see TRANSITIONS) and audit it.
 
     The UPDATE is guarded by the row's version (SQLAlchemy's version_id_col), so a concurrent
@@ -299,12 +312,12 @@ async def _platforms_for(uow: UnitOfWork, codes: Iterable[str]) -> list[Platform
     wanted = {code.strip().lower() for code in codes if code.strip()}
     if actor.is_platform_staff:
         # Platform staff propose for their own platform only.
-        if wanted - {actor.platform_code}:
+        if actor.platform_code is None or wanted - {actor.platform_code}:
             raise PermissionDenied("permission.other_platform", operator=actor.username)
         wanted = {actor.platform_code}
     if not wanted:
         raise InvalidInput("input.required", field="platforms")
-    platforms = list((await uow.session.execute(select(Platform).where(Platform.code.in_(wanted)))).scalars())
+    platforms = list((await uow.session.execute(select(Platform).where(col(Platform.code).in_(wanted)))).scalars())
     unknown = wanted - {platform.code for platform in platforms}
     if unknown:
         raise NotFound("platform.not_found", code=", ".join(sorted(unknown)))
@@ -315,7 +328,7 @@ async def _group_id(session: AsyncSession, code: str | None) -> int | None:
     if not code or not code.strip():
         return None
     group_id = (
-        await session.execute(select(OwnershipGroup.id).where(OwnershipGroup.code == code.strip().lower()))
+        await session.execute(select(col(OwnershipGroup.id)).where(col(OwnershipGroup.code) == code.strip().lower()))
     ).scalar_one_or_none()
     if group_id is None:
         raise NotFound("ownership_group.not_found", code=code)
@@ -339,7 +352,9 @@ async def inventory_provider(
     platforms = await _platforms_for(uow, platform_codes)
     group_id = await _group_id(session, ownership_group)
     present = document_kinds(documents_present)
-    taken = (await session.execute(select(Provider.name).where(Provider.nib == fields.nib))).scalar_one_or_none()
+    taken = (
+        await session.execute(select(col(Provider.name)).where(col(Provider.nib) == fields.nib))
+    ).scalar_one_or_none()
     if taken is not None:
         raise Conflict("provider.nib_exists", nib=fields.nib, name=taken)
     provider = Provider(
@@ -349,8 +364,11 @@ async def inventory_provider(
     )
     session.add(provider)
     await session.flush()
+    assert provider.id is not None  # flushed
     hold(session, provider, provider.id)
-    session.add_all(ProviderPlatform(provider_id=provider.id, platform_id=platform.id) for platform in platforms)
+    for platform in platforms:
+        assert platform.id is not None  # read
+        session.add(ProviderPlatform(provider_id=provider.id, platform_id=platform.id))
     await session.execute(
         insert(ProviderDocument),
         [
@@ -404,7 +422,8 @@ async def set_document(
         raise RuleViolation("provider.documents_locked", state=provider.state)
     document = (
         await uow.session.execute(
-            select(ProviderDocument).where(ProviderDocument.provider_id == provider_id, ProviderDocument.kind == kind)
+            select(ProviderDocument)
+            .where(col(ProviderDocument.provider_id) == provider_id, col(ProviderDocument.kind) == kind)
         )
     ).scalar_one()
     if expected_version is not None and document.version != expected_version:
@@ -416,7 +435,7 @@ async def set_document(
         after={"status": status, "reference": reference, "note": note}, details={"kind": kind},
     )
     await uow.session.flush()
-    return DocumentView(document.id, kind, status, reference, note, document.version)
+    return document_view(document)
 
 
 def _founding_problem(founded_on: dt.date | None, today: dt.date) -> RuleViolation | None:
@@ -429,17 +448,17 @@ def _founding_problem(founded_on: dt.date | None, today: dt.date) -> RuleViolati
 
 async def missing_documents(session: AsyncSession, provider_id: int) -> list[str]:
     rows = await session.execute(
-        select(ProviderDocument.kind).where(
-            ProviderDocument.provider_id == provider_id, ProviderDocument.status != DocumentStatus.PRESENT
+        select(col(ProviderDocument.kind)).where(
+            col(ProviderDocument.provider_id) == provider_id, col(ProviderDocument.status) != DocumentStatus.PRESENT
         )
     )
-    order = list(DocumentKind)
-    return sorted(rows.scalars(), key=order.index)
+    return sorted(rows.scalars(), key=DOCUMENT_ORDER.index)
 
 
 async def documents_refusal(session: AsyncSession, provider: Provider, today: dt.date | None = None) -> RuleViolation | None:
     """Why the provider's file is not complete: a document not present, or a company deed less
     than a year old; None when all six documents are present and the deed is old enough."""
+    assert provider.id is not None  # read
     missing = await missing_documents(session, provider.id)
     if missing:
         return RuleViolation("provider.documents_incomplete", missing=", ".join(missing))
@@ -490,35 +509,37 @@ async def _platform_codes(session: AsyncSession, provider_ids: list[int]) -> dic
     if not provider_ids:
         return codes
     rows = await session.execute(
-        select(ProviderPlatform.provider_id, Platform.code)
-        .join(Platform, Platform.id == ProviderPlatform.platform_id)
-        .where(ProviderPlatform.provider_id.in_(provider_ids))
-        .order_by(Platform.code)
+        select(col(ProviderPlatform.provider_id), col(Platform.code))
+        .join(Platform, col(Platform.id) == col(ProviderPlatform.platform_id))
+        .where(col(ProviderPlatform.provider_id).in_(provider_ids))
+        .order_by(col(Platform.code))
     )
     for provider_id, code in rows:
         codes.setdefault(provider_id, []).append(code)
     return codes
 
 
-def _listed(query, actor: Actor, filters: ProviderFilter):
+def _listed(query: Select[*Ts], actor: Actor, filters: ProviderFilter) -> Select[*Ts]:
     """`query` over provider narrowed by `filters` and by platform staff's scope (the page and its count)."""
     platform_id = actor.platform_id if actor.is_platform_staff else filters.platform_id
     if platform_id is not None:
         query = query.where(
-            exists().where(ProviderPlatform.provider_id == Provider.id, ProviderPlatform.platform_id == platform_id)
+            exists().where(
+                col(ProviderPlatform.provider_id) == col(Provider.id), col(ProviderPlatform.platform_id) == platform_id
+            )
         )
     if filters.state:
-        query = query.where(Provider.state == filters.state)
+        query = query.where(col(Provider.state) == filters.state)
     if filters.province:
-        query = query.where(Provider.province_code == filters.province)
+        query = query.where(col(Provider.province_code) == filters.province)
     search = filters.search.strip()
     if search:
         digits = search.replace(".", "").replace("-", "").replace(" ", "")
         if validators.is_digits(digits):
-            query = query.where(Provider.nib >= digits, Provider.nib < digits + "\uffff")
+            query = query.where(col(Provider.nib) >= digits, col(Provider.nib) < digits + "\uffff")
         else:
             low, high = prefix_range(search)
-            query = query.where(Provider.name_key >= low, Provider.name_key < high)
+            query = query.where(col(Provider.name_key) >= low, col(Provider.name_key) < high)
     return query
 
 
@@ -528,7 +549,8 @@ async def list_providers(
     """One keyset page in the filter's order; platform staff see only their platform's providers."""
     actor.require("provider.read")
     query = _listed(select(
-        Provider.id, Provider.name, Provider.nib, Provider.state, Provider.province_code, Provider.offers_offline,
+        col(Provider.id), col(Provider.name), col(Provider.nib), col(Provider.state), col(Provider.province_code),
+        col(Provider.offers_offline),
     ), actor, filters)
     async with read_session(db) as session:
         rows = (await session.execute(ordered(query, PROVIDER_ORDERS, filters.sort, cursor, limit))).all()
@@ -551,7 +573,7 @@ async def count_providers(db: Database, actor: Actor, filters: ProviderFilter) -
     """How many providers the list under `filters` holds, in the actor's scope (store/counting.py)."""
     actor.require("provider.read")
     async with read_session(db) as session:
-        return await count_of(session, _listed(select(Provider.id), actor, filters))
+        return await count_of(session, _listed(select(col(Provider.id)), actor, filters))
 
 
 async def provider_view(session: AsyncSession, actor: Actor, provider_id: int) -> ProviderView:
@@ -563,27 +585,28 @@ async def provider_view(session: AsyncSession, actor: Actor, provider_id: int) -
     await require_scope(session, actor, provider_id)
     platforms = (
         await session.execute(
-            select(Platform.id, Platform.code, Platform.name)
-            .join(ProviderPlatform, ProviderPlatform.platform_id == Platform.id)
-            .where(ProviderPlatform.provider_id == provider_id)
-            .order_by(Platform.code)
+            select(col(Platform.id), col(Platform.code), col(Platform.name))
+            .join(ProviderPlatform, col(ProviderPlatform.platform_id) == col(Platform.id))
+            .where(col(ProviderPlatform.provider_id) == provider_id)
+            .order_by(col(Platform.code))
         )
     ).all()
     group = (
         await session.get(OwnershipGroup, provider.ownership_group_id) if provider.ownership_group_id else None
     )
-    order = list(DocumentKind)
     documents = sorted(
-        (await session.execute(select(ProviderDocument).where(ProviderDocument.provider_id == provider_id))).scalars(),
-        key=lambda document: order.index(document.kind),
+        (
+            await session.execute(select(ProviderDocument).where(col(ProviderDocument.provider_id) == provider_id))
+        ).scalars(),
+        key=lambda document: DOCUMENT_ORDER.index(document.kind),
     )
     return ProviderView(
-        provider.id, provider.version, provider.name, provider.legal_form, provider.nib, provider.npwp,
+        provider_id, provider.version, provider.name, provider.legal_form, provider.nib, provider.npwp,
         provider.province_code, provider.address, provider.offers_online, provider.offers_offline,
         provider.founded_on, provider.ownership_group_id, group.name if group else "",
-        tuple(PlatformRef(*row) for row in platforms), provider.contact_name, provider.contact_email,
-        provider.contact_phone, provider.state, provider.state_reason,
-        tuple(DocumentView(d.id, d.kind, d.status, d.reference, d.note, d.version) for d in documents),
+        tuple(PlatformRef(row.id, row.code, row.name) for row in platforms), provider.contact_name,
+        provider.contact_email, provider.contact_phone, provider.state, provider.state_reason,
+        tuple(document_view(document) for document in documents),
     )
 
 
@@ -594,16 +617,17 @@ async def get_provider(db: Database, actor: Actor, provider_id: int) -> Provider
 
 async def platform_choices(db: Database, actor: Actor) -> list[Choice]:
     """Platforms for filters and forms (platform staff: their own only)."""
-    query = select(Platform.id, Platform.code, Platform.name).order_by(Platform.name)
+    query = select(col(Platform.id), col(Platform.code), col(Platform.name)).order_by(col(Platform.name))
     if actor.is_platform_staff:
-        query = query.where(Platform.id == actor.platform_id)
+        query = query.where(col(Platform.id) == actor.platform_id)
     async with read_session(db) as session:
-        return [Choice(*row) for row in await session.execute(query)]
+        return [Choice(row.id, row.code, row.name) for row in await session.execute(query)]
 
 
 async def group_choices(db: Database, actor: Actor) -> list[Choice]:
     async with read_session(db) as session:
         rows = await session.execute(
-            select(OwnershipGroup.id, OwnershipGroup.code, OwnershipGroup.name).order_by(OwnershipGroup.name)
+            select(col(OwnershipGroup.id), col(OwnershipGroup.code), col(OwnershipGroup.name))
+            .order_by(col(OwnershipGroup.name))
         )
-        return [Choice(*row) for row in rows]
+        return [Choice(row.id, row.code, row.name) for row in rows]
