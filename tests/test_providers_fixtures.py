@@ -107,8 +107,10 @@ def _raised_keys(path: Path) -> set[str]:
 
 
 def test_every_key_the_providers_area_raises_is_in_both_languages():
-    modules = ["providers", "curation", "courses", "provider_import"]
-    keys = set().union(*(_raised_keys(ROOT / "store" / "services" / f"{name}.py") for name in modules))
+    services = ROOT / "store" / "services"
+    modules = [*sorted((services / "providers").glob("*.py")),
+               *(services / f"{name}.py" for name in ("curation", "courses", "provider_import"))]
+    keys = set().union(*(_raised_keys(path) for path in modules))
     keys |= {f"provider.transition.{action}" for action in ("submit", "start_curation", "approve", "reject",
                                                               "suspend", "reinstate")}
     keys |= {f"course.transition.{action}" for action in ("submit", "approve", "reject", "withdraw")}

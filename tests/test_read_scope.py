@@ -36,7 +36,7 @@ WRITES = {
 }
 # Program-wide reads with nothing of one platform in them (or scoped by a role platform staff lack).
 PUBLIC = {"about.database_facts", "waves.list_waves", "waves.wave_options", "waves.get_wave", "curation.get_scheme",
-          "platforms.list_platforms", "providers.group_choices", "selection.rejection_counts"}
+          "platforms.list_platforms", "providers.reading.group_choices", "selection.rejection_counts"}
 
 
 def read_services() -> dict[str, object]:
@@ -94,10 +94,10 @@ CALLS = {
     "payments.batch_rules.batch_actions": lambda f, db, a, o: f(db, a, o["batch"]),
     "platforms.get_platform": lambda f, db, a, o: f(db, a, o["platform"]),
     "provider_file.provider_file": lambda f, db, a, o: f(db, a, o["provider"]),
-    "providers.list_providers": lambda f, db, a, o: f(db, a, ProviderFilter()),
-    "providers.count_providers": lambda f, db, a, o: f(db, a, ProviderFilter()),
-    "providers.get_provider": lambda f, db, a, o: f(db, a, o["provider"]),
-    "providers.platform_choices": lambda f, db, a, o: f(db, a),
+    "providers.reading.list_providers": lambda f, db, a, o: f(db, a, ProviderFilter()),
+    "providers.reading.count_providers": lambda f, db, a, o: f(db, a, ProviderFilter()),
+    "providers.reading.get_provider": lambda f, db, a, o: f(db, a, o["provider"]),
+    "providers.reading.platform_choices": lambda f, db, a, o: f(db, a),
     "registry.list_participants": lambda f, db, a, o: f(db, a, ParticipantFilter()),
     "registry.count_participants": lambda f, db, a, o: f(db, a, ParticipantFilter()),
     "enrollments.list_flagged_completions": lambda f, db, a, o: f(db, a),
@@ -173,7 +173,7 @@ async def test_platform_staff_read_nothing_of_another_platform(demo):
             assert error.key, key
             continue
         if _mentions(result, foreign) or str(foreign["platform_code"]) in repr(result) and key not in (
-            "providers.platform_choices", "payments.browse.scope_choices"
+            "providers.reading.platform_choices", "payments.browse.scope_choices"
         ):
             leaks.append(key)
     for entity in HISTORY_ENTITIES:
