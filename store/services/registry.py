@@ -103,7 +103,9 @@ def filtered(
     if typed.kind:
         if is_sqlite is None:
             raise ValueError("a participant search needs to know its back end")
-        query = query.where(search.condition(typed, is_sqlite))
+        condition = search.condition(typed, is_sqlite)
+        assert condition is not None  # whatever was typed has its condition
+        query = query.where(condition)
     if filters.wave_id is not None:
         query = query.where(col(Participant.wave_id) == filters.wave_id)
     if filters.province:
