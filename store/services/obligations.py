@@ -26,9 +26,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Row, Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store import validators
 from store.actor import Actor
@@ -48,7 +50,8 @@ from store.models import (
     Provider,
 )
 from store.services import settings
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 explain_constraint(
     ("uq_obligation_item_platform_id_kind_period_start", "obligation_item.platform_id"),
@@ -122,37 +125,40 @@ class RollResult:
     through: dt.date
 
 
+@operation
 async def roll_forward(
-    db: Database, actor: Actor, through: dt.date | None = None, *, start: dt.date | None = None
+    uow: UnitOfWork, through: dt.date | None = None, *, start: dt.date | None = None
 ) -> RollResult:
     """Open every platform's periods that have begun by `through` (default today)."""
-    actor.require("obligation.schedule")
+    uow.actor.require("obligation.schedule")
     through = through or dt.date.today()
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        platforms = (await session.execute(select(Platform.id, Platform.agreement_date).order_by(Platform.id))).all()
-        latest = dict(
-            (
-                await session.execute(
-                    select(ObligationItem.platform_id, func.max(ObligationItem.period_end)).group_by(
-                        ObligationItem.platform_id
-                    )
+    session = uow.session
+    platforms = (
+        await session.execute(select(col(Platform.id), col(Platform.agreement_date)).order_by(col(Platform.id)))
+    ).all()
+    latest = dict(
+        (
+            await session.execute(
+                select(col(ObligationItem.platform_id), func.max(col(ObligationItem.period_end))).group_by(
+                    col(ObligationItem.platform_id)
                 )
-            ).all()
-        )
-        created = 0
-        for platform_id, agreement_date in platforms:
-            if platform_id in latest:
-                first = latest[platform_id] + dt.timedelta(days=1)
-            else:
-                first = month_start(max(agreement_date, start) if start else agreement_date)
-            count = await open_periods(session, platform_id, first, through)
-            if count:
-                uow.audit(
-                    "obligation.periods_opened", "platform", platform_id,
-                    details={"items": count, "from": first, "through": through},
-                )
-            created += count
+            )
+        ).all()
+    )
+    created = 0
+    for platform_id, agreement_date in platforms:
+        assert platform_id is not None  # a primary key
+        if platform_id in latest:
+            first = latest[platform_id] + dt.timedelta(days=1)
+        else:
+            first = month_start(max(agreement_date, start) if start else agreement_date)
+        count = await open_periods(session, platform_id, first, through)
+        if count:
+            uow.audit(
+                "obligation.periods_opened", "platform", platform_id,
+                details={"items": count, "from": first, "through": through},
+            )
+        created += count
     return RollResult(len(platforms), created, through)
 
 
@@ -176,13 +182,14 @@ class ObligationView:
 
 
 _VIEW_COLUMNS = (
-    ObligationItem.id, ObligationItem.version, ObligationItem.platform_id, ObligationItem.kind,
-    ObligationItem.period_start, ObligationItem.period_end, ObligationItem.due_on, ObligationItem.submitted_on,
-    ObligationItem.reference, Operator.username, ObligationItem.reported_idr,
+    col(ObligationItem.id), col(ObligationItem.version), col(ObligationItem.platform_id), col(ObligationItem.kind),
+    col(ObligationItem.period_start), col(ObligationItem.period_end), col(ObligationItem.due_on),
+    col(ObligationItem.submitted_on), col(ObligationItem.reference), col(Operator.username),
+    col(ObligationItem.reported_idr),
 )
 
 
-def _view(row, today: dt.date) -> ObligationView:
+def _view(row: Row[*tuple[Any, ...]], today: dt.date) -> ObligationView:
     return ObligationView(
         row.id, row.version, row.platform_id, row.kind, row.period_start, row.period_end, row.due_on,
         row.submitted_on, row.reference, row.username or "", status_of(row.due_on, row.submitted_on, today),
@@ -190,8 +197,8 @@ def _view(row, today: dt.date) -> ObligationView:
     )
 
 
-def _view_query():
-    return select(*_VIEW_COLUMNS).outerjoin(Operator, Operator.id == ObligationItem.submitted_by)
+def _view_query() -> Select[*tuple[Any, ...]]:
+    return select(*_VIEW_COLUMNS).outerjoin(Operator, col(Operator.id) == col(ObligationItem.submitted_by))
 
 
 @dataclass(frozen=True)
@@ -217,12 +224,14 @@ async def calendar(
     actor.require_platform(platform_id)
     today = today or dt.date.today()
     async with read_session(db) as session:
-        starts = select(ObligationItem.period_start, ObligationItem.period_end).where(
-            ObligationItem.platform_id == platform_id
+        starts = select(col(ObligationItem.period_start), col(ObligationItem.period_end)).where(
+            col(ObligationItem.platform_id) == platform_id
         ).distinct()
         if until is not None:
-            starts = starts.where(ObligationItem.period_start <= until)
-        shown = (await session.execute(starts.order_by(ObligationItem.period_start.desc()).limit(periods + 1))).all()
+            starts = starts.where(col(ObligationItem.period_start) <= until)
+        shown = (
+            await session.execute(starts.order_by(col(ObligationItem.period_start).desc()).limit(periods + 1))
+        ).all()
         has_earlier = len(shown) > periods
         shown = sorted(shown[:periods])
         items: list[ObligationView] = []
@@ -230,15 +239,15 @@ async def calendar(
         if shown:
             rows = await session.execute(
                 _view_query().where(
-                    ObligationItem.platform_id == platform_id,
-                    ObligationItem.period_start >= shown[0][0],
-                    ObligationItem.period_start <= shown[-1][0],
+                    col(ObligationItem.platform_id) == platform_id,
+                    col(ObligationItem.period_start) >= shown[0][0],
+                    col(ObligationItem.period_start) <= shown[-1][0],
                 )
             )
             items = [_view(row, today) for row in rows]
             later = await session.execute(
-                select(ObligationItem.id).where(
-                    ObligationItem.platform_id == platform_id, ObligationItem.period_start > shown[-1][0]
+                select(col(ObligationItem.id)).where(
+                    col(ObligationItem.platform_id) == platform_id, col(ObligationItem.period_start) > shown[-1][0]
                 ).limit(1)
             )
             has_later = later.first() is not None
@@ -254,24 +263,25 @@ async def overdue_items(db: Database, actor: Actor, platform_id: int, today: dt.
         rows = await session.execute(
             _view_query()
             .where(
-                ObligationItem.platform_id == platform_id,
-                ObligationItem.submitted_on.is_(None),
-                ObligationItem.due_on < today,
+                col(ObligationItem.platform_id) == platform_id,
+                col(ObligationItem.submitted_on).is_(None),
+                col(ObligationItem.due_on) < today,
             )
-            .order_by(ObligationItem.due_on, ObligationItem.kind)
+            .order_by(col(ObligationItem.due_on), col(ObligationItem.kind))
         )
         return [_view(row, today) for row in rows]
 
 
 async def counts_by_platform(session: AsyncSession, today: dt.date) -> dict[int, tuple[int, int, dt.date | None]]:
     """platform id -> (overdue, open and not yet due, last period end scheduled)."""
-    pending = ObligationItem.submitted_on.is_(None)
-    overdue = case((and_(pending, ObligationItem.due_on < today), 1), else_=0)
-    not_yet_due = case((and_(pending, ObligationItem.due_on >= today), 1), else_=0)
+    pending = col(ObligationItem.submitted_on).is_(None)
+    overdue = case((and_(pending, col(ObligationItem.due_on) < today), 1), else_=0)
+    not_yet_due = case((and_(pending, col(ObligationItem.due_on) >= today), 1), else_=0)
     rows = await session.execute(
         select(
-            ObligationItem.platform_id, func.sum(overdue), func.sum(not_yet_due), func.max(ObligationItem.period_end)
-        ).group_by(ObligationItem.platform_id)
+            col(ObligationItem.platform_id), func.sum(overdue), func.sum(not_yet_due),
+            func.max(col(ObligationItem.period_end)),
+        ).group_by(col(ObligationItem.platform_id))
     )
     return {row[0]: (int(row[1] or 0), int(row[2] or 0), row[3]) for row in rows}
 
@@ -279,9 +289,9 @@ async def counts_by_platform(session: AsyncSession, today: dt.date) -> dict[int,
 # --- recording a submission -------------------------------------------------------------------
 
 
+@operation
 async def record_submission(
-    db: Database,
-    actor: Actor,
+    uow: UnitOfWork,
     item_id: int,
     submitted_on: str | dt.date,
     reference: str,
@@ -292,7 +302,7 @@ async def record_submission(
 ) -> ObligationView:
     """Record that the platform delivered this period's report: when, and its reference; a fee
     disbursement report also states the amount the platform says it passed on to providers."""
-    actor.require("obligation.record")
+    uow.actor.require("obligation.record")
     today = today or dt.date.today()
     day = validators.iso_date(submitted_on, "submitted_on", not_after=today)
     reference = validators.require_text(reference, "reference")
@@ -300,41 +310,40 @@ async def record_submission(
         reported: int | None = validators.money(reported_idr, "reported_idr")
     else:
         reported = None
-    async with unit_of_work(db, actor) as uow:
-        item = await uow.session.get(ObligationItem, item_id)
-        if item is None:
-            raise NotFound("obligation.not_found", id=item_id)
-        actor.require_platform(item.platform_id)
-        if item.version != expected_version:
-            raise Conflict("record.changed")
-        if item.submitted_on is not None:
-            raise RuleViolation("obligation.already_submitted", date=item.submitted_on.isoformat())
-        if day < item.period_start:
-            raise InvalidInput(
-                "obligation.before_period", field="submitted_on", value=day.isoformat(),
-                start=item.period_start.isoformat(),
-            )
-        if item.kind == ObligationKind.DISBURSE_FEES and reported is None:
-            raise InvalidInput("obligation.amount_required", field="reported_idr")
-        if item.kind != ObligationKind.DISBURSE_FEES and reported is not None:
-            raise InvalidInput("obligation.amount_not_reported", field="reported_idr")
-        item.submitted_on = day
-        item.reference = reference
-        item.submitted_by = actor.operator_id
-        item.reported_idr = reported
-        amounts = {"reported_idr": reported} if reported is not None else {}
-        uow.audit(
-            "obligation.submitted", "obligation_item", item.id,
-            before={"submitted_on": None, "reference": ""},
-            after={"submitted_on": day, "reference": reference, **amounts},
-            details={
-                "platform_id": item.platform_id, "kind": item.kind, "period_start": item.period_start,
-                "due_on": item.due_on, "late": day > item.due_on,
-            },
+    item = await uow.session.get(ObligationItem, item_id)
+    if item is None:
+        raise NotFound("obligation.not_found", id=item_id)
+    uow.actor.require_platform(item.platform_id)
+    if item.version != expected_version:
+        raise Conflict("record.changed")
+    if item.submitted_on is not None:
+        raise RuleViolation("obligation.already_submitted", date=item.submitted_on.isoformat())
+    if day < item.period_start:
+        raise InvalidInput(
+            "obligation.before_period", field="submitted_on", value=day.isoformat(),
+            start=item.period_start.isoformat(),
         )
-        await uow.session.flush()
-        row = (await uow.session.execute(_view_query().where(ObligationItem.id == item.id))).one()
-        return _view(row, today)
+    if item.kind == ObligationKind.DISBURSE_FEES and reported is None:
+        raise InvalidInput("obligation.amount_required", field="reported_idr")
+    if item.kind != ObligationKind.DISBURSE_FEES and reported is not None:
+        raise InvalidInput("obligation.amount_not_reported", field="reported_idr")
+    item.submitted_on = day
+    item.reference = reference
+    item.submitted_by = uow.actor.operator_id
+    item.reported_idr = reported
+    amounts = {"reported_idr": reported} if reported is not None else {}
+    uow.audit(
+        "obligation.submitted", "obligation_item", item.id,
+        before={"submitted_on": None, "reference": ""},
+        after={"submitted_on": day, "reference": reference, **amounts},
+        details={
+            "platform_id": item.platform_id, "kind": item.kind, "period_start": item.period_start,
+            "due_on": item.due_on, "late": day > item.due_on,
+        },
+    )
+    await uow.session.flush()
+    row = (await uow.session.execute(_view_query().where(col(ObligationItem.id) == item.id))).one()
+    return _view(row, today)
 
 
 # --- checking the fee disbursement report against the nets owed --------------------------------
@@ -422,10 +431,10 @@ async def fee_disbursement_check(
         item = (
             await session.execute(
                 select(ObligationItem).where(
-                    ObligationItem.platform_id == platform_id,
-                    ObligationItem.kind == ObligationKind.DISBURSE_FEES,
-                    ObligationItem.period_start <= period_start,
-                    ObligationItem.period_end >= period_start,
+                    col(ObligationItem.platform_id) == platform_id,
+                    col(ObligationItem.kind) == ObligationKind.DISBURSE_FEES,
+                    col(ObligationItem.period_start) <= period_start,
+                    col(ObligationItem.period_end) >= period_start,
                 )
             )
         ).scalar_one_or_none()

@@ -15,12 +15,15 @@ import struct
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
 from store.errors import Conflict, InvalidInput, NotFound
 from store.models import Operator, OperatorKey
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 # The key types OpenSSH offers today; DSA and others are refused as too weak or too rare.
 ALGORITHMS = frozenset({
@@ -79,63 +82,73 @@ def parse_public_key(text: str) -> ParsedKey:
     return ParsedKey(parts[0], blob, (parts[2] if len(parts) > 2 else "").strip()[:200])
 
 
-async def _operator(session, username: str) -> Operator:
+async def _operator(session: AsyncSession, username: str) -> Operator:
     name = (username or "").strip().lower()
-    operator = (await session.execute(select(Operator).where(Operator.username == name))).scalar_one_or_none()
+    operator = (await session.execute(select(Operator).where(col(Operator.username) == name))).scalar_one_or_none()
     if operator is None:
         raise NotFound("operator.not_found", username=name)
     return operator
 
 
-async def add_key(db: Database, actor: Actor, username: str, key_text: str) -> KeyView:
-    actor.require("operator.manage")
+@operation
+async def add_key(uow: UnitOfWork, username: str, key_text: str) -> KeyView:
+    uow.actor.require("operator.manage")
     key = parse_public_key(key_text)
-    async with unit_of_work(db, actor) as uow:
-        operator = await _operator(uow.session, username)
-        taken = (await uow.session.execute(
-            select(Operator.username).join(OperatorKey, OperatorKey.operator_id == Operator.id)
-            .where(OperatorKey.fingerprint == key.fingerprint)
-        )).scalar_one_or_none()
-        if taken is not None:
-            raise Conflict("operator_key.exists", fingerprint=key.fingerprint, username=taken)
-        row = OperatorKey(operator_id=operator.id, algorithm=key.algorithm, public_key=key.line,
-                          fingerprint=key.fingerprint, comment=key.comment, added_by=actor.operator_id)
-        uow.session.add(row)
-        await uow.session.flush()
-        uow.audit("operator_key.added", "operator", operator.id,
-                  after={"fingerprint": key.fingerprint, "algorithm": key.algorithm, "comment": key.comment})
-        return KeyView(row.id, operator.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
+    operator = await _operator(uow.session, username)
+    taken = (await uow.session.execute(
+        select(col(Operator.username)).join(OperatorKey, col(OperatorKey.operator_id) == col(Operator.id))
+        .where(col(OperatorKey.fingerprint) == key.fingerprint)
+    )).scalar_one_or_none()
+    if taken is not None:
+        raise Conflict("operator_key.exists", fingerprint=key.fingerprint, username=taken)
+    assert operator.id is not None  # read
+    row = OperatorKey(operator_id=operator.id, algorithm=key.algorithm, public_key=key.line,
+                      fingerprint=key.fingerprint, comment=key.comment, added_by=uow.actor.operator_id)
+    uow.session.add(row)
+    await uow.session.flush()
+    uow.audit("operator_key.added", "operator", operator.id,
+              after={"fingerprint": key.fingerprint, "algorithm": key.algorithm, "comment": key.comment})
+    return _view(row, operator.username)
+
+
+def _view(key: OperatorKey, username: str) -> KeyView:
+    assert key.id is not None and key.added_at is not None  # a key read or flushed
+    return KeyView(key.id, username, key.algorithm, key.fingerprint, key.comment, key.added_at)
 
 
 async def list_keys(db: Database, actor: Actor, username: str | None = None) -> list[KeyView]:
     actor.require("operator.read")
     query = (
-        select(OperatorKey.id, Operator.username, OperatorKey.algorithm, OperatorKey.fingerprint,
-               OperatorKey.comment, OperatorKey.added_at)
-        .join(Operator, Operator.id == OperatorKey.operator_id)
-        .order_by(Operator.username, OperatorKey.added_at, OperatorKey.id)
+        select(col(OperatorKey.id), col(Operator.username), col(OperatorKey.algorithm), col(OperatorKey.fingerprint),
+               col(OperatorKey.comment), col(OperatorKey.added_at))
+        .join(Operator, col(Operator.id) == col(OperatorKey.operator_id))
+        .order_by(col(Operator.username), col(OperatorKey.added_at), col(OperatorKey.id))
     )
     async with read_session(db) as session:
         if username:
-            query = query.where(OperatorKey.operator_id == (await _operator(session, username)).id)
-        return [KeyView(*row) for row in await session.execute(query)]
+            query = query.where(col(OperatorKey.operator_id) == (await _operator(session, username)).id)
+        return [
+            KeyView(row.id, row.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
+            for row in await session.execute(query)
+        ]
 
 
-async def remove_key(db: Database, actor: Actor, username: str, fingerprint: str) -> KeyView:
-    actor.require("operator.manage")
+@operation
+async def remove_key(uow: UnitOfWork, username: str, fingerprint: str) -> KeyView:
+    uow.actor.require("operator.manage")
     fingerprint = (fingerprint or "").strip()
-    async with unit_of_work(db, actor) as uow:
-        operator = await _operator(uow.session, username)
-        row = (await uow.session.execute(
-            select(OperatorKey).where(OperatorKey.operator_id == operator.id, OperatorKey.fingerprint == fingerprint)
-        )).scalar_one_or_none()
-        if row is None:
-            raise NotFound("operator_key.not_found", fingerprint=fingerprint, username=operator.username)
-        view = KeyView(row.id, operator.username, row.algorithm, row.fingerprint, row.comment, row.added_at)
-        await uow.session.delete(row)
-        uow.audit("operator_key.removed", "operator", operator.id,
-                  before={"fingerprint": row.fingerprint, "algorithm": row.algorithm, "comment": row.comment})
-        return view
+    operator = await _operator(uow.session, username)
+    row = (await uow.session.execute(
+        select(OperatorKey)
+        .where(col(OperatorKey.operator_id) == operator.id, col(OperatorKey.fingerprint) == fingerprint)
+    )).scalar_one_or_none()
+    if row is None:
+        raise NotFound("operator_key.not_found", fingerprint=fingerprint, username=operator.username)
+    view = _view(row, operator.username)
+    await uow.session.delete(row)
+    uow.audit("operator_key.removed", "operator", operator.id,
+              before={"fingerprint": row.fingerprint, "algorithm": row.algorithm, "comment": row.comment})
+    return view
 
 
 async def operator_for_key(db: Database, blob: bytes) -> str | None:
@@ -143,8 +156,8 @@ async def operator_for_key(db: Database, blob: bytes) -> str | None:
     For the SSH server, which has no actor before the key is checked."""
     async with read_session(db) as session:
         return (await session.execute(
-            select(Operator.username).join(OperatorKey, OperatorKey.operator_id == Operator.id)
-            .where(OperatorKey.fingerprint == fingerprint_of(blob), Operator.is_active.is_(True))
+            select(col(Operator.username)).join(OperatorKey, col(OperatorKey.operator_id) == col(Operator.id))
+            .where(col(OperatorKey.fingerprint) == fingerprint_of(blob), col(Operator.is_active).is_(True))
         )).scalar_one_or_none()
 
 
@@ -153,6 +166,6 @@ async def active_operator(db: Database, username: str) -> str | None:
     authority, whose principal names the operator (the server checked the certificate)."""
     async with read_session(db) as session:
         return (await session.execute(
-            select(Operator.username).where(Operator.username == (username or "").strip().lower(),
-                                            Operator.is_active.is_(True))
+            select(col(Operator.username)).where(col(Operator.username) == (username or "").strip().lower(),
+                                            col(Operator.is_active).is_(True))
         )).scalar_one_or_none()

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -81,39 +82,46 @@ async def get_participant(db: Database, actor: Actor, participant_id: int) -> Pa
             raise NotFound("participant.not_found", id=participant_id)
         wave_number = None
         if participant.wave_id is not None:
-            wave_number = (await session.execute(select(Wave.number).where(Wave.id == participant.wave_id))).scalar_one()
-        enrollments = await enrollments_of(session, participant.id)
+            wave_number = (
+                await session.execute(select(col(Wave.number)).where(col(Wave.id) == participant.wave_id))
+            ).scalar_one()
+        enrollments = await enrollments_of(session, participant_id)
         if actor.is_platform_staff:
             enrollments = [e for e in enrollments if e.platform_id == actor.platform_id]
         entries = (
             await session.execute(
-                select(BlacklistEntry).where(BlacklistEntry.nik == participant.nik).order_by(BlacklistEntry.id)
+                select(BlacklistEntry)
+                .where(col(BlacklistEntry.nik) == participant.nik)
+                .order_by(col(BlacklistEntry.id))
             )
         ).scalars().all()
-        exclusions = await session.execute(
-            select(ExclusionList.kind, ExclusionList.source, ExclusionList.dated, ExclusionEntry.detail)
-            .join(ExclusionList, ExclusionList.id == ExclusionEntry.list_id)
-            .where(ExclusionEntry.nik == participant.nik)
-            .order_by(ExclusionList.dated)
-        )
-        rejections = await session.execute(
-            select(Wave.number, SelectionRejection.reason)
-            .join(Wave, Wave.id == SelectionRejection.wave_id)
-            .where(SelectionRejection.participant_id == participant.id)
-            .order_by(Wave.number)
-        )
-        exclusions, rejections = exclusions.all(), rejections.all()
+        exclusions = (await session.execute(
+            select(
+                col(ExclusionList.kind), col(ExclusionList.source), col(ExclusionList.dated), col(ExclusionEntry.detail)
+            )
+            .join(ExclusionList, col(ExclusionList.id) == col(ExclusionEntry.list_id))
+            .where(col(ExclusionEntry.nik) == participant.nik)
+            .order_by(col(ExclusionList.dated))
+        )).all()
+        rejections = (await session.execute(
+            select(col(Wave.number), col(SelectionRejection.reason))
+            .join(Wave, col(Wave.id) == col(SelectionRejection.wave_id))
+            .where(col(SelectionRejection.participant_id) == participant_id)
+            .order_by(col(Wave.number))
+        )).all()
+    assert participant.created_at is not None  # set when the row was written
+    blacklist = [blacklist_view(entry) for entry in entries]
     history = await audit_log.history(db, actor, "enrollment", [e.id for e in enrollments])
     if not actor.is_platform_staff:  # the participant's own events tell of other platforms' sales
-        history += await audit_log.history(db, actor, "participant", [participant.id])
-        history += await audit_log.history(db, actor, "blacklist_entry", [e.id for e in entries])
+        history += await audit_log.history(db, actor, "participant", [participant_id])
+        history += await audit_log.history(db, actor, "blacklist_entry", [entry.id for entry in blacklist])
     return ParticipantFile(
-        participant.id, mask_nik(participant.nik), participant.full_name, participant.birth_date,
+        participant_id, mask_nik(participant.nik), participant.full_name, participant.birth_date,
         participant.sex, participant.province_code, masked("phone", participant.phone),
         masked("email", participant.email), masked("family_card", participant.family_card), participant.status, wave_number, participant.card_number,
         participant.balance_idr, participant.selected_at, participant.revoked_at, participant.revoke_reason,
         participant.created_at, participant.version, tuple(enrollments),
-        tuple(blacklist_view(entry) for entry in entries),
+        tuple(blacklist),
         tuple(ExclusionHit(*row) for row in exclusions),
         tuple(RejectionHit(*row) for row in rejections),
         tuple(sorted(history, key=lambda event: event.id)),

@@ -26,10 +26,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from sqlalchemy import String, bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store import csvio, validators
 from store.actor import Actor
@@ -39,7 +41,8 @@ from store.engine import Database
 from store.errors import DatabaseUnavailable, InvalidInput, MitraError
 from store.models import ExclusionEntry, ExclusionKind, ExclusionList, Participant, utcnow
 from store.services.registry import new_participant_row
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 from store.validators import email, family_card, nik, parse_nik, phone, require_text
 
 PARTICIPANT_COLUMNS = ("nik", "full_name", "birth_date", "sex", "phone", "email", "family_card")
@@ -129,30 +132,19 @@ class _Batches:
     async def _write(self, pending: list[tuple[int, dict[str, Any]]], batch_number: int,
                      as_read: dict[int, dict[str, str]]) -> int:
         """Insert the rows not yet in the registry, in one unit of work; returns the last line."""
-        niks = [values["nik"] for _, values in pending]
         if self.dry_run:
+            niks = [values["nik"] for _, values in pending]
             async with read_session(self.db) as session:
-                self.report.imported += len(self._keep_new(pending, await _known_niks(session, niks), as_read))
+                self.report.imported += len(self.keep_new(pending, await _known_niks(session, niks), as_read))
             return pending[-1][0]
-        async with unit_of_work(self.db, self.actor) as uow:
-            fresh = self._keep_new(pending, await _known_niks(uow.session, niks), as_read)
-            now = utcnow()
-            await insert_rows(
-                uow.session, Participant.__table__,
-                [new_participant_row(**values, created_at=now) for _, values in fresh],
-            )
-            if fresh:
-                uow.audit(
-                    "participant.imported", "participant", "",
-                    details={"file": self.file_name, "batch": batch_number, "imported": len(fresh),
-                             "lines": f"{fresh[0][0]}-{fresh[-1][0]}"},
-                )
+        fresh = await _insert_batch(self.db, self.actor, self, pending, batch_number, as_read)
         # Counted once committed: a batch lost with the connection was not imported.
         self.report.imported += len(fresh)
         self.committed_line = pending[-1][0]
         return pending[-1][0]
 
-    def _keep_new(self, pending, known: set[str], as_read: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
+    def keep_new(self, pending: list[tuple[int, dict[str, Any]]], known: set[str],
+                 as_read: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
         fresh = []
         for line, values in pending:
             if values["nik"] in known:
@@ -161,6 +153,26 @@ class _Batches:
             else:
                 fresh.append((line, values))
         return fresh
+
+
+@operation
+async def _insert_batch(uow: UnitOfWork, batches: _Batches, pending: list[tuple[int, dict[str, Any]]],
+                        batch_number: int, as_read: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
+    """One batch of an import: its rows not yet in the registry, with its audit event."""
+    niks = [values["nik"] for _, values in pending]
+    fresh = batches.keep_new(pending, await _known_niks(uow.session, niks), as_read)
+    now = utcnow()
+    await insert_rows(
+        uow.session, Participant.__table__,
+        [new_participant_row(**values, created_at=now) for _, values in fresh],
+    )
+    if fresh:
+        uow.audit(
+            "participant.imported", "participant", "",
+            details={"file": batches.file_name, "batch": batch_number, "imported": len(fresh),
+                     "lines": f"{fresh[0][0]}-{fresh[-1][0]}"},
+        )
+    return fresh
 
 
 # The NIKs of a batch already in the registry, in one statement with one parameter: SQLAlchemy's
@@ -173,7 +185,7 @@ _KNOWN_NIKS = {
 }
 
 
-async def _known_niks(session, niks: list[str]) -> set[str]:
+async def _known_niks(session: AsyncSession, niks: list[str]) -> set[str]:
     """The NIKs of `niks` already in the registry: probes of the unique NIK index."""
     dialect = (await session.connection()).dialect.name
     value = json.dumps(niks) if dialect == "sqlite" else niks
@@ -217,7 +229,7 @@ async def import_participants(
     return report
 
 
-async def _read_and_write(stream, batches: _Batches, report: csvio.ImportReport, batch_rows: int,
+async def _read_and_write(stream: TextIO, batches: _Batches, report: csvio.ImportReport, batch_rows: int,
                           should_stop: Callable[[], bool] | None) -> None:
     first_line_of: dict[int, int] = {}  # NIK (as a number, to keep a million small) -> line
     with stream:
@@ -304,26 +316,37 @@ async def import_exclusions(
             entries.append({"nik": value, "detail": raw.get("detail", "")[:200]})
     if not entries:
         return ExclusionImport(report, None, 0)
-    async with unit_of_work(db, actor) as uow:
-        listing = ExclusionList(
-            kind=kind, source=source, dated=dated, entry_count=len(entries), imported_by=actor.operator_id
+    # The file is read before the transaction: the write lock is held for the insert only.
+    list_id, hits = await _write_exclusions(db, actor, entries, kind, source, dated, report, Path(path).name)
+    return ExclusionImport(report, list_id, hits)
+
+
+@operation
+async def _write_exclusions(
+    uow: UnitOfWork, entries: list[dict[str, Any]], kind: str, source: str, dated: dt.date,
+    report: csvio.ImportReport, file_name: str,
+) -> tuple[int, int]:
+    """The list and its entries; returns the list's id and how many participants it hits."""
+    listing = ExclusionList(
+        kind=kind, source=source, dated=dated, entry_count=len(entries), imported_by=uow.actor.operator_id
+    )
+    uow.session.add(listing)
+    await uow.session.flush()
+    assert listing.id is not None  # flushed
+    for start in range(0, len(entries), BATCH_ROWS):
+        batch = [{"list_id": listing.id, **entry} for entry in entries[start:start + BATCH_ROWS]]
+        await insert_rows(uow.session, ExclusionEntry.__table__, batch)
+    hits = (
+        await uow.session.execute(
+            select(func.count()).select_from(Participant).join(
+                ExclusionEntry, col(ExclusionEntry.nik) == col(Participant.nik)
+            ).where(col(ExclusionEntry.list_id) == listing.id)
         )
-        uow.session.add(listing)
-        await uow.session.flush()
-        for start in range(0, len(entries), BATCH_ROWS):
-            batch = [{"list_id": listing.id, **entry} for entry in entries[start:start + BATCH_ROWS]]
-            await insert_rows(uow.session, ExclusionEntry.__table__, batch)
-        hits = (
-            await uow.session.execute(
-                select(func.count()).select_from(Participant).join(
-                    ExclusionEntry, ExclusionEntry.nik == Participant.nik
-                ).where(ExclusionEntry.list_id == listing.id)
-            )
-        ).scalar_one()
-        report.imported = len(entries)
-        uow.audit(
-            "exclusion.imported", "exclusion_list", listing.id,
-            details={"kind": kind, "source": source, "dated": dated, "entries": len(entries),
-                     "rejected": report.rejected, "registry_hits": hits, "file": Path(path).name},
-        )
-    return ExclusionImport(report, listing.id, hits)
+    ).scalar_one()
+    report.imported = len(entries)
+    uow.audit(
+        "exclusion.imported", "exclusion_list", listing.id,
+        details={"kind": kind, "source": source, "dated": dated, "entries": len(entries),
+                 "rejected": report.rejected, "registry_hits": hits, "file": file_name},
+    )
+    return listing.id, hits

@@ -12,7 +12,8 @@ import io
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import label, select
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -20,7 +21,8 @@ from store.errors import InvalidInput, NotFound
 from store.models import Course, Enrollment, EnrollmentStatus, Participant, Platform, Provider
 from store.personal_data import masked
 from store.services.registry import mask_nik
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 EXPORT_COLUMNS = (
     "nik", "full_name", "phone", "email", "province", "card_number", "course", "provider", "platform", "status",
@@ -31,7 +33,9 @@ BATCH = 5_000
 
 async def _platform_id(db: Database, code: str) -> int:
     async with read_session(db) as session:
-        found = (await session.execute(select(Platform.id).where(Platform.code == code.strip().lower()))).scalar_one_or_none()
+        found = (
+            await session.execute(select(col(Platform.id)).where(col(Platform.code) == code.strip().lower()))
+        ).scalar_one_or_none()
     if found is None:
         raise NotFound("platform.not_found", code=code)
     return found
@@ -51,38 +55,35 @@ async def export_participant_list(
     full_niks = actor.can("participant.reveal_nik")
     # Contact details in full only for office roles that may reveal them; platform staff export masked.
     full_contacts = actor.can("participant.reveal_contact") and not actor.is_platform_staff
-    async with unit_of_work(db, actor) as uow:
-        uow.audit(
-            "participant.list_exported", "participant", "",
-            details={"platform_id": platform_id, "provider_id": provider_id, "nik": "full" if full_niks else "masked",
-                     "contacts": "full" if full_contacts else "masked"},
-        )
+    # The export is audited before its first row leaves the store, in a transaction of its own.
+    await _record_export(db, actor, platform_id, provider_id, full_niks=full_niks, full_contacts=full_contacts)
     query = (
         select(
-            Enrollment.id, Participant.nik, Participant.full_name, Participant.phone, Participant.email,
-            Participant.province_code, Participant.card_number, Course.title, Provider.name.label("provider"),
-            Platform.name.label("platform"), Enrollment.status, Enrollment.progress_pct, Enrollment.assigned_at,
-            Enrollment.completed_on, Enrollment.certificate_number,
+            col(Enrollment.id), col(Participant.nik), col(Participant.full_name), col(Participant.phone),
+            col(Participant.email), col(Participant.province_code), col(Participant.card_number), col(Course.title),
+            label("provider", col(Provider.name)), label("platform", col(Platform.name)), col(Enrollment.status),
+            col(Enrollment.progress_pct), col(Enrollment.assigned_at), col(Enrollment.completed_on),
+            col(Enrollment.certificate_number),
         )
-        .join(Participant, Participant.id == Enrollment.participant_id)
-        .join(Course, Course.id == Enrollment.course_id)
-        .join(Provider, Provider.id == Course.provider_id)
-        .join(Platform, Platform.id == Enrollment.platform_id)
-        .where(Enrollment.status != EnrollmentStatus.CANCELLED)
-        .order_by(Enrollment.id)
+        .join(Participant, col(Participant.id) == col(Enrollment.participant_id))
+        .join(Course, col(Course.id) == col(Enrollment.course_id))
+        .join(Provider, col(Provider.id) == col(Course.provider_id))
+        .join(Platform, col(Platform.id) == col(Enrollment.platform_id))
+        .where(col(Enrollment.status) != EnrollmentStatus.CANCELLED)
+        .order_by(col(Enrollment.id))
         .limit(BATCH)
     )
     if platform_id is not None:
-        query = query.where(Enrollment.platform_id == platform_id)
+        query = query.where(col(Enrollment.platform_id) == platform_id)
     if provider_id is not None:
-        query = query.where(Course.provider_id == provider_id)
+        query = query.where(col(Course.provider_id) == provider_id)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     last_id = 0
     while True:
         async with read_session(db) as session:
-            rows = (await session.execute(query.where(Enrollment.id > last_id))).all()
+            rows = (await session.execute(query.where(col(Enrollment.id) > last_id))).all()
         for row in rows:
             writer.writerow([
                 row.nik if full_niks else mask_nik(row.nik), row.full_name,
@@ -98,6 +99,17 @@ async def export_participant_list(
         if len(rows) < BATCH:
             return
         last_id = rows[-1].id
+
+
+@operation
+async def _record_export(
+    uow: UnitOfWork, platform_id: int | None, provider_id: int | None, *, full_niks: bool, full_contacts: bool
+) -> None:
+    uow.audit(
+        "participant.list_exported", "participant", "",
+        details={"platform_id": platform_id, "provider_id": provider_id, "nik": "full" if full_niks else "masked",
+                 "contacts": "full" if full_contacts else "masked"},
+    )
 
 
 async def write_participant_list(

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped
+from sqlmodel import col
 
 from store import validators
 from store.actor import Actor
@@ -18,7 +21,8 @@ from store.failures import explain_constraint
 from store.models import OwnershipGroup, Platform, PlatformApplication, PlatformStatus
 from store.services import obligations, settings
 from store.text import fold
-from store.uow import UnitOfWork, read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 explain_constraint(("uq_platform_code", "platform.code"), "platforms.code_taken", Conflict)
 explain_constraint(("uq_platform_agreement_number", "platform.agreement_number"), "platforms.agreement_taken", Conflict)
@@ -42,10 +46,10 @@ def _code_from(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", fold(name))[:36] or "platform"
 
 
-async def _free(session: AsyncSession, column, candidates) -> str:
+async def _free(session: AsyncSession, column: Mapped[str], candidates: Iterable[str]) -> str:
     """The first candidate value not yet used in `column`."""
     for candidate in candidates:
-        if (await session.execute(select(Platform.id).where(column == candidate))).first() is None:
+        if (await session.execute(select(col(Platform.id)).where(column == candidate))).first() is None:
             return candidate
     raise RuleViolation("platforms.no_free_value")
 
@@ -54,11 +58,11 @@ async def proposed_terms(session: AsyncSession, application: PlatformApplication
     """Defaults: a code from the brand name, the next agreement number in the office's style
     (PKS-PMO/009/XI/2026), today's date and the default commission cap."""
     base = _code_from(application.brand_name)
-    code = await _free(session, Platform.code, (base if n == 1 else f"{base}{n}" for n in range(1, 100)))
+    code = await _free(session, col(Platform.code), (base if n == 1 else f"{base}{n}" for n in range(1, 100)))
     count = (await session.execute(select(func.count()).select_from(Platform))).scalar_one()
     suffix = f"{_ROMAN_MONTHS[today.month - 1]}/{today.year}"
     number = await _free(
-        session, Platform.agreement_number, (f"PKS-PMO/{n:03d}/{suffix}" for n in range(count + 1, count + 100))
+        session, col(Platform.agreement_number), (f"PKS-PMO/{n:03d}/{suffix}" for n in range(count + 1, count + 100))
     )
     cap = int(await settings.get_in(session, "platforms.default_commission_cap_bp"))
     return PlatformTerms(code, application.brand_name, number, today, cap)
@@ -104,7 +108,7 @@ async def onboard(uow: UnitOfWork, application: PlatformApplication, terms: Plat
     terms = check_terms(terms)
     session = uow.session
     await check_program_rules(session, terms, today)
-    if (await session.execute(select(Platform.id).where(Platform.code == terms.code))).first():
+    if (await session.execute(select(col(Platform.id)).where(col(Platform.code) == terms.code))).first():
         raise Conflict("platforms.code_taken", code=terms.code)
     platform = Platform(
         code=terms.code, name=terms.name, legal_name=application.legal_name, portal_url=application.portal_url,
@@ -113,6 +117,7 @@ async def onboard(uow: UnitOfWork, application: PlatformApplication, terms: Plat
     )
     session.add(platform)
     await session.flush()
+    assert platform.id is not None  # flushed
     uow.audit(
         "platform.onboarded", "platform", platform.id,
         after={
@@ -159,7 +164,8 @@ class PlatformDetail:
     application_id: int | None  # the application that created it (None for the 2020 platforms)
 
 
-def _row(platform: Platform, counts: dict) -> PlatformRow:
+def _row(platform: Platform, counts: dict[int, tuple[int, int, dt.date | None]]) -> PlatformRow:
+    assert platform.id is not None  # a platform read
     overdue, not_yet_due, through = counts.get(platform.id, (0, 0, None))
     return PlatformRow(
         platform.id, platform.version, platform.code, platform.name, platform.status, platform.agreement_number,
@@ -168,7 +174,7 @@ def _row(platform: Platform, counts: dict) -> PlatformRow:
 
 
 # The orders the platforms list offers; a handful of rows, ordered here once they are counted.
-PLATFORM_SORTS: dict[str, Callable[[PlatformRow], tuple]] = {
+PLATFORM_SORTS: dict[str, Callable[[PlatformRow], tuple[Any, ...]]] = {
     "name": lambda row: (row.name.casefold(), row.id),
     "overdue": lambda row: (-row.overdue, row.name.casefold(), row.id),  # the most overdue reports first
     "status": lambda row: (row.status, row.name.casefold(), row.id),
@@ -187,7 +193,7 @@ async def list_platforms(
     today = today or dt.date.today()
     query = select(Platform)
     if actor.is_platform_staff:
-        query = query.where(Platform.id == actor.platform_id)
+        query = query.where(col(Platform.id) == actor.platform_id)
     async with read_session(db, replica=True) as session:
         platforms = (await session.execute(query)).scalars().all()
         counts = await obligations.counts_by_platform(session, today)
@@ -205,7 +211,9 @@ async def get_platform(db: Database, actor: Actor, platform_id: int, today: dt.d
         counts = await obligations.counts_by_platform(session, today)
         group = await session.get(OwnershipGroup, platform.ownership_group_id) if platform.ownership_group_id else None
         application_id = (
-            await session.execute(select(PlatformApplication.id).where(PlatformApplication.platform_id == platform_id))
+            await session.execute(
+                select(col(PlatformApplication.id)).where(col(PlatformApplication.platform_id) == platform_id)
+            )
         ).scalar_one_or_none()
     return PlatformDetail(
         _row(platform, counts), platform.legal_name, platform.portal_url, group.name if group else "",
@@ -216,34 +224,34 @@ async def get_platform(db: Database, actor: Actor, platform_id: int, today: dt.d
 # --- suspend and reinstate --------------------------------------------------------------------
 
 
+@operation
 async def _set_status(
-    db: Database, actor: Actor, platform_id: int, status: PlatformStatus, reason: str, expected_version: int
-) -> PlatformDetail:
-    actor.require("platform.suspend")
+    uow: UnitOfWork, platform_id: int, status: PlatformStatus, reason: str, expected_version: int
+) -> None:
+    uow.actor.require("platform.suspend")
     reason = validators.require_text(reason, "reason", max_length=2000)
-    async with unit_of_work(db, actor) as uow:
-        platform = await uow.session.get(Platform, platform_id)
-        if platform is None:
-            raise NotFound("platforms.not_found", id=platform_id)
-        if platform.version != expected_version:
-            raise Conflict("record.changed")
-        if platform.status == status:
-            raise RuleViolation(f"platforms.already_{status}", code=platform.code)
-        before = {"status": platform.status, "status_reason": platform.status_reason}
-        platform.status = status
-        platform.status_reason = reason
-        uow.audit(
-            "platform.suspended" if status == PlatformStatus.SUSPENDED else "platform.reinstated",
-            "platform", platform.id, before=before, after={"status": status, "status_reason": reason}, reason=reason,
-        )
-        platform_id = platform.id
-    return await get_platform(db, actor, platform_id)
+    platform = await uow.session.get(Platform, platform_id)
+    if platform is None:
+        raise NotFound("platforms.not_found", id=platform_id)
+    if platform.version != expected_version:
+        raise Conflict("record.changed")
+    if platform.status == status:
+        raise RuleViolation(f"platforms.already_{status}", code=platform.code)
+    before = {"status": platform.status, "status_reason": platform.status_reason}
+    platform.status = status
+    platform.status_reason = reason
+    uow.audit(
+        "platform.suspended" if status == PlatformStatus.SUSPENDED else "platform.reinstated",
+        "platform", platform.id, before=before, after={"status": status, "status_reason": reason}, reason=reason,
+    )
 
 
 async def suspend(db: Database, actor: Actor, platform_id: int, reason: str, *, expected_version: int) -> PlatformDetail:
     """Stop a platform (no new sales elsewhere in the program); its obligations continue."""
-    return await _set_status(db, actor, platform_id, PlatformStatus.SUSPENDED, reason, expected_version)
+    await _set_status(db, actor, platform_id, PlatformStatus.SUSPENDED, reason, expected_version)
+    return await get_platform(db, actor, platform_id)
 
 
 async def reinstate(db: Database, actor: Actor, platform_id: int, reason: str, *, expected_version: int) -> PlatformDetail:
-    return await _set_status(db, actor, platform_id, PlatformStatus.ACTIVE, reason, expected_version)
+    await _set_status(db, actor, platform_id, PlatformStatus.ACTIVE, reason, expected_version)
+    return await get_platform(db, actor, platform_id)

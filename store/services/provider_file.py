@@ -33,7 +33,9 @@ async def provider_file(db: Database, actor: Actor, provider_id: int) -> Provide
         card = await curation.scorecard_of(session, provider_id, view.offers_offline)
         course_views = await courses.courses_of(session, provider_id)
         listings = await courses.listings_of(session, provider_id)
-        actions = await judge_provider(session, actor, await session.get(Provider, provider_id), card)
+        provider = await session.get(Provider, provider_id)
+        assert provider is not None  # provider_view found it, and providers are never deleted
+        actions = await judge_provider(session, actor, provider, card)
     events = await audit_log.history(db, actor, "provider", [provider_id])
     if course_views:
         events += await audit_log.history(db, actor, "course", [course.id for course in course_views])

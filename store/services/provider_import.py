@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from store import csvio
-from store.actor import Actor
-from store.engine import Database
 from store.errors import Conflict, MitraError
 from store.services import providers
-from store.uow import unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork
 
 REQUIRED = ("name", "legal_form", "nib", "npwp", "province", "address", "online", "offline")
 OPTIONAL = (
@@ -30,32 +29,32 @@ COLUMN_OF_KEY = {
 }
 
 
-async def import_providers(db: Database, actor: Actor, path: str | Path) -> csvio.ImportReport:
+@operation
+async def import_providers(uow: UnitOfWork, path: str | Path) -> csvio.ImportReport:
     """Read and import the file; a wrong header refuses the whole file (InvalidInput)."""
-    actor.require("provider.inventory")
+    uow.actor.require("provider.inventory")
     text = csvio.read_text(path)
     report = csvio.ImportReport()
     source = Path(path).name
-    async with unit_of_work(db, actor) as uow:
-        imported: dict[str, str] = {}  # NIB -> name, for rows repeating an earlier row's NIB
-        for line, row in csvio.rows(text, REQUIRED, OPTIONAL, report=report):
-            report.read += 1
-            broken = csvio.malformed(row, len(REQUIRED))
-            if broken is not None:
-                report.reject(line, broken)
-                continue
-            try:
-                fields = providers.provider_fields(row)
-                if fields.nib in imported:
-                    raise Conflict("provider.nib_exists", nib=fields.nib, name=imported[fields.nib])
-                documents = providers.document_kinds(row.get("documents_present", ""), "documents_present")
-                await providers.inventory_provider.within(
-                    uow, fields, platform_codes=row.get("platforms", "").replace(",", " ").split(),
-                    ownership_group=row.get("ownership_group") or None, documents_present=documents, source=source,
-                )
-            except MitraError as error:
-                report.reject(line, error, COLUMN_OF_KEY.get(error.key))
-                continue
-            imported[fields.nib] = fields.name
-            report.imported += 1
+    imported: dict[str, str] = {}  # NIB -> name, for rows repeating an earlier row's NIB
+    for line, row in csvio.rows(text, REQUIRED, OPTIONAL, report=report):
+        report.read += 1
+        broken = csvio.malformed(row, len(REQUIRED))
+        if broken is not None:
+            report.reject(line, broken)
+            continue
+        try:
+            fields = providers.provider_fields(row)
+            if fields.nib in imported:
+                raise Conflict("provider.nib_exists", nib=fields.nib, name=imported[fields.nib])
+            documents = providers.document_kinds(row.get("documents_present", ""), "documents_present")
+            await providers.inventory_provider.within(
+                uow, fields, platform_codes=row.get("platforms", "").replace(",", " ").split(),
+                ownership_group=row.get("ownership_group") or None, documents_present=documents, source=source,
+            )
+        except MitraError as error:
+            report.reject(line, error, COLUMN_OF_KEY.get(error.key))
+            continue
+        imported[fields.nib] = fields.name
+        report.imported += 1
     return report

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import Select, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -27,11 +28,14 @@ from store import search
 from store import counting
 from store.counting import Count, count_of
 from store.text import fold
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 from store.validators import parse_nik, require_text
 
 explain_constraint("uq_blacklist_entry_standing_nik", "blacklist.already_listed", Conflict)
 explain_constraint("ck_participant_balance_not_negative", "participant.balance_negative")
+
+Ts = TypeVarTuple("Ts")
 
 STATUSES = tuple(status.value for status in ParticipantStatus)
 
@@ -67,10 +71,10 @@ class ParticipantFilter:
 # The orders of the participants list (store/sorting.py), each an index's: (status, id), with
 # the filtered (wave_id | province_code, status, id); (name_key, id); the primary key.
 PARTICIPANT_ORDERS = {
-    "status": Order((Participant.status, Participant.id)),
-    "name": Order((Participant.name_key, Participant.id)),
-    "newest": Order((Participant.id,), descending=True),
-    "registered": Order((Participant.id,)),
+    "status": Order((col(Participant.status), col(Participant.id))),
+    "name": Order((col(Participant.name_key), col(Participant.id))),
+    "newest": Order((col(Participant.id),), descending=True),
+    "registered": Order((col(Participant.id),)),
 }
 # What the operator chooses between with `o` ("registered" is the order of a search by parts).
 CHOSEN_ORDERS = ("status", "name", "newest")
@@ -90,24 +94,30 @@ class ParticipantRow:
     card_number: str | None = None  # the Prakerja card, once selected into a wave
 
 
-def filtered(query, filters: ParticipantFilter, actor: Actor, *, is_sqlite: bool | None = None):
+def filtered(
+    query: Select[*Ts], filters: ParticipantFilter, actor: Actor, *, is_sqlite: bool | None = None
+) -> Select[*Ts]:
     """`query` (over participant) narrowed by the filters and by platform staff's scope. A search
     text needs the back end (`is_sqlite`): the trigram index is asked differently on each."""
     typed = search.parse(filters.search)
     if typed.kind:
         if is_sqlite is None:
             raise ValueError("a participant search needs to know its back end")
-        query = query.where(search.condition(typed, is_sqlite))
+        condition = search.condition(typed, is_sqlite)
+        assert condition is not None  # whatever was typed has its condition
+        query = query.where(condition)
     if filters.wave_id is not None:
-        query = query.where(Participant.wave_id == filters.wave_id)
+        query = query.where(col(Participant.wave_id) == filters.wave_id)
     if filters.province:
-        query = query.where(Participant.province_code == filters.province)
+        query = query.where(col(Participant.province_code) == filters.province)
     if filters.status:
-        query = query.where(Participant.status == filters.status)
+        query = query.where(col(Participant.status) == filters.status)
     if actor.is_platform_staff:
         # Platform staff see the participants who bought a course on their platform.
         query = query.where(
-            exists().where(Enrollment.participant_id == Participant.id, Enrollment.platform_id == actor.platform_id)
+            exists().where(
+                col(Enrollment.participant_id) == col(Participant.id), col(Enrollment.platform_id) == actor.platform_id
+            )
         )
     return query
 
@@ -130,10 +140,10 @@ async def list_participants(
     _check_filter(filters)
     query = filtered(
         select(
-            Participant.id, Participant.nik, Participant.full_name, Participant.birth_date, Participant.sex,
-            Participant.province_code, Participant.status, Wave.number, Participant.balance_idr,
-            Participant.card_number,
-        ).outerjoin(Wave, Wave.id == Participant.wave_id),
+            col(Participant.id), col(Participant.nik), col(Participant.full_name), col(Participant.birth_date),
+            col(Participant.sex), col(Participant.province_code), col(Participant.status), col(Wave.number),
+            col(Participant.balance_idr), col(Participant.card_number),
+        ).outerjoin(Wave, col(Wave.id) == col(Participant.wave_id)),
         filters, actor, is_sqlite=db.is_sqlite,
     )
     typed = search.parse(filters.search)
@@ -158,35 +168,35 @@ async def count_participants(db: Database, actor: Actor, filters: ParticipantFil
     async with read_session(db, replica=True) as session:
         if not filters.search.strip() and not filters.province and not actor.is_platform_staff:
             # By wave and status only: the tally the database keeps has it, exactly, at once.
-            query = select(func.coalesce(func.sum(ParticipantTally.n), 0))
+            query = select(func.coalesce(func.sum(col(ParticipantTally.n)), 0))
             if filters.wave_id is not None:
-                query = query.where(ParticipantTally.wave_key == filters.wave_id)
+                query = query.where(col(ParticipantTally.wave_key) == filters.wave_id)
             if filters.status:
-                query = query.where(ParticipantTally.status == filters.status)
+                query = query.where(col(ParticipantTally.status) == filters.status)
             return Count(int((await session.execute(query)).scalar_one()), True)
-        query = filtered(select(Participant.id), filters, actor, is_sqlite=db.is_sqlite)
+        query = filtered(select(col(Participant.id)), filters, actor, is_sqlite=db.is_sqlite)
         return await count_of(session, query, exact_up_to=counting.EXACT_UP_TO)
 
 
-async def reveal(db: Database, actor: Actor, participant_id: int, field: str, reason: str) -> str:
+@operation
+async def reveal(uow: UnitOfWork, participant_id: int, field: str, reason: str) -> str:
     """One personal field of one participant in full (NIK, family card, phone or e-mail), for a
     role allowed to see it, within the operator's scope, with a reason; the reveal is audited
     (the field and the reason, never the value)."""
     if field not in REVEALABLE:
         raise InvalidInput("participant.reveal_field", field="field", value=field)
-    actor.require(REVEALABLE[field])
+    uow.actor.require(REVEALABLE[field])
     reason = " ".join((reason or "").split())
     if not reason:
         raise InvalidInput("input.required", field="reason")
-    async with unit_of_work(db, actor) as uow:
-        value = (
-            await uow.session.execute(select(getattr(Participant, field)).where(Participant.id == participant_id))
-        ).scalar_one_or_none()
-        if value is None:
-            raise NotFound("participant.not_found", id=participant_id)
-        await participant_in_scope(uow.session, actor, participant_id)
-        action = "participant.nik_revealed" if field == "nik" else "participant.personal_data_revealed"
-        uow.audit(action, "participant", participant_id, reason=reason, details={"field": field})
+    value: str | None = (  # every revealable field is a text column
+        await uow.session.execute(select(getattr(Participant, field)).where(col(Participant.id) == participant_id))
+    ).scalar_one_or_none()
+    if value is None:
+        raise NotFound("participant.not_found", id=participant_id)
+    await participant_in_scope(uow.session, uow.actor, participant_id)
+    action = "participant.nik_revealed" if field == "nik" else "participant.personal_data_revealed"
+    uow.audit(action, "participant", participant_id, reason=reason, details={"field": field})
     return value
 
 
@@ -200,8 +210,8 @@ async def participant_in_scope(session: AsyncSession, actor: Actor, participant_
         return
     found = (
         await session.execute(
-            select(Enrollment.id).where(
-                Enrollment.participant_id == participant_id, Enrollment.platform_id == actor.platform_id
+            select(col(Enrollment.id)).where(
+                col(Enrollment.participant_id) == participant_id, col(Enrollment.platform_id) == actor.platform_id
             ).limit(1)
         )
     ).first()
@@ -230,63 +240,65 @@ class BlacklistView:
 
 
 def blacklist_view(entry: BlacklistEntry) -> BlacklistView:
+    assert entry.id is not None  # an entry read or flushed
     return BlacklistView(
         entry.id, mask_nik(entry.nik), entry.reason, entry.source, entry.listed_on, entry.lifted_at,
         entry.lift_reason, entry.lift_decision_ref, entry.version,
     )
 
 
+@operation
 async def blacklist_nik(
-    db: Database, actor: Actor, nik: str, reason: str, source: str, listed_on: dt.date | None = None
+    uow: UnitOfWork, nik: str, reason: str, source: str, listed_on: dt.date | None = None
 ) -> BlacklistView:
     """Put a NIK on the blacklist (it may not be selected into any wave while the entry stands)."""
-    actor.require("blacklist.add")
+    uow.actor.require("blacklist.add")
     parse_nik(nik)
     nik = nik.strip()
     reason = require_text(reason, "reason", max_length=2000)
     source = require_text(source, "source")
-    async with unit_of_work(db, actor) as uow:
-        standing = (
-            await uow.session.execute(
-                select(BlacklistEntry.id).where(BlacklistEntry.nik == nik, BlacklistEntry.lifted_at.is_(None))
-            )
-        ).first()
-        if standing:
-            raise Conflict("blacklist.already_listed")
-        entry = BlacklistEntry(
-            nik=nik, reason=reason, source=source, listed_on=listed_on or dt.date.today(),
-            listed_by=actor.operator_id,
+    standing = (
+        await uow.session.execute(
+            select(col(BlacklistEntry.id))
+            .where(col(BlacklistEntry.nik) == nik, col(BlacklistEntry.lifted_at).is_(None))
         )
-        uow.session.add(entry)
-        await uow.session.flush()
-        uow.audit("blacklist.added", "blacklist_entry", entry.id,
-                  after={"nik": mask_nik(nik), "reason": reason, "source": source})
-        return blacklist_view(entry)
+    ).first()
+    if standing:
+        raise Conflict("blacklist.already_listed")
+    entry = BlacklistEntry(
+        nik=nik, reason=reason, source=source, listed_on=listed_on or dt.date.today(),
+        listed_by=uow.actor.operator_id,
+    )
+    uow.session.add(entry)
+    await uow.session.flush()
+    uow.audit("blacklist.added", "blacklist_entry", entry.id,
+              after={"nik": mask_nik(nik), "reason": reason, "source": source})
+    return blacklist_view(entry)
 
 
+@operation
 async def lift_blacklist(
-    db: Database, actor: Actor, entry_id: int, reason: str, decision_ref: str, *, expected_version: int | None = None
+    uow: UnitOfWork, entry_id: int, reason: str, decision_ref: str, *, expected_version: int | None = None
 ) -> BlacklistView:
     """Lift a standing entry: an admin records the decision (its reference) and the reason."""
-    actor.require("blacklist.lift")
+    uow.actor.require("blacklist.lift")
     reason = require_text(reason, "reason", max_length=2000)
     decision_ref = require_text(decision_ref, "decision_ref")
-    async with unit_of_work(db, actor) as uow:
-        entry = await uow.session.get(BlacklistEntry, entry_id, with_for_update=True)
-        if entry is None:
-            raise NotFound("blacklist.not_found", id=entry_id)
-        if expected_version is not None and entry.version != expected_version:
-            raise Conflict("record.changed")
-        if entry.lifted_at is not None:
-            raise RuleViolation("blacklist.already_lifted")
-        entry.lifted_at = utcnow()
-        entry.lifted_by = actor.operator_id
-        entry.lift_reason = reason
-        entry.lift_decision_ref = decision_ref
-        uow.audit("blacklist.lifted", "blacklist_entry", entry.id,
-                  details={"nik": mask_nik(entry.nik), "decision": decision_ref}, reason=reason)
-        await uow.session.flush()
-        return blacklist_view(entry)
+    entry = await uow.session.get(BlacklistEntry, entry_id, with_for_update=True)
+    if entry is None:
+        raise NotFound("blacklist.not_found", id=entry_id)
+    if expected_version is not None and entry.version != expected_version:
+        raise Conflict("record.changed")
+    if entry.lifted_at is not None:
+        raise RuleViolation("blacklist.already_lifted")
+    entry.lifted_at = utcnow()
+    entry.lifted_by = uow.actor.operator_id
+    entry.lift_reason = reason
+    entry.lift_decision_ref = decision_ref
+    uow.audit("blacklist.lifted", "blacklist_entry", entry.id,
+              details={"nik": mask_nik(entry.nik), "decision": decision_ref}, reason=reason)
+    await uow.session.flush()
+    return blacklist_view(entry)
 
 
 async def list_blacklist(
@@ -296,8 +308,10 @@ async def list_blacklist(
     actor.require("blacklist.read")
     query = select(BlacklistEntry)
     if standing_only:
-        query = query.where(BlacklistEntry.lifted_at.is_(None))
+        query = query.where(col(BlacklistEntry.lifted_at).is_(None))
     async with read_session(db) as session:
-        entries = (await session.execute(keyset(query, [BlacklistEntry.id], cursor, limit, descending=True))).scalars()
+        entries = (
+            await session.execute(keyset(query, [col(BlacklistEntry.id)], cursor, limit, descending=True))
+        ).scalars()
         views = [blacklist_view(entry) for entry in entries]
     return page_of(views, limit, lambda view: (view.id,))

@@ -40,7 +40,11 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col
 
 from store.actor import Actor
 from store.bulk import insert_rows
@@ -63,7 +67,8 @@ from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
 from store.services.registry import mask_nik
 from store.services.waves import allow_long_statements, province_quotas, wave_by_number
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 MIN_AGE, MAX_AGE = 18, 64
 REASONS = (
@@ -95,7 +100,7 @@ def age_bounds(starts_on: dt.date) -> tuple[dt.date, dt.date]:
     return years_before(starts_on, MIN_AGE), years_before(starts_on, MAX_AGE + 1)
 
 
-def _nik_invalid(is_sqlite: bool):
+def _nik_invalid(is_sqlite: bool) -> ColumnElement[bool]:
     """True when the NIK is malformed or disagrees with the record's birth date and sex (the
     record's date is a real date, so agreeing with it also proves the NIK's date is real)."""
     provinces = ", ".join(f"'{code}'" for code in PROVINCES)
@@ -120,20 +125,20 @@ def _nik_invalid(is_sqlite: bool):
     )
 
 
-def rejection_reason(wave: Wave, is_sqlite: bool):
+def rejection_reason(wave: Wave, is_sqlite: bool) -> ColumnElement[str | None]:
     """The first reason (in REASONS order) a registered participant may not join `wave`, or NULL."""
     youngest, oldest = age_bounds(wave.starts_on)
     exclusion = (
-        select(func.min(ExclusionList.kind))
-        .join(ExclusionEntry, ExclusionEntry.list_id == ExclusionList.id)
-        .where(ExclusionEntry.nik == P.c.nik)
+        select(func.min(col(ExclusionList.kind)))
+        .join(ExclusionEntry, col(ExclusionEntry.list_id) == col(ExclusionList.id))
+        .where(col(ExclusionEntry.nik) == P.c.nik)
         .scalar_subquery()
     )
     return case(
         (_nik_invalid(is_sqlite), "invalid_nik"),
         (P.c.birth_date > youngest, "too_young"),
         (P.c.birth_date <= oldest, "too_old"),
-        (exists().where(BlacklistEntry.nik == P.c.nik, BlacklistEntry.lifted_at.is_(None)), "blacklisted"),
+        (exists().where(col(BlacklistEntry.nik) == P.c.nik, col(BlacklistEntry.lifted_at).is_(None)), "blacklisted"),
         else_=exclusion,
     )
 
@@ -174,9 +179,9 @@ class SelectionResult:
 
 async def _rejection_counts(session: AsyncSession, wave_id: int) -> dict[str, int]:
     rows = await session.execute(
-        select(SelectionRejection.reason, func.count())
-        .where(SelectionRejection.wave_id == wave_id)
-        .group_by(SelectionRejection.reason)
+        select(col(SelectionRejection.reason), func.count())
+        .where(col(SelectionRejection.wave_id) == wave_id)
+        .group_by(col(SelectionRejection.reason))
     )
     counts = dict(rows.all())
     return {reason: counts[reason] for reason in REASONS if reason in counts}
@@ -245,45 +250,45 @@ async def select_participants(
         raise Conflict("wave.selection_changed", number=wave_number, drawn=changed.drawn, taken=changed.taken) from None
 
 
+@operation
 async def _write_selection(
-    db: Database, actor: Actor, wave_number: int, seed: int, at: dt.datetime, draw: _Draw | None
+    uow: UnitOfWork, wave_number: int, seed: int, at: dt.datetime, draw: _Draw | None
 ) -> SelectionResult:
     """One transaction: the rejections, the picks' cards and balances, the wave in progress, the
     audit event. Without a `draw`, it is made here, under the lock."""
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        wave = await wave_by_number(session, wave_number, for_update=True)
-        _check_selectable(wave, seed, at)
-        await allow_long_statements(session)
-        await roomy_cache(await session.connection())
-        if not db.is_sqlite:
-            # Selections take turns program-wide (SQLite's BEGIN IMMEDIATE already serialises):
-            # two waves drawn at once would otherwise draw from the same registered pool.
-            await session.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": PG_SELECTION_LOCK})
-        if draw is None:
-            draw = await _read_draw(session, db.is_sqlite, wave, seed)
-        elif draw.wave_version != wave.version or await _lists_seen(session) != draw.lists_seen:
-            # The quotas or the wave's dates moved since the snapshot, or someone was listed
-            # (who may be among the picks: they must not join the wave).
-            raise _PoolChanged
-        for start in range(0, len(draw.rejections), 50_000):
-            await insert_rows(session, SelectionRejection.__table__, [
-                {"wave_id": wave.id, "participant_id": participant_id, "reason": reason}
-                for participant_id, reason in draw.rejections[start:start + 50_000]
-            ])
-        selected = await _give_cards(session, db.is_sqlite, wave, draw.picks, at)
-        rejected = Counter(reason for _id, reason in draw.rejections)
-        rejected = {reason: rejected[reason] for reason in REASONS if reason in rejected}
-        wave.state = WaveState.IN_PROGRESS
-        wave.selection_seed = seed
-        wave.selected_at = at
-        wave.selected_by = actor.operator_id
-        wave.registered_count = draw.registered
-        uow.audit(
-            "wave.selected", "wave", wave.id,
-            details={"seed": seed, "registered": draw.registered, "selected": selected, "rejected": rejected,
-                     "quota": wave.quota, "province_quotas": draw.quotas},
-        )
+    session = uow.session
+    wave = await wave_by_number(session, wave_number, for_update=True)
+    _check_selectable(wave, seed, at)
+    await allow_long_statements(session)
+    await roomy_cache(await session.connection())
+    if not uow.db.is_sqlite:
+        # Selections take turns program-wide (SQLite's BEGIN IMMEDIATE already serialises):
+        # two waves drawn at once would otherwise draw from the same registered pool.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": PG_SELECTION_LOCK})
+    if draw is None:
+        draw = await _read_draw(session, uow.db.is_sqlite, wave, seed)
+    elif draw.wave_version != wave.version or await _lists_seen(session) != draw.lists_seen:
+        # The quotas or the wave's dates moved since the snapshot, or someone was listed
+        # (who may be among the picks: they must not join the wave).
+        raise _PoolChanged
+    for start in range(0, len(draw.rejections), 50_000):
+        await insert_rows(session, SelectionRejection.__table__, [
+            {"wave_id": wave.id, "participant_id": participant_id, "reason": reason}
+            for participant_id, reason in draw.rejections[start:start + 50_000]
+        ])
+    selected = await _give_cards(session, uow.db.is_sqlite, wave, draw.picks, at)
+    counted = Counter(reason for _id, reason in draw.rejections)
+    rejected = {reason: counted[reason] for reason in REASONS if reason in counted}
+    wave.state = WaveState.IN_PROGRESS
+    wave.selection_seed = seed
+    wave.selected_at = at
+    wave.selected_by = uow.actor.operator_id
+    wave.registered_count = draw.registered
+    uow.audit(
+        "wave.selected", "wave", wave.id,
+        details={"seed": seed, "registered": draw.registered, "selected": selected, "rejected": rejected,
+                 "quota": wave.quota, "province_quotas": draw.quotas},
+    )
     return SelectionResult(wave_number, seed, draw.registered, selected, rejected)
 
 
@@ -295,6 +300,7 @@ async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: i
     back ends, so the same seed draws the same people on either, and the quota rule is plain
     Python (`pick`). Ranking inside the database instead (window functions over md5, registered
     from Python on SQLite, COLLATE "C" on PostgreSQL) was measured at the same speed."""
+    assert wave.id is not None  # a wave read
     quotas = await province_quotas(session, wave.id)
     lists_seen = await _lists_seen(session)
     query = (
@@ -325,9 +331,9 @@ async def _lists_seen(session: AsyncSession) -> tuple[int, ...]:
     sequences hand ids out before commit)."""
     row = (await session.execute(select(
         select(func.count()).select_from(BlacklistEntry).scalar_subquery(),
-        select(func.coalesce(func.max(BlacklistEntry.id), 0)).scalar_subquery(),
+        select(func.coalesce(func.max(col(BlacklistEntry.id)), 0)).scalar_subquery(),
         select(func.count()).select_from(ExclusionEntry).scalar_subquery(),
-        select(func.coalesce(func.max(ExclusionEntry.id), 0)).scalar_subquery(),
+        select(func.coalesce(func.max(col(ExclusionEntry.id)), 0)).scalar_subquery(),
     ))).one()
     return tuple(int(value) for value in row)
 
@@ -360,7 +366,7 @@ async def _give_cards(
         pick_table = _PICK.alias("selection_pick")
         # Only participants still as drawn: anyone selected, revoked or changed meanwhile is not
         # taken from elsewhere (the database refuses moving a participant between waves too).
-        result = await session.execute(
+        selected = await _written(session, (
             update(P)
             .where(P.c.id == pick_table.c.participant_id, P.c.version == pick_table.c.version,
                    P.c.status == ParticipantStatus.REGISTERED.value, P.c.wave_id.is_(None))
@@ -369,13 +375,20 @@ async def _give_cards(
                 card_number=cast(literal(first_card, BigInteger) + pick_table.c.card_rank, String(20)),
                 balance_idr=wave.training_balance_idr, selected_at=at, version=P.c.version + 1,
             )
-        )
-        if result.rowcount != len(picks):
-            raise _PoolChanged(len(picks), result.rowcount)
-        return result.rowcount
+        ))
+        if selected != len(picks):
+            raise _PoolChanged(len(picks), selected)
+        return selected
     finally:
         if is_sqlite:
             await session.execute(text("DROP TABLE IF EXISTS temp.selection_pick"))
+
+
+async def _written(session: AsyncSession, statement: Executable) -> int:
+    """How many rows an INSERT ... SELECT or an UPDATE wrote."""
+    result = await session.execute(statement)
+    assert isinstance(result, CursorResult)  # what a statement that writes returns
+    return result.rowcount
 
 
 # --- rejections ----------------------------------------------------------------------------
@@ -394,6 +407,7 @@ async def rejection_counts(db: Database, actor: Actor, wave_number: int) -> dict
     actor.require("wave.read")
     async with read_session(db) as session:
         wave = await wave_by_number(session, wave_number)
+        assert wave.id is not None  # a wave read
         return await _rejection_counts(session, wave.id)
 
 
@@ -405,19 +419,20 @@ async def list_rejections(
     async with read_session(db) as session:
         wave = await wave_by_number(session, wave_number)
         query = (
-            select(SelectionRejection.id, SelectionRejection.participant_id, Participant.nik, Participant.full_name,
-                   SelectionRejection.reason)
-            .join(Participant, Participant.id == SelectionRejection.participant_id)
-            .where(SelectionRejection.wave_id == wave.id)
+            select(col(SelectionRejection.id), col(SelectionRejection.participant_id), col(Participant.nik),
+                   col(Participant.full_name), col(SelectionRejection.reason))
+            .join(Participant, col(Participant.id) == col(SelectionRejection.participant_id))
+            .where(col(SelectionRejection.wave_id) == wave.id)
         )
         if reason:
-            query = query.where(SelectionRejection.reason == reason)
+            query = query.where(col(SelectionRejection.reason) == reason)
         if actor.is_platform_staff:
             # Only people who bought on their platform (a rejection elsewhere is no business of theirs).
             query = query.where(exists().where(
-                Enrollment.participant_id == SelectionRejection.participant_id, Enrollment.platform_id == actor.platform_id,
+                col(Enrollment.participant_id) == col(SelectionRejection.participant_id),
+                col(Enrollment.platform_id) == actor.platform_id,
             ))
-        rows = (await session.execute(keyset(query, [SelectionRejection.id], cursor, limit))).all()
+        rows = (await session.execute(keyset(query, [col(SelectionRejection.id)], cursor, limit))).all()
     views = [RejectedRow(row.id, row.participant_id, mask_nik(row.nik), row.full_name, row.reason) for row in rows]
     return page_of(views, limit, lambda view: (view.id,))
 
@@ -434,7 +449,7 @@ class SweepResult:
     returned_idr: int
 
 
-def _unpurchased(wave: Wave):
+def _unpurchased(wave: Wave) -> ColumnElement[bool]:
     return and_(P.c.wave_id == wave.id, P.c.status == ParticipantStatus.SELECTED.value)
 
 
@@ -487,52 +502,51 @@ async def sweep_wave(
             return result
 
 
+@operation
 async def _sweep_part(
-    db: Database, actor: Actor, wave_number: int, today: dt.date, at: dt.datetime, totals: Counter[str]
+    uow: UnitOfWork, wave_number: int, today: dt.date, at: dt.datetime, totals: Counter[str]
 ) -> SweepResult | None:
     """One part of the sweep; adds its figures to `totals`. Returns the result after the last."""
-    async with unit_of_work(db, actor) as uow:
-        session = uow.session
-        wave = await wave_by_number(session, wave_number, for_update=True)
-        _check_sweepable(wave, today)
-        # Purchases hold their wave FOR SHARE (waves.hold_waves): with the wave locked here none
-        # is half-way, so the participants counted, blacklisted and revoked below are the same.
-        boundary = (
-            select(P.c.id).where(_unpurchased(wave)).order_by(P.c.id).offset(SWEEP_PART - 1).limit(1)
-        ).scalar_subquery()
-        in_part = and_(_unpurchased(wave), P.c.id <= func.coalesce(boundary, literal(2**62, BigInteger)))
-        revoked, returned = (
-            await session.execute(select(func.count(), func.coalesce(func.sum(P.c.balance_idr), 0)).where(in_part))
-        ).one()
-        blacklisted = (
-            await session.execute(
-                insert(BlacklistEntry).from_select(
-                    ["version", "nik", "reason", "source", "listed_on", "listed_by", "lift_reason", "lift_decision_ref"],
-                    select(
-                        literal(1), P.c.nik, literal(NO_PURCHASE), literal(f"sweep:wave:{wave.number}"),
-                        literal(today), literal(actor.operator_id, BigInteger), literal(""), literal(""),
-                    ).where(
-                        in_part,
-                        ~exists().where(BlacklistEntry.nik == P.c.nik, BlacklistEntry.lifted_at.is_(None)),
-                    ),
-                )
-            )
-        ).rowcount
-        await session.execute(
-            update(P).where(in_part).values(
-                status=ParticipantStatus.REVOKED.value, balance_idr=0, revoked_at=at, revoke_reason=NO_PURCHASE,
-                version=P.c.version + 1,
-            )
+    session = uow.session
+    wave = await wave_by_number(session, wave_number, for_update=True)
+    _check_sweepable(wave, today)
+    # Purchases hold their wave FOR SHARE (waves.hold_waves): with the wave locked here none
+    # is half-way, so the participants counted, blacklisted and revoked below are the same.
+    boundary = (
+        select(P.c.id).where(_unpurchased(wave)).order_by(P.c.id).offset(SWEEP_PART - 1).limit(1)
+    ).scalar_subquery()
+    in_part = and_(_unpurchased(wave), P.c.id <= func.coalesce(boundary, literal(2**62, BigInteger)))
+    revoked, returned = (
+        await session.execute(select(func.count(), func.coalesce(func.sum(P.c.balance_idr), 0)).where(in_part))
+    ).one()
+    blacklisted = await _written(
+        session,
+        insert(BlacklistEntry).from_select(
+            ["version", "nik", "reason", "source", "listed_on", "listed_by", "lift_reason", "lift_decision_ref"],
+            select(
+                literal(1), P.c.nik, literal(NO_PURCHASE), literal(f"sweep:wave:{wave.number}"),
+                literal(today), literal(uow.actor.operator_id, BigInteger), literal(""), literal(""),
+            ).where(
+                in_part,
+                ~exists().where(col(BlacklistEntry.nik) == P.c.nik, col(BlacklistEntry.lifted_at).is_(None)),
+            ),
+        ),
+    )
+    await session.execute(
+        update(P).where(in_part).values(
+            status=ParticipantStatus.REVOKED.value, balance_idr=0, revoked_at=at, revoke_reason=NO_PURCHASE,
+            version=P.c.version + 1,
         )
-        part = {"revoked": revoked, "blacklisted": blacklisted, "returned_idr": int(returned)}  # NUMERIC on PostgreSQL
-        totals.update(part)
-        totals["parts"] += 1
-        if revoked == SWEEP_PART:
-            uow.audit("wave.sweep_part", "wave", wave.id, details={"part": totals["parts"], **part})
-            return None
-        wave.swept_at = at
-        figures = {key: totals[key] for key in part}
-        uow.audit("wave.swept", "wave", wave.id, details={
-            "deadline": _deadline(wave), **figures, **({"parts": totals["parts"]} if totals["parts"] > 1 else {}),
-        })
+    )
+    part = {"revoked": revoked, "blacklisted": blacklisted, "returned_idr": int(returned)}  # NUMERIC on PostgreSQL
+    totals.update(part)
+    totals["parts"] += 1
+    if revoked == SWEEP_PART:
+        uow.audit("wave.sweep_part", "wave", wave.id, details={"part": totals["parts"], **part})
+        return None
+    wave.swept_at = at
+    figures = {key: totals[key] for key in part}
+    uow.audit("wave.swept", "wave", wave.id, details={
+        "deadline": _deadline(wave), **figures, **({"parts": totals["parts"]} if totals["parts"] > 1 else {}),
+    })
     return SweepResult(wave.number, _deadline(wave), figures["revoked"], figures["blacklisted"], figures["returned_idr"])

@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.actor import Actor
 from store.engine import Database
 from store.errors import Conflict, InvalidInput
 from store.models import Setting, utcnow
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 DEFAULTS: dict[str, Any] = {
     # Distinct approvers a payment batch needs: the last threshold the total reaches applies.
@@ -41,27 +42,27 @@ async def get(db: Database, key: str) -> Any:
     return json.loads(row.value) if row else DEFAULTS[key]
 
 
-async def get_in(session, key: str) -> Any:
+async def get_in(session: AsyncSession, key: str) -> Any:
     """The setting's value inside an open session or unit of work."""
     row = await session.get(Setting, key)
     return json.loads(row.value) if row else DEFAULTS[key]
 
 
-async def change(db: Database, actor: Actor, key: str, value: Any, *, expected_version: int | None = None) -> Any:
-    actor.require("setting.change")
+@operation
+async def change(uow: UnitOfWork, key: str, value: Any, *, expected_version: int | None = None) -> Any:
+    uow.actor.require("setting.change")
     if key not in DEFAULTS:
         raise InvalidInput("input.setting", field="key", value=key)
-    async with unit_of_work(db, actor) as uow:
-        row = await uow.session.get(Setting, key)
-        before = json.loads(row.value) if row else DEFAULTS[key]
-        if row is None:
-            row = Setting(key=key, value=json.dumps(value), updated_at=utcnow(), updated_by=actor.operator_id)
-            uow.session.add(row)
-        else:
-            if expected_version is not None and row.version != expected_version:
-                raise Conflict("record.changed")
-            row.value = json.dumps(value)
-            row.updated_at = utcnow()
-            row.updated_by = actor.operator_id
-        uow.audit("setting.changed", "setting", key, before={"value": before}, after={"value": value})
+    row = await uow.session.get(Setting, key)
+    before = json.loads(row.value) if row else DEFAULTS[key]
+    if row is None:
+        row = Setting(key=key, value=json.dumps(value), updated_at=utcnow(), updated_by=uow.actor.operator_id)
+        uow.session.add(row)
+    else:
+        if expected_version is not None and row.version != expected_version:
+            raise Conflict("record.changed")
+        row.value = json.dumps(value)
+        row.updated_at = utcnow()
+        row.updated_by = uow.actor.operator_id
+    uow.audit("setting.changed", "setting", key, before={"value": before}, after={"value": value})
     return value

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -84,7 +85,7 @@ async def begin(db: Database, actor: Actor) -> int:
     """The tour's mark: the newest audit event now (0 on an empty log)."""
     actor.require("audit.read")
     async with read_session(db) as session:
-        return (await session.execute(select(func.coalesce(func.max(AuditEvent.id), 0)))).scalar_one()
+        return (await session.execute(select(func.coalesce(func.max(col(AuditEvent.id)), 0)))).scalar_one()
 
 
 async def progress(db: Database, actor: Actor, mark: int) -> list[bool]:
@@ -92,9 +93,9 @@ async def progress(db: Database, actor: Actor, mark: int) -> list[bool]:
     so by the office roles who may read it (the tour's operators are all of them)."""
     actor.require("audit.read")
     query = (
-        select(AuditEvent.action, AuditEvent.entity_id)
-        .where(AuditEvent.id > mark, AuditEvent.action.in_(WATCHED))
-        .order_by(AuditEvent.id)
+        select(col(AuditEvent.action), col(AuditEvent.entity_id))
+        .where(col(AuditEvent.id) > mark, col(AuditEvent.action).in_(WATCHED))
+        .order_by(col(AuditEvent.id))
     )
     async with read_session(db) as session:
         events = [Event(*row) for row in (await session.execute(query)).all()]

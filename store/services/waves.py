@@ -7,11 +7,13 @@ scheme, the amounts participants were promised, can no longer change.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
+from sqlmodel import col
 
 from store.actor import Actor
 from store.engine import Database
@@ -20,7 +22,8 @@ from store.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from store.failures import explain_constraint
 from store.models import ParticipantStatus, ParticipantTally, Wave, WaveProvinceQuota, WaveState
 from store.provinces import PROVINCES
-from store.uow import read_session, unit_of_work
+from store.operation import operation
+from store.uow import UnitOfWork, read_session
 
 explain_constraint("uq_wave_number", "wave.number_taken", Conflict)
 
@@ -110,6 +113,7 @@ class WaveView(WaveInput):
 
 
 def _view(wave: Wave, quotas: dict[str, int], funnel: Funnel | None = None) -> WaveView:
+    assert wave.id is not None  # a wave read or flushed
     return WaveView(
         **{name: getattr(wave, name) for name in INPUT_FIELDS},
         id=wave.id, state=wave.state, selection_seed=wave.selection_seed, selected_at=wave.selected_at,
@@ -119,9 +123,9 @@ def _view(wave: Wave, quotas: dict[str, int], funnel: Funnel | None = None) -> W
 
 async def province_quotas(session: AsyncSession, wave_id: int) -> dict[str, int]:
     rows = await session.execute(
-        select(WaveProvinceQuota.province_code, WaveProvinceQuota.quota)
-        .where(WaveProvinceQuota.wave_id == wave_id)
-        .order_by(WaveProvinceQuota.province_code)
+        select(col(WaveProvinceQuota.province_code), col(WaveProvinceQuota.quota))
+        .where(col(WaveProvinceQuota.wave_id) == wave_id)
+        .order_by(col(WaveProvinceQuota.province_code))
     )
     return dict(rows.all())
 
@@ -139,17 +143,17 @@ async def allow_long_statements(session: AsyncSession) -> None:
         )
 
 
-async def hold_waves(session: AsyncSession, wave_ids) -> None:
+async def hold_waves(session: AsyncSession, wave_ids: Iterable[int | None]) -> None:
     """Purchases and cancellations hold their participants' waves (FOR SHARE) until they commit:
     the sweep, which takes its wave FOR UPDATE, then never interleaves with them and its counts
     and returned balances are exact. (SQLite serialises writers anyway: a no-op there.)"""
     ids = sorted({wave_id for wave_id in wave_ids if wave_id is not None})
     if ids:
-        await session.execute(select(Wave.id).where(Wave.id.in_(ids)).with_for_update(read=True))
+        await session.execute(select(col(Wave.id)).where(col(Wave.id).in_(ids)).with_for_update(read=True))
 
 
 async def wave_by_number(session: AsyncSession, number: int, *, for_update: bool = False) -> Wave:
-    query = select(Wave).where(Wave.number == number)
+    query = select(Wave).where(col(Wave.number) == number)
     if for_update:
         query = query.with_for_update()
     wave = (await session.execute(query)).scalar_one_or_none()
@@ -168,78 +172,78 @@ async def _wave_to_edit(session: AsyncSession, wave_id: int, expected_version: i
     return wave
 
 
-async def create_wave(db: Database, actor: Actor, data: WaveInput) -> WaveView:
-    actor.require("wave.manage")
+@operation
+async def create_wave(uow: UnitOfWork, data: WaveInput) -> WaveView:
+    uow.actor.require("wave.manage")
     data = data.checked()
-    async with unit_of_work(db, actor) as uow:
-        wave = Wave(**asdict(data))
-        uow.session.add(wave)
-        await uow.session.flush()
-        uow.audit("wave.created", "wave", wave.id, after=asdict(data))
-        return _view(wave, {})
+    wave = Wave(**asdict(data))
+    uow.session.add(wave)
+    await uow.session.flush()
+    uow.audit("wave.created", "wave", wave.id, after=asdict(data))
+    return _view(wave, {})
 
 
-async def update_wave(db: Database, actor: Actor, wave_id: int, data: WaveInput, *, expected_version: int) -> WaveView:
+@operation
+async def update_wave(uow: UnitOfWork, wave_id: int, data: WaveInput, *, expected_version: int) -> WaveView:
     """Change a wave; its scheme is locked once the wave is in progress."""
-    actor.require("wave.manage")
+    uow.actor.require("wave.manage")
     data = data.checked()
-    async with unit_of_work(db, actor) as uow:
-        wave = await _wave_to_edit(uow.session, wave_id, expected_version)
-        before = {name: getattr(wave, name) for name in INPUT_FIELDS}
-        after = asdict(data)
-        if wave.state in LOCKED_STATES:
-            changed = [name for name in SCHEME_FIELDS if before[name] != after[name]]
-            if changed:
-                raise RuleViolation("wave.scheme_locked", number=wave.number, fields=", ".join(changed))
-            if before["quota"] != after["quota"]:
-                raise RuleViolation("wave.quota_locked", number=wave.number)
-        for name, value in after.items():
-            setattr(wave, name, value)
-        uow.audit("wave.updated", "wave", wave.id, before=before, after=after)
-        await uow.session.flush()
-        return _view(wave, await province_quotas(uow.session, wave.id))
+    wave = await _wave_to_edit(uow.session, wave_id, expected_version)
+    before = {name: getattr(wave, name) for name in INPUT_FIELDS}
+    after = asdict(data)
+    if wave.state in LOCKED_STATES:
+        changed = [name for name in SCHEME_FIELDS if before[name] != after[name]]
+        if changed:
+            raise RuleViolation("wave.scheme_locked", number=wave.number, fields=", ".join(changed))
+        if before["quota"] != after["quota"]:
+            raise RuleViolation("wave.quota_locked", number=wave.number)
+    for name, value in after.items():
+        setattr(wave, name, value)
+    uow.audit("wave.updated", "wave", wave.id, before=before, after=after)
+    await uow.session.flush()
+    return _view(wave, await province_quotas(uow.session, wave_id))
 
 
+@operation
 async def set_province_quotas(
-    db: Database, actor: Actor, wave_id: int, quotas: dict[str, int], *, expected_version: int
+    uow: UnitOfWork, wave_id: int, quotas: dict[str, int], *, expected_version: int
 ) -> WaveView:
     """Replace the wave's per-province quotas (before selection). Provinces without a quota
     share what the province quotas leave of the total quota."""
-    actor.require("wave.manage")
+    uow.actor.require("wave.manage")
     for code, quota in quotas.items():
         if code not in PROVINCES:
             raise InvalidInput("input.province", field="province", value=code)
         if quota < 0:
             raise InvalidInput("wave.not_negative", field="quota", value=quota)
-    async with unit_of_work(db, actor) as uow:
-        wave = await _wave_to_edit(uow.session, wave_id, expected_version)
-        if wave.state in LOCKED_STATES:
-            raise RuleViolation("wave.quota_locked", number=wave.number)
-        if sum(quotas.values()) > wave.quota:
-            raise RuleViolation("wave.province_quotas_exceed", total=sum(quotas.values()), quota=wave.quota)
-        before = await province_quotas(uow.session, wave.id)
-        await uow.session.execute(delete(WaveProvinceQuota).where(WaveProvinceQuota.wave_id == wave.id))
-        uow.session.add_all(
-            WaveProvinceQuota(wave_id=wave.id, province_code=code, quota=quota) for code, quota in sorted(quotas.items())
-        )
-        flag_modified(wave, "quota")  # the quotas are part of the wave: its version moves with them
-        uow.audit("wave.province_quotas_set", "wave", wave.id, before={"quotas": before}, after={"quotas": quotas})
-        await uow.session.flush()
-        return _view(wave, dict(sorted(quotas.items())))
+    wave = await _wave_to_edit(uow.session, wave_id, expected_version)
+    if wave.state in LOCKED_STATES:
+        raise RuleViolation("wave.quota_locked", number=wave.number)
+    if sum(quotas.values()) > wave.quota:
+        raise RuleViolation("wave.province_quotas_exceed", total=sum(quotas.values()), quota=wave.quota)
+    before = await province_quotas(uow.session, wave_id)
+    await uow.session.execute(delete(WaveProvinceQuota).where(col(WaveProvinceQuota.wave_id) == wave_id))
+    uow.session.add_all(
+        WaveProvinceQuota(wave_id=wave_id, province_code=code, quota=quota) for code, quota in sorted(quotas.items())
+    )
+    flag_modified(wave, "quota")  # the quotas are part of the wave: its version moves with them
+    uow.audit("wave.province_quotas_set", "wave", wave.id, before={"quotas": before}, after={"quotas": quotas})
+    await uow.session.flush()
+    return _view(wave, dict(sorted(quotas.items())))
 
 
-async def set_wave_state(db: Database, actor: Actor, wave_id: int, state: str, *, expected_version: int) -> WaveView:
+@operation
+async def set_wave_state(uow: UnitOfWork, wave_id: int, state: str, *, expected_version: int) -> WaveView:
     """Open a planned wave's registration, or close a wave in progress."""
-    actor.require("wave.manage")
-    async with unit_of_work(db, actor) as uow:
-        wave = await _wave_to_edit(uow.session, wave_id, expected_version)
-        if state not in MANUAL_TRANSITIONS.get(WaveState(wave.state), set()):
-            raise RuleViolation("wave.bad_transition", number=wave.number, current=wave.state, wanted=state)
-        before = wave.state
-        wave.state = state
-        uow.audit("wave.state_changed", "wave", wave.id, before={"state": before}, after={"state": state})
-        await uow.session.flush()
-        return _view(wave, await province_quotas(uow.session, wave.id))
+    uow.actor.require("wave.manage")
+    wave = await _wave_to_edit(uow.session, wave_id, expected_version)
+    if state not in MANUAL_TRANSITIONS.get(WaveState(wave.state), set()):
+        raise RuleViolation("wave.bad_transition", number=wave.number, current=wave.state, wanted=state)
+    before = wave.state
+    wave.state = state
+    uow.audit("wave.state_changed", "wave", wave.id, before={"state": before}, after={"state": state})
+    await uow.session.flush()
+    return _view(wave, await province_quotas(uow.session, wave_id))
 
 
 async def _funnels(session: AsyncSession) -> tuple[dict[int, dict[str, int]], int]:
@@ -249,7 +253,8 @@ async def _funnels(session: AsyncSession) -> tuple[dict[int, dict[str, int]], in
     counts: dict[int, dict[str, int]] = {}
     pool = 0
     for wave_key, status, n in await session.execute(
-        select(ParticipantTally.wave_key, ParticipantTally.status, ParticipantTally.n).where(ParticipantTally.n != 0)
+        select(col(ParticipantTally.wave_key), col(ParticipantTally.status), col(ParticipantTally.n))
+        .where(col(ParticipantTally.n) != 0)
     ):
         if wave_key == 0:
             pool += n if status == ParticipantStatus.REGISTERED else 0
@@ -273,16 +278,18 @@ async def list_waves(db: Database, actor: Actor) -> list[WaveView]:
     """Every wave, newest first, with its funnel (a handful of rows: waves are few)."""
     actor.require("wave.read")
     async with read_session(db, replica=True) as session:
-        waves = (await session.execute(select(Wave).order_by(Wave.number.desc()))).scalars().all()
+        waves = (await session.execute(select(Wave).order_by(col(Wave.number).desc()))).scalars().all()
         counts, pool = await _funnels(session)
         quotas = await session.execute(select(WaveProvinceQuota))
         by_wave: dict[int, dict[str, int]] = {}
         for quota in quotas.scalars():
             by_wave.setdefault(quota.wave_id, {})[quota.province_code] = quota.quota
-        return [
-            _view(wave, dict(sorted(by_wave.get(wave.id, {}).items())), _funnel(wave, counts.get(wave.id, {}), pool))
-            for wave in waves
-        ]
+        views = []
+        for wave in waves:
+            assert wave.id is not None  # a wave read
+            funnel = _funnel(wave, counts.get(wave.id, {}), pool)
+            views.append(_view(wave, dict(sorted(by_wave.get(wave.id, {}).items())), funnel))
+        return views
 
 
 @dataclass(frozen=True)
@@ -296,12 +303,15 @@ async def wave_options(db: Database, actor: Actor) -> list[WaveOption]:
     """The waves, newest first, without their funnels (for filters: cheap at any size)."""
     actor.require("wave.read")
     async with read_session(db) as session:
-        rows = await session.execute(select(Wave.id, Wave.number, Wave.year).order_by(Wave.number.desc()))
-        return [WaveOption(*row) for row in rows]
+        rows = await session.execute(
+            select(col(Wave.id), col(Wave.number), col(Wave.year)).order_by(col(Wave.number).desc())
+        )
+        return [WaveOption(row.id, row.number, row.year) for row in rows]
 
 
 async def get_wave(db: Database, actor: Actor, number: int) -> WaveView:
     actor.require("wave.read")
     async with read_session(db) as session:
         wave = await wave_by_number(session, number)
+        assert wave.id is not None  # a wave read
         return _view(wave, await province_quotas(session, wave.id))
