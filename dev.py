@@ -7,7 +7,7 @@ Needs nothing but Python 3.11+. On first use (and whenever pyproject.toml change
     demo [ARGS]   the console on a fresh demo database (`mitra demo ARGS`)
     test [ARGS]   the lint checks, then the whole test suite on every core (`pytest -n auto`);
                   with ARGS, exactly `pytest ARGS` (no lint)
-    lint          ruff and import-linter (the layering contracts in pyproject.toml)
+    lint          ruff, import-linter (the layering contracts) and mypy, as configured in pyproject.toml
     bench [ARGS]  every benchmark, one table (`bench/run.py --scale 1m|5m|20m --postgres URL`)
     mitra [ARGS]  any other `mitra` command
 """
@@ -46,8 +46,9 @@ def ensure_environment() -> None:
 
 
 def lint() -> int:
-    """ruff (bug patterns, unused code) and import-linter (the layers stay apart)."""
-    for check in (["ruff", "check", "."], ["lint-imports"]):
+    """ruff (bug patterns, unused code), import-linter (the layers stay apart) and mypy (the
+    types; strict on the store)."""
+    for check in (["ruff", "check", "."], ["lint-imports"], ["mypy"]):
         print("$", " ".join(check), flush=True)
         if subprocess.run([str(BIN / check[0]), *check[1:]], cwd=ROOT).returncode != 0:
             print(f"{check[0]} found problems; fix them before the suite runs.", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -30,7 +31,8 @@ class ConfirmScreen(ModalScreen[bool]):
         Binding("y", "answer(True)", "keys.yes", id="mitra.confirm.yes"),
     ]
 
-    def __init__(self, title: str, body: str, *, yes_label: str | None = None) -> None:
+    def __init__(self, title: str | Text, body: str | Text, *, yes_label: str | None = None) -> None:
+        # Text, not str, where the sentence carries an operator's own words (never read as markup).
         super().__init__()
         self._title = title
         self._body = body
