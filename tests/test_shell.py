@@ -217,3 +217,23 @@ async def test_the_demo_login_names_each_operator_s_roles_in_the_operator_s_lang
             assert "tokopedia      staf platform @ tokopedia" in lines
     finally:
         set_language("en")
+
+
+async def test_logging_out_from_a_detail_screen_leaves_nothing_of_that_operator_behind(db, actors):
+    from screens.applications_review import ReviewScreen
+    from tests.application_support import submit
+
+    await submit(db, actors.reviewer, brand_name="Kelas Pergi")
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "reviewer")
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReviewScreen))
+        app.action_logout()
+        await wait_until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        assert [type(screen) for screen in app.screen_stack[1:]] == [LoginScreen]
+        await login(pilot, "approver")
+        assert [type(screen) for screen in app.screen_stack[1:]] == [ShellScreen]
+        assert app.screen.app.actor.username == "approver"

@@ -286,11 +286,21 @@ class MitraApp(ServiceCaller, App):
         """Deactivated, roles changed or session ended by an admin: say so and go back to login."""
         self.notify(describe_error(error), title=t("shell.session_ended_title"), severity="error", timeout=30)
         self.actor = None
-        self.switch_screen(LoginScreen(self.demo_operators))
+        self.call_later(self._back_to_login)
 
     def action_logout(self) -> None:
-        self.run_worker(self._end_own_session(), group="logout", exit_on_error=False)
-        self.switch_screen(LoginScreen(self.demo_operators))
+        self.run_worker(self._end_own_session(), group="logout", exit_on_error=False)  # takes the actor away
+        self.call_later(self._back_to_login)
+
+    async def _back_to_login(self) -> None:
+        await self._drop_screens_of_the_operator()
+        await self.switch_screen(LoginScreen(self.demo_operators))
+
+    async def _drop_screens_of_the_operator(self) -> None:
+        """Every screen the operator opened goes, not only the top one: nothing of theirs (a shell
+        with their data, a review half done) may wait under the next operator's login."""
+        while len(self.screen_stack) > 2:  # the base screen and the one the login replaces
+            await self.pop_screen()
 
     # --- errors --------------------------------------------------------------------------
 
@@ -477,8 +487,7 @@ class MitraApp(ServiceCaller, App):
         except MitraError as error:
             self.show_error(error)
             return False
-        while len(self.screen_stack) > 2:
-            await self.pop_screen()
+        await self._drop_screens_of_the_operator()
         self.actor = actor
         await self.switch_screen(_shell()())
         return True

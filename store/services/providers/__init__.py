@@ -2,7 +2,7 @@
 
 States (every move is audited with who, when and why):
 
-    inventoried -> submitted -> in_curation -> approved | rejected      (curation.py decides)
+    inventoried -> submitted -> in_curation -> approved | rejected      (the curation package decides)
     approved -> suspended -> approved again ("reinstated")
 
 A provider comes in through a platform: platform staff inventory and submit their own platform's
