@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tui.i18n import t
 
 
@@ -22,9 +24,10 @@ class SortChoice:
     def sort_text(self) -> str:
         return t(f"{self.SORT_TEXT}{self.sort}")
 
-    def reload(self) -> None:
-        """Load the list again, in the order now chosen: the area's own."""
-        raise NotImplementedError
+    if TYPE_CHECKING:
+        # Each area brings its own (it loads the list again, in the order now chosen); declared
+        # here for the type checker only, so that nothing could shadow the area's.
+        def reload(self) -> None: ...
 
     def action_next_sort(self) -> None:
         self._sort_index = (self._sort_index + 1) % len(self.SORTS)
