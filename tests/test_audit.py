@@ -95,6 +95,8 @@ async def test_verify_names_the_first_altered_event(db, db_url):
     result = mitra("audit", "verify", "--db", db_url, "--operator", "auditor")
     assert result.returncode == 1
     assert "event 5" in result.stderr and "altered" in result.stderr
+    # The triggers dropped to do it are named too: restoring them is separate work.
+    assert "The guard triggers are missing too (audit_" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -95,10 +95,11 @@ WATCH_CODES = False
 CODES: set[str] = set()
 _CODE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:, [a-z][a-z0-9]*(?:_[a-z0-9]+)+)*")
 # Where a code is the right word: a file's own column names ("family_card"), as its header has
-# them; the database's guard triggers by name, for whoever restores them.
+# them; the database's guard triggers and runtime role by name, for whoever restores or grants them.
 NAMES_AS_THEY_ARE = {"cli.import.row_error": {"column"}, "cli.payments.row_error": {"column"},
                      "input.csv.header": {"expected", "missing", "unknown"},
-                     "shell.guards_missing": {"guards"}, "cli.audit.broken_guards": {"guards"}}
+                     "shell.guards_missing": {"guards"}, "cli.audit.broken_guards": {"guards"},
+                     "cli.audit.guards_gone_too": {"guards"}, "cli.db.runtime_role": {"role"}}
 
 
 def _singular(key: str, params: dict[str, Any]) -> str:

@@ -38,10 +38,13 @@ def verify(anchors, db_url, operator_name) -> None:
         click.echo(t("cli.audit.intact", count=result.checked))
         click.echo(t("cli.audit.anchor", anchor=result.anchor))
         return
-    raise Failure(t(
-        f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked,
-        guards=", ".join(result.missing_guards), fingerprint=result.key_fingerprint,
-    ))
+    guards = ", ".join(result.missing_guards)
+    if result.problem == "guards":
+        raise Failure(t("cli.audit.broken_guards", guards=guards))
+    broken = t(f"cli.audit.broken_{result.problem}", id=result.broken_id, count=result.checked,
+               fingerprint=result.key_fingerprint)
+    # A rewritten chain with its guards gone: the auditor hears both (they call for different work).
+    raise Failure(f"{broken}\n{t('cli.audit.guards_gone_too', guards=guards)}" if guards else broken)
 
 
 @audit_group.command("export")
