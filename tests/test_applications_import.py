@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from store.csvio import decode
@@ -14,7 +13,7 @@ from store.models import AuditEvent, PlatformApplication
 from store.services.application_intake import import_applications
 from store.uow import read_session
 from tests.application_support import ALL_PROVINCES
-from tui.cli import main
+from tests.cli_support import mitra
 
 HEADER = "legal_name,brand_name,legal_form,nib,npwp,portal_url,provinces,third_party_providers,submitted_on"
 
@@ -86,10 +85,7 @@ async def test_importing_needs_the_intake_permission(db, actors):
 
 
 def _run(db_url: str, path, *extra: str):
-    return CliRunner().invoke(
-        main, ["import", "applications", str(path), "--db", db_url, "--operator", "reviewer", "--lang", "en", *extra],
-        env={"MITRA_PASSWORD": "demo"},
-    )
+    return mitra("import", "applications", str(path), "--db", db_url, "--operator", "reviewer", "--lang", "en", *extra)
 
 
 def test_cli_exit_status_and_messages(db_url, tmp_path):
@@ -99,12 +95,12 @@ def test_cli_exit_status_and_messages(db_url, tmp_path):
     wrong.write_text("name,nib\nx,1\n")
 
     result = _run(db_url, good)
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     assert "Read 2 rows: 2 imported, 0 rejected." in result.output
 
     errors_csv = tmp_path / "errors.csv"
     result = _run(db_url, mixed, "--errors", str(errors_csv))
-    assert result.exit_code == 2
+    assert result.returncode == 2
     assert 'line 3, column nib: NIB: "12345" is not a NIB (13 digits).' in result.output
     assert "line 4, column provinces: Provinces: unknown province code 77." in result.output
     assert "line 7, column nib: NIB: this company already has an application under way" in result.output
@@ -113,26 +109,23 @@ def test_cli_exit_status_and_messages(db_url, tmp_path):
     assert header[0] == "legal_name" and header[-2:] == ["error_line", "error_reason"]  # the file's columns, then why
 
     result = _run(db_url, wrong)
-    assert result.exit_code == 1
+    assert result.returncode == 1
     assert "Wrong header" in result.output
 
     result = _run(db_url, tmp_path / "missing.csv")
-    assert result.exit_code == 1 and "Cannot read" in result.output
+    assert result.returncode == 1 and "Cannot read" in result.output
 
 
 def test_platforms_commands_list_and_roll_obligations(db_url):
     def run(*args: str):
-        return CliRunner().invoke(
-            main, ["platforms", *args, "--db", db_url, "--operator", "admin", "--lang", "en"],
-            env={"MITRA_PASSWORD": "demo"},
-        )
+        return mitra("platforms", *args, "--db", db_url, "--operator", "admin", "--lang", "en")
 
     result = run("roll-obligations", "--through", "2026-11-15", "--start", "2026-10-01")
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     assert "Obligation periods opened through 2026-11-15: 160 new items for 8 platforms." in result.output
     result = run("roll-obligations", "--through", "2026-11-15")
     assert "0 new items" in result.output
     result = run("list")
-    assert result.exit_code == 0
+    assert result.returncode == 0
     lines = [line for line in result.output.splitlines() if line.startswith("tokopedia")]
     assert lines and "active" in lines[0] and "overdue reports" in lines[0]

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from textual.widgets import Static
 
 from store import migrate
-from tests.cli_support import mitra
+from tests.cli_support import mitra_process
 from tests.tui_support import SIZE, console, login, settle, wait_until
 from tui import logfile
 
@@ -69,8 +69,8 @@ async def test_an_unexpected_error_in_the_console_names_the_log_file_which_holds
 async def test_a_command_s_unexpected_error_is_one_line_naming_the_log_file(db, db_url, tmp_path):
     await _drop_keys_table(db)
     own_logs = tmp_path / "logs"
-    result = mitra("operators", "keys", "list", "--db", db_url, "--operator", "admin",
-                   password="demo", env={logfile.LOG_DIR_ENV: str(own_logs)})
+    result = mitra_process("operators", "keys", "list", "--db", db_url, "--operator", "admin",
+                           password="demo", env={logfile.LOG_DIR_ENV: str(own_logs)})
     assert result.returncode == 1
     [line] = result.stderr.strip().splitlines()
     assert line.startswith("Unexpected error:") and str(own_logs / "mitra.log") in line

@@ -8,7 +8,6 @@ import datetime as dt
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from store.errors import InvalidInput
@@ -16,7 +15,7 @@ from store.models import AuditEvent, ExclusionEntry, ExclusionList, Participant
 from store.services import participant_import
 from store.uow import read_session
 from tests.participants_support import HEADER, person, write_csv
-from tui.cli import main
+from tests.cli_support import mitra
 
 
 async def registry(db) -> dict[str, Participant]:
@@ -152,14 +151,13 @@ async def test_only_admins_and_coordinators_import(db, actors, tmp_path):
 # --- the command ---------------------------------------------------------------------------
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(main, list(args), env={"MITRA_PASSWORD": "demo"}, catch_exceptions=False)
+invoke = mitra
 
 
 def test_command_exit_status_0_2_1_with_a_summary_and_an_error_file(db_url, tmp_path):
     good = write_csv(tmp_path / "good.csv", [person(), person()])
     result = invoke("import", "participants", str(good), "--db", db_url, "--operator", "coordinator", "--lang", "en")
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     assert "Read 2 rows: 2 imported, 0 rejected." in result.output
 
     errors = tmp_path / "errors.csv"
@@ -167,7 +165,7 @@ def test_command_exit_status_0_2_1_with_a_summary_and_an_error_file(db_url, tmp_
     mixed = write_csv(tmp_path / "mixed.csv", rows)
     result = invoke("import", "participants", str(mixed), "--errors", str(errors), "--db", db_url,
                     "--operator", "coordinator", "--lang", "en")
-    assert result.exit_code == 2
+    assert result.returncode == 2
     assert "Read 6 rows: 2 imported, 4 rejected." in result.output
     assert "line 3, column nik: NIK" in result.output and "is not a real date" in result.output
     with errors.open(encoding="utf-8") as handle:
@@ -194,17 +192,17 @@ def test_command_exit_status_0_2_1_with_a_summary_and_an_error_file(db_url, tmp_
 
     wrong = write_csv(tmp_path / "wrong.csv", [person()], header=HEADER[:-1])
     result = invoke("import", "participants", str(wrong), "--db", db_url, "--operator", "coordinator", "--lang", "en")
-    assert result.exit_code == 1
+    assert result.returncode == 1
     assert "Wrong header" in result.output and "missing: family_card" in result.output
 
 
 def test_command_dry_run_and_rerun(db_url, tmp_path):
     path = write_csv(tmp_path / "p.csv", [person(), person()])
     dry = invoke("import", "participants", str(path), "--dry-run", "--db", db_url, "--operator", "admin", "--lang", "en")
-    assert dry.exit_code == 0 and "Dry run: read 2 rows, 2 would be imported" in dry.output
-    assert invoke("import", "participants", str(path), "--db", db_url, "--operator", "admin").exit_code == 0
+    assert dry.returncode == 0 and "Dry run: read 2 rows, 2 would be imported" in dry.output
+    assert invoke("import", "participants", str(path), "--db", db_url, "--operator", "admin").returncode == 0
     rerun = invoke("import", "participants", str(path), "--db", db_url, "--operator", "admin", "--lang", "en")
-    assert rerun.exit_code == 2 and "0 imported, 2 rejected" in rerun.output
+    assert rerun.returncode == 2 and "0 imported, 2 rejected" in rerun.output
 
 
 # --- exclusion lists -----------------------------------------------------------------------
@@ -249,7 +247,7 @@ def test_exclusion_command(db_url, tmp_path):
     path.write_text(f"nik\n{person()['nik']}\n", encoding="utf-8")
     result = invoke("import", "exclusions", str(path), "--kind", "excluded_occupation", "--source", "BKN",
                     "--date", "2021-03-01", "--db", db_url, "--operator", "coordinator", "--lang", "en")
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.output
     assert "0 participants of the registry are on it" in result.output
     assert "1 imported, 0 rejected" in result.output
 

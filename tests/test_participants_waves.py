@@ -16,6 +16,7 @@ from store.models import AuditEvent, BlacklistEntry, Participant, Wave
 from store.services import enrollments, participant_import, registry, selection, waves
 from store.uow import read_session, unit_of_work
 from tests.participants_support import add_participants, make_listing, person, wave_input, write_csv
+from tests.cli_support import mitra
 
 START = dt.date(2024, 3, 1)
 # A moment inside the 2024 wave's purchase window (first purchases are refused after it).
@@ -342,17 +343,12 @@ async def test_purchases_racing_the_sweep_leave_exact_books(db_url, actors):
 
 
 def test_wave_commands_select_list_rejections_and_sweep(db_url, tmp_path):
-    from click.testing import CliRunner
-
-    from tui.cli import main
-
     def run(*args: str):
-        return CliRunner().invoke(main, [*args, "--db", db_url, "--lang", "en"], env={"MITRA_PASSWORD": "demo"},
-                                  catch_exceptions=False)
+        return mitra(*args, "--db", db_url, "--lang", "en")
 
     people = [adult() for _ in range(3)] + [adult(birth=dt.date(2010, 1, 1), name="Anak Sekolah")]
     path = write_csv(tmp_path / "p.csv", people)
-    assert run("import", "participants", str(path), "--operator", "coordinator").exit_code == 0
+    assert run("import", "participants", str(path), "--operator", "coordinator").returncode == 0
 
     async def make_wave():
         from store.engine import create_database
@@ -380,7 +376,7 @@ def test_wave_commands_select_list_rejections_and_sweep(db_url, tmp_path):
     recent = dt.date.today() - dt.timedelta(days=2)
     asyncio.run(make_wave())
     selected_ = run("waves", "select", "7", "--seed", "99", "--operator", "coordinator")
-    assert selected_.exit_code == 0
+    assert selected_.returncode == 0
     assert "Wave 7 selected with seed 99: 4 registered, 2 selected, 1 not eligible." in selected_.output
     assert "Younger than 18 on the start date: 1" in selected_.output
     listed = run("waves", "list", "--operator", "auditor")
@@ -388,12 +384,12 @@ def test_wave_commands_select_list_rejections_and_sweep(db_url, tmp_path):
     rejected = run("waves", "rejections", "7", "--list", "--operator", "auditor")
     assert "Anak Sekolah" in rejected.output and "Younger than 18" in rejected.output
     denied = run("waves", "sweep", "7", "--operator", "reviewer")
-    assert denied.exit_code == 1 and "Your roles do not allow this" in denied.output
+    assert denied.returncode == 1 and "Your roles do not allow this" in denied.output
     early = run("waves", "sweep", "7", "--operator", "coordinator")
-    assert early.exit_code == 1
+    assert early.returncode == 1
     asyncio.run(let_the_deadline_pass())
     swept = run("waves", "sweep", "7", "--operator", "coordinator")
-    assert swept.exit_code == 0
+    assert swept.returncode == 0
     assert "2 cards revoked, 2 NIKs blacklisted, Rp7,000,000 returned." in swept.output
 
 

@@ -5,11 +5,9 @@ The check is the store's (obligations.fee_disbursement_check), shown on the plat
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import pytest
-from click.testing import CliRunner
 from textual.widgets import DataTable, Input, Static
 
 from screens.platforms_detail import PlatformScreen, SubmissionPrompt
@@ -20,8 +18,7 @@ from store.services.payments import batches, browse, files
 from store.services.payments.payables import CandidateFilter, Scope
 from tests.payments_support import PaymentWorld, pay_in_full
 from tests.tui_support import SIZE, console, login, settle, wait_until
-from tui.cli import main
-from tui.i18n import set_language
+from tests.cli_support import amitra
 
 # Results are dated by the UTC day they were recorded.
 TODAY = dt.datetime.now(dt.UTC).date()
@@ -112,15 +109,9 @@ async def test_the_cli_prints_the_check(db, db_url, actors, world, tmp_path):
     item = await _fee_item(db, actors.tokopedia, tokopedia)
     await obligations.record_submission(db, actors.tokopedia, item.id, TODAY, "TKP/FEES", expected_version=item.version,
                                         reported_idr=1_114_000, today=TODAY)
-    runner = CliRunner()
-    result = await asyncio.to_thread(
-        runner.invoke, main,
-        ["platforms", "fee-check", "tokopedia", "--period", TODAY.strftime("%Y-%m"), "--db", db_url,
-         "--operator", "auditor", "--lang", "en"],
-        env={"MITRA_PASSWORD": "demo"},
-    )
-    set_language("en")
-    assert result.exit_code == 0, result.output
+    result = await amitra("platforms", "fee-check", "tokopedia", "--period", TODAY.strftime("%Y-%m"), "--db", db_url,
+                          "--operator", "auditor", "--lang", "en")
+    assert result.returncode == 0, result.output
     assert ("paid to the platform Rp1,300,000 for 2 fee lines; its commission Rp186,000; owed on to providers (net)"
             " Rp1,114,000. Reported Rp1,114,000: it agrees.") in result.output
     assert "LP Kelas Kita" in result.output

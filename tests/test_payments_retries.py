@@ -4,11 +4,9 @@ with a reason (audited). A failure on the payer's side comes back at once."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from textual.widgets import Input
@@ -20,11 +18,10 @@ from store.services.payments import accounts, batches, browse, failures, files
 from store.services.payments.payables import Scope
 from tests.payments_support import PaymentWorld
 from tests.tui_support import SIZE, console, login, wait_until
-from tui.cli import main
-from tui.i18n import set_language
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.prompt import PromptScreen
+from tests.cli_support import amitra
 
 INCENTIVES = Scope.incentives(1, "BNI")
 FEES = Scope.fees("tokopedia")
@@ -243,24 +240,18 @@ async def test_the_cli_allows_a_retry_with_a_reason(db, db_url, actors, world, t
     (closed, _), _ = await _two_trainees(db, world)
     batch, (closed_line, other) = await _send(db, actors, INCENTIVES, tmp_path)
     await _results(db, actors, batch.id, [closed_line, other], ["account closed", None])
-    runner = CliRunner()
-
     async def mitra(*args):
-        result = await asyncio.to_thread(
-            runner.invoke, main, ["payments", *args, "--db", db_url, "--lang", "en"], env={"MITRA_PASSWORD": "demo"},
-        )
-        set_language("en")
-        return result
+        return await amitra("payments", *args, "--db", db_url, "--lang", "en")
 
     held = await mitra("candidates", "--wave", "1", "--payer", "BNI", "--operator", "finance")
     assert "1 more wait for a changed account" in held.output
     missing = await mitra("allow-retry", str(closed_line["id"]), "--operator", "finance")
-    assert missing.exit_code == 2  # --reason is required
+    assert missing.returncode == 2  # --reason is required
     done = await mitra("allow-retry", str(closed_line["id"]), "--reason", "Bank letter 12/2026", "--operator", "finance")
-    assert done.exit_code == 0, done.output
+    assert done.returncode == 0, done.output
     assert f"Line {closed_line['id']} ({closed_line['item_key']}): its item may be paid again" in done.output
     again = await mitra("allow-retry", str(closed_line["id"]), "--reason", "again", "--operator", "approver")
-    assert again.exit_code == 1 and "was already allowed" in again.output
+    assert again.returncode == 1 and "was already allowed" in again.output
 
 
 async def test_the_batch_screen_offers_the_override_on_a_held_line(db, actors, world, tmp_path):

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import json
-import os
-import sys
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,18 +11,14 @@ from sqlalchemy import select
 from store.models import Provider, ProviderDocument, ProviderPlatform
 from store.uow import read_session
 from tests import providers_support as ps
+from tests.cli_support import amitra
 
-MITRA = str(Path(sys.executable).with_name("mitra"))
 HEADER = "name,legal_form,nib,npwp,province,address,online,offline,founded_on,platforms,documents_present"
 
 
 async def mitra(*args: str, operator: str = "tokopedia") -> tuple[int, str, str]:
-    env = dict(os.environ, MITRA_PASSWORD="demo", LANG="en_US.UTF-8")
-    process = await asyncio.create_subprocess_exec(
-        MITRA, *args, "--operator", operator, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
-    )
-    out, err = await process.communicate()
-    return process.returncode, out.decode(), err.decode()
+    ran = await amitra(*args, "--operator", operator)
+    return ran.returncode, ran.stdout, ran.stderr
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
