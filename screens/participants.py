@@ -94,6 +94,9 @@ class ParticipantsArea(InConsole, SortChoice, Area):
              ("wave", "participants.col.wave"), ("balance", "participants.col.balance")],
             _row, id="participants-table",
             reference=lambda row: row.card_number,  # the NIK is copied only from its reveal
+            # At 80 columns: status, wave and balance stay whole; born and sex wait for a wider
+            # terminal (or the person's own screen), and a long name is cut first.
+            hide_below={"birth": 100, "sex": 100}, gives_way="name",
         )
 
     def on_mount(self) -> None:

@@ -432,3 +432,38 @@ async def test_o_orders_the_registry_by_name_and_newest_first_and_the_status_lin
             await pilot.press("o")
             await wait_until(pilot, lambda words=words: words in str(status.render()) and table.row_count == 3)
             assert table.selected_row().full_name == first
+
+
+def table_lines(table: PagedTable, count: int) -> list[str]:
+    """The table's first lines as the terminal shows them (header first)."""
+    return ["".join(segment.text for segment in table.render_line(y)) for y in range(count)]
+
+
+async def test_at_80_columns_status_wave_and_balance_stay_whole_and_a_long_name_gives_way(db, actors):
+    long_name = "Raden Ajeng Kartika Sari Dewi Anggraini"
+    await add_participants(db, actors.coordinator, [person(name=long_name), person(name="Ani")])
+    await waves.create_wave(db, actors.admin, wave_input(quota=2))
+    await selection.select_participants(db, actors.coordinator, 7, seed=1)
+    app = console(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "coordinator")
+        table = await open_participants(pilot)
+        await wait_until(pilot, lambda: table.row_count == 2)
+        for language, status, balance, born in (("en", "selected", "Rp3,500,000", "Born"),
+                                                ("id", "terpilih", "Rp3.500.000", "Lahir")):
+            app.switch_language(language)
+            await wait_until(pilot, lambda: table.row_count == 2)
+            header, *rows = table_lines(table, 3)
+            assert born not in header and "Status" in header, header
+            assert all(status in row and row.rstrip().endswith(balance) for row in rows), rows
+            assert all(len(line.rstrip()) <= table.scrollable_content_region.width for line in (header, *rows))
+            [cut] = [row for row in rows if "Raden Ajeng" in row]
+            assert long_name not in cut and "…" in cut, "the name is what gives way"
+        # Wider, the person's birth date and sex come back, the whole name too; the cursor stays put.
+        table.move_cursor(row=1)
+        chosen = table.selected_row().full_name
+        await pilot.resize_terminal(130, 40)
+        await wait_until(pilot, lambda: "Lahir" in table_lines(table, 1)[0])
+        assert any(long_name in row for row in table_lines(table, 3))
+        assert table.selected_row().full_name == chosen
+        app.switch_language("en")

@@ -8,9 +8,12 @@ DataTable itself renders only the visible lines.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from rich.cells import cell_len
+from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
@@ -57,13 +60,24 @@ class PagedTable(ServiceCaller, DataTable):
         *,
         page_size: int = 100,
         reference: Callable[[Any], str | None] | None = None,
+        hide_below: Mapping[str, int] | None = None,
+        gives_way: str | None = None,
         **kwargs: Any,
     ) -> None:
         """`columns`: (key, catalog key of the label); `render_row(row)` -> (row key, cells).
         `reference(row)`: what `y` copies (an application or batch number, a card number); by
-        default the first cell, which is the record's number in most lists."""
+        default the first cell, which is the record's number in most lists.
+
+        On small terminals (field staff's 80 columns) the columns that matter stay whole:
+        `hide_below` leaves a column out while the table is narrower than the width given for it
+        (exports still carry it), and the `gives_way` column (a name) is cut, with an ellipsis,
+        before any other would be."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._column_spec = list(columns)
+        self._hide_below = dict(hide_below or {})
+        self._gives_way = gives_way
+        self._shown = list(range(len(self._column_spec)))  # indexes into _column_spec
+        self._natural = [cell_len(t(label)) for _key, label in self._column_spec]  # widest cell so far
         self._render_row = render_row
         self._page_size = page_size
         self._reference = reference or (lambda row: str(render_row(row)[1][0]))
@@ -83,10 +97,59 @@ class PagedTable(ServiceCaller, DataTable):
         self.relabel()
 
     def relabel(self) -> None:
-        """(Re)create the columns with labels in the current language."""
+        """(Re)create the columns with labels in the current language, those the width allows,
+        and put back the rows already loaded."""
+        selected = self.selected_row()
+        self._shown = self._columns_for(self.size.width)
         self.clear(columns=True)
-        for key, label in self._column_spec:
+        for index in self._shown:
+            key, label = self._column_spec[index]
             self.add_column(t(label), key=key)
+            self._natural[index] = max(self._natural[index], cell_len(t(label)))
+        for key, row in self.rows_by_key.items():
+            self.add_row(*self._cells(self._render_row(row)[1]), key=key)
+        if selected is not None:
+            self.move_cursor(row=self.get_row_index(self._render_row(selected)[0]))
+        self._fit()
+
+    # The narrowest a name that gives way is cut to: still enough to tell people apart.
+    GIVES_WAY_MIN = 12
+
+    def _columns_for(self, width: int) -> list[int]:
+        return [index for index, (key, _label) in enumerate(self._column_spec)
+                if width == 0 or width >= self._hide_below.get(key, 0)]
+
+    def _cells(self, cells: Sequence[Any]) -> list[Any]:
+        """A row's cells for the columns shown, noting how wide each column wants to be."""
+        shown = []
+        for index in self._shown:
+            cell = cells[index]
+            self._natural[index] = max(self._natural[index], cell_len(str(cell)))
+            if self._column_spec[index][0] == self._gives_way and isinstance(cell, str):
+                cell = Text(cell, overflow="ellipsis", no_wrap=True)
+            shown.append(cell)
+        return shown
+
+    def on_resize(self, _event: events.Resize) -> None:
+        if self._columns_for(self.size.width) != self._shown:
+            self.relabel()
+        else:
+            self._fit()
+
+    def _fit(self) -> None:
+        """Give the `gives_way` column what the others leave of the width, up to its widest cell."""
+        if self._gives_way is None or self._gives_way not in self.columns:
+            return
+        padding = 2 * self.cell_padding
+        at = next(index for index in self._shown if self._column_spec[index][0] == self._gives_way)
+        others = sum(self._natural[index] + padding for index in self._shown if index != at)
+        room = self.scrollable_content_region.width - others - padding
+        width = max(min(self._natural[at], room), min(self._natural[at], self.GIVES_WAY_MIN))
+        column = self.columns[self._gives_way]  # type: ignore[index]
+        if column.auto_width or column.width != width:
+            column.auto_width, column.width = False, width
+            self._require_update_dimensions = True
+            self.refresh()
 
     # How far a reload looks for the row the cursor was on before giving up (pages of the list).
     KEEP_WITHIN_PAGES = 10
@@ -137,9 +200,10 @@ class PagedTable(ServiceCaller, DataTable):
             if key in self.rows_by_key:
                 continue
             self.rows_by_key[key] = row
-            self.add_row(*cells, key=key)
+            self.add_row(*self._cells(cells), key=key)
         self._cursor = page.next_cursor
         self._complete = page.next_cursor is None
+        self._fit()
         self.post_message(self.Loaded(self, self.row_count, self._complete))
         self._back_to_kept_row()
 
