@@ -69,6 +69,7 @@ class PaymentsArea(SortChoice, Area):
             ],
             _row,
             id="batches",
+            gives_way="scope", whole_through="total",  # a total in the billions stays whole at 80 columns
         )
 
     @staticmethod

@@ -71,7 +71,8 @@ class ProvidersArea(InConsole, SortChoice, Area):
             yield Input(id="filter-search")
         yield Static("", id="provider-status")
         yield PagedTable([(key, f"providers.list.col.{key}") for key in COLUMNS], _row, id="provider-list",
-                         reference=lambda row: row.nib)
+                         # At 80 columns name, NIB and state stay readable; a long name is cut first.
+                         reference=lambda row: row.nib, gives_way="name", whole_through="state")
 
     def on_mount(self) -> None:
         self._fill_filters()

@@ -18,7 +18,7 @@ from store.models import AuditEvent, Enrollment, Participant
 from store.services import selection, waves
 from store.uow import read_session
 from tests.participants_support import add_participants, make_listing, person, wave_input, write_csv
-from tests.tui_support import SIZE, console, login, settle, wait_until
+from tests.tui_support import SIZE, console, login, settle, table_lines, wait_until
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
 
@@ -432,11 +432,6 @@ async def test_o_orders_the_registry_by_name_and_newest_first_and_the_status_lin
             await pilot.press("o")
             await wait_until(pilot, lambda words=words: words in str(status.render()) and table.row_count == 3)
             assert table.selected_row().full_name == first
-
-
-def table_lines(table: PagedTable, count: int) -> list[str]:
-    """The table's first lines as the terminal shows them (header first)."""
-    return ["".join(segment.text for segment in table.render_line(y)) for y in range(count)]
 
 
 async def test_at_80_columns_status_wave_and_balance_stay_whole_and_a_long_name_gives_way(db, actors):

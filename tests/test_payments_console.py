@@ -14,7 +14,7 @@ from store.models import BatchApproval, PaymentBatch, PaymentLine
 from store.services.payments import batches, files
 from store.services.payments.payables import CandidateFilter, Scope
 from tests.payments_support import PaymentWorld
-from tests.tui_support import SIZE, console, login, settle, wait_until
+from tests.tui_support import SIZE, console, login, settle, table_lines, wait_until
 from tui.i18n import set_language
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
@@ -221,9 +221,12 @@ async def test_the_list_shows_kind_scope_state_count_total_approvals_and_filters
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
         area, table = await _batches_list(pilot)
-        assert table.get_row(str(submitted.id)) == [
+        assert [str(cell) for cell in table.get_row(str(submitted.id))] == [
             str(submitted.id), "Training fees", "Tokopedia", "submitted", "1", "Rp600,000,000", "0/1", "1", "finance",
         ]
+        await pilot.resize_terminal(80, 24)  # field staff's terminal: every total still whole
+        await wait_until(pilot, lambda: all("Rp600,000,000" in line for line in table_lines(table, 3)[1:]))
+        await pilot.resize_terminal(*SIZE)
         assert area.check_action("prepare", ())
         area.query_one("#filter-state", Select).value = "submitted"
         await wait_until(pilot, lambda: table.row_count == 1 and str(submitted.id) in table.rows_by_key)

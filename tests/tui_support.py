@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from textual.pilot import Pilot
-from textual.widgets import Input, TextArea
+from textual.widgets import DataTable, Input, TextArea
 from textual.worker import WorkerCancelled, WorkerFailed
 
 from screens.shell import ShellScreen
@@ -61,6 +61,11 @@ async def fill(pilot: Pilot, text: str) -> None:
     else:
         raise AssertionError(f"no text field has the focus ({field!r})")
     await settle(pilot, 1)
+
+
+def table_lines(table: DataTable, count: int) -> list[str]:
+    """A table's first lines as the terminal shows them (its header first)."""
+    return ["".join(segment.text for segment in table.render_line(y)) for y in range(count)]
 
 
 def console(db, **kwargs) -> MitraApp:

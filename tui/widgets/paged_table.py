@@ -62,6 +62,7 @@ class PagedTable(ServiceCaller, DataTable):
         reference: Callable[[Any], str | None] | None = None,
         hide_below: Mapping[str, int] | None = None,
         gives_way: str | None = None,
+        whole_through: str | None = None,
         **kwargs: Any,
     ) -> None:
         """`columns`: (key, catalog key of the label); `render_row(row)` -> (row key, cells).
@@ -71,11 +72,13 @@ class PagedTable(ServiceCaller, DataTable):
         On small terminals (field staff's 80 columns) the columns that matter stay whole:
         `hide_below` leaves a column out while the table is narrower than the width given for it
         (exports still carry it), and the `gives_way` column (a name) is cut, with an ellipsis,
-        before any other would be."""
+        before any column up to `whole_through` (by default the last) would be; columns after
+        that one may go past the edge (the table scrolls sideways)."""
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self._column_spec = list(columns)
         self._hide_below = dict(hide_below or {})
         self._gives_way = gives_way
+        self._whole_through = whole_through
         self._shown = list(range(len(self._column_spec)))  # indexes into _column_spec
         self._natural = [cell_len(t(label)) for _key, label in self._column_spec]  # widest cell so far
         self._render_row = render_row
@@ -141,8 +144,10 @@ class PagedTable(ServiceCaller, DataTable):
         if self._gives_way is None or self._gives_way not in self.columns:
             return
         padding = 2 * self.cell_padding
-        at = next(index for index in self._shown if self._column_spec[index][0] == self._gives_way)
-        others = sum(self._natural[index] + padding for index in self._shown if index != at)
+        keys = [key for key, _label in self._column_spec]
+        at = keys.index(self._gives_way)
+        last = keys.index(self._whole_through) if self._whole_through else len(keys) - 1
+        others = sum(self._natural[index] + padding for index in self._shown if index != at and index <= last)
         room = self.scrollable_content_region.width - others - padding
         width = max(min(self._natural[at], room), min(self._natural[at], self.GIVES_WAY_MIN))
         column = self.columns[self._gives_way]  # type: ignore[index]
