@@ -109,6 +109,15 @@ class LoginScreen(InConsole, ServiceCaller, Screen):
                     compact=True,
                 )
 
+    # Rows of the screen the login box needs besides the demo operators' list (status bar,
+    # border, title, fields, button, a line of error, the hint).
+    ROWS_BESIDE_THE_LIST = 16
+
+    def on_resize(self, event: events.Resize) -> None:
+        # The list scrolls inside the box, so the fields stay on screen at 24 rows too.
+        if self._demo_operators:
+            self.query_one("#demo-operators").styles.max_height = max(3, min(17, event.size.height - self.ROWS_BESIDE_THE_LIST))
+
     def on_mount(self) -> None:
         # In the demo, picking an operator from the list is the quickest way in.
         first = "#demo-operators" if self._demo_operators else "#username"

@@ -219,6 +219,27 @@ async def test_the_demo_login_names_each_operator_s_roles_in_the_operator_s_lang
         set_language("en")
 
 
+async def test_at_24_rows_the_demo_login_shows_its_fields_and_scrolls_its_operator_list(db):
+    from textual.widgets import OptionList
+
+    from fixtures import demo_operator_list
+
+    app = console(db, demo=True, demo_operators=demo_operator_list())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        box = app.screen.query_one("#login-box").region
+        assert box.y >= 1 and box.bottom <= 24, "the whole box, its border included, is on screen"
+        assert app.screen.query_one("#username").region.y > box.y
+        operators = app.screen.query_one("#demo-operators", OptionList)
+        assert operators.region.height < operators.option_count
+        await pilot.press(*["down"] * (operators.option_count - 1))
+        assert operators.highlighted == operators.option_count - 1
+        assert operators.region.bottom <= box.bottom
+        await pilot.resize_terminal(130, 40)  # taller: more of the list at once
+        await settle(pilot)
+        assert operators.region.height > 8
+
+
 async def test_logging_out_from_a_detail_screen_leaves_nothing_of_that_operator_behind(db, actors):
     from screens.applications_review import ReviewScreen
     from tests.application_support import submit
