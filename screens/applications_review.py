@@ -60,7 +60,7 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
     ReviewScreen #criteria { height: auto; max-height: 11; border: round $primary; }
     ReviewScreen #criterion-help { height: auto; padding: 0 1; border: round $secondary; }
     ReviewScreen #outcome { height: auto; padding: 0 1; color: $warning; }
-    ReviewScreen #history { height: 10; border: round $secondary; }
+    ReviewScreen #history { height: auto; max-height: 10; border: round $secondary; }  /* a short history leaves rows to the criteria */
     """
     BINDINGS = [
         Binding("escape", "back", "keys.back", id="mitra.review.back"),

@@ -400,3 +400,20 @@ async def test_stepping_on_withdraws_the_keys_until_the_next_application_is_load
         await wait_until(pilot, lambda: screen.detail is not None)
         assert screen.detail.brand_name == "Kelas Dua"
         assert screen.check_action("verdict", ()) and not screen.check_action("recommend", ())
+
+
+async def test_at_80x24_the_review_shows_the_selected_criterion_in_full(db, actors):
+    await submit(db, actors.reviewer, brand_name="Kelas Bahasa")
+    app = console(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "reviewer")
+        await open_applications(pilot)
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: review(app).detail is not None)
+        await press(pilot, "down")
+        # The criteria table cuts long names at 80 columns; the panel under it names the criterion
+        # the cursor is on, whole, and a short history leaves it the rows to do so.
+        help_panel = app.screen.query_one("#criterion-help")
+        assert "2." in str(help_panel.render())
+        assert help_panel.region.bottom <= app.screen.query_one("#history").region.y
+        assert help_panel.region.height >= 4
