@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -110,6 +111,10 @@ class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
         self._columns()
         self.query_one("#criteria", DataTable).focus()
         self.load()
+
+    def on_resize(self, event: events.Resize) -> None:
+        # On 24 rows a long history would leave the selected criterion's rule no room.
+        self.query_one("#history").styles.max_height = 10 if event.size.height >= 36 else max(4, event.size.height // 4)
 
     def _columns(self) -> None:
         criteria = self.query_one("#criteria", DataTable)

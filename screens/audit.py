@@ -116,7 +116,7 @@ class AuditArea(SortChoice, Area):
         row = self.query_one(PagedTable).selected_row()
         if row is None:
             return
-        body = json.dumps(row.changes, ensure_ascii=False, indent=None, default=str)
+        body = json.dumps(row.changes, ensure_ascii=False, indent=None, default=str) if row.changes else t("audit.no_changes")
         reason = f"\n{t('audit.col.reason')}: {row.reason}" if row.reason else ""
         record = f"{row.entity} {row.entity_id}".strip()
         self.query_one("#audit-detail", Static).update(

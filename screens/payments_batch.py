@@ -16,11 +16,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from screens.console import InConsole, loaded
 from store.errors import MitraError
@@ -33,6 +34,7 @@ from tui.gating import ActionsGate
 from tui.i18n import describe_error, t
 from tui.money import group_digits, in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.fitting import FittedTable
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.prompt import TextPrompt
@@ -107,6 +109,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
     BatchScreen #batch-middle { height: auto; max-height: 12; }
     BatchScreen #batch-groups { width: 1fr; height: auto; max-height: 12; }
     BatchScreen #batch-trail { width: 1fr; height: auto; max-height: 12; padding: 0 1; border-left: solid $primary; }
+    BatchScreen.-narrow #batch-groups { width: 3fr; }  /* amounts per group whole; the trail wraps */
     BatchScreen #batch-lines { height: 1fr; }
     """
     BINDINGS = [
@@ -133,7 +136,8 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
         yield Static("", id="batch-summary")
         yield Static("", id="batch-held")
         with Horizontal(id="batch-middle"):
-            yield DataTable(id="batch-groups", cursor_type="row")
+            # At 80 columns a provider's name is cut before an amount is.
+            yield FittedTable(id="batch-groups", cursor_type="row", gives_way="group")
             with Vertical(id="batch-trail"):
                 yield Static("", id="batch-trail-text")
         yield PagedTable(
@@ -146,12 +150,19 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
             ],
             _line_row,
             id="batch-lines",
+            gives_way="item", whole_through="amount",  # the amount paid stays whole at 80 columns
         )
         yield TranslatedFooter()
 
     def on_mount(self) -> None:
         self.reload()
         self.query_one(PagedTable).focus()
+
+    # Below this width the groups' amounts need more of the row than the trail beside them.
+    NARROW = 100
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < self.NARROW, "-narrow")
 
     # --- loading -----------------------------------------------------------------------------
 
@@ -180,7 +191,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
         )
         self.query_one("#batch-summary", Static).update("\n".join(self._summary_lines(detail)))
         self.query_one("#batch-held", Static).update(self.held_back_text(ACTION_LABELS))
-        groups = self.query_one("#batch-groups", DataTable)
+        groups = self.query_one("#batch-groups", FittedTable)
         groups.clear(columns=True)
         groups.add_column(t(f"payments.col.{detail.group_by}"), key="group")
         groups.add_column(t("payments.col.lines"), key="count")
@@ -194,6 +205,7 @@ class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
         if detail.group_count > len(detail.groups):
             more = t("payments.batch.groups_more", count=detail.group_count - len(detail.groups))
             groups.add_row(more, "", "", *([""] if fees else []), key="more")
+        groups.fit()
         self.query_one("#batch-trail-text", Static).update(self._trail_text(detail))
 
     def _summary_lines(self, detail: browse.BatchDetail) -> list[str]:

@@ -92,7 +92,7 @@ async def test_finance_prepares_approvers_approve_finance_sends_and_reconciles(d
                 " (net) Rp1,080,000,000") in _text(batch_screen, "#batch-summary")
         lines = batch_screen.query_one("#batch-lines", PagedTable)
         await wait_until(pilot, lambda: lines.row_count == 2)
-        row = lines.get_row_at(0)
+        row = [str(cell) for cell in lines.get_row_at(0)]
         assert row[1:3] + row[4:7] == ["fee · LP Cakap Digital", "PT Tokopedia", "Rp600,000,000", "Rp60,000,000",
                                        "Rp540,000,000"]
         assert row[3].startswith("MANDIRI 77")  # the platform's account

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from rich.cells import cell_len
-from rich.text import Text
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
@@ -23,6 +22,7 @@ from store.paging import Cursor, Page
 from tui.app_access import mitra_app
 from tui.i18n import t
 from tui.widgets.clipboard import copy_reference
+from tui.widgets.fitting import cut_with_ellipsis, give_way
 from tui.workers import ServiceCaller
 
 Fetch = Callable[..., Awaitable[Page[Any]]]
@@ -115,9 +115,6 @@ class PagedTable(ServiceCaller, DataTable):
             self.move_cursor(row=self.get_row_index(self._render_row(selected)[0]))
         self._fit()
 
-    # The narrowest a name that gives way is cut to: still enough to tell people apart.
-    GIVES_WAY_MIN = 12
-
     def _columns_for(self, width: int) -> list[int]:
         return [index for index, (key, _label) in enumerate(self._column_spec)
                 if width == 0 or width >= self._hide_below.get(key, 0)]
@@ -128,9 +125,7 @@ class PagedTable(ServiceCaller, DataTable):
         for index in self._shown:
             cell = cells[index]
             self._natural[index] = max(self._natural[index], cell_len(str(cell)))
-            if self._column_spec[index][0] == self._gives_way and isinstance(cell, str):
-                cell = Text(cell, overflow="ellipsis", no_wrap=True)
-            shown.append(cell)
+            shown.append(cut_with_ellipsis(cell) if self._column_spec[index][0] == self._gives_way else cell)
         return shown
 
     def on_resize(self, _event: events.Resize) -> None:
@@ -140,21 +135,9 @@ class PagedTable(ServiceCaller, DataTable):
             self._fit()
 
     def _fit(self) -> None:
-        """Give the `gives_way` column what the others leave of the width, up to its widest cell."""
-        if self._gives_way is None or self._gives_way not in self.columns:
-            return
-        padding = 2 * self.cell_padding
-        keys = [key for key, _label in self._column_spec]
-        at = keys.index(self._gives_way)
-        last = keys.index(self._whole_through) if self._whole_through else len(keys) - 1
-        others = sum(self._natural[index] + padding for index in self._shown if index != at and index <= last)
-        room = self.scrollable_content_region.width - others - padding
-        width = max(min(self._natural[at], room), min(self._natural[at], self.GIVES_WAY_MIN))
-        column = self.columns[self._gives_way]  # type: ignore[index]
-        if column.auto_width or column.width != width:
-            column.auto_width, column.width = False, width
-            self._require_update_dimensions = True
-            self.refresh()
+        if self._gives_way is not None:
+            widths = {self._column_spec[index][0]: self._natural[index] for index in self._shown}
+            give_way(self, widths, self._gives_way, self._whole_through)
 
     # How far a reload looks for the row the cursor was on before giving up (pages of the list).
     KEEP_WITHIN_PAGES = 10
