@@ -184,6 +184,8 @@ class ListingPickerScreen(ModalScreen[enrollments.ListingChoice | None]):
                  ("platform", "participants.col.platform"), ("hours", "participants.col.hours"),
                  ("price", "participants.col.price")],
                 _listing_row, id="pick-listings",
+                # At 80 columns: title, platform, hours and price; the provider from 100 columns.
+                hide_below={"provider": 100}, gives_way="title",
             )
 
     def on_mount(self) -> None:

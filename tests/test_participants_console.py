@@ -462,3 +462,23 @@ async def test_at_80_columns_status_wave_and_balance_stay_whole_and_a_long_name_
         assert any(long_name in row for row in table_lines(table, 3))
         assert table.selected_row().full_name == chosen
         app.switch_language("en")
+
+
+async def test_at_80x24_the_course_picker_fits_with_every_price_whole(db, actors):
+    await card_holder(db, actors)
+    await make_listing(db, actors.admin, title="Pemrograman Aplikasi Android untuk Usaha Kecil Menengah",
+                       price=12_500_000, hours=40)
+    app = console(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "coordinator")
+        await open_participants(pilot)
+        await pilot.press("b")  # assign everyone under the filter: the widest dialog of the area
+        await wait_until(pilot, lambda: isinstance(app.screen, ListingPickerScreen))
+        listings = app.screen.query_one(PagedTable)
+        await wait_until(pilot, lambda: listings.row_count == 1)
+        await settle(pilot)
+        dialog = app.screen.query_one("ListingPickerScreen > Vertical")
+        assert dialog.region.x >= 0 and dialog.region.right <= 80, "the whole dialog, its border too"
+        header, row = table_lines(listings, 2)
+        assert "Price" in header and row.rstrip().endswith("Rp12,500,000"), row
+        assert "Pemrograman Aplikasi" in row and "…" in row  # the title is what gives way
