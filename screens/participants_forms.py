@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
@@ -22,6 +22,7 @@ from tui.i18n import t
 from tui.widgets.refusal import show_refusal
 from tui.money import rupiah
 from tui.widgets.checkbox import PlainCheckbox
+from tui.widgets.footer import TranslatedFooter
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.search_input import SearchInput
 from tui.workers import Job, ServiceCaller
@@ -71,6 +72,8 @@ class FormScreen(ServiceCaller, ModalScreen[Any]):
         " FormScreen .form-row { height: 1; margin-bottom: 1; } FormScreen .form-row Label { width: 34; }"
         " FormScreen .form-row Input { width: 1fr; margin: 0; }"
         " FormScreen #form-error { color: $error; height: auto; }"
+        # The fields scroll; the title, the error and the hint stay (at 24 rows too).
+        " FormScreen > Vertical { max-height: 100%; } FormScreen #form-fields { height: 1fr; max-height: 30; }"
     )
     BINDINGS = [
         Binding("escape", "cancel", "participants.key.cancel", id="mitra.participants.form.cancel"),
@@ -88,18 +91,22 @@ class FormScreen(ServiceCaller, ModalScreen[Any]):
         compact = len(self._fields) >= self.COMPACT_FROM
         with Vertical():
             yield Label(self._title, classes="modal-title")
-            for field in self._fields:
-                if field.checkbox:
-                    yield PlainCheckbox(t(field.label), field.value == "yes", id=f"form-{field.key}")
-                elif compact:
-                    with Horizontal(classes="form-row"):
+            fields = VerticalScroll(id="form-fields")
+            fields.can_focus = False  # the first field takes the keyboard, not its container
+            with fields:
+                for field in self._fields:
+                    if field.checkbox:
+                        yield PlainCheckbox(t(field.label), field.value == "yes", id=f"form-{field.key}")
+                    elif compact:
+                        with Horizontal(classes="form-row"):
+                            yield Label(t(field.label))
+                            yield Input(field.value, id=f"form-{field.key}", compact=True)
+                    else:
                         yield Label(t(field.label))
-                        yield Input(field.value, id=f"form-{field.key}", compact=True)
-                else:
-                    yield Label(t(field.label))
-                    yield Input(field.value, id=f"form-{field.key}")
+                        yield Input(field.value, id=f"form-{field.key}")
             yield Static("", id="form-error", classes="form-error")
             yield Static(self._hint or t("participants.form.hint"), classes="modal-hint")
+        yield TranslatedFooter()  # ctrl+s submits from any field
 
     def values(self) -> dict[str, Any]:
         result: dict[str, Any] = {}

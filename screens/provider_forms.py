@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from store.errors import MitraError
 from tui.i18n import t
 from tui.widgets.checkbox import PlainCheckbox
+from tui.widgets.footer import TranslatedFooter
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.refusal import show_refusal
 from tui.workers import Job, ServiceCaller, job
@@ -45,11 +46,12 @@ class FormScreen(ServiceCaller, ModalScreen[Any]):
     DEFAULT_CSS = """
     FormScreen { align: center middle; }
     FormScreen > Vertical {
-        width: 84; height: auto; max-height: 95%; border: thick $accent; background: $surface; padding: 0 2;
+        width: 84; height: auto; max-height: 100%; border: thick $accent; background: $surface; padding: 0 2;
     }
     FormScreen #form-title { text-style: bold; margin: 1 0; }
     FormScreen #form-intro { color: $text-muted; margin-bottom: 1; }
-    FormScreen VerticalScroll { height: auto; max-height: 26; }
+    /* The fields scroll; the title, the error and the buttons stay (at 24 rows too). */
+    FormScreen VerticalScroll { height: 1fr; max-height: 26; }
     FormScreen .form-row { height: auto; }
     FormScreen .form-label { width: 26; }
     FormScreen .form-row Input, FormScreen .form-row Select { width: 1fr; background: $boost; }
@@ -91,8 +93,9 @@ class FormScreen(ServiceCaller, ModalScreen[Any]):
                         yield self._widget(spec)
             yield Static("", id="form-error")
             with Horizontal(id="form-buttons"):
-                yield Button(t("providers.key.cancel"), id="form-cancel")
-                yield Button(t("providers.key.save"), id="form-save", variant="primary")
+                yield Button(t("providers.key.cancel"), id="form-cancel", compact=True)
+                yield Button(t("providers.key.save"), id="form-save", variant="primary", compact=True)
+        yield TranslatedFooter()  # ctrl+s saves from any field
 
     @staticmethod
     def _widget(spec: FormField):

@@ -482,3 +482,26 @@ async def test_at_80x24_the_course_picker_fits_with_every_price_whole(db, actors
         header, row = table_lines(listings, 2)
         assert "Price" in header and row.rstrip().endswith("Rp12,500,000"), row
         assert "Pemrograman Aplikasi" in row and "…" in row  # the title is what gives way
+
+
+async def test_at_80x24_the_wave_form_scrolls_to_the_field_being_typed_and_shows_its_keys(db, actors):
+    app = console(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "admin")
+        await open_participants(pilot)
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen))
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        form = app.screen
+        inputs = list(form.query(Input))
+        fields = form.query_one("#form-fields")
+        assert inputs[-1].region.y >= fields.region.bottom, "more fields than rows: they scroll"
+        inputs[0].focus()
+        await pilot.press(*["enter"] * (len(inputs) - 1))  # Enter: the next field
+        await settle(pilot)
+        assert app.focused is inputs[-1]
+        assert fields.region.contains_region(inputs[-1].region), "the field being typed is in view"
+        assert form.query_one(".modal-hint").region.bottom <= 23
+        footer = " ".join(str(key.render()) for key in form.query("FooterKey"))
+        assert "^s" in footer and "esc" in footer, footer

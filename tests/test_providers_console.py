@@ -442,3 +442,24 @@ async def test_o_sorts_the_list_by_name_state_and_province_and_says_so(db, actor
             await pilot.press("o")
             await wait_until(pilot, lambda expected=expected: table.complete and shown() == expected)
             await wait_until(pilot, lambda words=words: str(status.render()).endswith(f"· {words}"))
+
+
+async def test_at_80x24_the_provider_form_scrolls_its_fields_and_keeps_save_and_its_key_in_view(db):
+    app = console(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tokopedia")
+        await open_area(pilot)
+        await pilot.press("n")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        await settle(pilot)
+        form = app.screen
+        save = form.query_one("#form-save")
+        assert 0 < save.region.bottom <= 23, "the Save button is on screen"
+        footer = " ".join(str(key.render()) for key in form.query("FooterKey"))
+        assert "^s" in footer and "Save" in footer, footer
+        last = form.query(".form-row").last()
+        assert last.region.bottom > form.query_one("VerticalScroll").region.bottom, "the fields scroll"
+        form.query_one("#field-name", Input).focus()
+        await pilot.press("ctrl+s")  # from any field: an empty name is refused beside the fields
+        await wait_until(pilot, lambda: text_of(form, "#form-error") != "")
+        assert app.screen is form
