@@ -33,6 +33,9 @@ def set_options_keeping_value(select: Select[Value], options: Sequence[tuple[str
     select.set_options(options)
     if any(option_value == value for _, option_value in options):
         select.value = value
+    # The same value again (the first option, "all") changes nothing, so the Select would go on
+    # showing the old language's label: have it show the new one.
+    select.mutate_reactive(Select.value)  # type: ignore[misc]  # Select's own reactive, whatever its type
 
 
 LABELS = {

@@ -22,10 +22,12 @@ from tui.area import Area
 from tui.i18n import t
 from tui.money import percent
 from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.fitting import FittedTable
 from tui.widgets.prompt import TextPrompt
 from tui.widgets.sort_order import SortChoice
 
-COLUMNS = ("code", "name", "status", "overdue", "not_yet_due", "scheduled", "agreement", "since", "cap")
+# What an operator scans first, then the references: at 80 columns the code passes the edge.
+COLUMNS = ("name", "status", "overdue", "not_yet_due", "scheduled", "code", "agreement", "since", "cap")
 
 
 def overdue_text(count: int) -> Text:
@@ -66,7 +68,9 @@ class PlatformsArea(InConsole, SortChoice, Area):
     def compose(self) -> ComposeResult:
         yield Static("", id="platforms-title")
         yield Static("", id="platforms-status")
-        yield DataTable(id="platforms-table", cursor_type="row", zebra_stripes=True)
+        # At 80 columns a long name is cut before the counts and the date the periods run to.
+        yield FittedTable(id="platforms-table", cursor_type="row", zebra_stripes=True, gives_way="name",
+                          whole_through="scheduled")
 
     def on_mount(self) -> None:
         self.relabel()
@@ -100,11 +104,12 @@ class PlatformsArea(InConsole, SortChoice, Area):
 
     def show(self, rows: list[PlatformRow]) -> None:
         self.rows = rows
-        table = self.query_one("#platforms-table", DataTable)
+        table = self.query_one("#platforms-table", FittedTable)
         cursor = table.cursor_row
         table.clear()
         for row in rows:
             table.add_row(*self._cells(row), key=str(row.id))
+        table.fit()
         if rows:
             overdue = [index for index, row in enumerate(rows) if row.overdue]
             if self._to_overdue and overdue:
@@ -120,8 +125,8 @@ class PlatformsArea(InConsole, SortChoice, Area):
     def _cells(row: PlatformRow) -> list:
         status = Text(t("platforms.status." + row.status), style="" if row.status == PlatformStatus.ACTIVE else "bold yellow")
         return [
-            row.code, row.name, status, overdue_text(row.overdue), str(row.not_yet_due),
-            row.scheduled_through.isoformat() if row.scheduled_through else "-", row.agreement_number,
+            row.name, status, overdue_text(row.overdue), str(row.not_yet_due),
+            row.scheduled_through.isoformat() if row.scheduled_through else "-", row.code, row.agreement_number,
             row.agreement_date.isoformat(), percent(row.commission_cap_bp),
         ]
 

@@ -235,7 +235,7 @@ async def test_platforms_area_shows_overdue_reports_and_records_a_submission(db,
         await press(pilot, "3")
         table = app.screen.query_one("#platforms-table", DataTable)
         await wait_until(pilot, lambda: table.row_count == 1)
-        overdue_before = int(str(table.get_row_at(0)[3]))
+        overdue_before = int(str(table.get_row_at(0)[2]))
         assert overdue_before >= 10  # at least one past period's ten reports, none delivered
         await press(pilot, "enter")
         screen = app.screen
@@ -253,7 +253,7 @@ async def test_platforms_area_shows_overdue_reports_and_records_a_submission(db,
         assert screen.selected_item().status == "late"
         assert screen.check_action("record", ()) is None  # already recorded
         await press(pilot, "escape")
-        await wait_until(pilot, lambda: int(str(table.get_row_at(0)[3])) == overdue_before - 1)
+        await wait_until(pilot, lambda: int(str(table.get_row_at(0)[2])) == overdue_before - 1)
 
 
 async def test_admin_suspends_a_platform_with_a_reason(db, actors):
@@ -271,7 +271,7 @@ async def test_admin_suspends_a_platform_with_a_reason(db, actors):
         await press(pilot, "enter")
         assert isinstance(app.screen, ConfirmScreen)
         await press(pilot, "y")
-        await wait_until(pilot, lambda: str(table.get_row_at(0)[2]) == "suspended")
+        await wait_until(pilot, lambda: str(table.get_row_at(0)[1]) == "suspended")
     async with read_session(db) as session:
         platform = (await session.execute(select(Platform).where(Platform.code == "bukalapak"))).scalar_one()
     assert (platform.status, platform.status_reason) == ("suspended", "Budget reports missing")

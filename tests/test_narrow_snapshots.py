@@ -65,16 +65,18 @@ def _opens(username: str, keys: str, language: str, screen: str | None):
             await settle(pilot)
         if screen is not None:
             await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == screen)
+        await settle(pilot)
         pilot.app.clear_notifications()  # "Language: Indonesian" fades on its own; not the screen's
         await settle(pilot)
 
     return run_before
 
 
+@pytest.mark.parametrize("language", ["en", "id"])
 @pytest.mark.parametrize("area, username", [("3", "admin"), ("7", "auditor")], ids=["platforms", "audit"])
-def test_areas_with_their_records(snap_compare, office, area, username):
+def test_areas_with_their_records(snap_compare, office, area, username, language):
     with time_machine.travel(NOW, tick=False):
-        assert snap_compare(MitraApp(office), terminal_size=NARROW, run_before=_opens(username, area, "en", None))
+        assert snap_compare(MitraApp(office), terminal_size=NARROW, run_before=_opens(username, area, language, None))
 
 
 @pytest.mark.parametrize("language", ["en", "id"])

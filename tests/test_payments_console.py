@@ -233,6 +233,8 @@ async def test_the_list_shows_kind_scope_state_count_total_approvals_and_filters
         app.switch_language("id")
         await wait_until(pilot, lambda: table.row_count == 1 and table.get_row(str(submitted.id))[3] == "diajukan")
         assert table.get_row(str(submitted.id))[5] == "Rp600.000.000"
+        kinds = area.query_one("#filter-kind", Select).query_one("SelectCurrent Static#label")
+        assert str(kinds.render()) == "Semua jenis", "the filter speaks the new language too"
     set_language("en")
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:

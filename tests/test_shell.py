@@ -168,12 +168,12 @@ async def test_o_orders_the_platforms_and_the_audit_log_and_the_status_line_says
         await in_area(pilot, "admin", "3")
         table = app.screen.query_one("#platforms-table")
         await wait_until(pilot, lambda: table.row_count > 1)
-        names = [str(table.get_row_at(i)[1]) for i in range(table.row_count)]
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
         assert names == sorted(names, key=str.casefold)
         assert "by name" in str(app.screen.query_one("#platforms-status").render())
         await pilot.press("o")
         await wait_until(pilot, lambda: "most overdue reports first" in str(app.screen.query_one("#platforms-status").render()))
-        overdue = [int(str(table.get_row_at(i)[3])) for i in range(table.row_count)]
+        overdue = [int(str(table.get_row_at(i)[2])) for i in range(table.row_count)]
         assert overdue == sorted(overdue, reverse=True)
 
         await pilot.press("7")

@@ -10,6 +10,7 @@ import pytest
 from store.engine import create_database
 from tests.tui_support import SIZE, login, settle
 from tui.app import MitraApp
+from tui.i18n import set_language
 
 
 @pytest.fixture
@@ -57,15 +58,21 @@ def test_ansi_theme(snap_compare, office_db):
 NARROW = (80, 24)  # field staff's small terminals: every area must be usable here
 
 
+@pytest.mark.parametrize("language", ["en", "id"])
 @pytest.mark.parametrize("area", ["1", "2", "4", "5", "6"], ids=["dashboard", "applications", "providers",
                                                                "participants", "payments"])
-def test_each_area_at_80x24(snap_compare, office_db, area):
+def test_each_area_at_80x24(snap_compare, office_db, area, language):
     async def open_area(pilot):
         await login(pilot, "admin")
+        pilot.app.switch_language(language)
         await pilot.press(area)
         await settle(pilot)
+        pilot.app.clear_notifications()  # "Language: Indonesian" fades on its own
 
-    assert snap_compare(MitraApp(office_db), terminal_size=NARROW, run_before=open_area)
+    try:
+        assert snap_compare(MitraApp(office_db), terminal_size=NARROW, run_before=open_area)
+    finally:
+        set_language("en")
 
 
 def test_login_screen_at_80x24(snap_compare, office_db):
