@@ -44,6 +44,16 @@ async def open_participants(pilot) -> PagedTable:
     return pilot.app.screen.query_one("#participants-table", PagedTable)
 
 
+async def open_new_wave_form(pilot) -> None:
+    """As admin: Participants, its Waves view, and the new wave's form."""
+    await login(pilot, "admin")
+    await open_participants(pilot)
+    await pilot.press("w")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, WavesScreen))
+    await pilot.press("n")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, FormScreen))
+
+
 async def search(pilot, value: str) -> PagedTable:
     table = pilot.app.screen.query_one("#participants-table", PagedTable)
     field = pilot.app.screen.query_one("#participant-search", Input)
@@ -193,12 +203,7 @@ async def test_admin_creates_a_wave_and_its_province_quotas_in_the_waves_view(db
 
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "admin")
-        await open_participants(pilot)
-        await pilot.press("w")
-        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen))
-        await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        await open_new_wave_form(pilot)
         values = {
             "number": "71", "year": "2024", "training_balance_idr": "Rp3.500.000", "incentive_idr": "600000",
             "incentive_count": "1", "survey_idr": "50000", "survey_count": "2", "quota": "100",
@@ -487,12 +492,7 @@ async def test_at_80x24_the_course_picker_fits_with_every_price_whole(db, actors
 async def test_at_80x24_the_wave_form_scrolls_to_the_field_being_typed_and_shows_its_keys(db, actors):
     app = console(db)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "admin")
-        await open_participants(pilot)
-        await pilot.press("w")
-        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen))
-        await pilot.press("n")
-        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        await open_new_wave_form(pilot)
         form = app.screen
         inputs = list(form.query(Input))
         fields = form.query_one("#form-fields")
