@@ -157,7 +157,8 @@ class PlatformScreen(InConsole, ServiceCaller, Screen):
         yield Static("", id="platform-title")
         yield Static("", id="platform-data")
         yield Static("", id="calendar-title")
-        yield DataTable(id="calendar", cursor_type="cell")
+        # The obligation of each row stays in view while the cursor moves to the newest periods.
+        yield DataTable(id="calendar", cursor_type="cell", fixed_columns=1)
         yield Static("", id="obligation-detail")
         yield TranslatedFooter()
 

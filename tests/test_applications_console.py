@@ -17,7 +17,7 @@ from store.models import AuditEvent, ObligationItem, Platform, PlatformApplicati
 from store.services import obligations
 from store.uow import read_session
 from tests.application_support import submit
-from tests.tui_support import SIZE, console, fill, login, settle, wait_until
+from tests.tui_support import SIZE, console, fill, login, settle, table_lines, wait_until
 from tui.i18n import set_language
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.prompt import TextPrompt
@@ -254,6 +254,23 @@ async def test_platforms_area_shows_overdue_reports_and_records_a_submission(db,
         assert screen.check_action("record", ()) is None  # already recorded
         await press(pilot, "escape")
         await wait_until(pilot, lambda: int(str(table.get_row_at(0)[2])) == overdue_before - 1)
+
+
+async def test_at_80_columns_the_calendar_keeps_each_row_s_obligation_in_view(db, actors):
+    today = dt.date.today()
+    await obligations.roll_forward(db, actors.admin, today, start=today.replace(day=1) - dt.timedelta(days=160))
+    app = console(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await login(pilot, "tokopedia")
+        await press(pilot, "3", "enter")
+        screen = app.screen
+        assert isinstance(screen, PlatformScreen)
+        await wait_until(pilot, lambda: screen.calendar is not None)
+        calendar = screen.query_one("#calendar", DataTable)
+        calendar.move_cursor(row=0, column=len(calendar.columns) - 1)  # the newest period, at the right
+        await settle(pilot)
+        # More periods than the width holds: the table scrolls, the obligation's name stays.
+        assert "Inventory providers" in table_lines(calendar, 2)[1]
 
 
 async def test_admin_suspends_a_platform_with_a_reason(db, actors):

@@ -80,7 +80,7 @@ class PagedTable(ServiceCaller, DataTable):
         self._gives_way = gives_way
         self._whole_through = whole_through
         self._shown = list(range(len(self._column_spec)))  # indexes into _column_spec
-        self._natural = [cell_len(t(label)) for _key, label in self._column_spec]  # widest cell so far
+        self._natural = self._label_widths()  # each column's widest cell so far
         self._render_row = render_row
         self._page_size = page_size
         self._reference = reference or (lambda row: str(render_row(row)[1][0]))
@@ -114,6 +114,9 @@ class PagedTable(ServiceCaller, DataTable):
         if selected is not None:
             self.move_cursor(row=self.get_row_index(self._render_row(selected)[0]))
         self._fit()
+
+    def _label_widths(self) -> list[int]:
+        return [cell_len(t(label)) for _key, label in self._column_spec]
 
     def _columns_for(self, width: int) -> list[int]:
         return [index for index, (key, _label) in enumerate(self._column_spec)
@@ -156,6 +159,7 @@ class PagedTable(ServiceCaller, DataTable):
         # the new fetch): without this, the new query would wait for it forever.
         self._loading_page = False
         self.rows_by_key.clear()
+        self._natural = self._label_widths()  # the widths of this query's rows, as they arrive
         self.clear()
         self._next_page()
 
