@@ -47,3 +47,13 @@ def test_a_database_the_console_cannot_open_ends_it_with_one_line():
         terminal.wait_for(lambda text: "Cannot reach the database 127.0.0.1:1/prakerja" in text, timeout=60)
         assert terminal.process.wait(timeout=30) == 1
         assert "s3cr3t" not in terminal.text() and "Traceback" not in terminal.text()
+
+
+def test_without_a_terminal_the_console_says_so_instead_of_waiting_forever(tmp_path):
+    # Its input at an end (a script, a redirect): Textual would read that end again and again.
+    ran = subprocess.run([MITRA, "--db", str(tmp_path / "office.db"), "--lang", "en"], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 2
+    assert ran.stderr.strip() == ("The console needs a terminal: run mitra in one (its input and output not"
+                                  " redirected), over SSH (mitra serve ssh) or in a browser (mitra serve web).")
+    assert not (tmp_path / "office.db").exists(), "nothing was opened"

@@ -29,6 +29,12 @@ def run_console(db: Database | None = None, *, db_url: str | None = None, demo: 
     (or an `open_database` of its own) instead of an open database, the console opens it behind
     its login screen and, when it cannot (unreachable, another schema revision), exits with
     that one line. A `sandbox` (a demo server's, by name) is a demo with its name in the badge."""
+    if not os.environ.get("TEXTUAL_DRIVER") and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Without a terminal to read, the console would wait on an input at its end forever,
+        # spinning a core (a console started from a script, or with its input redirected).
+        # A browser's console (textual-serve) brings a driver of its own and talks over pipes.
+        click.echo(t("cli.console.needs_terminal"), err=True)
+        sys.exit(2)
     from tui.app import MitraApp
 
     from tui import logfile
