@@ -21,6 +21,7 @@ from tui.gating import PermissionGate
 from tui.i18n import event_label, t
 from tui.money import rupiah
 from tui.widgets.clipboard import copy_reference
+from tui.widgets.fitting import FittedTable
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller, job
@@ -73,7 +74,9 @@ class ParticipantScreen(InConsole, PermissionGate, ServiceCaller, Screen[bool]):
             yield Label("", id="participant-title")
             yield Static("", id="participant-identity")
             yield Label(t("participants.section.enrollments"), classes="section", id="section-enrollments")
-            yield DataTable(id="participant-enrollments", cursor_type="row")
+            # At 80 columns a long course title is cut before the price and the completion date.
+            yield FittedTable(id="participant-enrollments", cursor_type="row", gives_way="course",
+                              whole_through="completed_on")
             yield Label(t("participants.section.checks"), classes="section", id="section-checks")
             yield Static("", id="participant-checks")
             yield Label(t("participants.section.history"), classes="section", id="section-history")
@@ -112,7 +115,7 @@ class ParticipantScreen(InConsole, PermissionGate, ServiceCaller, Screen[bool]):
             balance=rupiah(file.balance_idr),
         ) + (f"\n{t('participants.revoked', at=file.revoked_at.date().isoformat(), reason=_reason(file.revoke_reason))}"
              if file.revoked_at else ""))
-        table = self.query_one("#participant-enrollments", DataTable)
+        table = self.query_one("#participant-enrollments", FittedTable)
         # Keep the highlighted course; the first time, highlight the one in progress, if any.
         cursor = table.cursor_row if self.file_shown else next(
             (n for n, e in enumerate(file.enrollments) if e.status in ACTIVE), 0
@@ -128,6 +131,7 @@ class ParticipantScreen(InConsole, PermissionGate, ServiceCaller, Screen[bool]):
                 rupiah(e.price_idr), e.completed_on.isoformat() if e.completed_on else "", e.certificate_number, flag,
                 key=str(e.id),
             )
+        table.fit()
         if file.enrollments:
             table.move_cursor(row=min(max(cursor, 0), len(file.enrollments) - 1))
         self.query_one("#participant-checks", Static).update(self._checks(file))
