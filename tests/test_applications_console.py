@@ -46,6 +46,14 @@ async def open_applications(pilot) -> None:
     await wait_until(pilot, lambda: area.query_one("#applications-table").row_count > 0)
 
 
+async def open_first_review(pilot) -> None:
+    """As reviewer: the applications queue, and its first application's review, loaded."""
+    await login(pilot, "reviewer")
+    await open_applications(pilot)
+    await press(pilot, "enter")
+    await wait_until(pilot, lambda: review(pilot.app).detail is not None)
+
+
 async def test_reviewer_steps_through_three_then_an_approver_decides(db, actors):
     approve = await submit(db, actors.reviewer, brand_name="Kelas Satu", legal_name="PT Kelas Satu",
                            submitted_on="2026-10-01")
@@ -307,10 +315,7 @@ async def test_review_screen_speaks_the_chosen_language_and_lists_its_keys(db, a
     await submit(db, actors.reviewer, brand_name="Kelas Bahasa")
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "reviewer")
-        await open_applications(pilot)
-        await press(pilot, "enter")
-        await wait_until(pilot, lambda: review(app).detail is not None)
+        await open_first_review(pilot)
         title = app.screen.query_one("#review-title")
         assert "Application #" in str(title.render()) and "submitted" in str(title.render())
         await press(pilot, "f1")
@@ -344,10 +349,7 @@ async def test_recommending_approval_with_a_failed_criterion_is_refused_in_the_p
     await set_verdicts(db, actors.reviewer, application_id, "PPPPPFP")
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "reviewer")
-        await open_applications(pilot)
-        await press(pilot, "enter")
-        await wait_until(pilot, lambda: review(app).detail is not None)
+        await open_first_review(pilot)
         await press(pilot, "r")
         prompt = app.screen
         assert isinstance(prompt, OutcomePrompt)
@@ -404,10 +406,7 @@ async def test_stepping_on_withdraws_the_keys_until_the_next_application_is_load
     await submit(db, actors.reviewer, brand_name="Kelas Dua")
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "reviewer")
-        await open_applications(pilot)
-        await press(pilot, "enter")
-        await wait_until(pilot, lambda: review(app).detail is not None)
+        await open_first_review(pilot)
         screen = review(app)
         offered = {action for action in STEP_OF if screen.check_action(action, ())}
         assert "recommend" in offered
@@ -423,10 +422,7 @@ async def test_at_80x24_the_review_shows_the_selected_criterion_in_full(db, acto
     await submit(db, actors.reviewer, brand_name="Kelas Bahasa")
     app = console(db)
     async with app.run_test(size=(80, 24)) as pilot:
-        await login(pilot, "reviewer")
-        await open_applications(pilot)
-        await press(pilot, "enter")
-        await wait_until(pilot, lambda: review(app).detail is not None)
+        await open_first_review(pilot)
         await press(pilot, "down")
         # The criteria table cuts long names at 80 columns; the panel under it names the criterion
         # the cursor is on, whole, and a short history leaves it the rows to do so.

@@ -77,6 +77,7 @@ def _use_replica(url: str | None) -> None:
 def main(ctx: click.Context, theme: str, db_url: str | None) -> None:
     """Mitra: the Kartu Prakerja back office in your terminal."""
     if ctx.invoked_subcommand is None:
-        from tui.commands.console import run_console
+        from tui.commands.console import require_terminal, run_console
 
+        require_terminal()
         run_console(db_url=db_url, theme=theme)

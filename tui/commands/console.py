@@ -22,19 +22,26 @@ if TYPE_CHECKING:
 # screen first and loads the rest behind it (tui/app.py).
 
 
+def require_terminal() -> None:
+    """Exit with one line unless the console has a terminal to run in. Every command that opens
+    the console calls it first, before building a demo or redeeming an SSH ticket.
+
+    Without a terminal to read, the console would wait on an input at its end forever, spinning a
+    core (a console started from a script, or with its input redirected). A browser's console
+    (textual-serve) brings a driver of its own and talks over pipes."""
+    if not os.environ.get("TEXTUAL_DRIVER") and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        click.echo(t("cli.console.needs_terminal"), err=True)
+        sys.exit(2)
+
+
 def run_console(db: Database | None = None, *, db_url: str | None = None, demo: bool = False,
                 theme: str = "default", open_database: Callable[[], Awaitable[Database]] | None = None,
                 handed=None, sandbox: str | None = None, tour: bool = False) -> None:
-    """Run the console until the operator quits, then dispose of the engines. Given `db_url`
+    """Run the console until the operator quits, then dispose of the engines (the caller has
+    checked for a terminal: `require_terminal`). Given `db_url`
     (or an `open_database` of its own) instead of an open database, the console opens it behind
     its login screen and, when it cannot (unreachable, another schema revision), exits with
     that one line. A `sandbox` (a demo server's, by name) is a demo with its name in the badge."""
-    if not os.environ.get("TEXTUAL_DRIVER") and not (sys.stdin.isatty() and sys.stdout.isatty()):
-        # Without a terminal to read, the console would wait on an input at its end forever,
-        # spinning a core (a console started from a script, or with its input redirected).
-        # A browser's console (textual-serve) brings a driver of its own and talks over pipes.
-        click.echo(t("cli.console.needs_terminal"), err=True)
-        sys.exit(2)
     from tui.app import MitraApp
 
     from tui import logfile
@@ -155,6 +162,8 @@ async def _copy_of_template(target: str, participants: int, seed: int, fresh: bo
 @lang_option
 def demo(build_only, participants, seed, replace, fresh, tour, theme, db_url) -> None:
     """Open the console on a copy of the demo database (DEMO badge), built once and cached."""
+    if not build_only:
+        require_terminal()
     if db_url is None and not build_only:
         _demo_session(participants, seed, fresh, theme, tour)
         return
@@ -196,6 +205,7 @@ def _demo_session(participants: int, seed: int, fresh: bool, theme: str, tour: b
 @click.pass_context
 def console(ctx: click.Context, theme, sandbox, db_url) -> None:
     """Open the console on the configured database."""
+    require_terminal()
     from tui.ssh_handoff import redeem
 
     if sandbox is not None:
