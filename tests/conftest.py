@@ -2,9 +2,10 @@
 
 - SQLite: a temporary file per test (never `:memory:`, whose single connection hides concurrency
   bugs), copied from a template migrated once per session.
-- PostgreSQL: a database per test, created from a template database migrated once per session,
-  on the server named by $MITRA_TEST_POSTGRES_URL (.ci/run sets it). Without it, the PostgreSQL
-  half of each test is skipped with that reason; in CI it always runs.
+- PostgreSQL: a database per test, copied from a template database migrated once per session,
+  on the server named by $MITRA_TEST_POSTGRES_URL (.ci/run sets it); copied ahead and dropped
+  behind the tests (tests/pg_databases.py). Without that server, the PostgreSQL half of each test
+  is skipped with that reason; in CI it always runs.
 
 Two templates exist for each back end: `empty` (migrated, no rows) and `seeded` (the demo's
 operators, ownership groups and eight platforms, all with the password "demo"), because hashing
@@ -35,6 +36,7 @@ from store import migrate
 from store.actor import Actor
 from store.engine import Database, create_database
 from store.services import operators
+from tests.pg_databases import PgDatabases
 
 # One audit key for the whole run (templates, workers and the `mitra` subprocesses inherit it),
 # never the developer's own key file.
@@ -81,15 +83,6 @@ async def _pg_execute(*statements: str) -> None:
         await engine.dispose()
 
 
-async def _pg_server_version() -> int:
-    engine = create_async_engine(_pg_admin_url())
-    try:
-        async with engine.connect() as connection:
-            return int((await connection.execute(text("SHOW server_version_num"))).scalar_one())
-    finally:
-        await engine.dispose()
-
-
 def _pg_name(suffix: str) -> str:
     base = make_url(PG_URL).database or "mitra"
     return f"{base}_{SESSION_TAG}_{suffix}"[:63]
@@ -106,9 +99,7 @@ def _pg_url_for(name: str) -> str:
 class Templates:
     sqlite: dict[str, Path]
     postgresql: dict[str, str]
-    # Copying the template's files is about twice as fast as logging every page of it (the
-    # default since PostgreSQL 15, where the choice was added).
-    pg_strategy: str = ""
+    pg_copies: PgDatabases | None = None
 
 
 async def _build_template(url: str, seeded: bool) -> None:
@@ -130,16 +121,17 @@ def templates(tmp_path_factory) -> Templates:
         asyncio.run(_build_template(str(path), name == "seeded"))
         sqlite_files[name] = path
     pg_names = {}
-    pg_strategy = ""
+    pg_copies = None
     if PG_URL:
-        if asyncio.run(_pg_server_version()) >= 150000:
-            pg_strategy = " STRATEGY FILE_COPY"
         for name in TEMPLATES:
             database = _pg_name(f"tpl_{name}")
             asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"'))
             asyncio.run(_build_template(_pg_url_for(database), name == "seeded"))
             pg_names[name] = database
-    yield Templates(sqlite_files, pg_names, pg_strategy)
+        pg_copies = PgDatabases(_pg_admin_url(), pg_names, prefix=_pg_name("t"))
+    yield Templates(sqlite_files, pg_names, pg_copies)
+    if pg_copies:
+        pg_copies.close()
     if pg_names:
         asyncio.run(_pg_execute(*[f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in pg_names.values()]))
 
@@ -163,11 +155,8 @@ async def _fresh_url(backend: str, template: str, templates: Templates, tmp_path
         path = tmp_path / f"{template}-{next(_counter)}.db"
         shutil.copyfile(templates.sqlite[template], path)
         return str(path), None
-    name = _pg_name(f"t{next(_counter)}")
-    await _pg_execute(
-        f'CREATE DATABASE "{name}" TEMPLATE "{templates.postgresql[template]}"{templates.pg_strategy}',
-        f'ALTER DATABASE "{name}" SET synchronous_commit = off',  # a test's commits need not wait for the disk
-    )
+    assert templates.pg_copies is not None
+    name = await templates.pg_copies.take(template)
     return _pg_url_for(name), name
 
 
@@ -184,7 +173,8 @@ async def db_url_factory(backend, templates, tmp_path) -> AsyncIterator:
 
     yield make
     if created:
-        await _pg_execute(*[f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)' for name in created])
+        assert templates.pg_copies is not None
+        templates.pg_copies.drop(*created)
 
 
 @pytest.fixture

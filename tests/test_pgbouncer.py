@@ -96,9 +96,7 @@ async def through(bouncer, templates, tmp_path) -> AsyncIterator[tuple[str, str]
     direct, name = await _fresh_url("postgresql", "seeded", templates, tmp_path)
     pooled = make_url(direct).set(port=bouncer, query={"pgbouncer": "transaction"})
     yield pooled.render_as_string(hide_password=False), direct
-    from tests.conftest import _pg_execute
-
-    await _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    templates.pg_copies.drop(name)
 
 
 async def test_two_consoles_share_one_server_connection_through_pgbouncer(through):
