@@ -85,7 +85,7 @@ class DashboardArea(InConsole, Area):
         if not queues:
             table.add_row(t("dashboard.nothing"), "", "", key="none:none")
 
-    def action_open_queue(self) -> None:
+    async def action_open_queue(self) -> None:
         from screens.shell import ShellScreen  # here, not above: the shell imports the areas
 
         table = self.query_one("#queues", DataTable)
@@ -95,8 +95,8 @@ class DashboardArea(InConsole, Area):
         area, _, queue = key.partition(":")
         shell = self.screen
         if area != "none" and isinstance(shell, ShellScreen):
-            shell.open_queue(area, queue)
+            await shell.open_queue(area, queue)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+    async def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.action_open_queue()
+        await self.action_open_queue()

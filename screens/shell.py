@@ -34,12 +34,17 @@ class ShellScreen(InConsole, ServiceCaller, Screen):
             *[Tab(self._tab_label(n, cls), id=f"tab-{cls.AREA_ID}") for n, cls in enumerate(self.AREA_CLASSES, 1)],
             id="area-tabs",
         )
-        actor = self.operator
-        with ContentSwitcher(initial=self.AREA_CLASSES[0].AREA_ID, id="areas"):
-            for cls in self.AREA_CLASSES:
-                readable = cls.READ_PERMISSION is None or actor.can(cls.READ_PERMISSION)
-                yield cls() if readable else LockedArea(cls)
+        # Only the first area is built at login; each other one the first time it is shown
+        # (`show_area`). Building all seven made the login, and every later restyle of the
+        # screen, pay for tables and forms the operator may never open.
+        first = self.AREA_CLASSES[0]
+        with ContentSwitcher(initial=first.AREA_ID, id="areas"):
+            yield self._build_area(first)
         yield TranslatedFooter()
+
+    def _build_area(self, cls: type[Area]) -> Area:
+        readable = cls.READ_PERMISSION is None or self.operator.can(cls.READ_PERMISSION)
+        return cls() if readable else LockedArea(cls)
 
     # Each tab takes its label and two cells of padding.
     TAB_PADDING = 2
@@ -79,21 +84,30 @@ class ShellScreen(InConsole, ServiceCaller, Screen):
     def action_area(self, area_id: str) -> None:
         self.query_one("#area-tabs", Tabs).active = f"tab-{area_id}"
 
-    def open_queue(self, area_id: str, key: str) -> None:
-        """The area of a dashboard line, narrowed to the work that line counted."""
-        self.action_area(area_id)
-        self.call_after_refresh(lambda: self.current_area.show_queue(key))
-
-    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
-        if event.tab is None or event.tab.id is None or event.tabs.id != "area-tabs":
-            return
-        area_id = event.tab.id.removeprefix("tab-")
+    async def show_area(self, area_id: str) -> Area:
+        """Show an area (building it the first time), reload it and focus its list."""
         switcher = self.query_one("#areas", ContentSwitcher)
         if switcher.current != area_id:
-            switcher.current = area_id
+            if switcher.query_children(f"#{area_id}"):
+                switcher.current = area_id
+            else:
+                [cls] = [cls for cls in self.AREA_CLASSES if cls.AREA_ID == area_id]
+                await switcher.add_content(self._build_area(cls), set_current=True)
             area = self.current_area
             area.activate()
             area.focus_default()
+        return self.current_area
+
+    async def open_queue(self, area_id: str, key: str) -> None:
+        """The area of a dashboard line, narrowed to the work that line counted."""
+        area = await self.show_area(area_id)
+        self.action_area(area_id)  # the tab follows; the area is already shown
+        self.call_after_refresh(lambda: area.show_queue(key))
+
+    async def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab is None or event.tab.id is None or event.tabs.id != "area-tabs":
+            return
+        await self.show_area(event.tab.id.removeprefix("tab-"))
 
     def relabel(self) -> None:
         """Redraw every text after a language switch."""
