@@ -71,6 +71,29 @@ async def test_language_switch_translates_the_shell(db):
         set_language("en")
 
 
+async def test_an_area_is_built_when_first_shown_in_the_language_of_that_moment(db):
+    from screens.payments import PaymentsArea
+
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        assert not app.screen.query(PaymentsArea), "only the dashboard is built at login"
+        app.switch_language("id")
+        await settle(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+        area = app.screen.query_one(PaymentsArea)
+        assert app.screen.query_one("#areas", ContentSwitcher).current == "payments" and area.display
+        label = area.query_one("#filter-state").query_one("SelectCurrent Static#label")
+        assert str(label.render()) == "Semua status"
+        assert app.focused is not None and area in app.focused.ancestors, "the area's list has the focus"
+        await pilot.press("1")
+        await pilot.press("6")  # shown again: the same area, not a second one
+        await settle(pilot)
+        assert len(app.screen.query(PaymentsArea)) == 1 and area.display
+        set_language("en")
+
+
 async def in_area(pilot, username: str, key: str) -> None:
     """Logged in as `username`, in the area of number `key`."""
     await login(pilot, username)
