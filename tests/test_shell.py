@@ -94,6 +94,22 @@ async def test_an_area_is_built_when_first_shown_in_the_language_of_that_moment(
         set_language("en")
 
 
+async def test_the_footer_is_rebuilt_only_when_what_it_shows_changes(db):
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "finance")
+        keys = list(app.screen.query("FooterKey"))
+        assert keys
+        app.screen.refresh_bindings()  # what a focus change does: the same keys, so the same widgets
+        await settle(pilot)
+        assert list(app.screen.query("FooterKey")) == keys
+        app.switch_language("id")
+        await settle(pilot)
+        words = " ".join(str(key.render()) for key in app.screen.query("FooterKey"))
+        assert list(app.screen.query("FooterKey")) != keys and "Bantuan" in words, words
+        set_language("en")
+
+
 async def in_area(pilot, username: str, key: str) -> None:
     """Logged in as `username`, in the area of number `key`."""
     await login(pilot, username)
