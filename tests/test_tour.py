@@ -155,6 +155,7 @@ async def next_application(pilot, review: ReviewScreen) -> None:
     await wait_until(pilot, lambda: review.detail is not None and review.detail.id != current)
 
 
+@pytest.mark.slow  # a demo of 2,000 participants, then the whole story: half a minute
 async def test_the_tour_walks_the_whole_story_as_each_role(demo_db):
     db = demo_db
     app = MitraApp(db, demo=True, demo_operators=demo_operator_list(), tour=True)
