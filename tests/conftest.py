@@ -61,7 +61,7 @@ def pytest_report_header(config):
 async def _seed(db: Database) -> None:
     """The `seeded` template: the demo's first admin, organisations and operators. Their passwords
     are hashed at a lower scrypt cost than the console uses: each hash carries its own cost and
-    is checked by it, the same way, and the suite's few hundred logins take 1 ms each, not 50."""
+    is checked by it, the same way, and a login in a test checks in about 2 ms, not 50."""
     context = DemoContext(db, participants=0, seed=0, progress=lambda *_: None)
     with pytest.MonkeyPatch.context() as cheaper:
         cheaper.setattr(passwords, "_N", 2**10)
