@@ -32,6 +32,7 @@ from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
     from textual.timer import Timer
 
     from screens.shell import ShellScreen
@@ -144,6 +145,16 @@ class MitraApp(ServiceCaller, App):
         self.tour: TourState | None = None
         self._tour_timer: Timer | None = None
         self._apply_keymap_file()
+
+    def get_driver_class(self) -> type[Driver]:
+        """In a terminal on Linux or macOS, the driver whose input thread sleeps until a key
+        comes (tui/quiet_driver.py); Textual's own choice elsewhere (Windows, the browser's)."""
+        chosen = super().get_driver_class()
+        if chosen.__module__ == "textual.drivers.linux_driver":
+            from tui.quiet_driver import QuietDriver
+
+            return QuietDriver
+        return chosen
 
     def on_mount(self) -> None:
         self.theme = THEMES.get(self._theme_choice, THEMES["default"])
