@@ -31,15 +31,20 @@ def test_a_style_set_over_another_is_never_taken_for_a_clean_one():
     # "7" on top of "1" is bold and reversed; after a reset "7" alone is not: the reset stays.
     output = "\x1b[0m\x1b[1mA\x1b[7mB\x1b[0m\x1b[7mC\x1b[0m"
     assert Coalescer()(output) == output
+    # A write that ends inside a sequence: the next one finishes it ("bold"), so the terminal's
+    # style is not the clean one there, and C is written bold as it should be.
+    coalesce, writes = Coalescer(), ["X\x1b[0m\x1b[", "1mA\x1b[38;5;1mB\x1b[0m\x1b[38;5;1mC"]
+    assert cells("".join(coalesce(write) for write in writes)) == cells("".join(writes))
 
 
 def test_any_output_draws_the_same_cells():
     rng = random.Random(14)
     for _ in range(600):
-        coalesce, writes = Coalescer(), []
-        for _ in range(rng.randint(1, 4)):
-            writes.append(_random_output(rng))
-        output = "".join(writes)
+        output = "".join(_random_output(rng) for _ in range(rng.randint(1, 4)))
+        cuts = sorted(rng.sample(range(len(output) + 1), min(len(output) + 1, rng.randint(0, 3))))
+        # Written in pieces, cut anywhere, even inside an escape sequence.
+        writes = [output[start:end] for start, end in zip([0, *cuts], [*cuts, len(output)])]
+        coalesce = Coalescer()
         coalesced = "".join(coalesce(write) for write in writes)
         assert cells(coalesced) == cells(output), repr(writes)
         assert len(coalesced) <= len(output)

@@ -52,7 +52,7 @@ class QuietDriver(LinuxDriver):
     def run_input_thread(self) -> None:
         parser = XTermParser(self._debug)
         decode = getincrementaldecoder("utf-8")().decode
-        with selectors.DefaultSelector() as selector:
+        with selectors.SelectSelector() as selector:  # as Textual's: kqueue cannot wait on a tty on macOS
             selector.register(self.fileno, selectors.EVENT_READ)
             selector.register(self._wake_read, selectors.EVENT_READ)
             while not self.exit_event.is_set():
@@ -72,5 +72,7 @@ class QuietDriver(LinuxDriver):
     @staticmethod
     def _timeout(parser: XTermParser) -> float | None:
         """None (sleep until input) unless a sequence waits for its end."""
+        if not hasattr(parser, "_timeout_time"):
+            return 0.1  # a Textual whose parser keeps no deadline: look ten times a second, as it does
         deadline = parser._timeout_time  # set by the parser while it waits to finish a sequence
         return None if deadline is None else max(0.0, deadline - time.monotonic())  # the parser's clock

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
+_CUT = re.compile(r"\x1b(\[[0-9;?]*)?$")  # a write that ends inside an escape sequence
 
 
 class Coalescer:
@@ -67,5 +68,5 @@ class Coalescer:
         elif held_reset is not None:
             pieces.append(held_reset)
             clean = True
-        self._clean = clean
+        self._clean = clean and not _CUT.search(tail)  # the next write may finish a style begun here
         return "".join(pieces)
