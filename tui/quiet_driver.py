@@ -8,8 +8,9 @@ that is about 0.1 % of a core per console; on a server holding fifty field staff
 
 This driver's input thread waits on the terminal and on a pipe of its own: the pipe is written
 when the console closes, and a timeout is set only while the parser holds an unfinished
-sequence. What it writes passes through a `Coalescer` (tui/terminal_output.py): the same cells in
-a quarter fewer bytes. Everything else is Textual's LinuxDriver.
+sequence. What it writes passes through `StyleSteps` (tui/terminal_output.py): the same cells in
+fewer bytes (a whole 80x24 frame of the participants area: 19.4 KB before, 11.9 KB after).
+Everything else is Textual's LinuxDriver.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from codecs import getincrementaldecoder
 from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
-from tui.terminal_output import Coalescer
+from tui.terminal_output import StyleSteps
 
 
 class _WakingEvent(threading.Event):
@@ -44,10 +45,10 @@ class QuietDriver(LinuxDriver):
         self._wake_read, wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         self.exit_event = _WakingEvent(wake_write)
-        self._coalesce = Coalescer()
+        self._restyle = StyleSteps()
 
     def write(self, data: str) -> None:
-        super().write(self._coalesce(data))
+        super().write(self._restyle(data))
 
     def run_input_thread(self) -> None:
         parser = XTermParser(self._debug)

@@ -1,72 +1,148 @@
-"""Fewer bytes for the same picture: what the console writes to a terminal, without the style
-changes that change nothing.
+"""Fewer bytes for the same picture: the console's output with each change of style written as
+the smallest step from the terminal's current style.
 
-Textual writes every run of text as "set its style, the text, reset": a row of cells of one style
-in three pieces reads `ESC[48;5;17m ESC[0m ESC[48;5;17m  ESC[0m ESC[48;5;17mx ESC[0m`. Over a field
-link (SSH, slow mobile data) those repeats are a quarter of every repaint. `Coalescer` drops:
+Textual writes every run of text as "set its whole style, the text, reset": a row of cells of one
+colour in three pieces reads `ESC[48;5;17m ESC[0m ESC[48;5;17m  ESC[0m ESC[48;5;17mx ESC[0m`, and
+going from one colour to the next resets everything and sets it all again. Over a field link
+(SSH, slow mobile data) that is about a third of every repaint. `StyleSteps` follows the style the
+terminal is in and the one the next text needs, and writes only the difference (or a reset
+and the whole style, when that is shorter), right before the text that needs it.
 
-- a reset followed at once by the very style that was set from a clean state before it (the
-  terminal's state would come back to what it already is);
-- a style set with no text before the next reset (it colours nothing).
-
-Every other byte is kept in order, so the terminal draws exactly the same cells
-(tests/test_terminal_output.py compares the cells on a VT100 screen).
+Style parameters it does not know (anything beyond bold, dim, italic, underline, blink, reverse,
+conceal, strike and the colours) are passed on as they are, after which it assumes nothing until
+the next reset. Every byte that is not a style change is written in order, so the terminal draws
+the same cells (tests/test_terminal_output.py compares them on a VT100 screen).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
+_MOVE = re.compile(r"(?:\x1b\[\d*;?\d*H|\r)+")  # cursor moves paint nothing: no style needed for them
 _CUT = re.compile(r"\x1b(\[[0-9;?]*)?$")  # a write that ends inside an escape sequence
 
+_FLAG_ON = {"1", "2", "3", "4", "5", "7", "8", "9"}
+_FLAG_OFF = {"23": {"3"}, "24": {"4"}, "25": {"5"}, "27": {"7"}, "28": {"8"}, "29": {"9"}, "22": {"1", "2"}}
+_OFF_CODE = {"3": "23", "4": "24", "5": "25", "7": "27", "8": "28", "9": "29"}
 
-class Coalescer:
-    """Coalesces one terminal's output, write after write: a write that ended on a reset leaves
-    the next one a known, clean state to start from."""
+
+@dataclass(frozen=True)
+class Style:
+    flags: frozenset[str] = frozenset()
+    fg: str | None = None  # "31", "38;5;214", "38;2;10;20;30"; None: the terminal's own
+    bg: str | None = None
+
+    def codes(self) -> list[str]:
+        return sorted(self.flags) + [colour for colour in (self.fg, self.bg) if colour]
+
+
+PLAIN = Style()
+
+
+@lru_cache(maxsize=4096)  # a screen has a few dozen styles, written thousands of times
+def _apply(style: Style | None, params: str) -> Style | None:
+    """The style after an SGR with `params`; None once a parameter is not understood."""
+    codes = params.split(";") if params else ["0"]
+    index = 0
+    while index < len(codes):
+        code = codes[index]
+        if code in ("", "0"):
+            style = PLAIN
+        elif style is None:
+            pass  # unknown until a reset
+        elif code in _FLAG_ON:
+            style = replace(style, flags=style.flags | {code})
+        elif code in _FLAG_OFF:
+            style = replace(style, flags=style.flags - _FLAG_OFF[code])
+        elif code in ("38", "48") and index + 2 < len(codes) and codes[index + 1] == "5":
+            colour = ";".join(codes[index:index + 3])
+            style = replace(style, fg=colour) if code == "38" else replace(style, bg=colour)
+            index += 2
+        elif code in ("38", "48") and index + 4 < len(codes) and codes[index + 1] == "2":
+            colour = ";".join(codes[index:index + 5])
+            style = replace(style, fg=colour) if code == "38" else replace(style, bg=colour)
+            index += 4
+        elif code.isdigit() and (30 <= int(code) <= 37 or 90 <= int(code) <= 97):
+            style = replace(style, fg=code)
+        elif code.isdigit() and (40 <= int(code) <= 47 or 100 <= int(code) <= 107):
+            style = replace(style, bg=code)
+        elif code == "39":
+            style = replace(style, fg=None)
+        elif code == "49":
+            style = replace(style, bg=None)
+        else:
+            style = None
+        index += 1
+    return style
+
+
+@lru_cache(maxsize=4096)
+def _change(terminal: Style | None, wanted: Style) -> str:
+    """The shortest SGR that turns the terminal's style into `wanted` (a reset and the whole
+    style when the terminal's is not known)."""
+    whole = ["0", *wanted.codes()]
+    codes = whole if terminal is None else min(_step(terminal, wanted), whole, key=lambda c: len(";".join(c)))
+    return f"\x1b[{';'.join(codes)}m"
+
+
+def _step(current: Style, wanted: Style) -> list[str]:
+    """The SGR codes that turn `current` into `wanted`."""
+    codes: list[str] = []
+    removed = current.flags - wanted.flags
+    flags_on = wanted.flags - current.flags
+    if removed & {"1", "2"}:
+        codes.append("22")  # bold and dim go off together
+        flags_on |= wanted.flags & {"1", "2"}
+    codes += [_OFF_CODE[flag] for flag in sorted(removed - {"1", "2"})]
+    codes += sorted(flags_on)
+    if wanted.fg != current.fg:
+        codes.append(wanted.fg or "39")
+    if wanted.bg != current.bg:
+        codes.append(wanted.bg or "49")
+    return codes
+
+
+class StyleSteps:
+    """Rewrites one terminal's output, write after write."""
 
     def __init__(self) -> None:
-        self._clean = False  # unknown before the first write
+        self._terminal: Style | None = None  # the terminal's style; None: not known
+        self._wanted: Style | None = None  # the style the output so far asks for
+        self._carry = ""  # the start of an escape sequence a write ended in
 
     def __call__(self, output: str) -> str:
+        output, self._carry = self._carry + output, ""
+        cut = _CUT.search(output)
+        if cut:
+            output, self._carry = output[:cut.start()], output[cut.start():]
         pieces: list[str] = []
         position = 0
-        clean = self._clean  # the terminal's style is the reset one
-        active: str | None = None  # the style set from a clean state, while it is the one in force
-        held_reset: str | None = None  # a reset not yet written: the next style may make it needless
-        held_style: str | None = None  # a style not yet written: text may never follow it
-
-        def write_held() -> None:
-            nonlocal held_reset, held_style, clean, active
-            if held_reset is not None:
-                pieces.append(held_reset)
-                held_reset, clean, active = None, True, None
-            if held_style is not None:
-                pieces.append(held_style)
-                active = held_style if clean else None
-                held_style, clean = None, False
-
         for match in _SGR.finditer(output):
-            text = output[position:match.start()]
-            if text:
-                write_held()
-                pieces.append(text)
+            self._text(output[position:match.start()], pieces)
             position = match.end()
-            if match.group(1) in ("", "0"):
-                held_style = None  # set, then reset before any text: it coloured nothing
-                held_reset = match.group(0)
-            elif held_reset is not None and held_style is None and match.group(0) == active:
-                held_reset = None  # reset, then the same style again: the state stays as it is
-            else:
-                if held_style is not None:
-                    write_held()  # one style over another: both are written, in order
-                held_style = match.group(0)
-        tail = output[position:]
-        if tail or held_style is not None:
-            write_held()  # a write ends as Textual ended it, on its last reset or style
-            pieces.append(tail)
-        elif held_reset is not None:
-            pieces.append(held_reset)
-            clean = True
-        self._clean = clean and not _CUT.search(tail)  # the next write may finish a style begun here
+            wanted = _apply(self._wanted, match.group(1))
+            if wanted is None:  # not understood: passed on as it is, and nothing assumed after it
+                self._sync(pieces)
+                pieces.append(match.group(0))
+                self._terminal = None
+            self._wanted = wanted
+        self._text(output[position:], pieces)
+        self._sync(pieces)  # each write leaves the terminal as the output asked
         return "".join(pieces)
+
+    def _text(self, text: str, pieces: list[str]) -> None:
+        if not text:
+            return
+        if not _MOVE.fullmatch(text):
+            self._sync(pieces)
+        pieces.append(text)
+
+    def _sync(self, pieces: list[str]) -> None:
+        wanted, terminal = self._wanted, self._terminal
+        if wanted is None or wanted == terminal:
+            return
+        pieces.append(_change(terminal, wanted))
+        self._terminal = wanted
