@@ -34,9 +34,9 @@ BARE_APP = (
 )
 
 
-def first_paint(argv: list[str], marker: str, env: dict[str, str] | None = None) -> float:
+def first_paint(argv: list[str], marker: str, env: dict[str, str] | None = None, timeout: float = 60) -> float:
     with PtyScreen(argv, env=env) as terminal:
-        terminal.wait_for(lambda text: marker in text)
+        terminal.wait_for(lambda text: marker in text, timeout=timeout)
         return time.perf_counter() - terminal.started
 
 
