@@ -276,63 +276,65 @@ def _list_state(text: str, batch_id: int) -> str | None:
 @pytest.mark.slow  # builds the demo (once per session)
 def test_a_class_over_ssh_each_trainee_approves_in_a_sandbox_of_their_own(tmp_path, demo_cache):
     server = DemoServer(tmp_path, demo_cache)
-    assert "demo" in server.banner and "sandbox of its own" in server.banner
-    env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8"}
-    clients = {user: in_a_pty(server.command(user, "-tt"), env, 100, 30) for user in ("ani", "budi")}  # at once
-    sandboxes, batches = {}, {}
     try:
-        # Each on the login screen of a sandbox named after them, the name in the DEMO badge.
-        for user, (_, fd, screen, stream) in clients.items():
-            screen_of(fd, screen, stream, lambda text, badge=rf"DEMO · {user}-\d+":
-                      "Demo operators" in text and re.search(badge, text.splitlines()[0]) is not None, timeout=90)
-            sandboxes[user] = re.search(rf"DEMO · ({user}-\d+)", screen.display[0]).group(1)
-        assert sandboxes["ani"] != sandboxes["budi"]
-        template = server.folders()[0] / "template.db"
-        batches["ani"] = _to_approve(template, "approver")
-        batches["budi"] = _to_approve(template, "approver2", other_than=batches["ani"])
-        # Logged in as a demo approver each (user name, Tab, password, Enter: one burst), in Payments.
-        for user, operator in (("ani", "approver"), ("budi", "approver2")):
-            _, fd, screen, stream = clients[user]
-            os.write(fd, operator.encode() + b"\tdemo\r")
-            screen_of(fd, screen, stream, lambda text, who=f"{operator} (approver)": who in text.splitlines()[0])
-            os.write(fd, b"6")
-            screen_of(fd, screen, stream, lambda text: "batches shown, newest first" in text)
-        # Each approves a different batch: down the list (newest first) to it, open, approve, confirm.
-        for user in ("ani", "budi"):
-            _, fd, screen, stream = clients[user]
-            batch_id = batches[user]
-            newer = _rows(template, "SELECT count(*) FROM payment_batch WHERE id > ?", batch_id)[0][0]
-            os.write(fd, b"j" * newer + b"\r")
-            screen_of(fd, screen, stream, lambda text, b=batch_id: f"Batch {b} · " in text)
-            os.write(fd, b"a")
-            screen_of(fd, screen, stream, lambda text, b=batch_id: f"Approve batch {b}?" in text)
-            os.write(fd, b"y")
-            screen_of(fd, screen, stream, lambda text: "State: approved" in text)
-        # Back on the list, refreshed: each sees their own batch approved, the other's untouched.
-        for user, other in (("ani", "budi"), ("budi", "ani")):
-            _, fd, screen, stream = clients[user]
-            os.write(fd, b"\x1b")
-            time.sleep(0.5)  # a lone Escape is told from a key sequence by a pause
-            os.write(fd, b"r")
-            screen_of(fd, screen, stream, lambda text, mine=batches[user], theirs=batches[other]:
-                      _list_state(text, mine) == "approved" and _list_state(text, theirs) == "submitted")
-            assert f"DEMO · {sandboxes[user]}" in screen.display[0]
-        # The databases say the same: each sandbox holds its own approval, by its own approver.
-        ani, budi = server.sandbox(sandboxes["ani"]), server.sandbox(sandboxes["budi"])
-        assert _batch(ani, batches["ani"]) == ("approved", [*_batch(template, batches["ani"])[1], "approver"])
-        assert _batch(ani, batches["budi"]) == _batch(template, batches["budi"])
-        assert _batch(budi, batches["budi"]) == ("approved", [*_batch(template, batches["budi"])[1], "approver2"])
-        assert _batch(budi, batches["ani"]) == _batch(template, batches["ani"])
-        assert _batch(template, batches["ani"])[0] == _batch(template, batches["budi"])[0] == "submitted"
+        assert "demo" in server.banner and "sandbox of its own" in server.banner
+        env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8"}
+        clients = {user: in_a_pty(server.command(user, "-tt"), env, 100, 30) for user in ("ani", "budi")}  # at once
+        sandboxes, batches = {}, {}
+        try:
+            # Each on the login screen of a sandbox named after them, the name in the DEMO badge.
+            for user, (_, fd, screen, stream) in clients.items():
+                screen_of(fd, screen, stream, lambda text, badge=rf"DEMO · {user}-\d+":
+                          "Demo operators" in text and re.search(badge, text.splitlines()[0]) is not None, timeout=90)
+                sandboxes[user] = re.search(rf"DEMO · ({user}-\d+)", screen.display[0]).group(1)
+            assert sandboxes["ani"] != sandboxes["budi"]
+            template = server.folders()[0] / "template.db"
+            batches["ani"] = _to_approve(template, "approver")
+            batches["budi"] = _to_approve(template, "approver2", other_than=batches["ani"])
+            # Logged in as a demo approver each (user name, Tab, password, Enter: one burst), in Payments.
+            for user, operator in (("ani", "approver"), ("budi", "approver2")):
+                _, fd, screen, stream = clients[user]
+                os.write(fd, operator.encode() + b"\tdemo\r")
+                screen_of(fd, screen, stream, lambda text, who=f"{operator} (approver)": who in text.splitlines()[0])
+                os.write(fd, b"6")
+                screen_of(fd, screen, stream, lambda text: "batches shown, newest first" in text)
+            # Each approves a different batch: down the list (newest first) to it, open, approve, confirm.
+            for user in ("ani", "budi"):
+                _, fd, screen, stream = clients[user]
+                batch_id = batches[user]
+                newer = _rows(template, "SELECT count(*) FROM payment_batch WHERE id > ?", batch_id)[0][0]
+                os.write(fd, b"j" * newer + b"\r")
+                screen_of(fd, screen, stream, lambda text, b=batch_id: f"Batch {b} · " in text)
+                os.write(fd, b"a")
+                screen_of(fd, screen, stream, lambda text, b=batch_id: f"Approve batch {b}?" in text)
+                os.write(fd, b"y")
+                screen_of(fd, screen, stream, lambda text: "State: approved" in text)
+            # Back on the list, refreshed: each sees their own batch approved, the other's untouched.
+            for user, other in (("ani", "budi"), ("budi", "ani")):
+                _, fd, screen, stream = clients[user]
+                os.write(fd, b"\x1b")
+                time.sleep(0.5)  # a lone Escape is told from a key sequence by a pause
+                os.write(fd, b"r")
+                screen_of(fd, screen, stream, lambda text, mine=batches[user], theirs=batches[other]:
+                          _list_state(text, mine) == "approved" and _list_state(text, theirs) == "submitted")
+                assert f"DEMO · {sandboxes[user]}" in screen.display[0]
+            # The databases say the same: each sandbox holds its own approval, by its own approver.
+            ani, budi = server.sandbox(sandboxes["ani"]), server.sandbox(sandboxes["budi"])
+            assert _batch(ani, batches["ani"]) == ("approved", [*_batch(template, batches["ani"])[1], "approver"])
+            assert _batch(ani, batches["budi"]) == _batch(template, batches["budi"])
+            assert _batch(budi, batches["budi"]) == ("approved", [*_batch(template, batches["budi"])[1], "approver2"])
+            assert _batch(budi, batches["ani"]) == _batch(template, batches["ani"])
+            assert _batch(template, batches["ani"])[0] == _batch(template, batches["budi"])[0] == "submitted"
+        finally:
+            for process, fd, _, _ in clients.values():
+                stop(process, fd)
+        # Both gone: their sandboxes with them.
+        deadline = time.monotonic() + 15
+        while [path for path in server.folders()[0].iterdir() if path.name != "template.db"]:
+            assert time.monotonic() < deadline, "a closed connection's sandbox is still there"
+            time.sleep(0.2)
     finally:
-        for process, fd, _, _ in clients.values():
-            stop(process, fd)
-    # Both gone: their sandboxes with them.
-    deadline = time.monotonic() + 15
-    while [path for path in server.folders()[0].iterdir() if path.name != "template.db"]:
-        assert time.monotonic() < deadline, "a closed connection's sandbox is still there"
-        time.sleep(0.2)
-    server.stop()
+        server.stop()  # also when a step above failed: a server left running outlives the suite
     assert server.folders() == []  # the server's folder goes when it stops
 
 
