@@ -39,3 +39,13 @@ def test_an_idle_console_sleeps_and_esc_arrows_and_quit_still_work(db_url):
         terminal.wait_for(lambda text: "Audit" in text and "verify" in text.lower())
         terminal.send(b"\x11")  # Ctrl+Q
         assert terminal.process.wait(timeout=15) == 0
+
+
+def test_bytes_that_are_not_utf8_do_not_end_the_console(db_url):
+    with PtyScreen([MITRA, "--db", db_url, "--lang", "en"]) as terminal:
+        terminal.wait_for(lambda text: "Password" in text)
+        terminal.send(b"\xff\xfe")  # a terminal set to another encoding, or line noise
+        terminal.wait_for(lambda text: "\ufffd\ufffd" in text)  # shown as what they are: not text
+        terminal.send(b"\x7f\x7fauditor\tdemo\r")  # rubbed out, and the console goes on
+        terminal.wait_for(lambda text: "auditor (" in text, timeout=30)
+        assert "Traceback" not in terminal.text()

@@ -36,6 +36,16 @@ def test_the_first_write_starts_from_a_reset_and_unknown_parameters_pass_as_they
     assert restyle("\x1b[0m\x1b[1mA\x1b[53mB\x1b[1mC\x1b[0m\x1b[1mD") == "\x1b[0;1mA\x1b[53mB\x1b[1mC\x1b[0;1mD"
 
 
+def test_an_extended_colour_s_index_is_never_taken_for_a_reset():
+    # Colour 0 after an unknown start: "38;5;0" is a colour, so the terminal's style stays unknown
+    # and the next style is written whole, not stepped from a "clean" state that is not there.
+    restyle = StyleSteps()
+    writes = ["\x1b[38;5;0mA\x1b[1mB", "\x1b[0m\x1b[48;5;0mC\x1b[0m"]
+    rewritten = "".join(restyle(write) for write in writes)
+    assert cells(rewritten) == cells("".join(writes))
+    assert rewritten.startswith("\x1b[38;5;0mA\x1b[1mB")
+
+
 def test_any_output_draws_the_same_cells():
     rng = random.Random(14)
     saved = 0

@@ -52,7 +52,9 @@ class QuietDriver(LinuxDriver):
 
     def run_input_thread(self) -> None:
         parser = XTermParser(self._debug)
-        decode = getincrementaldecoder("utf-8")().decode
+        # A byte that is not UTF-8 (a terminal set to another encoding, line noise) is shown as
+        # a replacement character; Textual's strict decoder ended the console with a traceback.
+        decode = getincrementaldecoder("utf-8")(errors="replace").decode
         with selectors.SelectSelector() as selector:  # as Textual's: kqueue cannot wait on a tty on macOS
             selector.register(self.fileno, selectors.EVENT_READ)
             selector.register(self._wake_read, selectors.EVENT_READ)

@@ -24,6 +24,8 @@ _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 _MOVE = re.compile(r"(?:\x1b\[\d*;?\d*H|\r)+")  # cursor moves paint nothing: no style needed for them
 _CUT = re.compile(r"\x1b(\[[0-9;?]*)?$")  # a write that ends inside an escape sequence
 
+_FG = re.compile(r"38;5;\d+|38;2;\d+;\d+;\d+|3[0-7]|9[0-7]")
+_BG = re.compile(r"48;5;\d+|48;2;\d+;\d+;\d+|4[0-7]|10[0-7]")
 _FLAG_ON = {"1", "2", "3", "4", "5", "7", "8", "9"}
 _FLAG_OFF = {"23": {"3"}, "24": {"4"}, "25": {"5"}, "27": {"7"}, "28": {"8"}, "29": {"9"}, "22": {"1", "2"}}
 _OFF_CODE = {"3": "23", "4": "24", "5": "25", "7": "27", "8": "28", "9": "29"}
@@ -42,41 +44,42 @@ class Style:
 PLAIN = Style()
 
 
-@lru_cache(maxsize=4096)  # a screen has a few dozen styles, written thousands of times
-def _apply(style: Style | None, params: str) -> Style | None:
-    """The style after an SGR with `params`; None once a parameter is not understood."""
-    codes = params.split(";") if params else ["0"]
+def _parameters(params: str) -> list[str]:
+    """An SGR's parameters, each extended colour ("38;5;214", "48;2;10;20;30") as one."""
+    codes, items = params.split(";") if params else ["0"], []
     index = 0
     while index < len(codes):
-        code = codes[index]
-        if code in ("", "0"):
+        width = {"5": 3, "2": 5}.get(codes[index + 1], 1) if codes[index] in ("38", "48") and index + 1 < len(codes) else 1
+        items.append(";".join(codes[index:index + width]))
+        index += width
+    return items
+
+
+@lru_cache(maxsize=4096)  # a screen has a few dozen styles, written thousands of times
+def _apply(style: Style | None, params: str) -> Style | None:
+    """The style after an SGR with `params`; None once a parameter is not understood, until the
+    next reset."""
+    for item in _parameters(params):
+        if item in ("", "0"):
             style = PLAIN
-        elif style is None:
-            pass  # unknown until a reset
-        elif code in _FLAG_ON:
-            style = replace(style, flags=style.flags | {code})
-        elif code in _FLAG_OFF:
-            style = replace(style, flags=style.flags - _FLAG_OFF[code])
-        elif code in ("38", "48") and index + 2 < len(codes) and codes[index + 1] == "5":
-            colour = ";".join(codes[index:index + 3])
-            style = replace(style, fg=colour) if code == "38" else replace(style, bg=colour)
-            index += 2
-        elif code in ("38", "48") and index + 4 < len(codes) and codes[index + 1] == "2":
-            colour = ";".join(codes[index:index + 5])
-            style = replace(style, fg=colour) if code == "38" else replace(style, bg=colour)
-            index += 4
-        elif code.isdigit() and (30 <= int(code) <= 37 or 90 <= int(code) <= 97):
-            style = replace(style, fg=code)
-        elif code.isdigit() and (40 <= int(code) <= 47 or 100 <= int(code) <= 107):
-            style = replace(style, bg=code)
-        elif code == "39":
-            style = replace(style, fg=None)
-        elif code == "49":
-            style = replace(style, bg=None)
-        else:
-            style = None
-        index += 1
+        elif style is not None:
+            style = _with(style, item)
     return style
+
+
+def _with(style: Style, item: str) -> Style | None:
+    """`style` with one more parameter; None if it is not one this module follows."""
+    if item in _FLAG_ON:
+        return replace(style, flags=style.flags | {item})
+    if item in _FLAG_OFF:
+        return replace(style, flags=style.flags - _FLAG_OFF[item])
+    if _FG.fullmatch(item):
+        return replace(style, fg=item)
+    if _BG.fullmatch(item):
+        return replace(style, bg=item)
+    if item in ("39", "49"):
+        return replace(style, fg=None) if item == "39" else replace(style, bg=None)
+    return None
 
 
 @lru_cache(maxsize=4096)
