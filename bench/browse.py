@@ -1,8 +1,8 @@
 """Key to screen while browsing participants at scale: the real console in a pseudo-terminal, read
-through pyte, next to a bare Textual DataTable app paging the same SQLite file the plainest way
-(keyset pages of 100 rows read with sqlite3), measured in the same run.
+through pyte, next to a bare Textual DataTable app paging the same database the plainest way
+(keyset pages of 100 rows read with sqlite3 or asyncpg), measured in the same run.
 
-    .venv/bin/python bench/browse.py [-n 1000000] [--keys 30]
+    .venv/bin/python bench/browse.py [-n 1000000] [--keys 30] [--db postgresql://.../scratch]
 
 Measures, for each: opening the list (from the key that opens it to its first rows on the
 screen) and PgDn (from the key to the screen showing other rows), p50 and p95. Goal (issue 15):
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pty_screen import PtyScreen  # noqa: E402
 from bench.report import measure  # noqa: E402
-from bench.write_locks import cached_database  # noqa: E402
+from bench.write_locks import cached_database, prepare_postgres  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -35,39 +35,55 @@ PGDN = b"\x1b[6~"
 COLUMNS, LINES = 120, 36
 NIK_SHOWN = re.compile(r"\d{4}\*{10}\d{2}|\d{16}")  # a NIK on the screen, masked or not
 
+# The bare app pages with the plainest query on either back end: keyset pages of 100 by id.
+PAGE_SQL = ("SELECT id, nik, full_name, province_code, status, wave_id FROM participant WHERE id > {last}"
+            " ORDER BY id LIMIT 100")
+SQLITE_PAGES = '''
+import sqlite3
+connection = sqlite3.connect(sys.argv[1])
+
+async def page(last):
+    return connection.execute(PAGE_SQL.format(last="?"), (last,)).fetchall()
+'''
+POSTGRES_PAGES = '''
+import asyncpg
+connection = None
+
+async def page(last):
+    global connection
+    connection = connection or await asyncpg.connect(sys.argv[1])
+    return await connection.fetch(PAGE_SQL.format(last="$1"), last)
+'''
 BARE_TABLE = '''
-import sqlite3, sys
+import sys
 from textual.app import App
 from textual.widgets import DataTable
+{pages}
 
 class Bare(App):
     def compose(self):
         yield DataTable(cursor_type="row", zebra_stripes=True)
 
-    def on_mount(self):
-        self.db = sqlite3.connect(sys.argv[1])
+    async def on_mount(self):
         self.last = 0
         table = self.query_one(DataTable)
         for label in ("NIK", "Name", "Province", "Status", "Wave"):
             table.add_column(label)
-        self.more()
+        await self.more()
         table.focus()
 
-    def more(self):
-        rows = self.db.execute(
-            "SELECT id, nik, full_name, province_code, status, wave_id FROM participant WHERE id > ? ORDER BY id LIMIT 100",
-            (self.last,),
-        ).fetchall()
+    async def more(self):
+        rows = await page(self.last)
         table = self.query_one(DataTable)
         for id_, nik, name, province, status, wave in rows:
             table.add_row(nik[:4] + "*" * 10 + nik[14:], name, province, status, str(wave or ""), key=str(id_))
         if rows:
             self.last = rows[-1][0]
 
-    def on_data_table_row_highlighted(self, event):
+    async def on_data_table_row_highlighted(self, event):
         table = self.query_one(DataTable)
         if event.cursor_row >= table.row_count - 40:
-            self.more()
+            await self.more()
 
 Bare().run()
 '''
@@ -96,8 +112,8 @@ def p95(values: list[float]) -> float:
     return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
 
 
-def mitra_figures(database: Path, keys: int) -> tuple[float, list[float]]:
-    with PtyScreen([str(BIN / "mitra"), "--db", str(database), "--lang", "en"], columns=COLUMNS, lines=LINES) as terminal:
+def mitra_figures(database: str, keys: int) -> tuple[float, list[float]]:
+    with PtyScreen([str(BIN / "mitra"), "--db", database, "--lang", "en"], columns=COLUMNS, lines=LINES) as terminal:
         terminal.wait_for(lambda text: "Password" in text, timeout=60)
         time.sleep(0.5)
         terminal.send(b"coordinator\tdemo\r")
@@ -111,11 +127,15 @@ def mitra_figures(database: Path, keys: int) -> tuple[float, list[float]]:
         return opened, pages(terminal, keys)
 
 
-def bare_figures(database: Path, keys: int, folder: Path) -> tuple[float, list[float]]:
+def bare_figures(database: str, keys: int, folder: Path) -> tuple[float, list[float]]:
     script = folder / "bare_table.py"
-    script.write_text(BARE_TABLE)
+    on_postgres = database.startswith("postgresql")
+    script.write_text(BARE_TABLE.replace("{pages}", f"PAGE_SQL = {PAGE_SQL!r}\n"
+                                         + (POSTGRES_PAGES if on_postgres else SQLITE_PAGES)))
+    if on_postgres:
+        database = database.replace("postgresql+asyncpg://", "postgresql://")
     started = time.perf_counter()
-    with PtyScreen([sys.executable, str(script), str(database)], columns=COLUMNS, lines=LINES) as terminal:
+    with PtyScreen([sys.executable, str(script), database], columns=COLUMNS, lines=LINES) as terminal:
         terminal.wait_for(lambda text: bool(table_text(text)), timeout=60)
         opened = time.perf_counter() - started  # includes the app's start: an upper bound
         time.sleep(1.0)
@@ -126,27 +146,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--participants", type=int, default=1_000_000)
     parser.add_argument("--keys", type=int, default=30)
+    parser.add_argument("--db", metavar="URL", help="browse on PostgreSQL: a scratch database's URL (see"
+                        " bench/write_locks.py, which builds the registry beside it)")
     args = parser.parse_args()
-    base = cached_database(args.participants)
-    if not base.exists():
-        subprocess.run([sys.executable, str(Path(__file__).parent / "write_locks.py"), "-n", str(args.participants),
-                        "--build-only"], check=True)
     folder = Path(tempfile.mkdtemp(prefix="mitra-browse-"))
-    database = folder / "browse.db"
-    with sqlite3.connect(base) as source, sqlite3.connect(database) as target:
-        source.backup(target)
+    if args.db:
+        database = prepare_postgres(args.db, args.participants)
+    else:
+        base = cached_database(args.participants)
+        if not base.exists():
+            subprocess.run([sys.executable, str(Path(__file__).parent / "write_locks.py"), "-n",
+                            str(args.participants), "--build-only"], check=True)
+        database = str(folder / "browse.db")
+        with sqlite3.connect(base) as source, sqlite3.connect(database) as target:
+            source.backup(target)
     try:
         bare_open, bare_keys = bare_figures(database, args.keys, folder)
         mitra_open, mitra_keys = mitra_figures(database, args.keys)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    backend = "postgresql" if args.db else "sqlite"
     print(f"{args.participants:,} participants, {args.keys} PgDn each, {COLUMNS}x{LINES}:")
     print(f"  open the list      mitra {mitra_open * 1000:7.0f} ms   bare table (with its start) {bare_open * 1000:7.0f} ms")
     for label, mitra, bare in (("PgDn p50", statistics.median(mitra_keys), statistics.median(bare_keys)),
                                ("PgDn p95", p95(mitra_keys), p95(bare_keys))):
         print(f"  {label:<18} mitra {mitra * 1000:7.0f} ms   bare table {bare * 1000:7.0f} ms   ratio {mitra / bare:5.2f}")
-    measure(f"browse {args.participants:,}: open Participants", mitra_open, limit=0.5)
-    measure(f"browse {args.participants:,}: PgDn p95", p95(mitra_keys), p95(bare_keys), most=1.2,
+    measure(f"browse {args.participants:,} ({backend}): open Participants", mitra_open, limit=0.5)
+    measure(f"browse {args.participants:,} ({backend}): PgDn p95", p95(mitra_keys), p95(bare_keys), most=1.2,
             baseline_name="bare DataTable")
 
 

@@ -45,6 +45,9 @@ def plan(participants: int, postgres: str | None) -> list[tuple[str, list[str]]]
     if postgres:
         steps.append(("search.py", ["--db", postgres]))  # on what demo_build.py left there
         steps.append(("prepare_batch.py", ["-n", str(min(800_000, participants * 3 // 10)), "--db", postgres]))
+        # The registry of write_locks.py, built once beside the scratch database and copied per run.
+        steps.append(("write_locks.py", ["-n", str(participants), "--db", postgres]))
+        steps.append(("browse.py", ["-n", str(participants), "--db", postgres]))
     return steps
 
 

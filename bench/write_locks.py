@@ -1,21 +1,26 @@
-"""How long does each long-writing command hold SQLite's write lock at the program's scale?
+"""How long does each long-writing command keep other operators' writes waiting, at the program's scale?
 
-Builds a SQLite file with N registered participants (the demo's deterministic generator,
-default 1,000,000), then runs, one after the other, the commands that write the most:
+Builds a database with N registered participants (the demo's deterministic generator, default
+1,000,000), then runs, one after the other, the commands that write the most:
 
 - importing a file of 50,000 new participants (commits every 10,000 rows);
-- selecting a wave of 300,000 (drawn from a snapshot without the lock; its result written in one
-  transaction, as a draw is all or nothing);
-- bulk-assigning a course to 50,000 of them (commits every 2,000);
+- selecting a wave (300,000 at a million, 800,000 from 2,700,000 up; drawn from a snapshot
+  without the lock; its result written in one transaction, as a draw is all or nothing);
+- bulk-assigning a course to one province of that wave (commits every 2,000);
 - the purchase-deadline sweep of that wave (in parts of 10,000, each its own transaction).
 
-While each runs, a probe thread tries `BEGIN IMMEDIATE` on its own connection every 10 ms without
-waiting: the longest stretch it could not get the lock is the longest lock the command held (what
-another writer, or a login's record, waits for). The baseline, measured in the same run, is the
-longest lock while nothing but the probe itself writes.
+While each runs, a probe thread on its own connection writes as another operator would, every
+10 ms, and the longest it was kept waiting is what the command costs everyone else:
+- SQLite (one writer at a time): `BEGIN IMMEDIATE` without waiting; the longest stretch it could
+  not get the lock.
+- PostgreSQL (row locks): in turn, registering a participant (an INSERT, through the tally and
+  search triggers) and editing a random participant (an UPDATE of one row), each rolled back;
+  the longest either took.
+The baseline, measured in the same run, is the longest wait while nothing but the probe writes.
 
     python bench/write_locks.py                 # N = 1,000,000 (builds once into bench/.cache)
     python bench/write_locks.py -n 200000
+    python bench/write_locks.py --db postgresql://localhost/scratch   # builds once into scratch_locks_N_<rev>
 """
 
 from __future__ import annotations
@@ -25,15 +30,19 @@ import asyncio
 import csv
 import datetime as dt
 import os
+import random
 import sqlite3
 import sys
 import threading
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import measure  # noqa: E402
+
 os.environ.setdefault("MITRA_AUDIT_KEY", "bench-write-locks")
 
 from fixtures.build import DemoContext  # noqa: E402
@@ -48,19 +57,21 @@ from store.uow import unit_of_work  # noqa: E402
 from tests.participants_support import make_listing, person, wave_input  # noqa: E402
 
 CACHE = Path(__file__).resolve().parent / ".cache"
+PROBE_NIK = 990000000000  # the probe's NIKs: 99 is no province, so nobody else's
 
 
 class LockProbe:
-    """Tries to take the write lock every `interval` s; records the longest time it could not."""
+    """Writes as another operator every `interval` s, on its own connection, in a thread;
+    `longest` is the longest it was kept waiting."""
 
-    def __init__(self, path: Path, interval: float = 0.01) -> None:
-        self.path, self.interval = path, interval
+    def __init__(self, url: str, participants: int, interval: float = 0.01) -> None:
+        self.url, self.participants, self.interval = url, participants, interval
         self.longest = 0.0
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread = threading.Thread(target=self._postgres if url.startswith("postgresql") else self._sqlite, daemon=True)
 
-    def _run(self) -> None:
-        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+    def _sqlite(self) -> None:
+        connection = sqlite3.connect(self.url, timeout=0, isolation_level=None)
         blocked_since = None
         while not self._stop.is_set():
             now = time.perf_counter()
@@ -75,6 +86,36 @@ class LockProbe:
             time.sleep(self.interval)
         connection.close()
 
+    def _postgres(self) -> None:
+        asyncio.run(self._postgres_probe())
+
+    async def _postgres_probe(self) -> None:
+        import asyncpg
+
+        connection = await asyncpg.connect(self.url.replace("postgresql+asyncpg://", "postgresql://"))
+        row = next(generate_participants(1, 7))
+        columns = [column for column in row if column != "id"]
+        insert = (f"INSERT INTO participant ({', '.join(columns)})"
+                  f" VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})")
+        turn = 0
+        try:
+            while not self._stop.is_set():
+                turn += 1
+                started = time.perf_counter()
+                transaction = connection.transaction()
+                await transaction.start()
+                if turn % 2:
+                    values = [f"{PROBE_NIK + turn:016d}" if column == "nik" else row[column] for column in columns]
+                    await connection.execute(insert, *values)
+                else:
+                    await connection.execute("UPDATE participant SET phone = phone WHERE id = $1",
+                                             random.randint(1, self.participants))
+                await transaction.rollback()
+                self.longest = max(self.longest, time.perf_counter() - started)
+                await asyncio.sleep(self.interval)
+        finally:
+            await connection.close()
+
     def __enter__(self) -> LockProbe:
         self._thread.start()
         return self
@@ -84,9 +125,11 @@ class LockProbe:
         self._thread.join()
 
 
-async def build(path: Path, count: int) -> None:
-    db = create_database(str(path))
+async def build(url: str, count: int) -> None:
+    db = create_database(url)
     try:
+        if not db.is_sqlite:
+            await migrate.downgrade(db)  # a scratch database: whatever was there goes
         await migrate.upgrade(db)
         context = DemoContext(db, participants=0, seed=0, progress=lambda *_: None)
         await people.first_admin(context)
@@ -105,25 +148,32 @@ async def build(path: Path, count: int) -> None:
         await db.dispose()
 
 
-async def measure_locks(path: Path, folder: Path) -> list[tuple[str, float, float]]:
-    db = create_database(str(path))
+def wave_size(participants: int) -> int:
+    """The wave the bench selects: the program's largest (800,000) once the registry is big enough."""
+    return min(800_000, participants * 3 // 10)
+
+
+async def measure_locks(url: str, participants: int, folder: Path) -> list[tuple[str, float, float]]:
+    db = create_database(url)
     results = []
+    quota = wave_size(participants)
     try:
         admin, coordinator = await operators.load_actor(db, "admin"), await operators.load_actor(db, "coordinator")
 
         async def timed(label: str, work) -> None:
-            with LockProbe(path) as probe:
+            with LockProbe(url, participants) as probe:
                 started = time.perf_counter()
                 await work()
                 elapsed = time.perf_counter() - started
             results.append((label, probe.longest, elapsed))
-            measure(f"longest write lock: {label}", probe.longest, limit=3.0)
-            print(f"  {label:<44} longest lock {probe.longest:7.2f} s   total {elapsed:7.2f} s", flush=True)
+            measure(f"longest wait of another writer ({db.backend}): {label}", probe.longest, idle.longest, limit=3.0,
+                    baseline_name="the probe alone")
+            print(f"  {label:<44} longest wait {probe.longest:7.2f} s   total {elapsed:7.2f} s", flush=True)
 
-        with LockProbe(path) as idle:
+        with LockProbe(url, participants) as idle:
             await asyncio.sleep(1.0)
         results.append(("baseline (nothing else writing)", idle.longest, 1.0))
-        print(f"  {'baseline (only the probe writes)':<44} longest lock {idle.longest:7.2f} s", flush=True)
+        print(f"  {'baseline (only the probe writes)':<44} longest wait {idle.longest:7.2f} s", flush=True)
 
         new_file = folder / "new.csv"
         with new_file.open("w", newline="", encoding="utf-8") as handle:
@@ -133,8 +183,8 @@ async def measure_locks(path: Path, folder: Path) -> list[tuple[str, float, floa
             writer.writerows(rows)
         await timed("import 50,000 participants", lambda: participant_import.import_participants(db, coordinator, new_file))
         start = dt.date.today() - dt.timedelta(days=1)
-        await waves.create_wave(db, admin, wave_input(90, quota=300_000, starts_on=start))
-        await timed("select a wave of 300,000", lambda: selection.select_participants(db, coordinator, 90, seed=7))
+        await waves.create_wave(db, admin, wave_input(90, quota=quota, starts_on=start))
+        await timed(f"select a wave of {quota:,}", lambda: selection.select_participants(db, coordinator, 90, seed=7))
         listing = await make_listing(db, admin, price=500_000, title="Bench Kelas")
         wave = await waves.get_wave(db, admin, 90)
         filters = bulk_assignment.BulkFilter(wave_id=wave.id, province="32")
@@ -158,32 +208,90 @@ def cached_database(count: int) -> Path:
     return CACHE / f"locks-{count}-{migrate.head_revision()}.db"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", "--participants", type=int, default=1_000_000)
-    parser.add_argument("--build-only", action="store_true", help="build the cached database and stop (bench/browse.py)")
-    args = parser.parse_args()
-    count = args.participants
-    CACHE.mkdir(exist_ok=True)
+def pg_databases(url: str, count: int) -> tuple[str, str]:
+    """(the built database, the run's copy of it) on the server of the scratch database `url`:
+    the build is kept per size and schema revision, and each run measures on a fresh copy."""
+    scratch = make_url(url)
+    base = f"{scratch.database}_locks_{count}_{migrate.head_revision()}"
+    return base, f"{scratch.database}_locks_run"
+
+
+def pg_url(url: str, database: str) -> str:
+    return make_url(url).set(drivername="postgresql+asyncpg", database=database).render_as_string(hide_password=False)
+
+
+async def pg_execute(url: str, *statements: str) -> list:
+    """Statements on the server's maintenance database (CREATE/DROP DATABASE), the last one's rows."""
+    import asyncpg
+
+    connection = await asyncpg.connect(make_url(url).set(database="postgres").render_as_string(hide_password=False)
+                                       .replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows: list = []
+        for statement in statements:
+            rows = await connection.fetch(statement)
+        return rows
+    finally:
+        await connection.close()
+
+
+def prepare_postgres(url: str, count: int) -> str:
+    """The URL of a fresh copy of the built database of `count` participants (built once)."""
+    base, run = pg_databases(url, count)
+    if not asyncio.run(pg_execute(url, f"SELECT 1 FROM pg_database WHERE datname = '{base}'")):
+        print(f"building {count:,} participants into {base} (once) ...", flush=True)
+        building = f"{base}_tmp"
+        asyncio.run(pg_execute(url, f'DROP DATABASE IF EXISTS "{building}"', f'CREATE DATABASE "{building}"'))
+        started = time.perf_counter()
+        asyncio.run(build(pg_url(url, building), count))
+        asyncio.run(pg_execute(url, f'ALTER DATABASE "{building}" RENAME TO "{base}"'))
+        print(f"  built in {time.perf_counter() - started:.0f} s")
+    asyncio.run(pg_execute(url, f'DROP DATABASE IF EXISTS "{run}" WITH (FORCE)',
+                           f'CREATE DATABASE "{run}" TEMPLATE "{base}"'))
+    return pg_url(url, run)
+
+
+def prepare_sqlite(count: int, build_only: bool) -> str:
+    """The path of a fresh copy of the cached file of `count` participants (built once)."""
     base = cached_database(count)
     if not base.exists():
         print(f"building {count:,} participants (once) ...", flush=True)
         started = time.perf_counter()
-        asyncio.run(build(base.with_suffix(".tmp"), count))
+        asyncio.run(build(str(base.with_suffix(".tmp")), count))
         base.with_suffix(".tmp").rename(base)
         print(f"  built in {time.perf_counter() - started:.0f} s")
-    if args.build_only:
-        return
     work = CACHE / "locks-run.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{work}{suffix}").unlink(missing_ok=True)
+    if build_only:
+        return ""
     source = sqlite3.connect(base)
     target = sqlite3.connect(work)
     source.backup(target)
     source.close()
     target.close()
-    print(f"{count:,} participants; longest write lock held by each command:")
-    asyncio.run(measure_locks(work, CACHE))
+    return str(work)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", "--participants", type=int, default=1_000_000)
+    parser.add_argument("--db", metavar="URL", help="measure on PostgreSQL: a scratch database's URL (its server"
+                        " keeps the built database beside it)")
+    parser.add_argument("--build-only", action="store_true", help="build the cached database and stop (bench/browse.py)")
+    args = parser.parse_args()
+    count = args.participants
+    CACHE.mkdir(exist_ok=True)
+    if args.db:
+        url = prepare_postgres(args.db, count)
+        if args.build_only:
+            return
+    else:
+        url = prepare_sqlite(count, args.build_only)
+        if not url:
+            return
+    print(f"{count:,} participants; longest wait of another writer during each command:")
+    asyncio.run(measure_locks(url, count, CACHE))
 
 
 if __name__ == "__main__":
