@@ -15,7 +15,8 @@ While each runs, a probe thread on its own connection writes as another operator
   not get the lock.
 - PostgreSQL (row locks): in turn, registering a participant (an INSERT, through the tally and
   search triggers) and editing a random participant (an UPDATE of one row), each rolled back;
-  the longest either took.
+  the longest each took (a new participant waits only for the participant tally, an edit also
+  for the row it edits).
 The baseline, measured in the same run, is the longest wait while nothing but the probe writes.
 
     python bench/write_locks.py                 # N = 1,000,000 (builds once into bench/.cache)
@@ -62,11 +63,11 @@ PROBE_NIK = 990000000000  # the probe's NIKs: 99 is no province, so nobody else'
 
 class LockProbe:
     """Writes as another operator every `interval` s, on its own connection, in a thread;
-    `longest` is the longest it was kept waiting."""
+    `longest` is the longest it was kept waiting, `by_kind` the same per kind of write."""
 
     def __init__(self, url: str, participants: int, interval: float = 0.01) -> None:
         self.url, self.participants, self.interval = url, participants, interval
-        self.longest = 0.0
+        self.by_kind: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._postgres if url.startswith("postgresql") else self._sqlite, daemon=True)
 
@@ -79,12 +80,22 @@ class LockProbe:
                 connection.execute("BEGIN IMMEDIATE")
                 connection.execute("ROLLBACK")
                 if blocked_since is not None:
-                    self.longest = max(self.longest, now - blocked_since)
+                    self._waited("write lock", now - blocked_since)
                     blocked_since = None
             except sqlite3.OperationalError:
                 blocked_since = blocked_since or now
             time.sleep(self.interval)
         connection.close()
+
+    def _waited(self, kind: str, seconds: float) -> None:
+        self.by_kind[kind] = max(self.by_kind.get(kind, 0.0), seconds)
+
+    @property
+    def longest(self) -> float:
+        return max(self.by_kind.values(), default=0.0)
+
+    def kinds(self) -> str:
+        return ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in sorted(self.by_kind.items()))
 
     def _postgres(self) -> None:
         asyncio.run(self._postgres_probe())
@@ -111,7 +122,7 @@ class LockProbe:
                     await connection.execute("UPDATE participant SET phone = phone WHERE id = $1",
                                              random.randint(1, self.participants))
                 await transaction.rollback()
-                self.longest = max(self.longest, time.perf_counter() - started)
+                self._waited("register" if turn % 2 else "edit", time.perf_counter() - started)
                 await asyncio.sleep(self.interval)
         finally:
             await connection.close()
@@ -168,7 +179,8 @@ async def measure_locks(url: str, participants: int, folder: Path) -> list[tuple
             results.append((label, probe.longest, elapsed))
             measure(f"longest wait of another writer ({db.backend}): {label}", probe.longest, idle.longest, limit=3.0,
                     baseline_name="the probe alone")
-            print(f"  {label:<44} longest wait {probe.longest:7.2f} s   total {elapsed:7.2f} s", flush=True)
+            print(f"  {label:<44} longest wait {probe.longest:7.2f} s   total {elapsed:7.2f} s   ({probe.kinds()})",
+                  flush=True)
 
         with LockProbe(url, participants) as idle:
             await asyncio.sleep(1.0)

@@ -81,6 +81,7 @@ class ParticipantsArea(InConsole, SortChoice, Area):
     }
 
     def compose(self) -> ComposeResult:
+        self._wave_options: list[tuple[str, int]] = []  # what the wave filter offers (`_show_waves`)
         with Horizontal(id="participant-filters"):
             yield SearchInput(id="participant-search", results="participants-table")
             yield Select([], id="filter-wave")
@@ -125,8 +126,12 @@ class ParticipantsArea(InConsole, SortChoice, Area):
 
     def _show_waves(self, found: list[waves.WaveOption]) -> None:
         select = self.query_one("#filter-wave", Select)
+        options = [(t("participants.wave_option", number=wave.number, year=wave.year), wave.id) for wave in found]
+        if options == self._wave_options:
+            return  # the same waves as shown: new options would lay out and redraw the whole area
+        self._wave_options = options
         current = select.value
-        select.set_options([(t("participants.wave_option", number=wave.number, year=wave.year), wave.id) for wave in found])
+        select.set_options(options)
         if current in {wave.id for wave in found}:
             select.value = current
 

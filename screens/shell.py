@@ -13,6 +13,7 @@ from screens.tour import TourPanel
 from tui.area import Area, LockedArea
 from tui.i18n import t
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.paged_table import PagedTable
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
@@ -94,7 +95,8 @@ class ShellScreen(InConsole, ServiceCaller, Screen):
                 [cls] = [cls for cls in self.AREA_CLASSES if cls.AREA_ID == area_id]
                 await switcher.add_content(self._build_area(cls), set_current=True)
             area = self.current_area
-            area.activate()
+            with PagedTable.reshowing():  # its lists keep their rows until the reload brings news
+                area.activate()
             area.focus_default()
         return self.current_area
 

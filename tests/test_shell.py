@@ -297,3 +297,37 @@ async def test_logging_out_from_a_detail_screen_leaves_nothing_of_that_operator_
         await login(pilot, "approver")
         assert [type(screen) for screen in app.screen_stack[1:]] == [ShellScreen]
         assert app.screen.app.actor.username == "approver"
+
+
+async def test_an_area_shown_again_keeps_its_rows_and_cursor_unless_the_list_changed(db):
+    # Clearing the list on every switch drew it empty and then full: two repaints of each line,
+    # which over a field link cost more than the switch. The operator sees the same: the cursor
+    # stays where it was left while nothing changed; news replaces the rows, from the top.
+    from store.errors import MitraError
+    from store.services import operators
+    from tui.widgets.paged_table import PagedTable
+
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "admin")
+        await pilot.press("7")
+        await settle(pilot)
+        table = app.screen.query_one("#audit-events", PagedTable)
+        assert table.row_count >= 2
+        shown = [str(key.value) for key in table.rows]
+        table.move_cursor(row=1)
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+        assert [str(key.value) for key in table.rows] == shown
+        assert table.cursor_row == 1, "the list was drawn again from the top though nothing changed"
+
+        with pytest.raises(MitraError):
+            await operators.login(db, "reviewer", "not the password")  # an audited event: news
+        await pilot.press("1")
+        await settle(pilot)
+        await pilot.press("7")
+        await settle(pilot)
+        assert table.row_count == len(shown) + 1 and [str(key.value) for key in table.rows][1:] == shown
+        assert table.cursor_row == 0

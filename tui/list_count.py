@@ -32,15 +32,23 @@ def show_loaded(
     `order` ("by name"), when it has a choice of them."""
     tail = f" · {order}" if order else ""
     if message.complete:
-        status.update(t(f"{prefix}.shown", count=group_digits(message.total_rows)) + tail)
+        _show(status, t(f"{prefix}.shown", count=group_digits(message.total_rows)) + tail)
     elif message.total_rows <= message.table.page_size:
-        status.update(t(f"{prefix}.counting", count=group_digits(message.total_rows)) + tail)
+        if not message.unchanged:  # else the count shown stays until the new one replaces it
+            _show(status, t(f"{prefix}.counting", count=group_digits(message.total_rows)) + tail)
         area.call(count, *args, then=lambda counted: _show_count(status, prefix, counted, tail),
                   group=f"{prefix}-count")
 
 
 def _show_count(status: Static, prefix: str, counted: Count, tail: str) -> None:
     if counted.exact:
-        status.update(t(f"{prefix}.counted", count=group_digits(counted.value)) + tail)
+        _show(status, t(f"{prefix}.counted", count=group_digits(counted.value)) + tail)
     else:
-        status.update(t(f"{prefix}.counted_about", count=about(counted.value)) + tail)
+        _show(status, t(f"{prefix}.counted_about", count=about(counted.value)) + tail)
+
+
+def _show(status: Static, text: str) -> None:
+    """Update the line only when its text changes: an update redraws it, and over a field link
+    every redrawn line is bytes."""
+    if status.content != text:
+        status.update(text)

@@ -4,11 +4,18 @@ Textual's DataTable froze for 11 s when handed 100,000 rows. This one asks the s
 (100 rows by default) and fetches the next when the cursor comes near the end, so a list of
 millions opens as fast as a list of ten. Rows are added to the table as pages arrive; the
 DataTable itself renders only the visible lines.
+
+An area shown again reloads its list inside `PagedTable.reshowing()`: the rows on the screen stay
+until the first page arrives, and are left alone when it holds the same rows. Clearing at once
+drew the list empty and then full again, two repaints of every line, on every switch of area,
+which over a field link cost more than the switch itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from rich.cells import cell_len
@@ -26,6 +33,8 @@ from tui.widgets.fitting import cut_with_ellipsis, give_way
 from tui.workers import ServiceCaller
 
 Fetch = Callable[..., Awaitable[Page[Any]]]
+# Set while an area that is shown again reloads (`PagedTable.reshowing`).
+_RESHOWING: ContextVar[bool] = ContextVar("reshowing", default=False)
 
 
 class PagedTable(ServiceCaller, DataTable):
@@ -45,13 +54,29 @@ class PagedTable(ServiceCaller, DataTable):
     ]
 
     class Loaded(Message):
-        """A page arrived; `total_rows` is how many rows the table now holds."""
+        """A page arrived; `total_rows` is how many rows the table now holds. `unchanged`: it was
+        the first page of a reload that found the same rows as were shown (nothing redrawn)."""
 
-        def __init__(self, table: PagedTable, total_rows: int, complete: bool) -> None:
+        def __init__(self, table: PagedTable, total_rows: int, complete: bool, unchanged: bool = False) -> None:
             super().__init__()
             self.table = table
             self.total_rows = total_rows
             self.complete = complete
+            self.unchanged = unchanged
+
+    # How long rows shown before a reload stay while its first page is on the way: a list that
+    # takes longer shows that it is loading (empty), never old rows as if they were current.
+    STALE_FOR = 0.25
+
+    @staticmethod
+    @contextmanager
+    def reshowing() -> Iterator[None]:
+        """Loads started inside keep the rows on the screen until the first page arrives."""
+        token = _RESHOWING.set(True)
+        try:
+            yield
+        finally:
+            _RESHOWING.reset(token)
 
     def __init__(
         self,
@@ -90,6 +115,7 @@ class PagedTable(ServiceCaller, DataTable):
         self._loading_page = False
         self._generation = 0
         self._keep: str | None = None  # the row key to put the cursor back on (load's keep_cursor)
+        self._stale = False  # the rows shown are from before the load under way (`reshowing`)
         self.rows_by_key: dict[str, Any] = {}
 
     @property
@@ -158,10 +184,32 @@ class PagedTable(ServiceCaller, DataTable):
         # A page still on its way belongs to the old query (its exclusive worker is cancelled by
         # the new fetch): without this, the new query would wait for it forever.
         self._loading_page = False
+        if _RESHOWING.get() and self.row_count:
+            self._stale = True
+            generation = self._generation
+            self.set_timer(self.STALE_FOR, lambda: self._drop_stale(generation, only_if_stale=True))
+        else:
+            self._drop_stale(self._generation)
+        self._next_page()
+
+    def _drop_stale(self, generation: int, *, only_if_stale: bool = False) -> None:
+        """Empty the table for the load of `generation` (unless a newer load has begun, or, with
+        `only_if_stale`, its first page has already replaced the rows)."""
+        if generation != self._generation or (only_if_stale and not self._stale):
+            return
+        self._stale = False
         self.rows_by_key.clear()
         self._natural = self._label_widths()  # the widths of this query's rows, as they arrive
         self.clear()
-        self._next_page()
+
+    def _same_as_shown(self, page: Page[Any]) -> bool:
+        """The page holds exactly the rows the table shows, drawn the same."""
+        if len(page.rows) != self.row_count:
+            return False
+        shown = [self._render_row(row) for row in self.rows_by_key.values()]
+        return [(key, list(cells)) for key, cells in shown] == [
+            (key, list(cells)) for key, cells in map(self._render_row, page.rows)
+        ]
 
     def reload(self, *, keep_cursor: bool = False) -> None:
         if self._fetch is not None:
@@ -187,6 +235,16 @@ class PagedTable(ServiceCaller, DataTable):
         if generation != self._generation:
             return  # a page of an older query: the newer one has its own fetch under way
         self._loading_page = False
+        if self._stale:
+            if self._same_as_shown(page):
+                self._stale = False
+                self.rows_by_key.update((self._render_row(row)[0], row) for row in page.rows)  # newer versions
+                self._cursor = page.next_cursor
+                self._complete = page.next_cursor is None
+                self.post_message(self.Loaded(self, self.row_count, self._complete, unchanged=True))
+                self._back_to_kept_row()
+                return
+            self._drop_stale(generation)
         for row in page.rows:
             key, cells = self._render_row(row)
             if key in self.rows_by_key:
