@@ -14,7 +14,6 @@ from textual.widgets import DataTable, Input, Static
 
 from screens.applications_form import ApplicationForm
 from screens.applications_review import ReviewScreen
-from screens.console import InConsole
 from store.models import ApplicationState
 from store.services import applications
 from store.services.applications import ApplicationRow
@@ -36,7 +35,7 @@ def _row(row: ApplicationRow) -> tuple[str, list[str]]:
     ]
 
 
-class ApplicationsArea(InConsole, SortChoice, Area):
+class ApplicationsArea(SortChoice, Area):
     AREA_ID = "applications"
     TITLE = "area.applications"
     READ_PERMISSION = "application.read"

@@ -24,7 +24,7 @@ from screens.applications_outcome import (
     recommendation_text,
 )
 from screens.applications_review_text import applicant_text, history_row, outcome_text, verdict_label
-from screens.console import InConsole, loaded
+from screens.console import loaded
 from store.criteria import check_outcome, note_required
 from store.errors import MitraError, RuleViolation
 from store.models import ApplicationState, Recommendation
@@ -50,7 +50,7 @@ STEP_OF = {"accept": "verdict", "note": "verdict"} | {step: step for step in APP
 STEP_LABELS = {step: f"keys.review.{step}" for step in APPLICATION_RULES if step != "verdict"}
 
 
-class ReviewScreen(InConsole, ActionsGate, ServiceCaller, Screen):
+class ReviewScreen(ActionsGate, ServiceCaller, Screen):
     """One application of a queue; `queue` holds the ids in the order the list showed them."""
 
     DEFAULT_CSS = """

@@ -13,7 +13,6 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from screens.console import InConsole
 from screens.provider_text import label, points
 from store.services import curation
 from store.services.curation import Indicator, Scheme, StageRule
@@ -27,7 +26,7 @@ from tui.workers import ServiceCaller
 COLUMNS = ("stage", "indicator", "weight", "threshold")
 
 
-class SchemeScreen(InConsole, PermissionGate, ServiceCaller, Screen):
+class SchemeScreen(PermissionGate, ServiceCaller, Screen):
     DEFAULT_CSS = """
     SchemeScreen #scheme-intro { padding: 0 1; height: auto; border-bottom: solid $primary; }
     SchemeScreen DataTable { height: 1fr; }

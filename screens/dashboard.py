@@ -6,14 +6,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from screens.console import InConsole
 from screens.payments_budget import WaveBudgets
 from store.services import dashboard
 from tui.area import Area
 from tui.i18n import t
 
 
-class DashboardArea(InConsole, Area):
+class DashboardArea(Area):
     AREA_ID = "dashboard"
     TITLE = "area.dashboard"
     DEFAULT_CSS = """

@@ -12,7 +12,6 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from screens.console import InConsole
 from tui import logfile
 from tui.i18n import t
 from tui.workers import ServiceCaller
@@ -25,7 +24,7 @@ def _version(package: str) -> str:
         return "-"
 
 
-class DebugInfoScreen(InConsole, ServiceCaller, ModalScreen[None]):
+class DebugInfoScreen(ServiceCaller, ModalScreen[None]):
     DEFAULT_CSS = """
     DebugInfoScreen { align: center middle; }
     DebugInfoScreen > VerticalScroll { width: 100%; max-width: 100; height: auto; max-height: 90%;

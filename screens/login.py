@@ -10,7 +10,6 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from screens.console import InConsole
 from store.errors import MitraError
 from store.origin import where_from
 from tui.i18n import describe_error, t
@@ -36,7 +35,7 @@ def _roles_in_words(roles: str) -> str:
     return ", ".join(t(f"role.{name}") for name in names.replace(",", " ").split()) + at + platform
 
 
-class LoginScreen(InConsole, ServiceCaller, Screen):
+class LoginScreen(ServiceCaller, Screen):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #login-box { width: 64; height: auto; border: round $accent; padding: 0 2; }

@@ -11,7 +11,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Input, Select, Static
 
-from screens.console import InConsole
 from screens.participants_forms import (
     Field,
     FormScreen,
@@ -51,7 +50,7 @@ def _row(row: ParticipantRow) -> tuple[str, list[str]]:
     ]
 
 
-class ParticipantsArea(InConsole, SortChoice, Area):
+class ParticipantsArea(SortChoice, Area):
     AREA_ID = "participants"
     TITLE = "area.participants"
     READ_PERMISSION = "participant.read"

@@ -11,7 +11,6 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Label, Static
 
-from screens.console import InConsole
 from screens.participants import assign_one
 from screens.participants_forms import Field, FormScreen, parse_date, parse_int, unless_cancelled
 from store.services import enrollments, participant_file, registry
@@ -36,7 +35,7 @@ def _reason(reason: str) -> str:
     return reason if text == key else text
 
 
-class ParticipantScreen(InConsole, PermissionGate, ServiceCaller, Screen[bool]):
+class ParticipantScreen(PermissionGate, ServiceCaller, Screen[bool]):
     DEFAULT_CSS = """
     ParticipantScreen VerticalScroll { padding: 0 1; }
     ParticipantScreen .section { text-style: bold; color: $accent; margin-top: 1; }

@@ -15,7 +15,6 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input, Label, ProgressBar, Static
 
-from screens.console import InConsole
 from store.errors import InvalidInput, MitraError
 from store.services import enrollments
 from tui.i18n import t
@@ -228,7 +227,7 @@ class JobProgress(Message):
         self.done, self.total = done, total
 
 
-class JobScreen(InConsole, ServiceCaller, ModalScreen[Any]):
+class JobScreen(ServiceCaller, ModalScreen[Any]):
     """Runs `service(db, actor, *args, progress=..., should_stop=...)` with a progress bar.
 
     `s` asks the job to stop between batches (what is done stays done); when it has finished,

@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from screens.console import InConsole, loaded
+from screens.console import loaded
 from store.errors import MitraError
 from store.models import BatchKind, BatchState
 from store.services.payments import batches, browse, failures, files
@@ -100,7 +100,7 @@ def _line_row(line: browse.LineRow) -> tuple[str, list[str]]:
     ]
 
 
-class BatchScreen(InConsole, ActionsGate, ServiceCaller, Screen[None]):
+class BatchScreen(ActionsGate, ServiceCaller, Screen[None]):
     DEFAULT_CSS = """
     BatchScreen { padding: 0 1; }
     BatchScreen #batch-title { text-style: bold; margin-top: 1; }

@@ -6,7 +6,6 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from screens.console import InConsole
 from store.services.payments import browse
 from tui.i18n import t
 from tui.money import rupiah
@@ -30,7 +29,7 @@ def bar(budget: browse.WaveBudget, width: int = BAR_WIDTH) -> Text:
     return text
 
 
-class WaveBudgets(InConsole, ServiceCaller, Static):
+class WaveBudgets(ServiceCaller, Static):
     """Shown to those who may read budgets; reloaded with the dashboard."""
 
     DEFAULT_CSS = """

@@ -13,7 +13,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from screens.console import InConsole
 from screens.platforms_detail import PlatformScreen
 from store.models import PlatformStatus
 from store.services import obligations, platforms
@@ -34,7 +33,7 @@ def overdue_text(count: int) -> Text:
     return Text(str(count), style="bold red" if count else "")
 
 
-class PlatformsArea(InConsole, SortChoice, Area):
+class PlatformsArea(SortChoice, Area):
     AREA_ID = "platforms"
     TITLE = "area.platforms"
     READ_PERMISSION = "platform.read"

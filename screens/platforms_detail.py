@@ -19,7 +19,6 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label, Static
 
-from screens.console import InConsole
 from store.errors import MitraError
 from store.models import ObligationKind
 from store.services import obligations, platforms
@@ -128,7 +127,7 @@ class SubmissionPrompt(PromptScreen):
         self.dismiss((self.query_one("#submission-date", Input).value.strip(), reference, amount))
 
 
-class PlatformScreen(InConsole, ServiceCaller, Screen):
+class PlatformScreen(ServiceCaller, Screen):
     DEFAULT_CSS = """
     PlatformScreen #platform-title { height: 1; padding: 0 1; text-style: bold; background: $boost; }
     PlatformScreen #platform-data { height: auto; padding: 0 1; border: round $primary; }

@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
-from screens.console import InConsole, loaded
+from screens.console import loaded
 from screens.provider_forms import FormField, FormScreen, job
 from screens.provider_text import label, percent, plain, yes_no
 from store.errors import InvalidInput
@@ -51,7 +51,7 @@ def course_form(provider_id: int, provider_name: str) -> FormScreen:
     )
 
 
-class CourseScreen(InConsole, ServiceCaller, ModalScreen[bool]):
+class CourseScreen(ServiceCaller, ModalScreen[bool]):
     """Dismisses with True when something changed (the provider's screen then reloads)."""
 
     DEFAULT_CSS = """

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
-from screens.console import InConsole, loaded
+from screens.console import loaded
 from screens.provider_course import CourseScreen, course_form
 from screens.provider_forms import FormField, FormScreen, job
 from screens.provider_scorecard import ScoreTable
@@ -70,7 +70,7 @@ SCREEN_ACTIONS = {action: action for action in PROVIDER_RULES} | {"take": "start
 ACTION_LABELS = {store_action: f"providers.key.{screen}" for screen, store_action in SCREEN_ACTIONS.items()}
 
 
-class ProviderScreen(InConsole, ActionsGate, ServiceCaller, Screen):
+class ProviderScreen(ActionsGate, ServiceCaller, Screen):
     DEFAULT_CSS = """
     ProviderScreen #provider-header { height: auto; padding: 0 1; border-bottom: solid $primary; }
     ProviderScreen #provider-held { height: auto; padding: 0 1; color: $warning; }

@@ -9,7 +9,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Input, Select, Static
 
-from screens.console import InConsole
 from screens.curation_scheme import SchemeScreen
 from screens.price_outliers import PriceOutliersScreen
 from screens.provider_forms import FormField, FormScreen
@@ -34,7 +33,7 @@ def _row(row: providers.ProviderRow) -> tuple[str, list]:
     ]
 
 
-class ProvidersArea(InConsole, SortChoice, Area):
+class ProvidersArea(SortChoice, Area):
     AREA_ID = "providers"
     TITLE = "area.providers"
     READ_PERMISSION = "provider.read"

@@ -8,7 +8,6 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Tab, Tabs
 
 from screens import areas
-from screens.console import InConsole
 from screens.tour import TourPanel
 from tui.area import Area, LockedArea
 from tui.i18n import t
@@ -18,7 +17,7 @@ from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
 
-class ShellScreen(InConsole, ServiceCaller, Screen):
+class ShellScreen(ServiceCaller, Screen):
     DEFAULT_CSS = """
     ShellScreen Tabs { height: 2; }
     ShellScreen ContentSwitcher { height: 1fr; }

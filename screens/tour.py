@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from textual.message import Message
 from textual.widgets import Static
 
-from screens.console import InConsole
+from tui.app_access import InConsole
 from tui.i18n import t
 
 

@@ -25,7 +25,6 @@ from screens.help import HelpScreen
 from screens.login import LoginScreen, log_in
 from store.errors import DatabaseUnavailable, MitraError
 from store.origin import where_from
-from tui.app_access import mitra_app
 from tui.i18n import LANGUAGES, current_language, describe_error, has_text, set_language, t
 from tui.widgets.footer import BUILTIN as FOOTER_BUILTIN
 from tui.widgets.status_bar import StatusBar
@@ -70,8 +69,8 @@ class AreaCommands(Provider):
 
     def _commands(self) -> list[tuple[str, str, Callable[[], None]]]:
         """(name, help, going there) of each area, on the shell the palette was opened from."""
-        screen = self.screen
-        if mitra_app(self).actor is None or not isinstance(screen, _shell()):
+        screen, app = self.screen, self.app
+        if not isinstance(app, MitraApp) or app.actor is None or not isinstance(screen, _shell()):
             return []
         return [
             (t(cls.TITLE), t("palette.go_to", area=t(cls.TITLE)), functools.partial(screen.action_area, cls.AREA_ID))

@@ -12,18 +12,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tui.app_access import NodeMixin, mitra_app
+from tui.app_access import InConsole
 
 if TYPE_CHECKING:
     from store.allowed import Actions
 
 
-class PermissionGate(NodeMixin):
+class PermissionGate(InConsole):
     ACTION_PERMISSIONS: dict[str, str] = {}
 
     def allowed(self, permission: str) -> bool:
         """Whether the logged-in operator's roles allow `permission`."""
-        actor = mitra_app(self).actor
+        actor = self.app.actor
         return actor is not None and actor.can(permission)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

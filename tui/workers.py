@@ -26,7 +26,7 @@ from textual.worker import Worker
 
 from store.errors import MitraError, SessionEnded
 from tui import logfile
-from tui.app_access import NodeMixin, mitra_app
+from tui.app_access import InConsole
 
 
 class ServiceDone(Message):
@@ -43,7 +43,7 @@ class ServiceFailed(Message):
         self.error = error
 
 
-class ServiceCaller(NodeMixin):
+class ServiceCaller(InConsole):
     """Mixin for widgets, screens and the app that call store services."""
 
     def call(
@@ -85,7 +85,7 @@ class ServiceCaller(NodeMixin):
     async def ask(self, service: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         """`service(db, actor, *args, **kwargs)`, awaited in the worker that asks (`call`'s, or a
         dialog's, tui/dialogs.py); whatever goes wrong comes out as a MitraError."""
-        app = mitra_app(self)
+        app = self.app
         try:
             db = await app.database()  # opened (and the store loaded) behind the login screen
             from store import session_check
@@ -105,11 +105,11 @@ class ServiceCaller(NodeMixin):
     def on_service_failed(self, message: ServiceFailed) -> None:
         message.stop()
         if isinstance(message.error, SessionEnded):
-            mitra_app(self).session_ended(message.error)
+            self.app.session_ended(message.error)
         elif message.on_error is not None:
             message.on_error(message.error)
         else:
-            mitra_app(self).show_error(message.error)
+            self.app.show_error(message.error)
 
     def on_busy_done(self, message: BusyDone) -> None:
         message.stop()

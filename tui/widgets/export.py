@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.widgets import Input, ProgressBar, Select, Static
 
 from store.errors import MitraError
-from tui.app_access import mitra_app
+from tui.app_access import InConsole
 from tui.i18n import describe_error, t
 from tui.widgets.prompt import PromptScreen
 
@@ -33,7 +33,7 @@ def _plain(cell: Any) -> Any:
     return cell.plain if isinstance(cell, Text) else cell if isinstance(cell, (int, float)) else str(cell)
 
 
-class ExportScreen(PromptScreen):
+class ExportScreen(InConsole, PromptScreen):
     BINDINGS = [
         Binding("escape", "cancel", "keys.cancel", id="mitra.export.cancel"),
         Binding("ctrl+y", "copy", "export.key.copy", id="mitra.export.copy"),
@@ -80,7 +80,7 @@ class ExportScreen(PromptScreen):
         path = Path(self.query_one("#export-path", Input).value).expanduser()
         status = self.query_one("#export-status", Static)
         self.show_error("")
-        app = mitra_app(self)
+        app = self.app
         db, actor = await app.database(), app.actor
         assert actor is not None  # lists are exported from the shell: someone is logged in
 

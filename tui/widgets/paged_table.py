@@ -26,7 +26,6 @@ from textual.widgets import DataTable
 
 from store.errors import MitraError
 from store.paging import Cursor, Page
-from tui.app_access import mitra_app
 from tui.i18n import t
 from tui.widgets.clipboard import copy_reference
 from tui.widgets.fitting import cut_with_ellipsis, give_way
@@ -229,7 +228,7 @@ class PagedTable(ServiceCaller, DataTable):
 
     def _failed(self, error: MitraError) -> None:
         self._loading_page = False
-        mitra_app(self).show_error(error)
+        self.app.show_error(error)
 
     def _add_page(self, generation: int, page: Page[Any]) -> None:
         if generation != self._generation:
