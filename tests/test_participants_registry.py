@@ -236,3 +236,33 @@ async def test_the_registry_sorts_by_status_by_name_or_newest_first_across_pages
     with pytest.raises(InvalidInput) as refused:
         await registry.list_participants(db, actors.coordinator, ParticipantFilter(sort="nik"))
     assert refused.value.key == "list.sort_unknown"
+
+
+async def test_a_common_part_of_a_name_gives_the_same_pages_walked_or_through_the_index(db, actors, monkeypatch):
+    """PostgreSQL walks the registry in id order for a part many names share (store/search.py):
+    the pages must be those the trigram index gives, row for row."""
+    from sqlalchemy import text
+
+    from store import search
+
+    people = [person(name="Siti Nasution" if n % 4 == 0 else "Budi Santoso") for n in range(2000)]
+    people.append(person(name="Rina Widjaja"))
+    await add_participants(db, actors.coordinator, people)
+    if not db.is_sqlite:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("ANALYZE participant"))  # what autovacuum does: its size known
+    # A registry this size counts as a large one: a sample decides.
+    monkeypatch.setattr(search, "SAMPLE_ROWS", 200)
+    monkeypatch.setattr(search, "COMMON_HITS", 5)
+    if not db.is_sqlite:
+        async with read_session(db) as session:
+            assert await search.walks_ids(session, search.parse("nasution"))
+            assert not await search.walks_ids(session, search.parse("widjaja"))
+            assert not await search.walks_ids(session, search.parse("SI"))  # a name prefix: its own index
+    walked = await all_pages(db, actors.reviewer, ParticipantFilter(search="nasution"), limit=40)
+    monkeypatch.setattr(search, "COMMON_HITS", 10**9)  # nothing is common: always the index
+    indexed = await all_pages(db, actors.reviewer, ParticipantFilter(search="nasution"), limit=40)
+    assert len(walked) == 500 and {row.full_name for row in walked} == {"Siti Nasution"}
+    assert [row.id for row in walked] == [row.id for row in indexed] == sorted(row.id for row in indexed)
+    both = await all_pages(db, actors.reviewer, ParticipantFilter(search="siti nasution", province="32"), limit=99)
+    assert [row.id for row in both] == [row.id for row in walked]

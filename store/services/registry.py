@@ -95,15 +95,17 @@ class ParticipantRow:
 
 
 def filtered(
-    query: Select[*Ts], filters: ParticipantFilter, actor: Actor, *, is_sqlite: bool | None = None
+    query: Select[*Ts], filters: ParticipantFilter, actor: Actor, *, is_sqlite: bool | None = None,
+    walk_ids: bool = False,
 ) -> Select[*Ts]:
     """`query` (over participant) narrowed by the filters and by platform staff's scope. A search
-    text needs the back end (`is_sqlite`): the trigram index is asked differently on each."""
+    text needs the back end (`is_sqlite`): the trigram index is asked differently on each (and on
+    PostgreSQL not at all for a common part, `walk_ids`: store/search.py)."""
     typed = search.parse(filters.search)
     if typed.kind:
         if is_sqlite is None:
             raise ValueError("a participant search needs to know its back end")
-        condition = search.condition(typed, is_sqlite)
+        condition = search.condition(typed, is_sqlite, walk_ids=walk_ids)
         assert condition is not None  # whatever was typed has its condition
         query = query.where(condition)
     if filters.wave_id is not None:
@@ -138,19 +140,19 @@ async def list_participants(
     one wave) walks its index past the rows the filter leaves out."""
     actor.require("participant.read")
     _check_filter(filters)
-    query = filtered(
-        select(
-            col(Participant.id), col(Participant.nik), col(Participant.full_name), col(Participant.birth_date),
-            col(Participant.sex), col(Participant.province_code), col(Participant.status), col(Wave.number),
-            col(Participant.balance_idr), col(Participant.card_number),
-        ).outerjoin(Wave, col(Wave.id) == col(Participant.wave_id)),
-        filters, actor, is_sqlite=db.is_sqlite,
-    )
     typed = search.parse(filters.search)
-    by_name = typed.by_name_key
     # A search by parts pages by id (the trigram index hands its matches over in that order).
-    sort = "name" if by_name else "registered" if typed.kind else filters.sort
+    sort = "name" if typed.by_name_key else "registered" if typed.kind else filters.sort
     async with read_session(db) as session:
+        walk_ids = not db.is_sqlite and await search.walks_ids(session, typed)
+        query = filtered(
+            select(
+                col(Participant.id), col(Participant.nik), col(Participant.full_name), col(Participant.birth_date),
+                col(Participant.sex), col(Participant.province_code), col(Participant.status), col(Wave.number),
+                col(Participant.balance_idr), col(Participant.card_number),
+            ).outerjoin(Wave, col(Wave.id) == col(Participant.wave_id)),
+            filters, actor, is_sqlite=db.is_sqlite, walk_ids=walk_ids,
+        )
         rows = (await session.execute(ordered(query, PARTICIPANT_ORDERS, sort, cursor, limit))).all()
     page = page_of(rows, limit, sort_key)
     return Page([
