@@ -8,9 +8,9 @@ that is about 0.1 % of a core per console; on a server holding fifty field staff
 
 This driver's input thread waits on the terminal and on a pipe of its own: the pipe is written
 when the console closes, and a timeout is set only while the parser holds an unfinished
-sequence. What it writes passes through `StyleSteps` (tui/terminal_output.py): the same cells in
-fewer bytes (a whole 80x24 frame of the participants area: 19.4 KB before, 11.9 KB after).
-Everything else is Textual's LinuxDriver.
+sequence. What it writes passes through `UnchangedSpans` (tui/unchanged_spans.py: pieces of lines
+the terminal shows already are left out) and `StyleSteps` (tui/terminal_output.py: the smallest
+change of style), the same cells in fewer bytes. Everything else is Textual's LinuxDriver.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from textual._xterm_parser import XTermParser
 from textual.drivers.linux_driver import LinuxDriver
 
 from tui.terminal_output import StyleSteps
+from tui.unchanged_spans import UnchangedSpans
 
 
 class _WakingEvent(threading.Event):
@@ -46,9 +47,16 @@ class QuietDriver(LinuxDriver):
         os.set_blocking(self._wake_read, False)
         self.exit_event = _WakingEvent(wake_write)
         self._restyle = StyleSteps()
+        self._skip = UnchangedSpans()
+        self._size: tuple[int, int] | None = None
 
     def write(self, data: str) -> None:
-        super().write(self._restyle(data))
+        size = self._get_terminal_size()
+        if size != self._size:  # resized (the terminal may have moved or cleared its cells)
+            self._size = size
+            self._skip.forget()
+            self._skip.lines = size[1]
+        super().write(self._restyle(self._skip(data)))
 
     def run_input_thread(self) -> None:
         parser = XTermParser(self._debug)

@@ -56,7 +56,7 @@ def _parameters(params: str) -> list[str]:
 
 
 @lru_cache(maxsize=4096)  # a screen has a few dozen styles, written thousands of times
-def _apply(style: Style | None, params: str) -> Style | None:
+def after_sgr(style: Style | None, params: str) -> Style | None:
     """The style after an SGR with `params`; None once a parameter is not understood, until the
     next reset."""
     for item in _parameters(params):
@@ -126,7 +126,7 @@ class StyleSteps:
         for match in _SGR.finditer(output):
             self._text(output[position:match.start()], pieces)
             position = match.end()
-            wanted = _apply(self._wanted, match.group(1))
+            wanted = after_sgr(self._wanted, match.group(1))
             if wanted is None:  # not understood: passed on as it is, and nothing assumed after it
                 self._sync(pieces)
                 pieces.append(match.group(0))
