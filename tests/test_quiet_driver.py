@@ -49,3 +49,17 @@ def test_bytes_that_are_not_utf8_do_not_end_the_console(db_url):
         terminal.send(b"\x7f\x7fauditor\tdemo\r")  # rubbed out, and the console goes on
         terminal.wait_for(lambda text: "auditor (" in text, timeout=30)
         assert "Traceback" not in terminal.text()
+
+
+def test_ctrl_l_draws_every_cell_again_over_what_something_else_wrote(db_url):
+    # The driver leaves out cells it believes the terminal shows already (tui/unchanged_spans.py):
+    # after another program wrote to the terminal, only Ctrl+L can tell it they are not.
+    with PtyScreen([MITRA, "--db", db_url, "--lang", "en"]) as terminal:
+        terminal.wait_for(lambda text: "Password" in text)
+        terminal.send(b"auditor\tdemo\r")
+        terminal.wait_for(lambda text: "auditor (" in text and "Work waiting" in text)
+        time.sleep(1)
+        terminal.stream.feed(b"".join(b"\x1b[%d;1H" % row + b"#" * 80 for row in range(1, 25)))  # a system message
+        assert "auditor (" not in terminal.text()
+        terminal.send(b"\x0c")  # Ctrl+L
+        terminal.wait_for(lambda text: "auditor (" in text and "Work waiting" in text and "#" not in text)

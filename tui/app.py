@@ -101,6 +101,9 @@ class MitraApp(ServiceCaller, App):
         # The demo's guided tour: on to the next step's operator, from any screen or dialog (only
         # while a tour runs).
         Binding("ctrl+t", "tour_next", "keys.tour", id="mitra.tour", priority=True),
+        # As in every full-screen terminal program: draw the whole screen again, for a terminal
+        # that something else wrote over (a system message, noise on the line).
+        Binding("ctrl+l", "redraw", "keys.redraw", show=False, id="mitra.redraw", priority=True),
     ]
 
     def __init__(
@@ -320,6 +323,14 @@ class MitraApp(ServiceCaller, App):
         self.notify(describe_error(error), title=title, severity="error", timeout=10)
 
     # --- help, language, theme -------------------------------------------------------------
+
+    def action_redraw(self) -> None:
+        """Every cell again: the terminal driver forgets what it believed the screen showed
+        (tui/unchanged_spans.py), and the whole screen is painted."""
+        forget = getattr(self._driver, "forget_screen", None)
+        if forget is not None:
+            forget()
+        self.screen.refresh()
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):

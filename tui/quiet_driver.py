@@ -50,6 +50,10 @@ class QuietDriver(LinuxDriver):
         self._skip = UnchangedSpans()
         self._size: tuple[int, int] | None = None
 
+    def forget_screen(self) -> None:
+        """Nothing on the terminal is taken as known (Ctrl+L: the console draws every cell again)."""
+        self._skip.forget()
+
     def write(self, data: str) -> None:
         size = self._get_terminal_size()
         if size != self._size:  # resized (the terminal may have moved or cleared its cells)
