@@ -22,7 +22,7 @@ from functools import lru_cache
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 _MOVE = re.compile(r"(?:\x1b\[\d*;?\d*H|\r)+")  # cursor moves paint nothing: no style needed for them
-_CUT = re.compile(r"\x1b(\[[0-9;?]*)?$")  # a write that ends inside an escape sequence
+_CUT = re.compile(r"\x1b(?:\[[0-9;?<=>]*[ -/]*|\][^\x07\x1b]*)?$")  # a write that ends inside an escape sequence
 
 _FG = re.compile(r"38;5;\d+|38;2;\d+;\d+;\d+|3[0-7]|9[0-7]")
 _BG = re.compile(r"48;5;\d+|48;2;\d+;\d+;\d+|4[0-7]|10[0-7]")
@@ -108,6 +108,14 @@ def _step(current: Style, wanted: Style) -> list[str]:
     return codes
 
 
+def whole_sequences(carried: str, output: str) -> tuple[str, str]:
+    """(what can be read now, what to carry to the next write): a write may end inside an
+    escape sequence, whose rest comes with the next one."""
+    output = carried + output
+    cut = _CUT.search(output)
+    return (output[:cut.start()], output[cut.start():]) if cut else (output, "")
+
+
 class StyleSteps:
     """Rewrites one terminal's output, write after write."""
 
@@ -117,10 +125,7 @@ class StyleSteps:
         self._carry = ""  # the start of an escape sequence a write ended in
 
     def __call__(self, output: str) -> str:
-        output, self._carry = self._carry + output, ""
-        cut = _CUT.search(output)
-        if cut:
-            output, self._carry = output[:cut.start()], output[cut.start():]
+        output, self._carry = whole_sequences(self._carry, output)
         pieces: list[str] = []
         position = 0
         for match in _SGR.finditer(output):

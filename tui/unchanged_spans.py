@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 
-from tui.terminal_output import Style, after_sgr
+from tui.terminal_output import Style, after_sgr, whole_sequences
 
 _TOKEN = re.compile(
     r"(?P<move>\x1b\[(?P<row>\d*)(?:;(?P<column>\d*))?H)"
@@ -32,7 +32,6 @@ _TOKEN = re.compile(
     r"|(?P<mode>\x1b\[\?[0-9;]*[hl]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\))"  # modes, titles, the clipboard: no cells
     r"|(?P<other>\x1b(?:\[[0-9;?<=>]*[ -/]*[@-~]|[^\[\]]))"
 )
-_CUT = re.compile(r"\x1b(?:\[[0-9;?<=>]*[ -/]*|\][^\x07\x1b]*)?$")  # a write that ends inside a sequence
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # What leaves cells and cursor alone: the modes of the cursor's visibility, synchronised output,
 # the mouse, pasting, focus and size reports; titles and the clipboard; questions to the terminal
@@ -104,10 +103,7 @@ class UnchangedSpans:
         self._rows.clear()
 
     def __call__(self, output: str) -> str:
-        output, self._carry = self._carry + output, ""
-        cut = _CUT.search(output)
-        if cut:
-            output, self._carry = output[:cut.start()], output[cut.start():]
+        output, self._carry = whole_sequences(self._carry, output)
         out: list[str] = []
         position = 0
         for match in _TOKEN.finditer(output):
