@@ -404,3 +404,29 @@ async def test_no_selection_once_the_purchase_deadline_has_passed(db, actors):
     # The last day of the window still selects.
     last_day = dt.datetime.combine(START + dt.timedelta(days=15), dt.time(9), tzinfo=dt.UTC)
     assert (await selection.select_participants(db, actors.coordinator, 7, seed=1, at=last_day)).selected == 3
+
+
+def test_the_draw_keeps_only_its_contenders_and_picks_as_over_everyone():
+    """A draw over 20 million kept only a wave's worth (selection.Contenders); what it picks,
+    and in which order, must be what ranking everyone picks, whatever the quotas."""
+    import random
+
+    from store.services.selection import Contenders, draw_key, pick
+
+    rng = random.Random(16)
+    provinces = ["11", "31", "32", "33", "35", "94"]
+    for _ in range(200):
+        people = [(n, rng.choice(provinces), rng.randint(1, 3)) for n in range(rng.randint(0, 400))]
+        quotas = {province: rng.randint(0, 30) for province in rng.sample(provinces, rng.randint(0, 4))}
+        quota = sum(quotas.values()) + rng.randint(0, 60)
+        seed = rng.randrange(2**63)
+        everyone = sorted((draw_key(seed, f"{n:016d}"), n, province) for n, province, _version in people)
+        expected = pick(((n, province) for _key, n, province in everyone), quota, quotas)
+        contenders = Contenders(quota, quotas)
+        for n, province, version in people:
+            contenders.offer(draw_key(seed, f"{n:016d}"), n, province, version)
+        ranked = contenders.ranked()
+        assert pick(((n, province) for n, province, _version in ranked), quota, quotas) == expected
+        assert len(ranked) <= quota  # a wave's worth, not the registry
+        versions = dict((n, version) for n, _province, version in people)
+        assert all(version == versions[n] for n, _province, version in ranked)

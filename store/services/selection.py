@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import heapq
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -148,14 +149,15 @@ def draw_key(seed: int, nik: str) -> bytes:
     return hashlib.md5(f"{seed}:{nik}".encode("ascii")).digest()
 
 
-def pick(ranked: Iterable[tuple[bytes, int, str]], quota: int, province_quotas: dict[str, int]) -> list[int]:
+def pick(ranked: Iterable[tuple[int, str]], quota: int, province_quotas: dict[str, int]) -> list[int]:
     """Participant ids in draw order (the card order), within the quotas: each province with a
     quota up to its quota (unused seats are not passed on), the provinces without one sharing
-    what the province quotas leave of the total."""
+    what the province quotas leave of the total. `ranked`: (participant id, province), in draw
+    order."""
     open_seats = quota - sum(province_quotas.values())
     taken: Counter[str] = Counter()
     picked: list[int] = []
-    for _key, participant_id, province in ranked:
+    for participant_id, province in ranked:
         limit = province_quotas.get(province)
         if limit is None:
             if open_seats == 0:
@@ -166,6 +168,39 @@ def pick(ranked: Iterable[tuple[bytes, int, str]], quota: int, province_quotas: 
         taken[province] += 1
         picked.append(participant_id)
     return picked
+
+
+class Contenders:
+    """The eligible participants a draw could still pick, kept while the registry streams by:
+    the `limit` lowest keys of each province with a quota, and of the others together as many as
+    the seats they share. `pick` over them, in key order, picks exactly as over everyone; the
+    draw holds a wave's worth of participants, not the registry (20 million: gigabytes)."""
+
+    def __init__(self, quota: int, province_quotas: dict[str, int]) -> None:
+        self._limits = {province: limit for province, limit in province_quotas.items()}
+        self._open_seats = max(0, quota - sum(province_quotas.values()))
+        # Per province with a quota, and None for the rest: max-heaps (keys negated) of
+        # (-key, participant id, province, version).
+        self._heaps: dict[str | None, list[tuple[int, int, str, int]]] = {}
+
+    def offer(self, key: bytes, participant_id: int, province: str, version: int) -> None:
+        group = province if province in self._limits else None
+        room = self._limits[province] if group is not None else self._open_seats
+        if room == 0:
+            return
+        heap = self._heaps.setdefault(group, [])
+        entry = (-int.from_bytes(key, "big"), participant_id, province, version)
+        if len(heap) < room:
+            heapq.heappush(heap, entry)
+        elif entry > heap[0]:  # a lower key than the highest kept
+            heapq.heapreplace(heap, entry)
+
+    def ranked(self) -> list[tuple[int, str, int]]:
+        """(participant id, province, version) of every contender, in draw order."""
+        return [(participant_id, province, version) for _key, participant_id, province, version in sorted(
+            (-negated, participant_id, province, version)
+            for heap in self._heaps.values() for negated, participant_id, province, version in heap
+        )]
 
 
 @dataclass(frozen=True)
@@ -299,7 +334,9 @@ async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: i
     The ranking is computed here, from the NIKs read in batches of 50,000: one code path for both
     back ends, so the same seed draws the same people on either, and the quota rule is plain
     Python (`pick`). Ranking inside the database instead (window functions over md5, registered
-    from Python on SQLite, COLLATE "C" on PostgreSQL) was measured at the same speed."""
+    from Python on SQLite, COLLATE "C" on PostgreSQL) was measured at the same speed. Only the
+    contenders are kept (`Contenders`): at 20 million registered, keeping everyone's key took
+    5 GB."""
     assert wave.id is not None  # a wave read
     quotas = await province_quotas(session, wave.id)
     lists_seen = await _lists_seen(session)
@@ -309,18 +346,20 @@ async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: i
         .execution_options(yield_per=50_000)
     )
     rejections: list[tuple[int, str]] = []
-    ranked: list[tuple[bytes, int, str]] = []
-    versions: dict[int, int] = {}
+    contenders = Contenders(wave.quota, quotas)
+    eligible = 0
     async for batch in (await session.stream(query)).partitions():
         for participant_id, version, province, nik, reason in batch:
             if reason is None:
-                ranked.append((draw_key(seed, nik), participant_id, province))
-                versions[participant_id] = version
+                eligible += 1
+                contenders.offer(draw_key(seed, nik), participant_id, province, version)
             else:
                 rejections.append((participant_id, reason))
-    registered = len(ranked) + len(rejections)
-    ranked.sort()
-    picks = [(participant_id, versions[participant_id]) for participant_id in pick(ranked, wave.quota, quotas)]
+    registered = eligible + len(rejections)
+    ranked = contenders.ranked()
+    versions = {participant_id: version for participant_id, _province, version in ranked}
+    chosen = pick(((participant_id, province) for participant_id, province, _version in ranked), wave.quota, quotas)
+    picks = [(participant_id, versions[participant_id]) for participant_id in chosen]
     return _Draw(wave.version, lists_seen, quotas, registered, rejections, picks)
 
 
