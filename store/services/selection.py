@@ -177,7 +177,7 @@ class Contenders:
     draw holds a wave's worth of participants, not the registry (20 million: gigabytes)."""
 
     def __init__(self, quota: int, province_quotas: dict[str, int]) -> None:
-        self._limits = {province: limit for province, limit in province_quotas.items()}
+        self._limits = dict(province_quotas)
         self._open_seats = max(0, quota - sum(province_quotas.values()))
         # Per province with a quota, and None for the rest: max-heaps (keys negated) of
         # (-key, participant id, province, version).
