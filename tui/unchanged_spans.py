@@ -1,20 +1,20 @@
-"""Fewer bytes for the same picture: a repaint of cells that already show what it would draw is
-not sent.
+"""Fewer bytes for the same picture: cells that already show what a repaint would draw are not
+sent again.
 
 Textual repaints a widget's whole region when anything in it changes, and a region's lines are
 written out whole: the next application in the review redraws every label, border and blank
 line of the screen, the same as they were, 11 KB at 80x24 over a link that may be slow mobile
-data. `UnchangedSpans` remembers, for each place a piece of a line was written (the cursor move
-that starts it), exactly what was written there; when the same piece comes again, in the same
-style, and nothing has been written over any of its cells since, it is left out, its style
-changes passed on so that what follows is drawn as before. The cursor is put back where the
-output would have left it before anything else is written, and at the end of every write.
+data. `UnchangedSpans` remembers the character and style of every cell the output has drawn. A
+piece of a line (from a cursor move to the next) whose cells all show what it would draw is left
+out, its style changes passed on so that what follows is drawn as before; a piece mostly
+unchanged is sent as its changed runs, each after a move. The cursor is put back where the output
+would have left it before anything else is written, and at the end of every write.
 
-Only what it understands is left out: a piece with a control character, an escape sequence it
-does not know (an erase, a scroll) or a style it cannot follow makes it forget what it
-remembered, and everything else passes unchanged and in order. A resized or restarted terminal
-is forgotten too (`forget`, called by the driver). tests/test_unchanged_spans.py compares the
-cells, and the cursor, on a VT100 screen after every write.
+Only what it understands is left out: a control character, an escape sequence it does not know
+(an erase, a scroll), a style it cannot follow or a wide character cut in half makes it forget
+what it remembered there, and everything else passes unchanged and in order. A resized terminal,
+or Ctrl+L, forgets it all (`forget`, called by the driver). tests/test_unchanged_spans.py compares
+the cells, and the cursor, on a VT100 screen after every write.
 """
 
 from __future__ import annotations
