@@ -85,8 +85,8 @@ def parse(typed: str) -> Search:
 
 def condition(search: Search, is_sqlite: bool, *, walk_ids: bool = False) -> ColumnElement[bool] | None:
     """The WHERE clause on participant for `search` (None when nothing was typed). With
-    `walk_ids` (PostgreSQL, a common part: `walks_ids`) a part is matched without its trigram
-    index, so that a page is found by walking the primary key."""
+    `walk_ids` (a common part: `walks_ids`) a part is matched without its trigram index, so that
+    a page is found by walking the primary key."""
     nik, name_key = col(Participant.nik), col(Participant.name_key)
     if search.kind == "nik":
         return nik == search.terms[0]
@@ -97,7 +97,7 @@ def condition(search: Search, is_sqlite: bool, *, walk_ids: bool = False) -> Col
         return and_(name_key >= low, name_key < high)
     if search.kind in ("nik_part", "words"):
         column = "nik" if search.kind == "nik_part" else "name_key"
-        if is_sqlite:
+        if is_sqlite and not walk_ids:
             return col(Participant.id).in_(_fts_rowids(column, search.terms))
         target = nik if column == "nik" else name_key
         # With walk_ids: the same text, but no index answers for it.
@@ -106,20 +106,33 @@ def condition(search: Search, is_sqlite: bool, *, walk_ids: bool = False) -> Col
     return None
 
 
-async def walks_ids(session: AsyncSession, search: Search) -> bool:
-    """PostgreSQL: whether a search by parts finds its page sooner by walking the registry in id
-    order than through the trigram index (see the module's note): the part is common in a
-    sample of about SAMPLE_ROWS participants (always the same sample, so a search keeps its way
-    from page to page). A registry under ten samples' size always takes the index."""
+async def walks_ids(session: AsyncSession, search: Search, is_sqlite: bool) -> bool:
+    """Whether a search by parts finds its page sooner by walking the registry in id order than
+    through the trigram index (see the module's note): the part matches at least one in a
+    thousand participants (COMMON_HITS of SAMPLE_ROWS). A registry under ten samples' size
+    always takes the index.
+
+    PostgreSQL counts the part in a sample of about SAMPLE_ROWS participants (always the same
+    sample, so a search keeps its way from page to page). SQLite's FTS5 index hands its matches
+    over in id order and can stop early, so it counts them there, up to that share."""
     if search.kind not in ("nik_part", "words"):
         return False
-    registry = Participant.__table__
-    rows = (await session.execute(
-        select(func.greatest(literal_column("reltuples"), 0)).select_from(text("pg_class"))
-        .where(literal_column("oid") == literal_column("'participant'::regclass"))
-    )).scalar_one()
+    rows: float
+    if is_sqlite:  # the highest id: as many as there are, near enough (a few are deleted, if any)
+        rows = (await session.execute(select(func.max(col(Participant.id))))).scalar_one() or 0
+    else:
+        rows = (await session.execute(
+            select(func.greatest(literal_column("reltuples"), 0)).select_from(text("pg_class"))
+            .where(literal_column("oid") == literal_column("'participant'::regclass"))
+        )).scalar_one()
     if rows < 10 * SAMPLE_ROWS:
         return False
+    if is_sqlite:
+        enough = int(rows * COMMON_HITS / SAMPLE_ROWS)
+        column = "nik" if search.kind == "nik_part" else "name_key"
+        matches = _fts_rowids(column, search.terms).limit(enough).subquery()
+        return (await session.execute(select(func.count()).select_from(matches))).scalar_one() >= enough
+    registry = Participant.__table__
     sampled = tablesample(registry, func.system(100.0 * SAMPLE_ROWS / rows), seed=literal(0))
     part = condition(search, is_sqlite=False, walk_ids=True)
     assert part is not None  # a search by parts has its condition

@@ -144,7 +144,7 @@ async def list_participants(
     # A search by parts pages by id (the trigram index hands its matches over in that order).
     sort = "name" if typed.by_name_key else "registered" if typed.kind else filters.sort
     async with read_session(db) as session:
-        walk_ids = not db.is_sqlite and await search.walks_ids(session, typed)
+        walk_ids = await search.walks_ids(session, typed, db.is_sqlite)
         query = filtered(
             select(
                 col(Participant.id), col(Participant.nik), col(Participant.full_name), col(Participant.birth_date),
