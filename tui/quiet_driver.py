@@ -8,8 +8,8 @@ that is about 0.1 % of a core per console; on a server holding fifty field staff
 
 This driver's input thread waits on the terminal and on a pipe of its own: the pipe is written
 when the console closes, and a timeout is set only while the parser holds an unfinished
-sequence. What it writes passes through `UnchangedSpans` (tui/unchanged_spans.py: pieces of lines
-the terminal shows already are left out) and `StyleSteps` (tui/terminal_output.py: the smallest
+sequence. What it writes passes through `UnchangedSpans` (tui/unchanged_spans.py: cells the
+terminal shows already are left out) and `StyleSteps` (tui/terminal_output.py: the smallest
 change of style), the same cells in fewer bytes. Everything else is Textual's LinuxDriver.
 """
 

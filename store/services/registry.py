@@ -99,8 +99,8 @@ def filtered(
     walk_ids: bool = False,
 ) -> Select[*Ts]:
     """`query` (over participant) narrowed by the filters and by platform staff's scope. A search
-    text needs the back end (`is_sqlite`): the trigram index is asked differently on each (and on
-    PostgreSQL not at all for a common part, `walk_ids`: store/search.py)."""
+    text needs the back end (`is_sqlite`): the trigram index is asked differently on each (and not
+    at all for a common part, `walk_ids`: store/search.py)."""
     typed = search.parse(filters.search)
     if typed.kind:
         if is_sqlite is None:
