@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import Input
 
 from screens.applications_form import ApplicationForm
 from screens.applications_review import ReviewScreen
@@ -20,6 +20,7 @@ from store.services.applications import ApplicationRow
 from tui.area import Area
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import DataTable, Static
 from tui.widgets.sort_order import SortChoice
 
 MINE = "mine"

@@ -8,12 +8,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input
 
 from store.errors import MitraError
 from store.models import LegalForm
 from store.services.application_intake import ApplicationInput, submit_application
 from tui.i18n import describe_error, t
+from tui.widgets.plain import Label, Select, Static
 from tui.workers import ServiceCaller
 
 TEXT_FIELDS = [field.name for field in dataclasses.fields(ApplicationInput) if field.name != "legal_form"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input
 
 from store.errors import MitraError
 from store.models import Recommendation, RejectReason
@@ -17,6 +17,7 @@ from store.services.applications import ApplicationDetail, DecisionPreview
 from store.services.platforms import PlatformTerms
 from tui.i18n import describe_error, t
 from tui.money import percent
+from tui.widgets.plain import Label, Select, Static
 from tui.widgets.prompt import PromptScreen
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
 
 from screens.applications_outcome import (
     OutcomePrompt,
@@ -23,7 +23,13 @@ from screens.applications_outcome import (
     decision_text,
     recommendation_text,
 )
-from screens.applications_review_text import applicant_text, history_row, outcome_text, verdict_label
+from screens.applications_review_text import (
+    applicant_text,
+    history_row,
+    history_widths,
+    outcome_text,
+    verdict_label,
+)
 from screens.console import loaded
 from store.criteria import check_outcome, note_required
 from store.errors import MitraError, RuleViolation
@@ -36,7 +42,9 @@ from tui.gating import ActionsGate
 from tui.i18n import t
 from tui.widgets.clipboard import copy_reference
 from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.fitting import FittedTable
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import DataTable, Static
 from tui.widgets.prompt import TextPrompt
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
@@ -58,10 +66,10 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
     ReviewScreen #review-body { height: 1fr; }
     ReviewScreen #applicant { width: 45%; border: round $primary; padding: 0 1; }
     ReviewScreen #criteria-side { width: 55%; }
-    ReviewScreen #criteria { height: auto; max-height: 11; border: round $primary; }
+    ReviewScreen #criteria { height: auto; max-height: 11; border: round $primary; }  /* its note gives way: no scrollbar comes and goes */
     ReviewScreen #criterion-help { height: auto; padding: 0 1; border: round $secondary; }
     ReviewScreen #outcome { height: auto; padding: 0 1; color: $warning; }
-    ReviewScreen #history { height: auto; max-height: 10; border: round $secondary; }  /* a short history leaves rows to the criteria */
+    ReviewScreen #history { height: 10; border: round $secondary; }
     """
     BINDINGS = [
         Binding("escape", "back", "keys.back", id="mitra.review.back"),
@@ -101,7 +109,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
             with VerticalScroll(id="applicant"):
                 yield Static("", id="applicant-data")
             with Vertical(id="criteria-side"):
-                yield DataTable(id="criteria", cursor_type="row")
+                yield FittedTable(id="criteria", cursor_type="row", gives_way="note")
                 yield Static("", id="criterion-help")
                 yield Static("", id="outcome")
         yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
@@ -113,8 +121,15 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         self.load()
 
     def on_resize(self, event: events.Resize) -> None:
-        # On 24 rows a long history would leave the selected criterion's rule no room.
-        self.query_one("#history").styles.max_height = 10 if event.size.height >= 36 else max(4, event.size.height // 4)
+        # On 36 rows and more the history's height is fixed: the panels above keep their places from
+        # one application to the next, and a field link is sent only the values that changed. On 24
+        # a long history would leave the selected criterion's rule no room, and a short one gives
+        # its rows to it.
+        history = self.query_one("#history")
+        if event.size.height >= 36:
+            history.styles.height, history.styles.max_height = 10, None
+        else:
+            history.styles.height, history.styles.max_height = "auto", max(4, event.size.height // 4)
 
     def _columns(self) -> None:
         criteria = self.query_one("#criteria", DataTable)
@@ -124,8 +139,10 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
             criteria.add_column(t("applications.col." + key), key=key)
         history = self.query_one("#history", DataTable)
         history.clear(columns=True)
-        for key in ("at", "operator", "event", "details"):
-            history.add_column(t("applications.col." + key), key=key)
+        # Fixed widths: the next application's history (another approver, longer event names) must
+        # not move every column, which would send the whole panel down a field link again.
+        for key, width in zip(("at", "operator", "event", "details"), history_widths()):
+            history.add_column(t("applications.col." + key), key=key, width=width)
 
     def relabel(self) -> None:
         self._columns()
@@ -163,7 +180,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
             state=t("applications.state." + detail.state), position=self.index + 1, total=len(self.queue),
         ))
         self.query_one("#applicant-data", Static).update(applicant_text(detail))
-        table = self.query_one("#criteria", DataTable)
+        table = self.query_one("#criteria", FittedTable)
         row = 0 if moved else table.cursor_row
         table.clear()
         for criterion in detail.criteria:
@@ -173,6 +190,7 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
                 key=str(criterion.number),
             )
         table.move_cursor(row=row)
+        table.fit()
         self._show_criterion()
         self.judged = judge_application(self.operator, detail.state, detail.verdicts(), detail.recommended_by_id)
         self.store_actions = self.judged.actions
@@ -183,10 +201,10 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
     def show_history(self, events) -> None:
         table = self.query_one("#history", DataTable)
         table.clear()
-        for event in events:
+        # Newest first, as the provider's history: the latest step shows without scrolling, so the
+        # table is drawn once, not at its top and again at its end.
+        for event in reversed(events):
             table.add_row(*history_row(event, self.current_id), key=str(event.id))
-        if table.row_count:
-            table.move_cursor(row=table.row_count - 1)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "criteria":
@@ -203,12 +221,13 @@ class ReviewScreen(ActionsGate, ServiceCaller, Screen):
         criterion = self._selected()
         if criterion is None:
             return
-        text = f"[b]{criterion.number}. {t(f'criterion.name.{criterion.number}')}[/b]\n{t(f'criterion.help.{criterion.number}')}"
+        lines = [Text(f"{criterion.number}. {t(f'criterion.name.{criterion.number}')}", style="bold"),
+                 Text(t(f"criterion.help.{criterion.number}"))]
         if criterion.note:
-            text += "\n" + t("applications.note_line", note=criterion.note)
+            lines.append(Text(t("applications.note_line", note=criterion.note)))
         if criterion.set_by and criterion.set_at is not None:
-            text += "\n" + t("applications.set_by", who=criterion.set_by, at=criterion.set_at.strftime("%Y-%m-%d %H:%M"))
-        self.query_one("#criterion-help", Static).update(text)
+            lines.append(Text(t("applications.set_by", who=criterion.set_by, at=criterion.set_at.strftime("%Y-%m-%d %H:%M"))))
+        self.query_one("#criterion-help", Static).update(Text("\n").join(lines))
 
     # --- which keys are offered -------------------------------------------------------------
 

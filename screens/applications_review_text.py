@@ -3,10 +3,14 @@ verdicts, and the history panel's lines."""
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+from rich.text import Text
+
 from store.models import Verdict
-from store.provinces import PROVINCE_COUNT
+from store.provinces import PROVINCE_COUNT, PROVINCES
 from store.services.applications import ApplicationDetail
-from tui.i18n import event_label, t
+from tui.i18n import catalog, current_language, event_label, t
+from tui.widgets.plain import bold
 
 # By the verdict's code as the store gives it (a plain str, equal to its Verdict).
 VERDICT_MARKS: dict[str, str] = {Verdict.PASS: "✓", Verdict.FAIL: "✗", Verdict.NEEDS_INFO: "?", Verdict.UNCHECKED: "·"}
@@ -16,28 +20,35 @@ def verdict_label(verdict: str | None) -> str:
     return "" if verdict is None else f"{VERDICT_MARKS[verdict]} {t('applications.verdict.' + verdict)}"
 
 
-def applicant_text(detail: ApplicationDetail) -> str:
-    """The applicant's data, one labelled line each."""
+def applicant_text(detail: ApplicationDetail) -> Text:
+    """The applicant's data, one labelled line each, shown as typed.
+
+    The lines keep their places from one application to the next: the provinces are a grid with a
+    slot for each of the 38 (an absent one shows "··", so a gap reads at a glance), and the free
+    text that wraps as long as it is (contact, payment integration) comes last, then the earlier
+    application if there is one. Stepping through the queue changes values in place, and over a
+    field link only the changed characters are sent (tui/unchanged_spans.py)."""
     provinces = t("applications.provinces_count", count=len(detail.provinces), total=PROVINCE_COUNT)
+    grid = " ".join(code if code in detail.provinces else "··" for code in PROVINCES)
     lines = [
         (t("field.legal_name"), detail.legal_name),
         (t("field.legal_form"), t("applications.form." + detail.legal_form)),
         (t("field.nib"), detail.nib),
         (t("field.npwp"), detail.npwp),
         (t("field.portal_url"), detail.portal_url),
-        (t("field.provinces"), f"{provinces}\n  {' '.join(detail.provinces)}"),
-        (t("field.payment_integration"), detail.payment_integration or "-"),
+        (t("field.provinces"), f"{provinces}\n  {grid}"),
         (t("field.own_group_providers"), str(detail.own_group_providers)),
         (t("field.third_party_providers"), str(detail.third_party_providers)),
         (t("field.licence_ref"), detail.licence_ref or "-"),
         (t("field.deed_ref"), detail.deed_ref or "-"),
         (t("field.ownership_group"), detail.ownership_group or "-"),
-        (t("field.contact_name"), " ".join(filter(None, [detail.contact_name, detail.contact_email, detail.contact_phone])) or "-"),
         (t("field.submitted_on"), detail.submitted_on.isoformat()),
+        (t("field.contact_name"), " ".join(filter(None, [detail.contact_name, detail.contact_email, detail.contact_phone])) or "-"),
+        (t("field.payment_integration"), detail.payment_integration or "-"),
     ]
     if detail.previous_application_id:
         lines.append((t("applications.previous"), f"#{detail.previous_application_id}"))
-    return "\n".join(f"[b]{label}[/b]: {value}" for label, value in lines)
+    return Text("\n").join(bold(label, value) for label, value in lines)
 
 
 def outcome_text(detail: ApplicationDetail) -> str:
@@ -60,6 +71,17 @@ def outcome_text(detail: ApplicationDetail) -> str:
     if detail.reject_reason:
         parts.append(t("applications.reject_reason_line", reason=t("applications.reason." + detail.reject_reason)))
     return "\n".join(parts)
+
+
+# The history's columns: when (YYYY-MM-DD HH:MM), who (longer user names are cut), and what, as
+# wide as the longest event's name (an earlier application's "#123 " before it may be cut); None:
+# the details take what is left.
+HISTORY_WHEN, HISTORY_WHO = 16, 12
+
+
+def history_widths() -> tuple[int, int, int, None]:
+    names = [text for key, text in catalog(current_language()).items() if key.startswith("history.application.")]
+    return HISTORY_WHEN, HISTORY_WHO, max(map(cell_len, names)), None
 
 
 def history_row(event, current_id: int) -> list[str]:

@@ -8,7 +8,7 @@ import json
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from store.audit import VerifyResult
 from store.paging import page_of
@@ -17,6 +17,7 @@ from tui import list_count
 from tui.area import Area
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import Static
 from tui.widgets.sort_order import SortChoice
 
 

@@ -11,7 +11,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
 
 from screens.provider_text import label, points
 from store.services import curation
@@ -19,6 +18,7 @@ from store.services.curation import Indicator, Scheme, StageRule
 from tui.gating import PermissionGate
 from tui.i18n import current_language, t
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import DataTable, Static
 from tui.widgets.prompt import TextPrompt
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Static
 
 from screens.payments_budget import WaveBudgets
 from store.services import dashboard
 from tui.area import Area
 from tui.i18n import t
+from tui.widgets.plain import DataTable, Static
 
 
 class DashboardArea(Area):

@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from tui import logfile
 from tui.i18n import t
+from tui.widgets.plain import Static
 from tui.workers import ServiceCaller
 
 

@@ -7,15 +7,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Input
 from textual.widgets.option_list import Option
 
 from store.errors import MitraError
 from store.origin import where_from
 from tui.i18n import describe_error, t
+from tui.widgets.plain import Label, OptionList, Static
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
-
 
 
 async def log_in(db, username: str, password: str):

@@ -11,7 +11,6 @@ import functools
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
 
 from screens.participants_forms import Field, FormScreen, unless_cancelled
 from store.models import utcnow
@@ -19,6 +18,7 @@ from store.services import operator_keys, operators, sessions
 from tui.gating import PermissionGate
 from tui.i18n import t
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import DataTable, Static
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller, job
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Input, Select, Static
+from textual.widgets import Input
 
 from screens.participants_forms import (
     Field,
@@ -37,6 +37,7 @@ from tui.i18n import describe_error, t
 from tui.money import in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import Select, Static
 from tui.widgets.search_input import SearchInput
 from tui.widgets.sort_order import SortChoice
 

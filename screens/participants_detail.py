@@ -9,7 +9,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Label, Static
 
 from screens.participants import assign_one
 from screens.participants_forms import Field, FormScreen, parse_date, parse_int, unless_cancelled
@@ -22,6 +21,7 @@ from tui.money import rupiah
 from tui.widgets.clipboard import copy_reference
 from tui.widgets.fitting import FittedTable
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import DataTable, Label, Static
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller, job
 

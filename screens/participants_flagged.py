@@ -7,13 +7,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label
 
 from screens.participants_forms import MODAL_CSS
 from store.services import enrollments
 from store.services.enrollments import FlaggedCompletion
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import Label
 
 
 def _row(row: FlaggedCompletion) -> tuple[str, list[str]]:

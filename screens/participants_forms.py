@@ -13,16 +13,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label, ProgressBar, Static
+from textual.widgets import Input, ProgressBar
 
 from store.errors import InvalidInput, MitraError
 from store.services import enrollments
 from tui.i18n import t
-from tui.widgets.refusal import show_refusal
 from tui.money import rupiah
 from tui.widgets.checkbox import PlainCheckbox
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import DataTable, Label, Static
+from tui.widgets.refusal import show_refusal
 from tui.widgets.search_input import SearchInput
 from tui.workers import Job, ServiceCaller
 

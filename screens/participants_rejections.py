@@ -6,13 +6,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
 
 from screens.participants_forms import MODAL_CSS
 from store.services import selection
 from store.services.selection import RejectedRow
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import Label, Static
 
 
 def _row(row: RejectedRow) -> tuple[str, list[str]]:

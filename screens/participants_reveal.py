@@ -7,12 +7,13 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input
 
 from store.errors import MitraError
 from store.personal_data import REVEALABLE
 from store.services import registry
 from tui.i18n import describe_error, t
+from tui.widgets.plain import Label, Select, Static
 from tui.widgets.prompt import PromptScreen
 from tui.workers import ServiceCaller, job
 

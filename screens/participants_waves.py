@@ -12,7 +12,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Label, Static
 
 from screens.participants_forms import Field, FormScreen, parse_date, parse_int, unless_cancelled
 from store.errors import InvalidInput
@@ -26,6 +25,7 @@ from tui.i18n import t
 from tui.money import group_digits, in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import DataTable, Label, Static
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller, job
 

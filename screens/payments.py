@@ -6,7 +6,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Select, Static
 
 from screens.payments_batch import BatchScreen, scope_label
 from screens.payments_prepare import PrepareScreen, set_options_keeping_value
@@ -17,6 +16,7 @@ from tui.area import Area
 from tui.i18n import t
 from tui.money import group_digits, rupiah
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import Select, Static
 from tui.widgets.sort_order import SortChoice
 
 

@@ -21,7 +21,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Static
 
 from screens.console import loaded
 from store.errors import MitraError
@@ -37,6 +36,7 @@ from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.fitting import FittedTable
 from tui.widgets.footer import TranslatedFooter
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import Static
 from tui.widgets.prompt import TextPrompt
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller

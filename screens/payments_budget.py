@@ -4,11 +4,11 @@ as a bar per wave (characters, not colours alone, so it reads in any terminal)."
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from store.services.payments import browse
 from tui.i18n import t
 from tui.money import rupiah
+from tui.widgets.plain import Static
 from tui.workers import ServiceCaller
 
 BAR_WIDTH = 30

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input
 
 from screens.payments_batch import fee_split
 from store.models import BatchKind
@@ -21,8 +21,8 @@ from store.services.payments.views import BatchRow
 from tui.i18n import t
 from tui.money import group_digits, in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.plain import Label, Select, Static
 from tui.workers import ServiceCaller
-
 
 Value = TypeVar("Value")
 

@@ -11,7 +11,6 @@ import datetime as dt
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Static
 
 from screens.platforms_detail import PlatformScreen
 from store.models import PlatformStatus
@@ -22,6 +21,7 @@ from tui.i18n import t
 from tui.money import percent
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.fitting import FittedTable
+from tui.widgets.plain import DataTable, Static
 from tui.widgets.prompt import TextPrompt
 from tui.widgets.sort_order import SortChoice
 

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import Input
 
 from store.errors import MitraError
 from store.models import ObligationKind
@@ -27,6 +27,7 @@ from store.services.platforms import PlatformDetail
 from tui.i18n import t
 from tui.money import percent, rupiah
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import DataTable, Label, Static
 from tui.widgets.prompt import PromptScreen
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller

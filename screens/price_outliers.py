@@ -6,7 +6,6 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Static
 
 from screens.provider_screen import ProviderScreen
 from screens.provider_text import label, plain
@@ -14,6 +13,7 @@ from store.services import courses
 from tui.i18n import t
 from tui.money import rupiah
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import DataTable, Static
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 

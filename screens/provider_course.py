@@ -8,7 +8,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label, Static
 
 from screens.console import loaded
 from screens.provider_forms import FormField, FormScreen, job
@@ -21,6 +20,7 @@ from tui.i18n import t
 from tui.money import in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import DataTable, Label, Static
 from tui.workers import ServiceCaller
 
 

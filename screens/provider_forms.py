@@ -12,13 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input
 
 from store.errors import MitraError
 from tui.i18n import t
 from tui.widgets.checkbox import PlainCheckbox
-from tui.widgets.footer import TranslatedFooter
 from tui.widgets.confirm import ConfirmScreen
+from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import Label, Select, Static
 from tui.widgets.refusal import show_refusal
 from tui.workers import Job, ServiceCaller, job
 

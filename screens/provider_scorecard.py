@@ -10,11 +10,11 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.message import Message
-from textual.widgets import DataTable
 
 from screens.provider_text import label, points, stage_verdict
 from store.services.curation import Scorecard
 from tui.i18n import current_language, t
+from tui.widgets.plain import DataTable
 
 
 class ScoreTable(DataTable):

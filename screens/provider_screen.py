@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from screens.console import loaded
 from screens.provider_course import CourseScreen, course_form
@@ -27,6 +27,7 @@ from tui.i18n import event_label, t
 from tui.money import rupiah
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.footer import TranslatedFooter
+from tui.widgets.plain import DataTable, Static
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import Input
 
 from screens.curation_scheme import SchemeScreen
 from screens.price_outliers import PriceOutliersScreen
@@ -21,6 +21,7 @@ from tui import list_count
 from tui.area import Area
 from tui.i18n import t
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import DataTable, Select, Static
 from tui.widgets.sort_order import SortChoice
 
 COLUMNS = ("name", "nib", "state", "province", "platforms", "offline")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from rich.text import Text
 from textual.message import Message
-from textual.widgets import Static
 
 from tui.app_access import InConsole
 from tui.i18n import t
+from tui.widgets.plain import Static
 
 
 @dataclass
@@ -89,20 +90,21 @@ class TourPanel(InConsole, Static):
             self.update(text)
 
     @staticmethod
-    def render_text(state: TourState, username: str | None, compact: bool = False) -> str:
+    def render_text(state: TourState, username: str | None, compact: bool = False) -> Text:
         """The panel's text; `compact` (under the area, at 80 columns) without blank lines."""
         steps, index = state.steps, state.current
         marks = " ".join("✓" if state.done and state.done[i] else ("▶" if i == index else "·")
                          for i in range(len(steps)))
-        title = f"[b]{t('tour.title', number=min(index + 1, len(steps)), total=len(steps))}[/b]"
-        lines = [f"{title}  {marks}"] if compact or state.folded else [title, marks, ""]
+        title = Text(t("tour.title", number=min(index + 1, len(steps)), total=len(steps)), style="bold")
+        lines: list[str | Text] = [Text.assemble(title, f"  {marks}")] if compact or state.folded else [title, marks, ""]
         if state.folded and not state.finished:
-            return "\n".join([*lines, t("tour.unfold")])
+            return _lines([*lines, t("tour.unfold")])
         if state.finished:
-            return "\n".join([*lines, t("tour.finished")])
+            return _lines([*lines, t("tour.finished")])
         step = steps[index]
-        lines += [f"[b]{step_title(step)}[/b] · {t('tour.as', operator=step.operator)}"] if compact else [
-            f"[b]{step_title(step)}[/b]", t("tour.as", operator=step.operator), ""]
+        heading = Text(step_title(step), style="bold")
+        lines += [Text.assemble(heading, " · ", t("tour.as", operator=step.operator))] if compact else [
+            heading, t("tour.as", operator=step.operator), ""]
         lines += [t(f"tour.{step.key}.keys")] if compact else [t(f"tour.{step.key}.keys"), ""]
         if username != step.operator:
             previous = steps[index - 1] if index else None
@@ -112,4 +114,8 @@ class TourPanel(InConsole, Static):
                 lines.append(t("tour.switch", operator=step.operator))
         else:
             lines.append(t("tour.waiting"))
-        return "\n".join(lines)
+        return _lines(lines)
+
+
+def _lines(lines: list[str | Text]) -> Text:
+    return Text("\n").join(Text(line) if isinstance(line, str) else line for line in lines)

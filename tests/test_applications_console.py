@@ -16,7 +16,7 @@ from screens.shell import ShellScreen
 from store.models import AuditEvent, ObligationItem, Platform, PlatformApplication, Provider
 from store.services import obligations
 from store.uow import read_session
-from tests.application_support import submit
+from tests.application_support import set_verdicts, submit
 from tests.tui_support import SIZE, console, fill, login, settle, table_lines, wait_until
 from tui.i18n import set_language
 from tui.widgets.confirm import ConfirmScreen
@@ -430,3 +430,30 @@ async def test_at_80x24_the_review_shows_the_selected_criterion_in_full(db, acto
         assert "2." in str(help_panel.render())
         assert help_panel.region.bottom <= app.screen.query_one("#history").region.y
         assert help_panel.region.height >= 4
+
+
+async def test_at_160x48_the_next_application_keeps_every_panel_in_its_place(db, actors):
+    # From an application only submitted to one with notes on every criterion, a longer history,
+    # fewer provinces and a long text: values change in place, and nothing moves (over a field
+    # link only the changed characters are then sent).
+    first = await submit(db, actors.reviewer, brand_name="Kelas Satu", submitted_on="2026-10-01")
+    second = await submit(db, actors.reviewer, brand_name="Kelas Dua", provinces="11 12 31 32", submitted_on="2026-10-02",
+                          payment_integration="Paid through the program's API, live since July; " * 3)
+    await set_verdicts(db, actors.reviewer, second, "PFPPPPF")
+    app = console(db)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await login(pilot, "reviewer")
+        await open_applications(pilot)
+        await press(pilot, "enter")
+        await wait_until(pilot, lambda: review(app).detail is not None and review(app).detail.id == first)
+        panels = ("#applicant", "#criteria", "#history")  # the rule's panel grows by the note and who set it
+        before = [app.screen.query_one(panel).region for panel in panels]
+        await press(pilot, "n")
+        await wait_until(pilot, lambda: review(app).detail is not None and review(app).detail.id == second)
+        assert [app.screen.query_one(panel).region for panel in panels] == before
+        applicant = str(app.screen.query_one("#applicant-data").render()).splitlines()
+        # The provinces: a slot for each of the 38, the absent ones shown as "··".
+        assert applicant[6].split() == ["11", "12"] + ["··"] * 8 + ["31", "32"] + ["··"] * 26
+        assert applicant[-1].startswith("Payment integration: Paid through")  # the free text last
+        history = table_lines(app.screen.query_one("#history"), 2)
+        assert "Verdict" in history[1] and "7: ✗ fail" in history[1]  # the newest first

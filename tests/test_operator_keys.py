@@ -115,7 +115,7 @@ async def test_an_admin_adds_and_removes_a_key_in_the_console(db, actors, tmp_pa
 
     from screens.operators import SessionsScreen
     from screens.participants_forms import FormScreen
-    from tests.tui_support import SIZE, console, login, settle, wait_until
+    from tests.tui_support import SIZE, console, login, row_cells, settle, wait_until
 
     line, printed = _new_key(tmp_path)
     app = console(db)
@@ -128,7 +128,7 @@ async def test_an_admin_adds_and_removes_a_key_in_the_console(db, actors, tmp_pa
         screen = app.screen
         people = screen.query_one("#operators", DataTable)
         people.focus()
-        people.move_cursor(row=[i for i in range(people.row_count) if people.get_row_at(i)[0] == "coordinator"][0])
+        people.move_cursor(row=[i for i in range(people.row_count) if row_cells(people, i)[0] == "coordinator"][0])
         await pilot.press("k")
         await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
         app.screen.query_one(Input).value = "not a key"
@@ -140,7 +140,7 @@ async def test_an_admin_adds_and_removes_a_key_in_the_console(db, actors, tmp_pa
         await wait_until(pilot, lambda: app.screen is screen and screen.keys)
         keys = screen.query_one("#keys", DataTable)
         await wait_until(pilot, lambda: keys.row_count == 1)
-        assert keys.get_row_at(0)[:2] == ["coordinator", printed]
+        assert row_cells(keys, 0)[:2] == ["coordinator", printed]
         keys.focus()
         await pilot.press("x")
         await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))

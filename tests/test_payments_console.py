@@ -14,7 +14,7 @@ from store.models import BatchApproval, PaymentBatch, PaymentLine
 from store.services.payments import batches, files
 from store.services.payments.payables import CandidateFilter, Scope
 from tests.payments_support import PaymentWorld
-from tests.tui_support import SIZE, console, login, settle, table_lines, wait_until
+from tests.tui_support import SIZE, console, login, row_cells, settle, table_lines, wait_until
 from tui.i18n import set_language
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
@@ -168,7 +168,7 @@ async def test_finance_prepares_approvers_approve_finance_sends_and_reconciles(d
         assert "1 paid, 1 failed" in _text(screen, "#batch-summary")
         # "rekening ditutup": the account's fault; the line says so.
         lines = screen.query_one("#batch-lines", PagedTable)
-        await wait_until(pilot, lambda: lines.row_count == 2 and lines.get_row_at(1)[7] == "failed: account")
+        await wait_until(pilot, lambda: lines.row_count == 2 and row_cells(lines, 1)[7] == "failed: account")
     stored = await _batch(db)
     assert (stored.state, stored.paid_idr, stored.failed_idr) == ("reconciled", 600_000_000, 600_000_000)
     async with db.engine.connect() as connection:
@@ -231,8 +231,8 @@ async def test_the_list_shows_kind_scope_state_count_total_approvals_and_filters
         area.query_one("#filter-state", Select).value = "submitted"
         await wait_until(pilot, lambda: table.row_count == 1 and str(submitted.id) in table.rows_by_key)
         app.switch_language("id")
-        await wait_until(pilot, lambda: table.row_count == 1 and table.get_row(str(submitted.id))[3] == "diajukan")
-        assert table.get_row(str(submitted.id))[5] == "Rp600.000.000"
+        await wait_until(pilot, lambda: table.row_count == 1 and str(table.get_row(str(submitted.id))[3]) == "diajukan")
+        assert str(table.get_row(str(submitted.id))[5]) == "Rp600.000.000"
         kinds = area.query_one("#filter-kind", Select).query_one("SelectCurrent Static#label")
         assert str(kinds.render()) == "Semua jenis", "the filter speaks the new language too"
     set_language("en")

@@ -16,12 +16,12 @@ from store.errors import InvalidInput, PermissionDenied, RuleViolation
 from store.models import AuditEvent, FailureKind, PaymentLine, PaymentRetryOverride
 from store.services.payments import accounts, batches, browse, failures, files
 from store.services.payments.payables import Scope
+from tests.cli_support import amitra
 from tests.payments_support import PaymentWorld
-from tests.tui_support import SIZE, console, login, wait_until
+from tests.tui_support import SIZE, console, login, row_cells, wait_until
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
 from tui.widgets.prompt import PromptScreen
-from tests.cli_support import amitra
 
 INCENTIVES = Scope.incentives(1, "BNI")
 FEES = Scope.fees("tokopedia")
@@ -270,7 +270,7 @@ async def test_the_batch_screen_offers_the_override_on_a_held_line(db, actors, w
         screen = app.screen
         lines = screen.query_one("#batch-lines", PagedTable)
         await wait_until(pilot, lambda: lines.row_count == 2)
-        assert lines.get_row_at(0)[7] == "failed: account"
+        assert row_cells(lines, 0)[7] == "failed: account"
         lines.move_cursor(row=1)
         await pilot.pause()
         assert screen.check_action("allow_retry", ()) is None  # a paid line: shown, not active
@@ -285,7 +285,7 @@ async def test_the_batch_screen_offers_the_override_on_a_held_line(db, actors, w
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await wait_until(pilot, lambda: lines.row_count == 2 and lines.get_row_at(0)[7] == "failed: retry allowed")
+        await wait_until(pilot, lambda: lines.row_count == 2 and row_cells(lines, 0)[7] == "failed: retry allowed")
         assert screen.check_action("allow_retry", ()) is None
     async with db.engine.connect() as connection:
         stored = (await connection.execute(select(PaymentRetryOverride))).one()

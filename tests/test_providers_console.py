@@ -357,7 +357,7 @@ async def test_an_admin_changes_a_stage_threshold_in_the_scheme_screen(db, actor
         await pilot.press("enter")
         await wait_until(pilot, lambda: screen.scheme.version == 2)
         assert "version 2" in text_of(screen, "#scheme-intro")
-        assert table.get_row(stage_rows[1])[3] == "2.75"
+        assert str(table.get_row(stage_rows[1])[3]) == "2.75"
     scheme = await curation.get_scheme(db, actors.curator)
     assert (scheme.version, scheme.rule(stage_rows[1]).threshold_centi) == (2, 275)
 

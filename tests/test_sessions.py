@@ -117,7 +117,7 @@ async def test_an_admin_ends_a_console_session_from_the_console_and_it_returns_t
     from screens.login import LoginScreen
     from screens.operators import SessionsScreen
     from screens.participants_forms import FormScreen
-    from tests.tui_support import SIZE, console, login, settle, wait_until
+    from tests.tui_support import SIZE, console, login, row_cells, settle, wait_until
 
     field_staff = console(db)
     async with field_staff.run_test(size=SIZE) as staff_pilot:
@@ -132,7 +132,7 @@ async def test_an_admin_ends_a_console_session_from_the_console_and_it_returns_t
             await pilot.press("s")
             await wait_until(pilot, lambda: isinstance(office.screen, SessionsScreen) and office.screen.views)
             table = office.screen.query_one("#sessions", DataTable)
-            rows = [table.get_row_at(i) for i in range(table.row_count)]
+            rows = [row_cells(table, i) for i in range(table.row_count)]
             assert {row[1] for row in rows} == {"coordinator", "admin"}
             mine = [i for i, row in enumerate(rows) if row[1] == "coordinator"][0]
             table.move_cursor(row=mine)
@@ -153,7 +153,7 @@ async def test_an_admin_unlocks_a_locked_operator_from_the_console(db, actors):
     from screens.operators import SessionsScreen
     from store.errors import AuthenticationFailed
     from store.models import Operator
-    from tests.tui_support import SIZE, console, login, settle, wait_until
+    from tests.tui_support import SIZE, console, login, row_cells, settle, wait_until
 
     for _ in range(5):
         with pytest.raises(AuthenticationFailed):
@@ -166,7 +166,7 @@ async def test_an_admin_unlocks_a_locked_operator_from_the_console(db, actors):
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, SessionsScreen) and app.screen.operators)
         table = app.screen.query_one("#operators", DataTable)
-        row = [i for i in range(table.row_count) if table.get_row_at(i)[0] == "coordinator"][0]
+        row = [i for i in range(table.row_count) if row_cells(table, i)[0] == "coordinator"][0]
         assert "locked until" in str(table.get_row_at(row)[3])
         table.focus()
         table.move_cursor(row=row)

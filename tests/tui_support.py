@@ -63,6 +63,11 @@ async def fill(pilot: Pilot, text: str) -> None:
     await settle(pilot, 1)
 
 
+def row_cells(table: DataTable, index: int) -> list[str]:
+    """A table row's cells as the operator reads them (the console keeps a str cell as plain Text)."""
+    return [str(cell) for cell in table.get_row_at(index)]
+
+
 def table_lines(table: DataTable, count: int) -> list[str]:
     """A table's first lines as the terminal shows them (its header first)."""
     return ["".join(segment.text for segment in table.render_line(y)) for y in range(count)]

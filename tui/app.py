@@ -32,6 +32,7 @@ from tui.workers import ServiceCaller
 
 if TYPE_CHECKING:
     from textual.driver import Driver
+    from textual.notifications import SeverityLevel
     from textual.timer import Timer
 
     from screens.shell import ShellScreen
@@ -316,6 +317,13 @@ class MitraApp(ServiceCaller, App):
             await self.pop_screen()
 
     # --- errors --------------------------------------------------------------------------
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """A notification shown as written: its sentence may carry a name or a note, which Textual
+        would read as markup (tui/widgets/plain.py), and Mitra's catalogs hold none. `markup` is
+        taken and left aside, since a widget's `notify` always passes it."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def show_error(self, error: MitraError) -> None:
         """Every error reaches the operator as a sentence; the console keeps running."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from textual.containers import Vertical
-from textual.widgets import Input, Static
+from textual.widgets import Input
 
 from tui.gating import PermissionGate
 from tui.i18n import t
+from tui.widgets.plain import Static
 from tui.workers import ServiceCaller
 
 

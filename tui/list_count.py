@@ -11,12 +11,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from textual.widgets import Static
-
 from store.counting import Count
 from tui.i18n import t
 from tui.money import about, group_digits
 from tui.widgets.paged_table import PagedTable
+from tui.widgets.plain import Static
 
 
 def cancel_count(area: Any, prefix: str) -> None:

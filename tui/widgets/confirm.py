@@ -7,9 +7,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button
 
 from tui.i18n import t
+from tui.widgets.plain import Label, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):

@@ -14,11 +14,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Input, ProgressBar, Select, Static
+from textual.widgets import Input, ProgressBar
 
 from store.errors import MitraError
 from tui.app_access import InConsole
 from tui.i18n import describe_error, t
+from tui.widgets.plain import Select, Static
 from tui.widgets.prompt import PromptScreen
 
 PAGE = 1_000

@@ -14,8 +14,9 @@ from typing import Any
 from rich.cells import cell_len
 from rich.text import Text
 from textual import events
-from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
+
+from tui.widgets.plain import DataTable
 
 # The narrowest a column that gives way is cut to: still enough to tell names apart.
 GIVES_WAY_MIN = 12

@@ -6,10 +6,10 @@ drawn lets the language change while the console runs.
 
 from __future__ import annotations
 
-from textual.widgets import Footer, Label
+from textual import widgets
+from textual.widgets import Footer
 
 from tui.i18n import t
-
 
 # Textual's own bindings carry English words, not catalog keys.
 BUILTIN = {"palette": "keys.palette", "Open the command palette": "keys.palette_tooltip"}
@@ -44,7 +44,7 @@ class TranslatedFooter(Footer):
         # per key group; their classes live in a private module, so they are told apart by what
         # they hold rather than imported.
         for widget in super().compose():
-            if isinstance(widget, Label):
+            if isinstance(widget, widgets.Label):  # Textual's own, not tui/widgets/plain.py's
                 widget.update(_text(str(widget.content)))
             elif isinstance(getattr(widget, "description", None), str):
                 widget.description = _text(widget.description)

@@ -22,13 +22,13 @@ from rich.cells import cell_len
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable
 
 from store.errors import MitraError
 from store.paging import Cursor, Page
 from tui.i18n import t
 from tui.widgets.clipboard import copy_reference
 from tui.widgets.fitting import cut_with_ellipsis, give_way
+from tui.widgets.plain import DataTable
 from tui.workers import ServiceCaller
 
 Fetch = Callable[..., Awaitable[Page[Any]]]

@@ -13,10 +13,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input
 
 from store.errors import MitraError
 from tui.i18n import describe_error, t
+from tui.widgets.plain import Label, Static
 
 
 class PromptScreen(ModalScreen):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.widget import Widget
-from textual.widgets import Static
 
 from store.errors import MitraError
 from tui.i18n import describe_error
+from tui.widgets.plain import Static
 
 
 def show_refusal(form: Widget, error: MitraError, field_prefix: str) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Label
 
 from tui.i18n import current_language, t
+from tui.widgets.plain import Label
 
 
 class StatusBar(Horizontal):
