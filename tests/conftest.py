@@ -238,9 +238,11 @@ async def actors(db) -> Actors:
 def no_message_id_reaches_the_screen():
     """Fail a test in which the console or the CLI asked for a text no catalog holds: its key
     (a message id such as "participants.refusal.x") would have been shown to the operator; or put
-    an internal code ("tax_status") into a sentence where words belong."""
+    an internal code ("tax_status") into a sentence where words belong. Each test starts in
+    English: one that stopped half-way in Indonesian would otherwise fail the worker's later ones."""
     from tui import i18n
 
+    i18n.set_language("en")
     i18n.MISSING.clear()
     i18n.CODES.clear()
     i18n.WATCH_CODES = True
