@@ -9,8 +9,9 @@ Builds a database with N registered participants (the demo's deterministic gener
 - bulk-assigning a course to one province of that wave (commits every 2,000);
 - the purchase-deadline sweep of that wave (in parts of 10,000, each its own transaction).
 
-While each runs, a probe thread on its own connection writes as another operator would, every
-10 ms, and the longest it was kept waiting is what the command costs everyone else:
+While each runs, a probe in a process of its own (as another operator's console is) writes on its
+own connection every 10 ms, and the longest it was kept waiting is what the command costs everyone
+else:
 - SQLite (one writer at a time): `BEGIN IMMEDIATE` without waiting; the longest stretch it could
   not get the lock.
 - PostgreSQL (row locks): in turn, registering a participant (an INSERT, through the tally and
@@ -29,12 +30,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import multiprocessing
 import datetime as dt
 import os
 import random
 import sqlite3
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -63,33 +64,20 @@ PROBE_NIK = 990000000000  # the probe's NIKs: 99 is no province, so nobody else'
 
 
 class LockProbe:
-    """Writes as another operator every `interval` s, on its own connection, in a thread;
-    `longest` is the longest it was kept waiting, `by_kind` the same per kind of write."""
+    """Writes as another operator every `interval` s, on its own connection, in a process of its
+    own, as another operator's console is: a thread of this process would share the GIL with the
+    command measured, and a long step of the command's Python work (its draw) would count as a
+    wait for a lock. `longest` is the longest it was kept waiting, `by_kind` the same per kind of
+    write."""
 
     def __init__(self, url: str, participants: int, interval: float = 0.01) -> None:
-        self.url, self.participants, self.interval = url, participants, interval
+        context = multiprocessing.get_context("spawn")
         self.by_kind: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._postgres if url.startswith("postgresql") else self._sqlite, daemon=True)
-
-    def _sqlite(self) -> None:
-        connection = sqlite3.connect(self.url, timeout=0, isolation_level=None)
-        blocked_since = None
-        while not self._stop.is_set():
-            now = time.perf_counter()
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                connection.execute("ROLLBACK")
-                if blocked_since is not None:
-                    self._waited("write lock", now - blocked_since)
-                    blocked_since = None
-            except sqlite3.OperationalError:
-                blocked_since = blocked_since or now
-            time.sleep(self.interval)
-        connection.close()
-
-    def _waited(self, kind: str, seconds: float) -> None:
-        self.by_kind[kind] = max(self.by_kind.get(kind, 0.0), seconds)
+        self._stop = context.Event()
+        self._ready = context.Event()
+        self._results, sender = context.Pipe(duplex=False)
+        self._process = context.Process(target=_probe, args=(url, participants, interval, self._stop, self._ready, sender),
+                                        daemon=True)
 
     @property
     def longest(self) -> float:
@@ -98,43 +86,79 @@ class LockProbe:
     def kinds(self) -> str:
         return ", ".join(f"{kind} {seconds:.2f} s" for kind, seconds in sorted(self.by_kind.items()))
 
-    def _postgres(self) -> None:
-        asyncio.run(self._postgres_probe())
-
-    async def _postgres_probe(self) -> None:
-        import asyncpg
-
-        connection = await asyncpg.connect(self.url.replace("postgresql+asyncpg://", "postgresql://"))
-        row = next(generate_participants(1, 7))
-        columns = [column for column in row if column != "id"]
-        insert = (f"INSERT INTO participant ({', '.join(columns)})"
-                  f" VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})")
-        turn = 0
-        try:
-            while not self._stop.is_set():
-                turn += 1
-                started = time.perf_counter()
-                transaction = connection.transaction()
-                await transaction.start()
-                if turn % 2:
-                    values = [f"{PROBE_NIK + turn:016d}" if column == "nik" else row[column] for column in columns]
-                    await connection.execute(insert, *values)
-                else:
-                    await connection.execute("UPDATE participant SET phone = phone WHERE id = $1",
-                                             random.randint(1, self.participants))
-                await transaction.rollback()
-                self._waited("register" if turn % 2 else "edit", time.perf_counter() - started)
-                await asyncio.sleep(self.interval)
-        finally:
-            await connection.close()
-
     def __enter__(self) -> LockProbe:
-        self._thread.start()
+        self._process.start()
+        if not self._ready.wait(60):
+            raise RuntimeError("the lock probe did not start")
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
-        self._thread.join()
+        self.by_kind = self._results.recv()
+        self._process.join()
+
+
+def _probe(url: str, participants: int, interval: float, stop, ready, results) -> None:
+    """The probe's process: writes until `stop`, then sends the longest wait of each kind."""
+    by_kind: dict[str, float] = {}
+
+    def waited(kind: str, seconds: float) -> None:
+        by_kind[kind] = max(by_kind.get(kind, 0.0), seconds)
+
+    if url.startswith("postgresql"):
+        asyncio.run(_postgres_probe(url, participants, interval, stop, ready, waited))
+    else:
+        _sqlite_probe(url, interval, stop, ready, waited)
+    results.send(by_kind)
+
+
+def _sqlite_probe(url: str, interval: float, stop, ready, waited) -> None:
+    """`BEGIN IMMEDIATE` without waiting: the longest stretch it could not get the write lock."""
+    connection = sqlite3.connect(url, timeout=0, isolation_level=None)
+    ready.set()
+    blocked_since = None
+    while not stop.is_set():
+        now = time.perf_counter()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("ROLLBACK")
+            if blocked_since is not None:
+                waited("write lock", now - blocked_since)
+                blocked_since = None
+        except sqlite3.OperationalError:
+            blocked_since = blocked_since or now
+        time.sleep(interval)
+    connection.close()
+
+
+async def _postgres_probe(url: str, participants: int, interval: float, stop, ready, waited) -> None:
+    """In turn, registers a participant and edits a random one, each rolled back."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    row = next(generate_participants(1, 7))
+    columns = [column for column in row if column != "id"]
+    insert = (f"INSERT INTO participant ({', '.join(columns)})"
+              f" VALUES ({', '.join(f'${n}' for n in range(1, len(columns) + 1))})")
+    ready.set()
+    turn = 0
+    try:
+        while not stop.is_set():
+            turn += 1
+            started = time.perf_counter()
+            transaction = connection.transaction()
+            await transaction.start()
+            if turn % 2:
+                values = [f"{PROBE_NIK + turn:016d}" if column == "nik" else row[column] for column in columns]
+                await connection.execute(insert, *values)
+            else:
+                await connection.execute("UPDATE participant SET phone = phone WHERE id = $1",
+                                         random.randint(1, participants))
+            await transaction.rollback()
+            waited("register" if turn % 2 else "edit", time.perf_counter() - started)
+            await asyncio.sleep(interval)
+    finally:
+        await connection.close()
 
 
 async def build(url: str, count: int) -> None:
