@@ -57,3 +57,25 @@ async def test_a_note_a_name_and_a_notification_holding_markup_show_as_typed(db,
         [toast] = app.screen.query("Toast")
         assert f"Saved {HOSTILE}" in str(toast.render())
         assert isinstance(app.screen, ReviewScreen)
+
+
+async def test_a_choice_s_prompt_and_a_login_option_show_as_typed():
+    # A platform's or a wave's name in a filter, an operator's name on the demo login: the same
+    # widgets, outside the console's screens.
+    from textual.app import App
+    from textual.widgets.option_list import Option
+
+    from tui.widgets.plain import OptionList, Select
+
+    class Choices(App):
+        def compose(self):
+            yield Select([(f"Platform {HOSTILE}", "p")], value="p", allow_blank=False, id="choice")
+            yield OptionList(Option(f"operator {HOSTILE}"), id="options")
+
+    app = Choices()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        shown = app.query_one("#choice SelectCurrent").query_one("#label").render()
+        assert str(shown) == f"Platform {HOSTILE}"
+        assert str(app.query_one("#options", OptionList).get_option_at_index(0).prompt) == f"operator {HOSTILE}"
+        assert "[b]bold[/b]" in "".join(segment.text for segment in app.query_one("#options").render_line(0))
