@@ -68,7 +68,7 @@ class AuditArea(SortChoice, Area):
             _row,
             id="audit-events",
         )
-        yield Static("", id="audit-detail", markup=False)  # reasons are typed by operators
+        yield Static("", id="audit-detail")  # reasons are typed by operators: shown as typed (tui/widgets/plain.py)
 
     def on_mount(self) -> None:
         self._set_placeholders()

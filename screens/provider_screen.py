@@ -383,7 +383,7 @@ class ProviderScreen(ActionsGate, ServiceCaller, Screen):
         self.reload()
 
     def _decided(self, action: str, name: str) -> None:
-        self.app.notify(t(f"providers.done.{action}", name=name), markup=False)
+        self.app.notify(t(f"providers.done.{action}", name=name))
         self.reload()
 
     def _confirm_then(self, action: str, service) -> None:

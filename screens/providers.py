@@ -243,6 +243,6 @@ class ProvidersArea(SortChoice, Area):
     def _inventoried(self, row: providers.ProviderRow | None) -> None:
         if row is None:
             return
-        self.app.notify(t("providers.done.inventoried", name=row.name), markup=False)
+        self.app.notify(t("providers.done.inventoried", name=row.name))
         self.reload()
         self.app.push_screen(ProviderScreen(row.id), lambda _: self.reload())

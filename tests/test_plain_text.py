@@ -79,3 +79,35 @@ async def test_a_choice_s_prompt_and_a_login_option_show_as_typed():
         assert str(shown) == f"Platform {HOSTILE}"
         assert str(app.query_one("#options", OptionList).get_option_at_index(0).prompt) == f"operator {HOSTILE}"
         assert "[b]bold[/b]" in "".join(segment.text for segment in app.query_one("#options").render_line(0))
+
+
+async def test_a_control_character_reaches_no_terminal():
+    # An ESC in a name (from a database login, or pasted) would start an escape sequence in the
+    # operator's terminal: clear the screen, or write the clipboard of a field officer over SSH.
+    from textual.app import App
+
+    from tui.widgets.plain import DataTable, Label, Static
+
+    hostile = "PT X\x1b]52;c;aGk=\x07 Y\x1b[2J"
+
+    class Shown(App):
+        def compose(self):
+            yield Static(hostile, id="static")
+            yield Label("", id="label")
+            yield DataTable(id="table")
+
+        def on_mount(self):
+            self.query_one("#label", Label).update(hostile)
+            table = self.query_one("#table", DataTable)
+            table.add_column("name")
+            table.add_row(hostile)
+
+    app = Shown()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        drawn = ["".join(segment.text for segment in strip) for strip in (
+            app.query_one("#static").render_line(0), app.query_one("#label").render_line(0),
+            app.query_one("#table").render_line(1))]
+        for line in drawn:
+            assert "\x1b" not in line and "\x07" not in line
+            assert "PT X\ufffd]52;c;aGk=\ufffd Y\ufffd[2J" in line

@@ -27,6 +27,7 @@ from store.errors import DatabaseUnavailable, MitraError
 from store.origin import where_from
 from tui.i18n import LANGUAGES, current_language, describe_error, has_text, set_language, t
 from tui.widgets.footer import BUILTIN as FOOTER_BUILTIN
+from tui.widgets.plain import printable
 from tui.widgets.status_bar import StatusBar
 from tui.workers import ServiceCaller
 
@@ -321,9 +322,10 @@ class MitraApp(ServiceCaller, App):
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         """A notification shown as written: its sentence may carry a name or a note, which Textual
-        would read as markup (tui/widgets/plain.py), and Mitra's catalogs hold none. `markup` is
-        taken and left aside, since a widget's `notify` always passes it."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        would read as markup, and a control character, which the terminal would (see
+        tui/widgets/plain.py); Mitra's catalogs hold no markup. `markup` is taken and left aside,
+        since a widget's `notify` always passes it."""
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False)
 
     def show_error(self, error: MitraError) -> None:
         """Every error reaches the operator as a sentence; the console keeps running."""

@@ -6,10 +6,16 @@ reviewer typed) and catalog sentences that hold no markup. Read as markup, "[/x]
 the console in a MarkupError, "[b]" vanished from a name, and "[@click=app.quit]" made a name a
 link that runs an action. Here a `str` is plain text; text that wants a style is built as Rich
 `Text` (see `bold`). tests/test_plain_text.py keeps the screens on these widgets.
+
+Neither reads control characters away: an ESC in a name (from a database login, or pasted) reached
+the operator's terminal as the start of an escape sequence, which can clear the screen or write
+the clipboard of a field officer over SSH. Shown text has each control character but the line
+break and the tab as U+FFFD, so the operator sees that something is there.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -18,9 +24,23 @@ from textual import widgets
 from textual.widgets.data_table import CellType, ColumnKey, RowKey
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(value: str) -> str:
+    """`value` with every control character but the line break and the tab as U+FFFD."""
+    return _CONTROL.sub("\ufffd", value)
+
+
 def plain(value: Any) -> Any:
-    """A `str` as a Text that no markup parser reads; anything else as it is."""
-    return Text(value) if isinstance(value, str) else value
+    """A `str` as a Text that no markup parser reads, and a Text, without control characters
+    (one for one: its styles keep their places); anything else as it is."""
+    if isinstance(value, str):
+        return Text(printable(value))
+    if isinstance(value, Text) and _CONTROL.search(value.plain):
+        value = value.copy()
+        value.plain = printable(value.plain)
+    return value
 
 
 def bold(label: str, value: str) -> Text:
@@ -28,14 +48,22 @@ def bold(label: str, value: str) -> Text:
     return Text.assemble((label, "bold"), ": ", value)
 
 
-class Static(widgets.Static):
+class _ShownAsTyped:
+    """For a Static or a Label: its content is `plain`, when made and at each update."""
+
     def __init__(self, content: Any = "", *, markup: bool = False, **kwargs: Any) -> None:
-        super().__init__(content, markup=markup, **kwargs)
+        super().__init__(plain(content), markup=markup, **kwargs)  # type: ignore[call-arg]  # the widget's
+
+    def update(self, content: Any = "", *, layout: bool = True) -> None:
+        super().update(plain(content), layout=layout)  # type: ignore[misc]  # the widget's
 
 
-class Label(widgets.Label):
-    def __init__(self, content: Any = "", *, markup: bool = False, **kwargs: Any) -> None:
-        super().__init__(content, markup=markup, **kwargs)
+class Static(_ShownAsTyped, widgets.Static):
+    pass
+
+
+class Label(_ShownAsTyped, widgets.Label):
+    pass
 
 
 class OptionList(widgets.OptionList):
