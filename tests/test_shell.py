@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from textual.widgets import ContentSwitcher, Label
 
@@ -299,13 +301,17 @@ async def test_logging_out_from_a_detail_screen_leaves_nothing_of_that_operator_
         assert app.screen.app.actor.username == "approver"
 
 
-async def test_an_area_shown_again_keeps_its_rows_and_cursor_unless_the_list_changed(db):
+async def test_an_area_shown_again_keeps_its_rows_and_cursor_unless_the_list_changed(db, monkeypatch):
     # Clearing the list on every switch drew it empty and then full: two repaints of each line,
     # which over a field link cost more than the switch. The operator sees the same: the cursor
     # stays where it was left while nothing changed; news replaces the rows, from the top.
     from store.errors import MitraError
     from store.services import operators
     from tui.widgets.paged_table import PagedTable
+
+    # A first page slower than STALE_FOR (a loaded machine) empties the list while it loads, as
+    # it should; what is tested here is the page that arrives in time.
+    monkeypatch.setattr(PagedTable, "STALE_FOR", 30.0)
 
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
@@ -331,3 +337,37 @@ async def test_an_area_shown_again_keeps_its_rows_and_cursor_unless_the_list_cha
         await settle(pilot)
         assert table.row_count == len(shown) + 1 and [str(key.value) for key in table.rows][1:] == shown
         assert table.cursor_row == 0
+
+
+async def test_an_area_shown_again_whose_list_is_slow_shows_it_loading_not_old_rows(db, monkeypatch):
+    # Rows shown before stay only while the reload's first page is due; a slower one (a busy
+    # server) empties the list, so old rows are never read as current.
+    from store.services import audit_log
+    from tui.widgets.paged_table import PagedTable
+
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "admin")
+        await pilot.press("7")
+        await settle(pilot)
+        table = app.screen.query_one("#audit-events", PagedTable)
+        assert table.row_count >= 2
+        await pilot.press("1")
+        await settle(pilot)
+
+        list_events = audit_log.list_events
+        arrived = asyncio.Event()
+
+        async def slow_list_events(*args, **kwargs):
+            await asyncio.sleep(PagedTable.STALE_FOR * 4)
+            try:
+                return await list_events(*args, **kwargs)
+            finally:
+                arrived.set()
+
+        monkeypatch.setattr(audit_log, "list_events", slow_list_events)
+        await pilot.press("7")
+        await pilot.pause(PagedTable.STALE_FOR * 2)
+        assert not arrived.is_set() and table.row_count == 0, "old rows stayed while the list was loading"
+        await settle(pilot)
+        assert arrived.is_set() and table.row_count >= 2
