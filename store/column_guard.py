@@ -48,7 +48,9 @@ def check_row(table: Table, values: dict[str, Any]) -> None:
         if kind == "text" and isinstance(value, str):
             if limit is not None and len(value) > limit:
                 raise InvalidInput("input.too_long", field=name, max=limit)
-            if _CONTROL.search(value):
+            # isprintable() (one pass in C) is true of nearly every value, and then no control
+            # character can be in it; only the rest are searched.
+            if not value.isprintable() and _CONTROL.search(value):
                 raise InvalidInput("input.control_characters", field=name)
         elif kind == "money" and isinstance(value, int) and abs(value) > MAX_AMOUNT_IDR:
             raise InvalidInput("input.amount_too_large", field=name, max_idr=MAX_AMOUNT_IDR)

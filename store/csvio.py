@@ -165,7 +165,7 @@ def rows(
         if len(values) != len(header):
             yield line, {"__malformed__": str(len(values))}
             continue
-        if any(_CONTROL.search(value) or len(value) > MAX_FIELD_CHARS for value in values):
+        if any((not value.isprintable() and _CONTROL.search(value)) or len(value) > MAX_FIELD_CHARS for value in values):
             yield line, {"__unreadable__": "control characters or an overlong field"}
             continue
         row = {name: value.strip() for name, value in zip(header, values) if name not in ERROR_COLUMNS}

@@ -71,6 +71,17 @@ async def test_a_mixed_file_imports_the_valid_rows_and_names_every_wrong_field(d
     assert {p.full_name for p in (await registry(db)).values()} == {"Siti Ánisa", "Yohana Wenda"}
 
 
+async def test_a_value_past_its_column_is_refused_with_the_column_named(db, actors, tmp_path):
+    # Well formed, so no field's own check refuses it; the column guard does, once per row.
+    long_mail = person()
+    long_mail["email"] = "a" * 200 + "@example.id"
+    path = write_csv(tmp_path / "long.csv", [person(), long_mail])
+    report = await participant_import.import_participants(db, actors.coordinator, path)
+    assert (report.read, report.imported, report.rejected) == (2, 1, 1)
+    assert [(error.line, error.column, error.key) for error in report.errors] == [(3, "email", "input.too_long")]
+    assert long_mail["nik"] not in await registry(db)
+
+
 async def test_nik_repeated_in_the_file_is_rejected_naming_the_first_line(db, actors, tmp_path):
     twin = person()
     rows = [twin, person(), dict(twin, full_name="Someone Else")]

@@ -100,11 +100,14 @@ def participant_fields(raw: dict[str, str]) -> tuple[dict[str, Any], list[Invali
     except InvalidInput as error:
         errors.append(error)
     values["nik"] = raw["nik"].strip()
-    for column, value in values.items():  # what the columns can hold (store/column_guard.py)
-        try:
-            check_row(PARTICIPANT, {column: value})
-        except InvalidInput as error:
-            errors.append(error)
+    try:  # what the columns can hold (store/column_guard.py): the whole row at once, ...
+        check_row(PARTICIPANT, values)
+    except InvalidInput:
+        for column, value in values.items():  # ... and column by column only to name every refusal
+            try:
+                check_row(PARTICIPANT, {column: value})
+            except InvalidInput as error:
+                errors.append(error)
     return values, errors
 
 
