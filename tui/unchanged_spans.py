@@ -170,7 +170,11 @@ class UnchangedSpans:
         end = piece.column + piece.width
         cells = _cells(piece)
         row = self._rows.setdefault(piece.row, {})
-        if cells is None or not piece.width:  # a style it cannot follow, or nothing drawn
+        if not piece.width:  # nothing drawn: its style changes alone, the move made when needed
+            out.extend(piece.parts)
+            self._position, self._in_place = (piece.row, piece.column), False
+            return
+        if cells is None:  # a style it cannot follow
             out.append(f"\x1b[{piece.row};{piece.column}H")
             out.extend(piece.parts)
             self._overwritten(piece.row, piece.column, end)
