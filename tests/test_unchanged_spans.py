@@ -50,6 +50,7 @@ def test_the_same_frame_again_sends_only_what_changed():
     # only ends a write: the cursor is put where the output left it, in one move.
     assert skip("\x1b[1;9H\x1b[0m\x1b[3;3Hxx") == "\x1b[0m\x1b[3;3Hxx"
     assert skip("\x1b[2;2H\x1b[1m\x1b[4;4H") == "\x1b[1m\x1b[4;4H"
+    assert skip("\x1b[4;4H\x1b[0m") == "\x1b[0m"  # the cursor is there already
 
 
 def test_any_output_leaves_the_same_cells_and_cursor_after_every_write():

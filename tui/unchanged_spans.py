@@ -172,7 +172,9 @@ class UnchangedSpans:
         row = self._rows.setdefault(piece.row, {})
         if not piece.width:  # nothing drawn: its style changes alone, the move made when needed
             out.extend(piece.parts)
-            self._position, self._in_place = (piece.row, piece.column), False
+            at = (piece.row, piece.column)
+            self._in_place = self._in_place and self._position == at  # already there: no move either
+            self._position = at
             return
         if cells is None:  # a style it cannot follow
             out.append(f"\x1b[{piece.row};{piece.column}H")
