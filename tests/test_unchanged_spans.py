@@ -35,7 +35,8 @@ def test_the_same_frame_again_sends_only_what_changed():
     frame = "\x1b[0m\x1b[1;1H\x1b[1mTitle\x1b[0m\x1b[2;1H\x1b[48;5;17m  Budi  \x1b[0m\n\x1b[3;1HRp1.000"
     assert skip(frame) == frame.replace("\n", "")  # the first time, all of it
     again = skip(frame)
-    assert "Budi" not in again and "Title" not in again and again.endswith("\x1b[3;8H")  # the cursor as left
+    # Nothing sent but style changes: the cursor is still where the first write left it.
+    assert "Budi" not in again and "Title" not in again and "H" not in again
     # A piece changed in a few cells: only those are sent, after a move to the first.
     changed = StyleSteps()(skip(frame.replace("Budi", "Bobi")))
     assert "\x1b[2;4H\x1b[0;48;5;17mob" in changed and "Title" not in changed and "Rp" not in changed
@@ -75,6 +76,8 @@ def _piece(rng: random.Random) -> str:
     """A cursor move and styled text that fits the line, as Textual writes a piece of a line."""
     row, column = rng.randint(1, LINES), rng.randint(1, COLUMNS - 10)
     parts, width = [f"\x1b[{row};{column}H"], 0
+    if rng.random() < 0.1:  # a move and nothing drawn (where Textual leaves the cursor), perhaps a style
+        return parts[0] + rng.choice(["", *STYLES])
     for _ in range(rng.randint(1, 4)):
         if rng.random() < 0.5:
             parts.append(rng.choice(STYLES))

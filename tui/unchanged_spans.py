@@ -93,7 +93,7 @@ class UnchangedSpans:
         self.lines = lines
         self._style: Style | None = None  # the style the output has asked for; None: not known
         self._position: tuple[int, int] | None = None  # (row, column) the output has put the cursor at
-        self._in_place = True  # the terminal's cursor is at `_position`
+        self._cursor: tuple[int, int] | None = None  # where the terminal's cursor is, when known
         self._rows: dict[int, dict[int, tuple[Style, str]]] = {}  # row -> column -> (style, character) shown
         self._piece: _Piece | None = None
         self._carry = ""
@@ -128,7 +128,7 @@ class UnchangedSpans:
                     continue
                 self.forget()
                 if match.group("other"):  # an erase, a scroll ...: cells and cursor not known
-                    self._position = None
+                    self._position = self._cursor = None
                     if not _ERASE.fullmatch(match.group(0)):
                         self.lines = None  # scroll margins, perhaps: a line end may scroll anywhere
         self._text(output[position:], out, before_move=False)
@@ -154,12 +154,12 @@ class UnchangedSpans:
         self._catch_up(out)
         out.append(text)
         if _CONTROL.search(text) or self._position is None:
-            self._position = None
+            self._position = self._cursor = None
             self.forget()
         else:  # text that goes on where the cursor is: what was remembered under it is gone
             row, column = self._position
             self._overwritten(row, column, column + cell_len(text))
-            self._position = (row, column + cell_len(text))
+            self._position = self._cursor = (row, column + cell_len(text))
 
     def _finish(self, out: list[str]) -> None:
         """Write the piece being read: whole, or only its runs of cells that show something else
@@ -172,15 +172,13 @@ class UnchangedSpans:
         row = self._rows.setdefault(piece.row, {})
         if not piece.width:  # nothing drawn: its style changes alone, the move made when needed
             out.extend(piece.parts)
-            at = (piece.row, piece.column)
-            self._in_place = self._in_place and self._position == at  # already there: no move either
-            self._position = at
+            self._position = (piece.row, piece.column)
             return
         if cells is None:  # a style it cannot follow
             out.append(f"\x1b[{piece.row};{piece.column}H")
             out.extend(piece.parts)
             self._overwritten(piece.row, piece.column, end)
-            self._position, self._in_place = (piece.row, end), True
+            self._position = self._cursor = (piece.row, end)
             return
         # A wide character is written whole: a change in its second column rewrites its first.
         changed = sorted({column - 1 if cell[1] == "" else column
@@ -188,17 +186,21 @@ class UnchangedSpans:
         if len(changed) * 2 > len(cells):  # mostly new: as it came (its own style changes are the shortest)
             out.append(f"\x1b[{piece.row};{piece.column}H")
             out.extend(piece.parts)
-            self._in_place = True
+            self._cursor = (piece.row, end)
         else:
-            self._in_place = self._changed_runs(piece.row, changed, cells, out)
+            written_to = self._changed_runs(piece.row, changed, cells, out)
+            if written_to is not None:  # (None: every cell was as shown, nothing written, the cursor stays)
+                self._cursor = (piece.row, written_to)
             out.extend(piece.styles)  # so that the style after the piece is the one the output asked for
         self._overwritten(piece.row, piece.column, end)
         row.update(cells)
         self._position = (piece.row, end)
 
-    def _changed_runs(self, row: int, changed: list[int], cells: dict[int, tuple[Style, str]], out: list[str]) -> bool:
+    def _changed_runs(self, row: int, changed: list[int], cells: dict[int, tuple[Style, str]],
+                      out: list[str]) -> int | None:
         """Write the changed cells, each run after a move (cells left alone between two changes
-        are written again when that is shorter than a move); True if the last cell was written."""
+        are written again when that is shorter than a move); the column after the last cell
+        written (where the cursor is now), None when none was."""
         written_to, current = None, None
         for column in changed:
             if written_to is None or column - written_to > _GAP:
@@ -212,7 +214,9 @@ class UnchangedSpans:
                         current = style
                     out.append(text)
                 written_to += 1
-        return written_to == max(cells) + 1
+            if cells.get(written_to, (None, None))[1] == "":
+                written_to += 1  # past the second half of a wide character just written, as the cursor is
+        return written_to
 
     def _overwritten(self, row: int, start: int, end: int) -> None:
         """Columns start..end-1 are written over: what they showed is gone, and so is a wide
@@ -227,7 +231,7 @@ class UnchangedSpans:
                 cells.pop(column, None)
 
     def _catch_up(self, out: list[str]) -> None:
-        if not self._in_place and self._position is not None:
+        if self._position is not None and self._cursor != self._position:
             out.append(f"\x1b[{self._position[0]};{self._position[1]}H")
-        self._in_place = True
+            self._cursor = self._position
 
