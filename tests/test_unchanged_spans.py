@@ -57,7 +57,7 @@ def test_the_same_frame_again_sends_only_what_changed():
 def test_any_output_leaves_the_same_cells_and_cursor_after_every_write():
     rng = random.Random(15)
     saved = 0
-    for _ in range(300):
+    for _ in range(1000):
         skip, restyle = UnchangedSpans(lines=LINES), StyleSteps()
         plain, rewritten = Terminal(), Terminal()
         pieces = [_piece(rng) for _ in range(6)]
