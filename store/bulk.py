@@ -12,7 +12,7 @@ insert itself (bench/import_participants.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -29,12 +29,14 @@ async def insert_rows(target: AsyncSession | AsyncConnection, table: Table, rows
     for row in rows:
         check_row(table, row)
     connection = await target.connection() if isinstance(target, AsyncSession) else target
+    columns = list(rows[0].keys())
+    # A row's values in the columns' order, in one call (itemgetter of one key gives no tuple).
+    get = itemgetter(*columns)
+    values_of: Callable[[dict[str, Any]], tuple[Any, ...]] = get if len(columns) > 1 else lambda row: (get(row),)
     if connection.dialect.name == "postgresql":
-        columns = list(rows[0].keys())
-        records = [tuple(row[column] for column in columns) for row in rows]
+        records = list(map(values_of, rows))
         await (await _driver(connection)).copy_records_to_table(table.name, records=records, columns=columns)
     else:
-        columns = list(rows[0].keys())
         dialect = connection.dialect
         # Only dates and times need converting; done as SQLAlchemy would (its dialect's processor).
         converters = [
@@ -42,7 +44,6 @@ async def insert_rows(target: AsyncSession | AsyncConnection, table: Table, rows
             for index, column in enumerate(columns)
             if (processor := table.c[column].type.dialect_impl(dialect).bind_processor(dialect)) is not None
         ]
-        values_of = itemgetter(*columns)
         # Batches repeat values (one timestamp for a whole import batch, dates shared by many
         # people): convert each distinct value once.
         memo: dict[tuple[int, Any], Any] = {}
