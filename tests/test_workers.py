@@ -32,9 +32,13 @@ class Caller(ServiceCaller, App):
         super().__init__()
         self.db, self.actor = db, None
         self.results: list[str] = []
+        self.writes = 0
 
     async def database(self):
         return self.db
+
+    def written(self) -> None:  # what MitraApp does with it: the tour looks at the log at once
+        self.writes += 1
 
     def show(self, result: str) -> None:
         self.results.append(result)
@@ -63,6 +67,7 @@ async def test_a_newer_call_never_cancels_a_write_in_flight(db, actors):
     # Both reported and both recorded (on PostgreSQL the second may well commit first: the first
     # appends its audit event only when its block ends).
     assert sorted(app.results) == ["first", "second"]
+    assert app.writes == 2, "each committed write is reported to the console"
     async with read_session(db) as session:
         recorded = (await session.execute(
             select(AuditEvent.entity_id).where(AuditEvent.action == "test.recorded"))).scalars()
@@ -90,3 +95,4 @@ async def test_a_newer_call_cancels_an_older_read(db):
         await wait_until(pilot, lambda: app.results)
         await settle(pilot)
     assert app.results == ["fresh"]
+    assert app.writes == 0, "a read is no write"

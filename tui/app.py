@@ -440,6 +440,12 @@ class MitraApp(ServiceCaller, App):
                 screen.call_after_refresh(screen.label_tabs)
         self.refresh_bindings()
 
+    def written(self) -> None:
+        """A write of this console committed (tui/workers.py): a running tour's panel reads the
+        audit trail now, so a step done moves it on at once, not at its next second."""
+        if self.tour is not None:
+            self.run_worker(self._poll_tour(), group="tour-poll", exit_on_error=False)
+
     async def _poll_tour(self) -> None:
         """The steps done so far, read from the audit trail (as the operator at the keys)."""
         from screens.tour import step_title

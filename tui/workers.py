@@ -91,11 +91,16 @@ class ServiceCaller(InConsole):
             from store import session_check
 
             await session_check.check(db, app.actor)  # reads too stop once access is revoked
-            return await service(db, app.actor, *args, **kwargs)
+            result = await service(db, app.actor, *args, **kwargs)
         except MitraError:
             raise
         except Exception as error:  # noqa: BLE001 - a bug must not take the console down
             raise logfile.unexpected(error, service.__name__, app.actor) from error
+        from store import uow
+
+        if uow.has_begun_writing(asyncio.current_task()):
+            app.written()
+        return result
 
     def on_service_done(self, message: ServiceDone) -> None:
         message.stop()
