@@ -315,26 +315,16 @@ async def test_an_area_shown_again_keeps_its_rows_and_cursor_unless_the_list_cha
 
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "admin")
-        await pilot.press("7")
-        await settle(pilot)
-        table = app.screen.query_one("#audit-events", PagedTable)
-        assert table.row_count >= 2
+        table = await _admin_in_the_audit_area(pilot)
         shown = [str(key.value) for key in table.rows]
         table.move_cursor(row=1)
-        await pilot.press("1")
-        await settle(pilot)
-        await pilot.press("7")
-        await settle(pilot)
+        await _press(pilot, "1", "7")
         assert [str(key.value) for key in table.rows] == shown
         assert table.cursor_row == 1, "the list was drawn again from the top though nothing changed"
 
         with pytest.raises(MitraError):
             await operators.login(db, "reviewer", "not the password")  # an audited event: news
-        await pilot.press("1")
-        await settle(pilot)
-        await pilot.press("7")
-        await settle(pilot)
+        await _press(pilot, "1", "7")
         assert table.row_count == len(shown) + 1 and [str(key.value) for key in table.rows][1:] == shown
         assert table.cursor_row == 0
 
@@ -347,13 +337,8 @@ async def test_an_area_shown_again_whose_list_is_slow_shows_it_loading_not_old_r
 
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "admin")
-        await pilot.press("7")
-        await settle(pilot)
-        table = app.screen.query_one("#audit-events", PagedTable)
-        assert table.row_count >= 2
-        await pilot.press("1")
-        await settle(pilot)
+        table = await _admin_in_the_audit_area(pilot)
+        await _press(pilot, "1")
 
         list_events = audit_log.list_events
         arrived = asyncio.Event()
@@ -371,3 +356,20 @@ async def test_an_area_shown_again_whose_list_is_slow_shows_it_loading_not_old_r
         assert not arrived.is_set() and table.row_count == 0, "old rows stayed while the list was loading"
         await settle(pilot)
         assert arrived.is_set() and table.row_count >= 2
+
+
+async def _admin_in_the_audit_area(pilot):
+    """Logged in as admin, in the audit area, its list loaded: the list's table."""
+    from tui.widgets.paged_table import PagedTable
+
+    await login(pilot, "admin")
+    await _press(pilot, "7")
+    table = pilot.app.screen.query_one("#audit-events", PagedTable)
+    assert table.row_count >= 2
+    return table
+
+
+async def _press(pilot, *keys: str) -> None:
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
