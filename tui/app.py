@@ -422,7 +422,7 @@ class MitraApp(ServiceCaller, App):
             self.show_error(error)
             return
         if self._tour_timer is None:
-            self._tour_timer = self.set_interval(1.0, self._poll_tour)
+            self._tour_timer = self.set_interval(1.0, self._look_at_tour)
         self._give_tour_panel(self.screen)
         self.refresh_bindings()
 
@@ -444,7 +444,16 @@ class MitraApp(ServiceCaller, App):
         """A write of this console committed (tui/workers.py): a running tour's panel reads the
         audit trail now, so a step done moves it on at once, not at its next second."""
         if self.tour is not None:
-            self.run_worker(self._poll_tour(), group="tour-poll", exit_on_error=False)
+            self._look_at_tour(newest=True)
+
+    def _look_at_tour(self, *, newest: bool = False) -> None:
+        """Read the tour's progress in a worker, one reading at a time. The second's tick leaves a
+        reading under way alone (on a slow database each tick would otherwise cancel the last);
+        a write's reading replaces it: one begun before the write committed, coming back last,
+        would set the steps back, and the step would be announced again."""
+        if not newest and any(worker.group == "tour-poll" and not worker.is_finished for worker in self.workers):
+            return
+        self.run_worker(self._poll_tour(), group="tour-poll", exclusive=True, exit_on_error=False)
 
     async def _poll_tour(self) -> None:
         """The steps done so far, read from the audit trail (as the operator at the keys)."""

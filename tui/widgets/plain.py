@@ -29,7 +29,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 def printable(value: str) -> str:
     """`value` with every control character but the line break and the tab as U+FFFD."""
-    return _CONTROL.sub("\ufffd", value)
+    # Nearly every value is printable (one pass in C), and then holds no control character.
+    return value if value.isprintable() else _CONTROL.sub("\ufffd", value)
 
 
 def plain(value: Any) -> Any:
@@ -37,7 +38,7 @@ def plain(value: Any) -> Any:
     (one for one: its styles keep their places); anything else as it is."""
     if isinstance(value, str):
         return Text(printable(value))
-    if isinstance(value, Text) and _CONTROL.search(value.plain):
+    if isinstance(value, Text) and not value.plain.isprintable() and _CONTROL.search(value.plain):
         value = value.copy()
         value.plain = printable(value.plain)
     return value
