@@ -225,6 +225,12 @@ async def serve_console(state: ServerState, gate: Gate, process: asyncssh.SSHSer
         state.consoles.pop(this, None)
         if sandbox is not None:
             Sandboxes.remove(sandbox)
+        # Only now is the client told that the session is over: what it was told ("deleted") is
+        # done by then.
+        try:
+            process.exit(0)
+        except (OSError, asyncssh.Error):
+            pass
 
 
 async def _run_console(state: ServerState, gate: Gate, process: asyncssh.SSHServerProcess,
@@ -315,10 +321,6 @@ async def _run_console(state: ServerState, gate: Gate, process: asyncssh.SSHServ
             task.cancel()
         await _end_child(child)
         os.close(master)
-        try:
-            process.exit(0)
-        except (OSError, asyncssh.Error):
-            pass
 
 
 async def end_consoles(state: ServerState, timeout: float = 20) -> None:
