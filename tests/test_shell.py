@@ -341,10 +341,10 @@ async def test_an_area_shown_again_whose_list_is_slow_shows_it_loading_not_old_r
         await _press(pilot, "1")
 
         list_events = audit_log.list_events
-        arrived = asyncio.Event()
+        arrived, release = asyncio.Event(), asyncio.Event()
 
         async def slow_list_events(*args, **kwargs):
-            await asyncio.sleep(PagedTable.STALE_FOR * 4)
+            await release.wait()  # the page is held until the test has looked (no race with a busy machine)
             try:
                 return await list_events(*args, **kwargs)
             finally:
@@ -352,8 +352,11 @@ async def test_an_area_shown_again_whose_list_is_slow_shows_it_loading_not_old_r
 
         monkeypatch.setattr(audit_log, "list_events", slow_list_events)
         await pilot.press("7")
-        await pilot.pause(PagedTable.STALE_FOR * 2)
+        deadline = asyncio.get_running_loop().time() + PagedTable.STALE_FOR + 10
+        while table.row_count and asyncio.get_running_loop().time() < deadline:
+            await pilot.pause(0.05)
         assert not arrived.is_set() and table.row_count == 0, "old rows stayed while the list was loading"
+        release.set()
         await settle(pilot)
         assert arrived.is_set() and table.row_count >= 2
 
