@@ -377,6 +377,22 @@ async def test_the_list_says_how_many_there_are_in_all_counted_behind_the_first_
         assert table.row_count == 100  # one page loaded; the count came from the store
 
 
+async def test_paging_down_finds_the_next_page_there_before_the_end_of_the_rows_shown(db, actors):
+    await add_participants(db, actors.coordinator, [person(name=f"Dewi Lestari {n}") for n in range(150)])
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        table = await open_participants(pilot)
+        await wait_until(pilot, lambda: table.row_count == 100)
+        table.focus()
+        while table.row_count == 100:
+            assert table.cursor_row < 90, "the next page came only at the end of the rows shown"
+            await pilot.press("pagedown")
+            await settle(pilot)
+        # Asked for a screenful ahead: the PgDn that reaches the hundredth row goes on past it.
+        assert table.row_count == 150 and table.cursor_row < 90
+
+
 async def test_in_indonesian_the_sex_column_reads_l_and_p(db, actors):
     from tui.i18n import set_language
 

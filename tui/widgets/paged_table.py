@@ -1,7 +1,7 @@
 """A table over a keyset-paged store query: never loads a whole list.
 
 Textual's DataTable froze for 11 s when handed 100,000 rows. This one asks the store for a page
-(100 rows by default) and fetches the next when the cursor comes near the end, so a list of
+(100 rows by default) and fetches the next a screenful before the cursor reaches its end, so a list of
 millions opens as fast as a list of ten. Rows are added to the table as pages arrive; the
 DataTable itself renders only the visible lines.
 
@@ -279,7 +279,9 @@ class PagedTable(ServiceCaller, DataTable):
 
     def watch_cursor_coordinate(self, old, new) -> None:
         super().watch_cursor_coordinate(old, new)
-        if new.row >= self.row_count - 10:
+        # The next page is asked for a screenful ahead: the PgDn that reaches the last row shown
+        # finds the rows after it already there, not a stop while they are fetched.
+        if new.row >= self.row_count - 10 - self.scrollable_content_region.height:
             self._next_page()
 
     @property
