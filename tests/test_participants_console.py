@@ -367,7 +367,7 @@ async def test_results_follow_a_surname_or_digits_from_the_middle_of_a_nik_as_th
 
 
 @pytest.mark.both_backends
-async def test_the_list_says_how_many_there_are_in_all_counted_behind_the_first_page(db, actors):
+async def test_the_list_counts_them_all_behind_the_first_page_and_pages_ahead_of_the_cursor(db, actors):
     await add_participants(db, actors.coordinator, [person(name=f"Dewi Lestari {n}") for n in range(150)])
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
@@ -375,15 +375,6 @@ async def test_the_list_says_how_many_there_are_in_all_counted_behind_the_first_
         table = await open_participants(pilot)
         await wait_until(pilot, lambda: "150 participants" in text_of(app, "#participants-status"))
         assert table.row_count == 100  # one page loaded; the count came from the store
-
-
-async def test_paging_down_finds_the_next_page_there_before_the_end_of_the_rows_shown(db, actors):
-    await add_participants(db, actors.coordinator, [person(name=f"Dewi Lestari {n}") for n in range(150)])
-    app = console(db)
-    async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "coordinator")
-        table = await open_participants(pilot)
-        await wait_until(pilot, lambda: table.row_count == 100)
         table.focus()
         while table.row_count == 100:
             assert table.cursor_row < 90, "the next page came only at the end of the rows shown"
