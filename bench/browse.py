@@ -5,8 +5,9 @@ through pyte, next to a bare Textual DataTable app paging the same database the 
     .venv/bin/python bench/browse.py [-n 1000000] [--keys 30] [--db postgresql://.../scratch]
 
 Measures, for each: opening the list (from the key that opens it to its first rows on the
-screen) and PgDn (from the key to the screen showing other rows), p50 and p95. Goal (issue 15):
-PgDn p95 at most 1.2x the bare table's and never over 250 ms. The database is the one
+screen), PgDn (from the key to the screen showing other rows), p50 and p95, and the process's
+peak resident memory. Goals (issue 15): PgDn p95 at most 1.2x the bare table's and never over
+250 ms; the console's memory at most 250 MB while browsing. The database is the one
 bench/write_locks.py builds (N registered participants and the demo's operators).
 """
 
@@ -112,7 +113,15 @@ def p95(values: list[float]) -> float:
     return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
 
 
-def mitra_figures(database: str, keys: int) -> tuple[float, list[float]]:
+def peak_memory_mb(pid: int) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+def mitra_figures(database: str, keys: int) -> tuple[float, list[float], float]:
     with PtyScreen([str(BIN / "mitra"), "--db", database, "--lang", "en"], columns=COLUMNS, lines=LINES) as terminal:
         terminal.wait_for(lambda text: "Password" in text, timeout=60)
         time.sleep(0.5)
@@ -124,10 +133,11 @@ def mitra_figures(database: str, keys: int) -> tuple[float, list[float]]:
         terminal.wait_for(lambda text: bool(table_text(text)), timeout=60)
         opened = time.perf_counter() - started
         time.sleep(1.0)  # the list has the focus: PgDn pages it
-        return opened, pages(terminal, keys)
+        paged = pages(terminal, keys)
+        return opened, paged, peak_memory_mb(terminal.process.pid)
 
 
-def bare_figures(database: str, keys: int, folder: Path) -> tuple[float, list[float]]:
+def bare_figures(database: str, keys: int, folder: Path) -> tuple[float, list[float], float]:
     script = folder / "bare_table.py"
     on_postgres = database.startswith("postgresql")
     script.write_text(BARE_TABLE.replace("{pages}", f"PAGE_SQL = {PAGE_SQL!r}\n"
@@ -139,7 +149,8 @@ def bare_figures(database: str, keys: int, folder: Path) -> tuple[float, list[fl
         terminal.wait_for(lambda text: bool(table_text(text)), timeout=60)
         opened = time.perf_counter() - started  # includes the app's start: an upper bound
         time.sleep(1.0)
-        return opened, pages(terminal, keys)
+        paged = pages(terminal, keys)
+        return opened, paged, peak_memory_mb(terminal.process.pid)
 
 
 def main() -> None:
@@ -161,8 +172,8 @@ def main() -> None:
         with sqlite3.connect(base) as source, sqlite3.connect(database) as target:
             source.backup(target)
     try:
-        bare_open, bare_keys = bare_figures(database, args.keys, folder)
-        mitra_open, mitra_keys = mitra_figures(database, args.keys)
+        bare_open, bare_keys, bare_memory = bare_figures(database, args.keys, folder)
+        mitra_open, mitra_keys, mitra_memory = mitra_figures(database, args.keys)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     backend = "postgresql" if args.db else "sqlite"
@@ -171,9 +182,12 @@ def main() -> None:
     for label, mitra, bare in (("PgDn p50", statistics.median(mitra_keys), statistics.median(bare_keys)),
                                ("PgDn p95", p95(mitra_keys), p95(bare_keys))):
         print(f"  {label:<18} mitra {mitra * 1000:7.0f} ms   bare table {bare * 1000:7.0f} ms   ratio {mitra / bare:5.2f}")
+    print(f"  peak memory        mitra {mitra_memory:7.0f} MB   bare table {bare_memory:7.0f} MB")
     measure(f"browse {args.participants:,} ({backend}): open Participants", mitra_open, limit=0.5)
     measure(f"browse {args.participants:,} ({backend}): PgDn p95", p95(mitra_keys), p95(bare_keys), most=1.2,
             baseline_name="bare DataTable")
+    measure(f"browse {args.participants:,} ({backend}): console's peak memory", mitra_memory, bare_memory, unit="MB",
+            limit=250, baseline_name="bare DataTable")
 
 
 if __name__ == "__main__":
