@@ -203,6 +203,14 @@ async def empty_db(db_url_factory) -> AsyncIterator[Database]:
     await database.dispose()
 
 
+@pytest.fixture(scope="session")
+def demo_cache(tmp_path_factory) -> Path:
+    """A demo template cache ($MITRA_CACHE_DIR) for the tests that start `mitra demo` or a demo
+    server: with the same arguments (`cli_support.DEMO_ARGS`) the template is built once per
+    worker, by whichever of them comes first."""
+    return tmp_path_factory.mktemp("demo-cache")
+
+
 class Actors:
     """The seeded operators as Actors: `actors.admin`, `actors["tokopedia"]` ..."""
 

@@ -10,19 +10,19 @@ import time
 
 import pytest
 
-from tests.cli_support import MITRA
+from tests.cli_support import DEMO_ARGS, MITRA
 from tests.pty_support import in_a_pty, screen_of, stop
 
 COLUMNS, LINES = 120, 36
 
 
 @pytest.mark.parametrize("demo", [False, True], ids=["login", "demo-login"])
-def test_a_burst_of_credentials_logs_in(demo, tmp_path, db_url):
+def test_a_burst_of_credentials_logs_in(demo, db_url, demo_cache):
     env = {**os.environ, "TERM": "xterm-256color", "LANG": "C.UTF-8", "COLUMNS": str(COLUMNS), "LINES": str(LINES)}
     env.pop("MITRA_PASSWORD", None)
-    args = ["demo", "--participants", "0", "--lang", "en"] if demo else ["--db", db_url, "--lang", "en"]
+    args = ["demo", *DEMO_ARGS, "--lang", "en"] if demo else ["--db", db_url, "--lang", "en"]
     if demo:
-        env["MITRA_CACHE_DIR"] = str(tmp_path / "cache")
+        env["MITRA_CACHE_DIR"] = str(demo_cache)
     process, fd, screen, stream = in_a_pty([MITRA, *args], env, COLUMNS, LINES)
     try:
         screen_of(fd, screen, stream, lambda text: "Password" in text and "User name" in text, timeout=180)

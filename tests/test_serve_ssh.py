@@ -24,7 +24,7 @@ from sqlalchemy import select
 from store.models import AuditEvent, OperatorSession
 from store.services import operator_keys, operators
 from store.uow import read_session
-from tests.cli_support import MITRA, mitra
+from tests.cli_support import DEMO_ARGS, MITRA, mitra
 from tests.pty_support import in_a_pty, raw_until, screen_of, set_size, stop
 
 pytestmark = pytest.mark.skipif(subprocess.run(["which", "ssh"], capture_output=True).returncode != 0,
@@ -198,15 +198,6 @@ async def test_a_certificate_of_the_trusted_authority_logs_in_its_principal(sqli
 
 
 # --- a demo server: a sandbox per trainee --------------------------------------------------------
-
-DEMO_ARGS = ("--participants", "200")  # a small demo: built in seconds, once per test session
-
-
-@pytest.fixture(scope="session")
-def demo_cache(tmp_path_factory):
-    """The demo template's cache, shared by the demo servers of this test session."""
-    return tmp_path_factory.mktemp("demo-cache")
-
 
 class DemoServer(Server):
     def __init__(self, tmp_path, cache, *extra: str) -> None:
