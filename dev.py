@@ -82,8 +82,9 @@ def main(argv: list[str]) -> int:
 def _with_bytecode_caches() -> dict[str, str]:
     """The environment for what dev.py runs, keeping Python's bytecode caches. Where
     PYTHONDONTWRITEBYTECODE is set (some machines set it everywhere), every process compiles
-    Mitra's modules from source again: the suite starts hundreds of `mitra` and console processes,
-    and each paid 0.1-0.15 s of CPU for it; a console's start paid it before its login screen."""
+    Mitra's modules from source again: each of the suite's workers and the `mitra`, console and
+    worker processes its tests start paid 0.1-0.15 s of CPU for it (and a console's start paid it
+    before its login screen)."""
     return {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
 
 
