@@ -43,11 +43,11 @@ def plan(participants: int, postgres: str | None) -> list[tuple[str, list[str]]]
         ("prepare_batch.py", ["-n", str(min(800_000, participants * 3 // 10))]),
     ]
     if postgres:
-        steps.append(("search.py", ["--db", postgres]))  # on what demo_build.py left there
         steps.append(("prepare_batch.py", ["-n", str(min(800_000, participants * 3 // 10)), "--db", postgres]))
         # The registry of write_locks.py, built once beside the scratch database and copied per run.
         steps.append(("write_locks.py", ["-n", str(participants), "--db", postgres]))
         steps.append(("browse.py", ["-n", str(participants), "--db", postgres]))
+        steps.append(("search.py", ["-n", str(participants), "--db", postgres]))  # on that registry
     return steps
 
 

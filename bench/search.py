@@ -4,9 +4,10 @@ the same run, through the store's list service (the first page, what the screen 
 
     .venv/bin/python bench/search.py [-n 1000000] [--db URL] [--tries 9]
 
-Without --db it uses the SQLite database bench/write_locks.py builds for N; with --db, any
-Mitra database with participants (dev.py bench passes its PostgreSQL database after the demo
-build has filled it). Goal: every search's p95 at most 250 ms, whatever the registry's size.
+Without --db it uses the SQLite database bench/write_locks.py builds for N; with --db (a scratch
+PostgreSQL database's URL), the registry of N that bench/write_locks.py builds beside it, read
+as it is (the searches write nothing). Goal: every search's p95 at most 250 ms, whatever the
+registry's size.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ os.environ.setdefault("MITRA_AUDIT_KEY", "bench-write-locks")
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.report import measure  # noqa: E402
-from bench.write_locks import cached_database  # noqa: E402
+from bench.write_locks import cached_database, pg_databases, pg_execute, pg_url  # noqa: E402
 from store.engine import create_database  # noqa: E402
 from store.models import Participant  # noqa: E402
 from store.services import operators, registry  # noqa: E402
@@ -87,12 +88,20 @@ async def run(url: str, tries: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--participants", type=int, default=1_000_000)
-    parser.add_argument("--db", help="a Mitra database with participants (default: write_locks.py's for N)")
+    parser.add_argument("--db", metavar="URL", help="a scratch PostgreSQL database, beside which write_locks.py"
+                        " built its registry of N (default: write_locks.py's SQLite file for N)")
     parser.add_argument("--tries", type=int, default=9)
     args = parser.parse_args()
-    url = args.db or str(cached_database(args.participants))
-    if not args.db and not Path(url).exists():
-        raise SystemExit(f"{url} is not built yet: run bench/write_locks.py -n {args.participants} --build-only")
+    build = f"run bench/write_locks.py -n {args.participants} --build-only" + (f" --db {args.db}" if args.db else "")
+    if args.db:
+        base, _copy = pg_databases(args.db, args.participants)
+        if not asyncio.run(pg_execute(args.db, f"SELECT 1 FROM pg_database WHERE datname = '{base}'")):
+            raise SystemExit(f"{base} is not built yet: {build}")
+        url = pg_url(args.db, base)
+    else:
+        url = str(cached_database(args.participants))
+        if not Path(url).exists():
+            raise SystemExit(f"{url} is not built yet: {build}")
     asyncio.run(run(url, args.tries))
 
 
