@@ -2,7 +2,7 @@
 through pyte, next to a bare Textual DataTable app paging the same database the plainest way
 (keyset pages of 100 rows read with sqlite3 or asyncpg), measured in the same run.
 
-    .venv/bin/python bench/browse.py [-n 1000000] [--keys 30] [--db postgresql://.../scratch]
+    .venv/bin/python bench/browse.py [-n 1000000] [--keys 60] [--db postgresql://.../scratch]
 
 Measures, for each: opening the list (from the key that opens it to its first rows on the
 screen), PgDn (from the key to the screen showing other rows), p50 and p95, and the process's
@@ -156,7 +156,7 @@ def bare_figures(database: str, keys: int, folder: Path) -> tuple[float, list[fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--participants", type=int, default=1_000_000)
-    parser.add_argument("--keys", type=int, default=30)
+    parser.add_argument("--keys", type=int, default=60)
     parser.add_argument("--db", metavar="URL", help="browse on PostgreSQL: a scratch database's URL (see"
                         " bench/write_locks.py, which builds the registry beside it)")
     args = parser.parse_args()
