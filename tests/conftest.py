@@ -265,7 +265,7 @@ def no_message_id_reaches_the_screen():
 # Tiers: `-m "not console and not slow"` (the store, the CLI, files, rules) runs in about a
 # minute while working; the console's tests are most of the suite's time. A test is a console
 # test when it drives the console itself, which its own code says.
-CONSOLE_CODE = re.compile(r"\brun_test\(|\bpilot\b|\bin_a_pty\(|\bPtyScreen\(|playwright|\bServer\(")
+CONSOLE_CODE = re.compile(r"\brun_test\(|\bpilot\b|\bin_a_pty\(|\bPtyScreen\(|playwright|\bServer\(|\bweb_server\b")
 
 
 def _drives_the_console(function) -> bool:

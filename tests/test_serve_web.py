@@ -53,12 +53,6 @@ def chromium() -> str:
     return CHROMIUM
 
 
-@pytest.fixture
-def sqlite_only(backend):
-    if backend != "sqlite":
-        pytest.skip("the web side is the same on both back ends; the browser login runs on both")
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -181,7 +175,7 @@ async def _type_login(page, username: str, password: str) -> None:
     await page.keyboard.press("Enter")
 
 
-async def test_an_unauthenticated_tab_shows_the_login_screen_not_a_console(sqlite_only, chromium, db, db_url, web_server):
+async def test_an_unauthenticated_tab_shows_the_login_screen_not_a_console(chromium, db, db_url, web_server):
     async with _browser(chromium) as browser:
         page = await _open(browser, web_server.url)
         shown = await _until(page, "User name")
@@ -206,6 +200,7 @@ async def test_an_unauthenticated_tab_shows_the_login_screen_not_a_console(sqlit
     assert await _sessions(db) == []
 
 
+@pytest.mark.both_backends  # the web side is the same on both; the console behind a tab meets each
 async def test_a_browser_tab_logs_in_with_the_keyboard_and_opens_an_area(chromium, db, web_server):
     async with _browser(chromium) as browser:
         page = await _open(browser, web_server.url)
@@ -229,7 +224,7 @@ async def test_a_browser_tab_logs_in_with_the_keyboard_and_opens_an_area(chromiu
         await asyncio.sleep(0.3)
 
 
-async def test_stopping_the_server_quits_its_tabs_consoles_and_ends_their_sessions(sqlite_only, chromium, db, web_server):
+async def test_stopping_the_server_quits_its_tabs_consoles_and_ends_their_sessions(chromium, db, web_server):
     async with _browser(chromium) as browser:
         page = await _open(browser, web_server.url)
         await _type_login(page, "coordinator", "demo")
@@ -247,7 +242,7 @@ async def test_stopping_the_server_quits_its_tabs_consoles_and_ends_their_sessio
     assert session.ended_at is not None  # ended by its console on the way out, not left open
 
 
-async def test_a_wrong_password_in_the_browser_stays_at_the_login_screen(sqlite_only, chromium, db, web_server):
+async def test_a_wrong_password_in_the_browser_stays_at_the_login_screen(chromium, db, web_server):
     async with _browser(chromium) as browser:
         page = await _open(browser, web_server.url)
         await _type_login(page, "coordinator", "not-the-password")
@@ -256,7 +251,7 @@ async def test_a_wrong_password_in_the_browser_stays_at_the_login_screen(sqlite_
     assert await _sessions(db) == []
 
 
-async def test_tabs_opened_at_once_through_a_proxy_each_know_their_own_browser(sqlite_only, web_server):
+async def test_tabs_opened_at_once_through_a_proxy_each_know_their_own_browser(web_server):
     # The websocket as nginx passes it on (from loopback, X-Forwarded-For added): two tabs at once.
     import aiohttp
 
