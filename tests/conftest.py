@@ -289,6 +289,3 @@ def pytest_collection_modifyitems(config, items):
         function = getattr(item, "function", None)
         if function is not None and _drives_the_console(function):
             item.add_marker(pytest.mark.console)
-    # The longest tests first (slow, then console), each file's in their order: the workers then
-    # end on short tests together, not one of them on a half-minute test while the other idles.
-    items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("console") else 2)
