@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.pty_screen import PtyScreen  # noqa: E402
+from bench.pty_screen import PtyScreen, memory_mb  # noqa: E402
 from bench.report import measure  # noqa: E402
 from bench.write_locks import cached_database, prepare_postgres  # noqa: E402
 
@@ -114,11 +114,10 @@ def p95(values: list[float]) -> float:
 
 
 def peak_memory_mb(pid: int) -> float:
-    """The process's peak resident memory so far (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
+    """The process's peak resident memory so far, in MB (it is still running: it has one)."""
+    peak = memory_mb(pid, "VmHWM")
+    assert peak is not None, f"process {pid} has ended"
+    return peak
 
 
 def mitra_figures(database: str, keys: int) -> tuple[float, list[float], float]:

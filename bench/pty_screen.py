@@ -12,8 +12,18 @@ import subprocess
 import termios
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pyte
+
+
+def memory_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """A process's memory from /proc/<pid>/status in MB: `VmRSS` (resident now) or `VmHWM` (its
+    peak); None for a process that has none (ended: a zombie has no memory lines)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return None
 
 
 class PtyScreen:

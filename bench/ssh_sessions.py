@@ -24,6 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.pty_screen import memory_mb  # noqa: E402
 from tests.pty_support import in_a_pty  # noqa: E402
 
 MITRA = str(Path(sys.executable).with_name("mitra"))
@@ -31,10 +32,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return memory_mb(pid) or 0.0
 
 
 def cpu_seconds(pid: int) -> float:
