@@ -11,7 +11,6 @@ from textual.containers import Horizontal
 from textual.widgets import Input
 
 from store.audit import VerifyResult
-from store.paging import page_of
 from store.services import audit_log
 from tui import list_count
 from tui.area import Area
@@ -98,9 +97,7 @@ class AuditArea(SortChoice, Area):
         list_count.cancel_count(self, "audit")
 
         async def fetch(db, actor, cursor, limit):
-            after = cursor[0] if cursor else None
-            events = await audit_log.list_events(db, actor, filters, sort=sort, after_id=after, limit=limit + 1)
-            return page_of(events, limit, lambda event: (event.id,))
+            return await audit_log.list_events(db, actor, filters, sort=sort, cursor=cursor, limit=limit)
 
         self.query_one(PagedTable).load(fetch)
 

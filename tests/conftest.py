@@ -30,6 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from fixtures import build_demo
 from fixtures.build import DemoContext
 from fixtures.steps import organisations, people
 from store import migrate, passwords
@@ -199,6 +200,39 @@ async def db(db_url) -> AsyncIterator[Database]:
 async def empty_db(db_url_factory) -> AsyncIterator[Database]:
     """A migrated database with no rows at all."""
     database = create_database(await db_url_factory("empty"))
+    yield database
+    await database.dispose()
+
+
+async def _build_small_demo(backend: str, templates: Templates) -> None:
+    """The `small_demo` template, built the first time a test of this worker asks for it on
+    `backend`: into a copy of the empty template, then copied like the others."""
+    if backend == "sqlite":
+        path = templates.sqlite["empty"].with_name("small_demo.db")
+        shutil.copyfile(templates.sqlite["empty"], path)
+        url = str(path)
+    else:
+        assert templates.pg_copies is not None
+        name = await templates.pg_copies.take("empty")
+        url = _pg_url_for(name)
+    database = create_database(url)
+    try:
+        await build_demo(database, participants=120, seed=3)
+    finally:
+        await database.dispose()
+    if backend == "sqlite":
+        templates.sqlite["small_demo"] = path
+    else:
+        templates.postgresql["small_demo"] = name  # the copies' own table of templates, too
+
+
+@pytest.fixture
+async def small_demo(backend, templates, db_url_factory) -> AsyncIterator[Database]:
+    """A database holding the demo of 120 participants (seed 3), every area with rows: built once
+    per back end in a worker, copied for each test (a build takes seconds)."""
+    if "small_demo" not in (templates.sqlite if backend == "sqlite" else templates.postgresql):
+        await _build_small_demo(backend, templates)
+    database = create_database(await db_url_factory("small_demo"))
     yield database
     await database.dispose()
 

@@ -21,7 +21,7 @@ from tui.widgets.paged_table import PagedTable
 
 async def test_changes_are_recorded_with_before_and_after(db, actors):
     await settings.change(db, actors.admin, "obligations.due_days", 15)
-    [event] = await audit_log.list_events(db, actors.auditor, audit_log.EventFilter(action="setting."))
+    [event] = (await audit_log.list_events(db, actors.auditor, audit_log.EventFilter(action="setting."))).rows
     assert event.operator_name == "admin" and event.entity == "setting"
     assert event.entity_id == "obligations.due_days"
     assert event.changes == {"before": {"value": 10}, "after": {"value": 15}}
@@ -326,7 +326,7 @@ async def test_the_log_counts_its_events_under_the_filters(db, actors):
     changed = await audit_log.count_events(db, actors.auditor, audit_log.EventFilter(action="setting."))
     everything = await audit_log.count_events(db, actors.auditor)
     assert (changed.value, changed.exact) == (3, True)
-    assert everything.exact and everything.value == len(await audit_log.list_events(db, actors.auditor, limit=10_000))
+    assert everything.exact and everything.value == len((await audit_log.list_events(db, actors.auditor, limit=10_000)).rows)
     with pytest.raises(PermissionDenied):
         await audit_log.count_events(db, actors["tokopedia"])
 
@@ -350,10 +350,10 @@ async def test_the_log_reads_newest_or_oldest_first_page_by_page(db, actors):
     async with db.engine.connect() as connection:
         ids = list((await connection.execute(text("SELECT id FROM audit_event ORDER BY id"))).scalars())
     newest = await audit_log.list_events(db, actors.auditor, limit=3)
-    after = await audit_log.list_events(db, actors.auditor, after_id=newest[-1].id, limit=3)
-    assert [event.id for event in newest + after] == ids[::-1][:6]
+    after = await audit_log.list_events(db, actors.auditor, cursor=newest.next_cursor, limit=3)
+    assert [event.id for event in newest.rows + after.rows] == ids[::-1][:6]
     oldest = await audit_log.list_events(db, actors.auditor, sort="oldest", limit=3)
-    after = await audit_log.list_events(db, actors.auditor, sort="oldest", after_id=oldest[-1].id, limit=3)
-    assert [event.id for event in oldest + after] == ids[:6]
+    after = await audit_log.list_events(db, actors.auditor, sort="oldest", cursor=oldest.next_cursor, limit=3)
+    assert [event.id for event in oldest.rows + after.rows] == ids[:6]
     with pytest.raises(InvalidInput):
         await audit_log.list_events(db, actors.auditor, sort="by_operator")

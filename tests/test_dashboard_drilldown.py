@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from textual.widgets import DataTable, Select
 
-from fixtures import build_demo
 from screens.participants_detail import ParticipantScreen
 from screens.participants_flagged import FlaggedCompletionsScreen
 from store.services import dashboard, enrollments
@@ -26,9 +25,8 @@ async def _open_line(pilot, queue_key: str) -> None:
     await settle(pilot)
 
 
-async def test_dashboard_lines_open_the_filtered_work(empty_db):
-    db = empty_db
-    await build_demo(db, participants=120, seed=3)
+async def test_dashboard_lines_open_the_filtered_work(small_demo):
+    db = small_demo
     actors = await Actors(db).load()
     queues = {queue.key: queue.count for queue in await dashboard.work_waiting(db, actors.coordinator)}
     flagged = await enrollments.list_flagged_completions(db, actors.coordinator)

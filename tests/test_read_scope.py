@@ -9,11 +9,9 @@ import importlib
 import inspect
 import pkgutil
 
-import pytest
 from sqlalchemy import text
 
 import store.services
-from fixtures import build_demo
 from store.errors import MitraError, PermissionDenied
 from store.services import audit_log
 from store.services.bulk_assignment import BulkFilter
@@ -131,12 +129,6 @@ async def _one(db, sql):
         return (await connection.execute(text(sql))).first()
 
 
-@pytest.fixture
-async def demo(empty_db):
-    await build_demo(empty_db, participants=120, seed=3)
-    return empty_db
-
-
 async def _other_platform(db, own_code: str) -> dict:
     """Ids of records that belong only to another platform than `own_code`'s."""
     own = (await _one(db, f"SELECT id FROM platform WHERE code = '{own_code}'"))[0]
@@ -165,8 +157,8 @@ def _mentions(result, foreign: dict) -> list[str]:
     return [what for what in ("name", "nik") if str(foreign[what]) in shown]
 
 
-async def test_platform_staff_read_nothing_of_another_platform(demo):
-    db = demo
+async def test_platform_staff_read_nothing_of_another_platform(small_demo):
+    db = small_demo
     actors = await Actors(db).load()
     staff = actors.tokopedia
     foreign = await _other_platform(db, "tokopedia")

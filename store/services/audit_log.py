@@ -19,6 +19,7 @@ from store.engine import Database
 from store.errors import InvalidInput
 from store.guards import missing_guards
 from store.models import AuditEvent
+from store.paging import Cursor, Page, keyset, page_of
 from store.operation import operation
 from store.scope import visible_ids
 from store.uow import UnitOfWork, read_session
@@ -74,21 +75,17 @@ AUDIT_SORTS = ("newest", "oldest")
 
 async def list_events(
     db: Database, actor: Actor, filters: EventFilter = EventFilter(), *, sort: str = "newest",
-    after_id: int | None = None, limit: int = 100,
-) -> list[EventView]:
-    """One keyset page in `sort` order (newest or oldest first): pass the last id seen as
-    `after_id` for the next page."""
+    cursor: Cursor | None = None, limit: int = 100,
+) -> Page[EventView]:
+    """One keyset page in `sort` order (newest or oldest first), after `cursor` (store/paging.py)."""
     actor.require("audit.read")
     if sort not in AUDIT_SORTS:
         raise InvalidInput("list.sort_unknown", field="sort", value=sort)
-    newest = sort == "newest"
-    event_id = col(AuditEvent.id)
-    query = _filtered(select(AuditEvent).order_by(event_id.desc() if newest else event_id).limit(limit), filters)
-    if after_id is not None:
-        query = query.where(event_id < after_id if newest else event_id > after_id)
+    query = keyset(_filtered(select(AuditEvent), filters), [col(AuditEvent.id)], cursor, limit,
+                   descending=sort == "newest")
     async with read_session(db, replica=True) as session:
         rows = (await session.execute(query)).scalars().all()
-    return [_view(row) for row in rows]
+    return page_of([_view(row) for row in rows], limit, lambda event: (event.id,), cursor=cursor)
 
 
 async def count_events(db: Database, actor: Actor, filters: EventFilter = EventFilter()) -> Count:

@@ -397,7 +397,7 @@ async def list_flagged_completions(
     async with read_session(db) as session:
         rows = (await session.execute(keyset(query, [col(Enrollment.id)], cursor, limit))).all()
     views = [FlaggedCompletion(row[0], row[1], mask_number(row[2]), *row[3:]) for row in rows]
-    return page_of(views, limit, lambda view: (view.enrollment_id,))
+    return page_of(views, limit, lambda view: (view.enrollment_id,), cursor=cursor)
 
 
 # --- choosing a course to assign -----------------------------------------------------------
@@ -439,4 +439,4 @@ async def open_listings(
             await session.execute(keyset(query, [col(Course.title_key), col(CourseListing.id)], cursor, limit))
         ).all()
     views = [ListingChoice(*row) for row in rows]
-    return page_of(views, limit, lambda view: (view.title_key, view.listing_id))
+    return page_of(views, limit, lambda view: (view.title_key, view.listing_id), cursor=cursor)

@@ -154,12 +154,12 @@ async def list_participants(
             filters, actor, is_sqlite=db.is_sqlite, walk_ids=walk_ids,
         )
         rows = (await session.execute(ordered(query, PARTICIPANT_ORDERS, sort, cursor, limit))).all()
-    page = page_of(rows, limit, sort_key)
-    return Page([
+    page = page_of(rows, limit, sort_key, cursor=cursor)
+    return page.with_rows([
         ParticipantRow(row.id, mask_nik(row.nik), row.full_name, row.birth_date, row.sex, row.province_code,
                        row.status, row.number, row.balance_idr, row.card_number)
         for row in page.rows
-    ], page.next_cursor)
+    ])
 
 
 async def count_participants(db: Database, actor: Actor, filters: ParticipantFilter) -> Count:
@@ -316,4 +316,4 @@ async def list_blacklist(
             await session.execute(keyset(query, [col(BlacklistEntry.id)], cursor, limit, descending=True))
         ).scalars()
         views = [blacklist_view(entry) for entry in entries]
-    return page_of(views, limit, lambda view: (view.id,))
+    return page_of(views, limit, lambda view: (view.id,), cursor=cursor)

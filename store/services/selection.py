@@ -473,7 +473,7 @@ async def list_rejections(
             ))
         rows = (await session.execute(keyset(query, [col(SelectionRejection.id)], cursor, limit))).all()
     views = [RejectedRow(row.id, row.participant_id, mask_nik(row.nik), row.full_name, row.reason) for row in rows]
-    return page_of(views, limit, lambda view: (view.id,))
+    return page_of(views, limit, lambda view: (view.id,), cursor=cursor)
 
 
 # --- the purchase-deadline sweep -----------------------------------------------------------

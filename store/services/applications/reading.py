@@ -101,7 +101,7 @@ async def list_applications(
         )
         for row in rows
     ]
-    return page_of(views, limit, lambda view: view.sort_key)
+    return page_of(views, limit, lambda view: view.sort_key, cursor=cursor)
 
 
 async def _detail(session: AsyncSession, application_id: int) -> ApplicationDetail:

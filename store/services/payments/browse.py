@@ -75,8 +75,8 @@ async def list_batches(
         query = query.where(col(PaymentBatch.kind) == filters.kind)
     async with read_session(db) as session:
         found = (await session.execute(ordered(query, BATCH_ORDERS, filters.sort, cursor, limit))).all()
-    page = page_of(found, limit, sort_key)
-    return Page([to_batch_row(row) for row in page.rows], page.next_cursor)
+    page = page_of(found, limit, sort_key, cursor=cursor)
+    return page.with_rows([to_batch_row(row) for row in page.rows])
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ async def batch_lines(
         actor.require_platform(platform_id[0])
         found = (await session.execute(keyset(query, [LINE.c.id], cursor, limit))).all()
     rows = [LineRow(**{**row._mapping, "retry_allowed": bool(row.retry_allowed)}) for row in found]
-    return page_of(rows, limit, lambda row: (row.id,))
+    return page_of(rows, limit, lambda row: (row.id,), cursor=cursor)
 
 
 @dataclass(frozen=True)

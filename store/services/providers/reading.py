@@ -83,9 +83,9 @@ async def list_providers(
     ), actor, filters)
     async with read_session(db) as session:
         rows = (await session.execute(ordered(query, PROVIDER_ORDERS, filters.sort, cursor, limit))).all()
-        page = page_of(rows, limit, sort_key)
+        page = page_of(rows, limit, sort_key, cursor=cursor)
         codes = await _platform_codes(session, [row.id for row in page.rows])
-    return Page(
+    return page.with_rows(
         [
             ProviderRow(
                 row.id, row.name, row.nib, row.state, row.province_code, row.offers_offline,
@@ -94,7 +94,6 @@ async def list_providers(
             )
             for row in page.rows
         ],
-        page.next_cursor,
     )
 
 
