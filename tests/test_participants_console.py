@@ -384,6 +384,40 @@ async def test_the_list_counts_them_all_behind_the_first_page_and_pages_ahead_of
         assert table.row_count == 150 and table.cursor_row < 90
 
 
+async def test_end_shows_the_last_page_of_the_whole_list_and_going_up_reads_the_pages_above(db, actors):
+    await add_participants(db, actors.coordinator, [person(name=f"Dewi Lestari {n:03}") for n in range(250)])
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        table = await open_participants(pilot)
+        await wait_until(pilot, lambda: "250 participants" in text_of(app, "#participants-status"))
+        table.focus()
+
+        def names() -> list[str]:
+            return [str(table.get_row_at(index)[1]) for index in range(table.row_count)]
+
+        await pilot.press("end")  # not the 100th row loaded: the 250th of the list
+        await wait_until(pilot, lambda: table.selected_row().full_name == "Dewi Lestari 249")
+        assert names() == [f"Dewi Lestari {n:03}" for n in range(150, 250)]  # the last page alone
+        assert "250 participants" in text_of(app, "#participants-status")  # still the whole list's count
+        seen = []
+        while table.row_count < 250:
+            await pilot.press("pageup")
+            await settle(pilot)
+            seen.append(table.selected_row().full_name)
+            assert table.cursor_row > 0, "stopped at the first row loaded, with rows above it"
+        # The pages above came in above, in the list's order, ahead of the cursor, which went up
+        # a screenful at each key and never jumped.
+        assert names() == [f"Dewi Lestari {n:03}" for n in range(250)]
+        assert seen == sorted(set(seen), reverse=True)
+        await pilot.press("home")
+        await wait_until(pilot, lambda: table.cursor_row == 0)
+        assert table.selected_row().full_name == "Dewi Lestari 000"
+        # From the middle of a list read from the top, End reads its last page again.
+        await pilot.press("end")
+        await wait_until(pilot, lambda: table.selected_row().full_name == "Dewi Lestari 249")
+
+
 async def test_in_indonesian_the_sex_column_reads_l_and_p(db, actors):
     from tui.i18n import set_language
 
