@@ -410,6 +410,8 @@ async def test_end_shows_the_last_page_of_the_whole_list_and_going_up_reads_the_
         # a screenful at each key and never jumped.
         assert names() == [f"Dewi Lestari {n:03}" for n in range(250)]
         assert seen == sorted(set(seen), reverse=True)
+        table.relabel()  # a narrower terminal, another language: the rows are laid out again
+        assert names() == [f"Dewi Lestari {n:03}" for n in range(250)]
         await pilot.press("home")
         await wait_until(pilot, lambda: table.cursor_row == 0)
         assert table.selected_row().full_name == "Dewi Lestari 000"

@@ -290,27 +290,43 @@ class PagedTable(ServiceCaller, DataTable):
 
     def _prepend_page(self, generation: int, page: Page[Any]) -> None:
         """The page above the rows loaded, put above them with the cursor and the view where
-        they were. A DataTable only appends, so the table is filled again, the new rows first."""
+        they were."""
         if generation != self._generation:
             return
         self._head = page.previous_cursor
-        below = list(self.rows_by_key.values())
-        row, scrolled = self.cursor_row, self.scroll_y
-        self.rows_by_key.clear()
-        self.clear()
-        self._add_rows(page.rows + below)
-        self._fit()
+        below = self.rows_by_key
+        self.rows_by_key = {}
+        self._add_rows(page.rows, besides=below)
         added = self.row_count - len(below)
-        self.move_cursor(row=row + added, scroll=False)
-        self.call_after_refresh(self.scroll_to, y=scrolled + added, animate=False)
+        self.rows_by_key.update(below)  # in the table's order, the rows above first
+        self._move_to_top(added)
+        self._fit()
+        self.move_cursor(row=self.cursor_row + added, scroll=False)
+        self.call_after_refresh(self.scroll_to, y=self.scroll_y + added, animate=False)
         self._loading_page = False
         if self._head is None:  # the top reached: the whole list is loaded
             self.post_message(self.Loaded(self, self.row_count, True))
 
-    def _add_rows(self, rows: Sequence[Any]) -> None:
+    def _move_to_top(self, count: int) -> None:
+        """Put the last `count` rows added above the others. A DataTable only appends: filling it
+        again with the new rows first measured every cell again (5 ms per 100 rows held, on each
+        page read upward). This places the rows as DataTable's own `sort` does, by setting where
+        each row key goes (textual is pinned in pyproject.toml; the console tests read the order
+        back)."""
+        if count == 0:
+            return
+        locations, total = self._row_locations, self.row_count
+        places = {key: (index + count) % total for key in locations if (index := locations.get(key)) is not None}
+        self._row_locations = type(locations)(places)
+        self._update_count += 1
+        self.refresh()
+
+    def _add_rows(self, rows: Sequence[Any], besides: Mapping[str, Any] | None = None) -> None:
+        """Add these rows below those in the table, but for any it holds (or are in `besides`):
+        a row that moved in the list's order since its page was read is not shown twice."""
         for row in rows:
             key, cells = self._render_row(row)
-            if key in self.rows_by_key:
+            if key in self.rows_by_key or (besides is not None and key in besides):
                 continue
             self.rows_by_key[key] = row
             self.add_row(*self._cells(cells), key=key)
