@@ -5,9 +5,10 @@ through pyte, next to a bare Textual DataTable app paging the same database the 
     .venv/bin/python bench/browse.py [-n 1000000] [--keys 60] [--db postgresql://.../scratch]
 
 Measures, for each: opening the list (from the key that opens it to its first rows on the
-screen), PgDn (from the key to the screen showing other rows), p50 and p95, and the process's
-peak resident memory. Goals (issue 15): PgDn p95 at most 1.2x the bare table's and never over
-250 ms; the console's memory at most 250 MB while browsing. The database is the one
+screen), PgDn (from the key to the screen showing other rows), p50 and p95, End (to the list's
+last page) and then PgUp, p50 and p95 (pages above the last read as the cursor goes up), and the
+process's peak resident memory. Goals (issue 15): each key's p95 at most 1.2x the bare table's
+and never over 250 ms; the console's memory at most 250 MB while browsing. The database is the one
 bench/write_locks.py builds (N registered participants and the demo's operators).
 """
 
@@ -32,59 +33,100 @@ from bench.write_locks import cached_database, prepare_postgres  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CACHE = Path(__file__).resolve().parent / ".cache"
-PGDN = b"\x1b[6~"
+PGDN, PGUP, END = b"\x1b[6~", b"\x1b[5~", b"\x1b[F"
 COLUMNS, LINES = 120, 36
 NIK_SHOWN = re.compile(r"\d{4}\*{10}\d{2}|\d{16}")  # a NIK on the screen, masked or not
 
-# The bare app pages with the plainest query on either back end: keyset pages of 100 by id.
-PAGE_SQL = ("SELECT id, nik, full_name, province_code, status, wave_id FROM participant WHERE id > {last}"
-            " ORDER BY id LIMIT 100")
+# The bare app pages with the plainest queries on either back end: keyset pages of 100 by id,
+# after a row, or before one (upward; the last page is the page before an id past the end).
+COLUMNS_SQL = "SELECT id, nik, full_name, province_code, status, wave_id FROM participant"
+PAGE_SQL = {
+    "after": COLUMNS_SQL + " WHERE id > {key} ORDER BY id LIMIT 100",
+    "before": COLUMNS_SQL + " WHERE id < {key} ORDER BY id DESC LIMIT 100",
+}
 SQLITE_PAGES = '''
 import sqlite3
 connection = sqlite3.connect(sys.argv[1])
 
-async def page(last):
-    return connection.execute(PAGE_SQL.format(last="?"), (last,)).fetchall()
+async def page(kind, key):
+    return connection.execute(PAGE_SQL[kind].format(key="?"), (key,)).fetchall()
 '''
 POSTGRES_PAGES = '''
 import asyncpg
 connection = None
 
-async def page(last):
+async def page(kind, key):
     global connection
     connection = connection or await asyncpg.connect(sys.argv[1])
-    return await connection.fetch(PAGE_SQL.format(last="$1"), last)
+    return await connection.fetch(PAGE_SQL[kind].format(key="$1"), key)
 '''
 BARE_TABLE = '''
 import sys
 from textual.app import App
+from textual.binding import Binding
 from textual.widgets import DataTable
 {pages}
 
+class Table(DataTable):
+    BINDINGS = [Binding("end", "last_page", "")]
+
+    async def action_last_page(self):
+        await self.app.last_page()
+
+
 class Bare(App):
     def compose(self):
-        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield Table(cursor_type="row", zebra_stripes=True)
 
     async def on_mount(self):
-        self.last = 0
-        table = self.query_one(DataTable)
+        self.rows, self.last, self.first = [], 0, None
+        table = self.query_one(Table)
         for label in ("NIK", "Name", "Province", "Status", "Wave"):
             table.add_column(label)
         await self.more()
         table.focus()
 
-    async def more(self):
-        rows = await page(self.last)
-        table = self.query_one(DataTable)
+    def add(self, rows):
+        table = self.query_one(Table)
         for id_, nik, name, province, status, wave in rows:
             table.add_row(nik[:4] + "*" * 10 + nik[14:], name, province, status, str(wave or ""), key=str(id_))
+
+    async def more(self):
+        rows = await page("after", self.last)
+        self.add(rows)
+        self.rows += rows
         if rows:
             self.last = rows[-1][0]
 
+    async def last_page(self):
+        rows = list(reversed(await page("before", 2**62)))
+        table = self.query_one(Table)
+        table.clear()
+        self.add(rows)
+        self.rows, self.last, self.first = rows, None, rows[0][0]
+        table.move_cursor(row=table.row_count - 1)
+
+    async def above(self):
+        rows = list(reversed(await page("before", self.first)))
+        if not rows:
+            self.first = None
+            return
+        # A DataTable only appends: the plainest way to put rows above is to fill it again.
+        table = self.query_one(Table)
+        row, scrolled = table.cursor_row, table.scroll_y
+        table.clear()
+        self.rows = rows + self.rows
+        self.add(self.rows)
+        self.first = rows[0][0]
+        table.move_cursor(row=row + len(rows), scroll=False)
+        table.call_after_refresh(table.scroll_to, y=scrolled + len(rows), animate=False)
+
     async def on_data_table_row_highlighted(self, event):
-        table = self.query_one(DataTable)
-        if event.cursor_row >= table.row_count - 40:
+        table = self.query_one(Table)
+        if self.last is not None and event.cursor_row >= table.row_count - 40:
             await self.more()
+        elif self.first is not None and event.cursor_row < 40:
+            await self.above()
 
 Bare().run()
 '''
@@ -105,8 +147,11 @@ def key_to_screen(terminal: PtyScreen, key: bytes) -> float:
     return elapsed
 
 
-def pages(terminal: PtyScreen, keys: int) -> list[float]:
-    return [key_to_screen(terminal, PGDN) for _ in range(keys)]
+def browse(terminal: PtyScreen, keys: int) -> dict[str, list[float]]:
+    """PgDn `keys` times, End, then PgUp `keys` times: each key's time to the screen."""
+    down = [key_to_screen(terminal, PGDN) for _ in range(keys)]
+    end = [key_to_screen(terminal, END)]
+    return {"PgDn": down, "End": end, "PgUp": [key_to_screen(terminal, PGUP) for _ in range(keys)]}
 
 
 def p95(values: list[float]) -> float:
@@ -120,7 +165,7 @@ def peak_memory_mb(pid: int) -> float:
     return peak
 
 
-def mitra_figures(database: str, keys: int) -> tuple[float, list[float], float]:
+def mitra_figures(database: str, keys: int) -> tuple[float, dict[str, list[float]], float]:
     with PtyScreen([str(BIN / "mitra"), "--db", database, "--lang", "en"], columns=COLUMNS, lines=LINES) as terminal:
         terminal.wait_for(lambda text: "Password" in text, timeout=60)
         time.sleep(0.5)
@@ -132,11 +177,11 @@ def mitra_figures(database: str, keys: int) -> tuple[float, list[float], float]:
         terminal.wait_for(lambda text: bool(table_text(text)), timeout=60)
         opened = time.perf_counter() - started
         time.sleep(1.0)  # the list has the focus: PgDn pages it
-        paged = pages(terminal, keys)
+        paged = browse(terminal, keys)
         return opened, paged, peak_memory_mb(terminal.process.pid)
 
 
-def bare_figures(database: str, keys: int, folder: Path) -> tuple[float, list[float], float]:
+def bare_figures(database: str, keys: int, folder: Path) -> tuple[float, dict[str, list[float]], float]:
     script = folder / "bare_table.py"
     on_postgres = database.startswith("postgresql")
     script.write_text(BARE_TABLE.replace("{pages}", f"PAGE_SQL = {PAGE_SQL!r}\n"
@@ -148,7 +193,7 @@ def bare_figures(database: str, keys: int, folder: Path) -> tuple[float, list[fl
         terminal.wait_for(lambda text: bool(table_text(text)), timeout=60)
         opened = time.perf_counter() - started  # includes the app's start: an upper bound
         time.sleep(1.0)
-        paged = pages(terminal, keys)
+        paged = browse(terminal, keys)
         return opened, paged, peak_memory_mb(terminal.process.pid)
 
 
@@ -176,15 +221,17 @@ def main() -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     backend = "postgresql" if args.db else "sqlite"
-    print(f"{args.participants:,} participants, {args.keys} PgDn each, {COLUMNS}x{LINES}:")
+    print(f"{args.participants:,} participants, {args.keys} PgDn, End, {args.keys} PgUp each, {COLUMNS}x{LINES}:")
     print(f"  open the list      mitra {mitra_open * 1000:7.0f} ms   bare table (with its start) {bare_open * 1000:7.0f} ms")
-    for label, mitra, bare in (("PgDn p50", statistics.median(mitra_keys), statistics.median(bare_keys)),
-                               ("PgDn p95", p95(mitra_keys), p95(bare_keys))):
-        print(f"  {label:<18} mitra {mitra * 1000:7.0f} ms   bare table {bare * 1000:7.0f} ms   ratio {mitra / bare:5.2f}")
+    for key in mitra_keys:
+        for label, mitra, bare in ((f"{key} p50", statistics.median(mitra_keys[key]), statistics.median(bare_keys[key])),
+                                   (f"{key} p95", p95(mitra_keys[key]), p95(bare_keys[key]))):
+            print(f"  {label:<18} mitra {mitra * 1000:7.0f} ms   bare table {bare * 1000:7.0f} ms   ratio {mitra / bare:5.2f}")
     print(f"  peak memory        mitra {mitra_memory:7.0f} MB   bare table {bare_memory:7.0f} MB")
     measure(f"browse {args.participants:,} ({backend}): open Participants", mitra_open, limit=0.5)
-    measure(f"browse {args.participants:,} ({backend}): PgDn p95", p95(mitra_keys), p95(bare_keys), most=1.2,
-            baseline_name="bare DataTable")
+    for key in mitra_keys:
+        measure(f"browse {args.participants:,} ({backend}): {key}" + (" p95" if len(mitra_keys[key]) > 1 else ""),
+                p95(mitra_keys[key]), p95(bare_keys[key]), most=1.2, baseline_name="bare DataTable")
     measure(f"browse {args.participants:,} ({backend}): console's peak memory", mitra_memory, bare_memory, unit="MB",
             limit=250, baseline_name="bare DataTable")
 
