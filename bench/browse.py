@@ -38,8 +38,10 @@ COLUMNS, LINES = 120, 36
 NIK_SHOWN = re.compile(r"\d{4}\*{10}\d{2}|\d{16}")  # a NIK on the screen, masked or not
 
 # The bare app pages with the plainest queries on either back end: keyset pages of 100 by id,
-# after a row, or before one (upward; the last page is the page before an id past the end).
-COLUMNS_SQL = "SELECT id, nik, full_name, province_code, status, wave_id FROM participant"
+# after a row, or before one (upward; the last page is the page before an id past the end). It
+# shows the columns the console shows at this width (each cell costs the table its measuring).
+COLUMNS_SQL = ("SELECT id, nik, full_name, birth_date, sex, province_code, status, wave_id, balance_idr"
+               " FROM participant")
 PAGE_SQL = {
     "after": COLUMNS_SQL + " WHERE id > {key} ORDER BY id LIMIT 100",
     "before": COLUMNS_SQL + " WHERE id < {key} ORDER BY id DESC LIMIT 100",
@@ -81,15 +83,16 @@ class Bare(App):
     async def on_mount(self):
         self.rows, self.last, self.first = [], 0, None
         table = self.query_one(Table)
-        for label in ("NIK", "Name", "Province", "Status", "Wave"):
+        for label in ("NIK", "Name", "Born", "Sex", "Prov.", "Status", "Wave", "Balance"):
             table.add_column(label)
         await self.more()
         table.focus()
 
     def add(self, rows):
         table = self.query_one(Table)
-        for id_, nik, name, province, status, wave in rows:
-            table.add_row(nik[:4] + "*" * 10 + nik[14:], name, province, status, str(wave or ""), key=str(id_))
+        for id_, nik, name, born, sex, province, status, wave, balance in rows:
+            table.add_row(nik[:4] + "*" * 10 + nik[14:], name, str(born), sex, province, status, str(wave or ""),
+                          f"Rp{balance:,}", key=str(id_))
 
     async def more(self):
         rows = await page("after", self.last)
