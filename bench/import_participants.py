@@ -36,8 +36,10 @@ from store import migrate
 from store.engine import create_database
 from store.models import Participant
 from store.services import operators, participant_import
+from tui import heap
 
 BATCH = 10_000
+heap.collect_less_often()  # as the `mitra` command does (tui/cli.py), for the service and the baseline
 CSV_COLUMNS = ("nik", "full_name", "birth_date", "sex", "phone", "email", "family_card")
 
 

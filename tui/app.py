@@ -7,7 +7,6 @@ import os
 import asyncio
 import contextlib
 import functools
-import gc
 import importlib
 import signal
 import tomllib
@@ -26,6 +25,7 @@ from screens.help import HelpScreen
 from screens.login import LoginScreen, log_in
 from store.errors import DatabaseUnavailable, MitraError
 from store.origin import where_from
+from tui import heap
 from tui.i18n import LANGUAGES, current_language, describe_error, has_text, set_language, t
 from tui.widgets.footer import BUILTIN as FOOTER_BUILTIN
 from tui.widgets.plain import printable
@@ -51,27 +51,6 @@ THEMES = {"default": "textual-dark", "ansi": "ansi-dark"}
 BEHIND_THE_LOGIN = (
     "store.migrate", "store.session_check", "store.services.operators", "store.services.sessions", "screens.shell",
 )
-
-
-# Collections every 50,000 new objects rather than 700 (bench/browse.py at 200,000 participants:
-# PgDn, End and PgUp p95 within 1.13x of a bare DataTable, against 1.65-6x with Python's defaults;
-# peak memory 143 MB, against 129 MB).
-GC_THRESHOLDS = (50_000, 20, 20)
-_heap_settled = False
-
-
-def _settle_the_heap() -> None:
-    """Once a process has logged in, its modules, database engine and shell are loaded for good:
-    set them aside from the garbage collector (`gc.freeze`), and collect less often. A full
-    collection walked them all, 60-190 ms, every few pages of a long list, and the key pressed
-    then waited for it. Once per process (a test run logs in many consoles in one: the objects
-    frozen are never collected)."""
-    global _heap_settled
-    if _heap_settled:
-        return
-    _heap_settled = True
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _shell() -> type[ShellScreen]:
@@ -318,7 +297,7 @@ class MitraApp(ServiceCaller, App):
     def logged_in(self, actor: Actor) -> None:
         self.actor = actor
         self.switch_screen(_shell()())
-        self.call_after_refresh(_settle_the_heap)
+        self.call_after_refresh(heap.set_aside_what_is_loaded)
 
     def session_ended(self, error: MitraError) -> None:
         """Deactivated, roles changed or session ended by an admin: say so and go back to login."""

@@ -15,6 +15,7 @@ import os
 
 import click
 
+from tui import heap
 from tui.commands.options import db_option, lang_option
 
 # name -> (module, attribute, one-line help). The help is written here so that listing the
@@ -76,6 +77,7 @@ def _use_replica(url: str | None) -> None:
 @click.pass_context
 def main(ctx: click.Context, theme: str, db_url: str | None) -> None:
     """Mitra: the Kartu Prakerja back office in your terminal."""
+    heap.collect_less_often()
     if ctx.invoked_subcommand is None:
         from tui.commands.console import require_terminal, run_console
 
