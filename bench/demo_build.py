@@ -24,8 +24,10 @@ from fixtures import build_demo  # noqa: E402
 from fixtures.generator import generate_participants  # noqa: E402
 from store import migrate
 from store.engine import create_database
+from tui import heap
 
 BATCH = 10_000
+heap.collect_less_often()  # as the `mitra` command does (tui/cli.py), for the build and the baseline
 
 
 async def _migrated(url: str):
