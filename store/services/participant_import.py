@@ -192,7 +192,16 @@ async def _known_niks(session: AsyncSession, niks: list[str]) -> set[str]:
     """The NIKs of `niks` already in the registry: probes of the unique NIK index."""
     dialect = (await session.connection()).dialect.name
     value = json.dumps(niks) if dialect == "sqlite" else niks
+    if dialect == "postgresql":
+        # asyncpg keeps the lookup prepared, and after five runs PostgreSQL may plan it once for
+        # all batches, from the registry's size then: a first import checked first (its dry run
+        # looks up every batch in an empty table) kept the empty table's plan, a scan, and took
+        # 265 s for 200,000 rows, not 11 (tests/test_pg_plans.py). Each batch is planned for itself.
+        await session.execute(_PLAN_EACH_RUN)
     return set((await session.execute(_KNOWN_NIKS[dialect], {"niks": value})).scalars())
+
+
+_PLAN_EACH_RUN = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 async def import_participants(
