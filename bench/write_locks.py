@@ -185,6 +185,7 @@ async def build(url: str, count: int) -> None:
             # registry (a copy taken at once would otherwise plan for an empty table).
             async with db.engine.connect() as connection:
                 await connection.execute(text("ANALYZE"))
+                await connection.commit()  # rolled back, the statistics were lost (not the time of the analysis)
     finally:
         await db.dispose()
 
