@@ -128,6 +128,7 @@ async def test_help_lists_the_keys_of_the_current_view(db):
         assert isinstance(app.screen, HelpScreen)
         text = " ".join(str(static.render()) for static in app.screen.query("Static"))
         assert "Verify chain" in text and "Audit" in text
+        assert "Last page of the list" in text and "end" in text.lower()  # the list's own keys too
         await pilot.press("escape")
         assert isinstance(app.screen, ShellScreen)
 

@@ -49,8 +49,8 @@ class PagedTable(ServiceCaller, DataTable):
         Binding("j", "cursor_down", "", show=False, id="mitra.list.down"),
         Binding("k", "cursor_up", "", show=False, id="mitra.list.up"),
         # The first and last pages of the whole list (not just of the rows loaded).
-        Binding("g,home,ctrl+home", "first_page", "", show=False, id="mitra.list.top"),
-        Binding("G,end,ctrl+end", "last_page", "", show=False, id="mitra.list.bottom"),
+        Binding("home,g,ctrl+home", "first_page", "keys.first_page", show=False, id="mitra.list.top"),
+        Binding("end,G,ctrl+end", "last_page", "keys.last_page", show=False, id="mitra.list.bottom"),
         # Every list can be taken away, the same way (tui/widgets/export.py).
         Binding("ctrl+e", "export", "keys.export", id="mitra.list.export"),
         # The focused record's reference to the operator's own clipboard (OSC 52: works over SSH).
