@@ -156,6 +156,45 @@ async def test_every_role_visits_every_area_without_an_error(db, username):
         assert errors == []
 
 
+async def test_end_pgup_and_home_work_in_every_areas_list(small_demo):
+    """In each area's list: End shows the list's last row, PgUp goes up from it (reading the
+    pages above where there are some), Home the first row; the same rows as read from the top."""
+    from tui.widgets.paged_table import PagedTable
+
+    app = console(small_demo)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await login(pilot, "admin")
+        for number in range(2, 8):
+            app.screen.query_one("#area-tabs").focus()
+            await pilot.press(str(number))
+            await settle(pilot)
+            area = app.screen.query_one("#areas", ContentSwitcher)
+            tables = area.query_one(f"#{area.current}").query(PagedTable)
+            if not tables:
+                continue  # the platforms' summary: a handful of rows, not a paged list
+            table = tables.first()
+            await wait_until(pilot, lambda table=table: table.row_count > 0)
+            first = table.get_row_at(0)
+            table.focus()
+            await pilot.press("end")
+            await wait_until(pilot, lambda table=table: table.complete or table.cursor_row == table.row_count - 1 > 0)
+            await settle(pilot)
+            last = table.get_row_at(table.row_count - 1)
+            assert table.cursor_row == table.row_count - 1, area.current
+            for _ in range(3):
+                await pilot.press("pageup")
+                await settle(pilot)
+            await pilot.press("end")
+            await settle(pilot)
+            assert table.get_row_at(table.cursor_row) == last, area.current
+            await pilot.press("home")
+            await wait_until(pilot, lambda table=table: table.row_count > 0 and table.cursor_row == 0)
+            await settle(pilot)
+            assert table.get_row_at(0) == first, area.current
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert errors == []
+
+
 async def test_the_palette_offers_each_system_command_once_in_the_operators_language(db):
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
