@@ -366,16 +366,22 @@ async def test_results_follow_a_surname_or_digits_from_the_middle_of_a_nik_as_th
             assert field.has_focus and "*" in table.selected_row().nik
 
 
+async def counted_list(pilot, app, count: int) -> PagedTable:
+    """The coordinator's participants list, counted whole (`count`) behind its first page, focused."""
+    await login(pilot, "coordinator")
+    table = await open_participants(pilot)
+    await wait_until(pilot, lambda: f"{count} participants" in text_of(app, "#participants-status"))
+    table.focus()
+    return table
+
+
 @pytest.mark.both_backends
 async def test_the_list_counts_them_all_behind_the_first_page_and_pages_ahead_of_the_cursor(db, actors):
     await add_participants(db, actors.coordinator, [person(name=f"Dewi Lestari {n}") for n in range(150)])
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "coordinator")
-        table = await open_participants(pilot)
-        await wait_until(pilot, lambda: "150 participants" in text_of(app, "#participants-status"))
+        table = await counted_list(pilot, app, 150)
         assert table.row_count == 100  # one page loaded; the count came from the store
-        table.focus()
         while table.row_count == 100:
             assert table.cursor_row < 90, "the next page came only at the end of the rows shown"
             await pilot.press("pagedown")
@@ -388,10 +394,7 @@ async def test_end_shows_the_last_page_of_the_whole_list_and_going_up_reads_the_
     await add_participants(db, actors.coordinator, [person(name=f"Dewi Lestari {n:03}") for n in range(250)])
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "coordinator")
-        table = await open_participants(pilot)
-        await wait_until(pilot, lambda: "250 participants" in text_of(app, "#participants-status"))
-        table.focus()
+        table = await counted_list(pilot, app, 250)
 
         def names() -> list[str]:
             return [str(table.get_row_at(index)[1]) for index in range(table.row_count)]

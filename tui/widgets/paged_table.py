@@ -234,26 +234,24 @@ class PagedTable(ServiceCaller, DataTable):
     def _next_page(self) -> None:
         if self._fetch is None or self._complete or self._loading_page:
             return
+        self._fetch_page(self._cursor, self._add_page)
+
+    def _fetch_page(self, cursor: Cursor | None, then: Callable[[int, Page[Any]], None]) -> None:
+        """Ask the store for the page at `cursor`, one at a time; `then(generation, page)` when
+        it comes (a page of an older query is told by its generation)."""
+        assert self._fetch is not None
         self._loading_page = True
         generation = self._generation
         self.call(
-            self._fetch, self._cursor, self._page_size,
-            then=lambda page: self._add_page(generation, page),
+            self._fetch, cursor, self._page_size,
+            then=lambda page: then(generation, page),
             on_error=self._failed,
             group=f"page-{id(self)}",
         )
 
     def _read_last_page(self) -> None:
-        assert self._fetch is not None
         self._generation += 1
-        self._loading_page = True
-        generation = self._generation
-        self.call(
-            self._fetch, LAST_PAGE, self._page_size,
-            then=lambda page: self._show_last_page(generation, page),
-            on_error=self._failed,
-            group=f"page-{id(self)}",
-        )
+        self._fetch_page(LAST_PAGE, self._show_last_page)
 
     def _show_last_page(self, generation: int, page: Page[Any]) -> None:
         """The list's last page, alone in the table, the cursor on its last row (or on the row it
@@ -279,14 +277,7 @@ class PagedTable(ServiceCaller, DataTable):
     def _previous_page(self) -> None:
         if self._fetch is None or self._head is None or self._loading_page:
             return
-        self._loading_page = True
-        generation = self._generation
-        self.call(
-            self._fetch, self._head, self._page_size,
-            then=lambda page: self._prepend_page(generation, page),
-            on_error=self._failed,
-            group=f"page-{id(self)}",
-        )
+        self._fetch_page(self._head, self._prepend_page)
 
     def _prepend_page(self, generation: int, page: Page[Any]) -> None:
         """The page above the rows loaded, put above them with the cursor and the view where
