@@ -6,9 +6,10 @@ holds. A console holds its modules, engine, shell and every row of its lists: fu
 took 60-190 ms every few pages of a long list, and the key pressed then waited for them. A bulk
 command (an import of a million rows) makes objects by the million and kept collecting them.
 
-Measured (bench/browse.py at 200,000 participants, bench/import_participants.py at 200,000
-rows): PgDn, End and PgUp p95 within 1.13x of a bare DataTable, against 1.65-6x with the
-defaults, for 14 MB more peak memory (143 MB); the import service 6 % faster on SQLite.
+Measured, two runs of each way in one sitting (bench/browse.py at 200,000 participants,
+bench/import_participants.py at 200,000 rows): PgDn, End and PgUp p95 0.64-1.13x a bare
+DataTable's, against 1.39-6.2x with the defaults, for 14 MB more peak memory (143 MB); the
+import service 15-19 % faster on SQLite and about 10 % on PostgreSQL.
 """
 
 from __future__ import annotations
