@@ -116,8 +116,9 @@ class PagedTable(ServiceCaller, DataTable):
         self._fetch: Fetch | None = None
         self._cursor: Cursor | None = None
         self._complete = True  # the list's last row is loaded
-        self._head: Before | None = None  # the cursor of the page above the first row loaded; None: at the top
-        self._from_end = False  # the rows loaded were read upward from the last page (End)
+        # The cursor of the page above the first row loaded; None at the top. Only a list read
+        # upward from its last page (End) has rows above it that are not loaded.
+        self._head: Before | None = None
         self._loading_page = False
         self._generation = 0
         self._keep: str | None = None  # the row key to put the cursor back on (load's keep_cursor)
@@ -188,7 +189,6 @@ class PagedTable(ServiceCaller, DataTable):
         self._cursor = None
         self._complete = False
         self._head = None
-        self._from_end = False
         # A page still on its way belongs to the old query (its exclusive worker is cancelled by
         # the new fetch): without this, the new query would wait for it forever.
         self._loading_page = False
@@ -223,7 +223,7 @@ class PagedTable(ServiceCaller, DataTable):
         """Read the list again: from the top, or, when the operator went to its end, its last page."""
         if self._fetch is None:
             return
-        if self._from_end and self._head is not None:
+        if self._head is not None:
             self._keep = None
             if keep_cursor and (selected := self.selected_row()) is not None:
                 self._keep = self._render_row(selected)[0]
@@ -260,7 +260,7 @@ class PagedTable(ServiceCaller, DataTable):
             return
         # The state first: the cursor moves while the table is filled, and must not read ahead
         # from the rows that were there before (`_loading_page` stays set until the end).
-        self._cursor, self._complete, self._head, self._from_end = None, True, page.previous_cursor, True
+        self._cursor, self._complete, self._head = None, True, page.previous_cursor
         self._drop_stale(generation)
         self._add_rows(page.rows)
         self._fit()
