@@ -25,7 +25,7 @@ from pathlib import Path
 
 MITRA = str(Path(sys.executable).with_name("mitra"))
 # A small demo (built in seconds) for the tests that start `mitra demo` or a demo server; with
-# the same arguments and the session's `demo_cache` its template is built once per worker.
+# the same arguments and the `demo_cache` its template is built once per test run.
 DEMO_ARGS = ("--participants", "200")
 # What the test run gives every command (conftest sets them): one audit key, its own log folder.
 KEPT = ("MITRA_AUDIT_KEY", "MITRA_LOG_DIR")

@@ -9,7 +9,9 @@
 
 Two templates exist for each back end: `empty` (migrated, no rows) and `seeded` (the demo's
 operators, ownership groups and eight platforms, all with the password "demo"), because hashing
-operator passwords for every test would cost more than the tests themselves.
+operator passwords for every test would cost more than the tests themselves. A third,
+`small_demo`, is built when a test first asks for it. Each is built once per run, by whichever
+worker needs it first (tests/run_shared.py).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -38,6 +41,7 @@ from store.actor import Actor
 from store.engine import Database, create_database
 from store.services import operators
 from tests.pg_databases import PgDatabases
+from tests.run_shared import all_built_once, built_once, end_run, run_folder, run_tag, start_run
 
 # One audit key for the whole run (templates, workers and the `mitra` subprocesses inherit it),
 # never the developer's own key file.
@@ -88,13 +92,44 @@ async def _pg_execute(*statements: str) -> None:
         await engine.dispose()
 
 
-def _pg_name(suffix: str) -> str:
+def _pg_name(suffix: str, tag: str = SESSION_TAG) -> str:
     base = make_url(PG_URL).database or "mitra"
-    return f"{base}_{SESSION_TAG}_{suffix}"[:63]
+    return "_".join(part for part in (base, tag, suffix) if part)[:63]
 
 
 def _pg_url_for(name: str) -> str:
     return _pg_admin_url().set(database=name).render_as_string(hide_password=False)
+
+
+def _pg_template_name(template: str) -> str:
+    """A template database of the whole run (every worker copies it)."""
+    return _pg_name(f"{run_tag()}_tpl_{template}", tag="")
+
+
+async def _pg_drop_run_templates() -> None:
+    prefix = _pg_template_name("")
+    engine = create_async_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as connection:
+            names = (await connection.execute(
+                text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"), {"prefix": prefix}
+            )).scalars().all()
+            for name in names:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the controller, before its workers start
+        start_run()
+
+
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):  # the controller, after every worker has finished
+        if PG_URL:
+            asyncio.run(_pg_drop_run_templates())
+        end_run()
 
 
 # --- templates --------------------------------------------------------------------------------
@@ -107,38 +142,62 @@ class Templates:
     pg_copies: PgDatabases | None = None
 
 
-async def _build_template(url: str, seeded: bool) -> None:
+async def _fill_template(url: str, template: str) -> None:
     db = create_database(url)
     try:
-        await migrate.upgrade(db)
-        if seeded:
-            await _seed(db)
+        if template == "small_demo":  # built on a copy of `empty`
+            await build_demo(db, participants=120, seed=3)
+        else:
+            await migrate.upgrade(db)
+            if template == "seeded":
+                await _seed(db)
     finally:
         await db.dispose()
 
 
+def _sqlite_template(template: str) -> Path:
+    return run_folder() / f"{template}.db"
+
+
+def _build_sqlite_template(template: str) -> None:
+    path = _sqlite_template(template)
+    if template == "small_demo":
+        shutil.copyfile(_sqlite_template("empty"), path)
+    asyncio.run(_fill_template(str(path), template))
+
+
+def _build_pg_template(template: str) -> None:
+    database = _pg_template_name(template)
+    copy_of = f' TEMPLATE "{_pg_template_name("empty")}"' if template == "small_demo" else ""
+    asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
+                            f'CREATE DATABASE "{database}"{copy_of}'))
+    asyncio.run(_fill_template(_pg_url_for(database), template))
+
+
+def _build_run_template(backend: str, template: str) -> None:
+    (_build_sqlite_template if backend == "sqlite" else _build_pg_template)(template)
+
+
+def _run_template(backend: str, template: str) -> str:
+    """The run's template of `template` on `backend`, built by the first worker that asks."""
+    built_once(f"{backend}-{template}", partial(_build_run_template, backend, template))
+    return str(_sqlite_template(template)) if backend == "sqlite" else _pg_template_name(template)
+
+
 @pytest.fixture(scope="session")
-def templates(tmp_path_factory) -> Templates:
-    folder = tmp_path_factory.mktemp("templates")
-    sqlite_files = {}
-    for name in TEMPLATES:
-        path = folder / f"{name}.db"
-        asyncio.run(_build_template(str(path), name == "seeded"))
-        sqlite_files[name] = path
+def templates() -> Templates:
+    backends = BACKENDS if PG_URL else ["sqlite"]
+    all_built_once({f"{backend}-{name}": partial(_build_run_template, backend, name)
+                    for backend in backends for name in TEMPLATES})
+    sqlite_files = {name: _sqlite_template(name) for name in TEMPLATES}
     pg_names = {}
     pg_copies = None
     if PG_URL:
-        for name in TEMPLATES:
-            database = _pg_name(f"tpl_{name}")
-            asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"'))
-            asyncio.run(_build_template(_pg_url_for(database), name == "seeded"))
-            pg_names[name] = database
+        pg_names = {name: _pg_template_name(name) for name in TEMPLATES}
         pg_copies = PgDatabases(_pg_admin_url(), pg_names, prefix=_pg_name("t"))
     yield Templates(sqlite_files, pg_names, pg_copies)
     if pg_copies:
         pg_copies.close()
-    if pg_names:
-        asyncio.run(_pg_execute(*[f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in pg_names.values()]))
 
 
 # --- per-test databases ---------------------------------------------------------------------
@@ -204,45 +263,30 @@ async def empty_db(db_url_factory) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def _build_small_demo(backend: str, templates: Templates) -> None:
-    """The `small_demo` template, built the first time a test of this worker asks for it on
-    `backend`: into a copy of the empty template, then copied like the others."""
-    if backend == "sqlite":
-        path = templates.sqlite["empty"].with_name("small_demo.db")
-        shutil.copyfile(templates.sqlite["empty"], path)
-        url = str(path)
-    else:
-        assert templates.pg_copies is not None
-        name = await templates.pg_copies.take("empty")
-        url = _pg_url_for(name)
-    database = create_database(url)
-    try:
-        await build_demo(database, participants=120, seed=3)
-    finally:
-        await database.dispose()
-    if backend == "sqlite":
-        templates.sqlite["small_demo"] = path
-    else:
-        templates.postgresql["small_demo"] = name  # the copies' own table of templates, too
-
-
 @pytest.fixture
 async def small_demo(backend, templates, db_url_factory) -> AsyncIterator[Database]:
     """A database holding the demo of 120 participants (seed 3), every area with rows: built once
-    per back end in a worker, copied for each test (a build takes seconds)."""
-    if "small_demo" not in (templates.sqlite if backend == "sqlite" else templates.postgresql):
-        await _build_small_demo(backend, templates)
+    per back end in the run, the first time a test asks for it, and copied for each test."""
+    # In a thread: the build runs its own event loop, and may wait for another worker's build.
+    if backend == "sqlite" and "small_demo" not in templates.sqlite:
+        templates.sqlite["small_demo"] = Path(await asyncio.to_thread(_run_template, backend, "small_demo"))
+    elif backend == "postgresql" and "small_demo" not in templates.postgresql:
+        # the copies' own table of templates, too
+        templates.postgresql["small_demo"] = await asyncio.to_thread(_run_template, backend, "small_demo")
     database = create_database(await db_url_factory("small_demo"))
     yield database
     await database.dispose()
 
 
 @pytest.fixture(scope="session")
-def demo_cache(tmp_path_factory) -> Path:
+def demo_cache() -> Path:
     """A demo template cache ($MITRA_CACHE_DIR) for the tests that start `mitra demo` or a demo
     server: with the same arguments (`cli_support.DEMO_ARGS`) the template is built once per
-    worker, by whichever of them comes first."""
-    return tmp_path_factory.mktemp("demo-cache")
+    run, by whichever process comes first (fixtures/template.py renames a finished build into
+    place, so processes starting at once never see half of one)."""
+    folder = run_folder() / "demo-cache"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 class Actors:

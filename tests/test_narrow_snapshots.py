@@ -18,6 +18,7 @@ import time_machine
 
 from store import migrate
 from store.engine import create_database
+from tests.run_shared import built_once, run_folder
 from tests.tui_support import login, settle, wait_until
 from tui.app import MitraApp
 from tui.i18n import set_language
@@ -27,7 +28,7 @@ NOW = dt.datetime(2026, 12, 4, 9, 30, tzinfo=dt.UTC)  # after the latest date in
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
+def demo_file():
     from fixtures import build_demo
 
     async def build(path) -> None:
@@ -38,9 +39,13 @@ def demo_file(tmp_path_factory):
         finally:
             await db.dispose()
 
-    path = tmp_path_factory.mktemp("narrow") / "demo.db"
-    with time_machine.travel(NOW, tick=False):
-        asyncio.run(build(path))
+    path = run_folder() / "narrow-demo.db"
+
+    def build_at_now() -> None:
+        with time_machine.travel(NOW, tick=False):
+            asyncio.run(build(path))
+
+    built_once("narrow-demo", build_at_now)
     return path
 
 
