@@ -297,12 +297,11 @@ class Actors:
         self._cache: dict[str, Actor] = {}
 
     async def load(self) -> Actors:
-        for name in (
+        self._cache = await operators.load_actors(self._db, (
             "admin", "reviewer", "curator", "coordinator", "finance", "approver", "approver2", "auditor",
             "tokopedia", "bukalapak", "skillacademy", "maubelajarapa", "pintaria", "sekolahmu",
             "pijarmahir", "sisnaker",
-        ):
-            self._cache[name] = await operators.load_actor(self._db, name)
+        ))
         return self
 
     def __getattr__(self, name: str) -> Actor:

@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from store.errors import AuthenticationFailed, Conflict, InvalidInput, PermissionDenied, RuleViolation
+from store.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from store.models import AuditEvent, Operator, OperatorRole
 from store.services import operators
 from store.uow import read_session
@@ -97,3 +97,12 @@ async def test_passwords_are_stored_hashed(db):
     async with read_session(db) as session:
         stored = (await session.execute(select(Operator.password_hash).where(Operator.username == "admin"))).scalar_one()
     assert stored.startswith("scrypt$") and "demo" not in stored
+
+
+async def test_loading_several_actors_at_once_gives_each_the_one_loaded_alone(db):
+    names = ["admin", "tokopedia", "sisnaker", "approver2"]
+    together = await operators.load_actors(db, ["ADMIN", *names[1:]])
+    assert together == {name: await operators.load_actor(db, name) for name in names}
+    assert together["tokopedia"].platform_code == "tokopedia" and together["admin"].platform_code is None
+    with pytest.raises(NotFound):
+        await operators.load_actors(db, ["admin", "nobody"])

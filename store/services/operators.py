@@ -345,13 +345,28 @@ async def list_operators(db: Database, actor: Actor) -> list[OperatorView]:
 async def load_actor(db: Database, username: str) -> Actor:
     """The Actor of an existing operator, without a password: for trusted in-process jobs (the demo
     builder, tests). The command line and the console always go through `login`."""
+    return (await load_actors(db, [username]))[username.lower()]
+
+
+async def load_actors(db: Database, usernames: Iterable[str]) -> dict[str, Actor]:
+    """`load_actor` for several operators in one read (three queries, whatever their number)."""
+    names = {name.lower() for name in usernames}
     async with read_session(db) as session:
-        operator = (
-            await session.execute(select(Operator).where(col(Operator.username) == username.lower()))
-        ).scalar_one_or_none()
-        if operator is None:
-            raise NotFound("operator.not_found", username=username)
-        return Actor(
-            operator.id, operator.username, await _roles_of(session, operator), operator.platform_id,
-            await _platform_code(session, operator.platform_id), operator.full_name,
-        )
+        found = (await session.execute(select(Operator).where(col(Operator.username).in_(names)))).scalars().all()
+        missing = names - {operator.username for operator in found}
+        if missing:
+            raise NotFound("operator.not_found", username=min(missing))
+        roles: dict[int | None, set[str]] = {operator.id: set() for operator in found}
+        for operator_id, role in await session.execute(
+            select(col(OperatorRole.operator_id), col(OperatorRole.role)).where(col(OperatorRole.operator_id).in_(roles))
+        ):
+            roles[operator_id].add(role)
+        platform_ids = {operator.platform_id for operator in found} - {None}
+        codes = {platform_id: code for platform_id, code in await session.execute(
+            select(col(Platform.id), col(Platform.code)).where(col(Platform.id).in_(platform_ids))
+        )}
+    return {
+        operator.username: Actor(operator.id, operator.username, frozenset(roles[operator.id]), operator.platform_id,
+                                 codes.get(operator.platform_id) if operator.platform_id else None, operator.full_name)
+        for operator in found
+    }
