@@ -23,12 +23,9 @@ from tui.i18n import catalog, placeholders
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def _build(db) -> None:
-    await step.providers_and_courses(DemoContext(db, participants=0, seed=2020, progress=lambda *_: None))
-
-
 async def test_demo_providers_cover_every_state_and_rule(db):
-    await _build(db)
+    # The providers step alone (the whole demo adds a provider in a later step).
+    await step.providers_and_courses(DemoContext(db, participants=0, seed=2020, progress=lambda *_: None))
     async with read_session(db) as session:
         states = dict((await session.execute(select(Provider.state, func.count()).group_by(Provider.state))).all())
         course_count = (await session.execute(select(func.count()).select_from(Course))).scalar_one()
@@ -46,8 +43,9 @@ async def test_demo_providers_cover_every_state_and_rule(db):
     assert tripped == set(courses.LISTING_RULES) - {"listing.platform_suspended"}
 
 
-async def test_the_affiliated_providers_paid_course_is_refused_on_its_platform_listed_elsewhere(db):
-    await _build(db)
+# The next two read the run's small demo (built once), where the providers step has run.
+async def test_the_affiliated_providers_paid_course_is_refused_on_its_platform_listed_elsewhere(small_demo):
+    db = small_demo
     async with read_session(db) as session:
         course = (await session.execute(
             select(Course).where(Course.title == "Komunikasi Efektif di Tempat Kerja"))).scalar_one()
@@ -60,8 +58,8 @@ async def test_the_affiliated_providers_paid_course_is_refused_on_its_platform_l
     assert listed == ["tokopedia"]
 
 
-async def test_a_suspended_demo_providers_listings_take_no_enrollments(db):
-    await _build(db)
+async def test_a_suspended_demo_providers_listings_take_no_enrollments(small_demo):
+    db = small_demo
     async with read_session(db) as session:
         listing_id = (await session.execute(
             select(CourseListing.id).join(Course, Course.id == CourseListing.course_id)
