@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import false, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -29,27 +29,31 @@ async def check_in(session: AsyncSession, actor: Actor, *, writing: bool = True)
     returns whether a reading console is due to record that it is still in use."""
     if actor.operator_id is None or not actor.roles:  # the system itself; a failed login's record
         return False
-    row = (
+    # One round trip for all three facts (this runs before every read and write of a console):
+    # a row per role the operator holds, each carrying the operator's and the session's columns.
+    rows = (
         await session.execute(
-            select(col(Operator.is_active), col(Operator.platform_id)).where(col(Operator.id) == actor.operator_id)
+            select(
+                col(Operator.is_active), col(Operator.platform_id), col(OperatorRole.role),
+                col(OperatorSession.token), col(OperatorSession.ended_at), col(OperatorSession.end_reason),
+                col(OperatorSession.last_action_at),
+            )
+            .select_from(Operator)
+            .outerjoin(OperatorRole, col(OperatorRole.operator_id) == col(Operator.id))
+            .outerjoin(OperatorSession, col(OperatorSession.token) == actor.session_token
+                       if actor.session_token is not None else false())
+            .where(col(Operator.id) == actor.operator_id)
         )
-    ).first()
-    if row is None or not row.is_active:
+    ).all()
+    if not rows or not rows[0].is_active:
         raise SessionEnded("session.deactivated", operator=actor.username)
-    roles = set((await session.execute(
-        select(col(OperatorRole.role)).where(col(OperatorRole.operator_id) == actor.operator_id)
-    )).scalars())
-    if not actor.roles <= roles or row.platform_id != actor.platform_id:
+    roles = {row.role for row in rows if row.role is not None}
+    if not actor.roles <= roles or rows[0].platform_id != actor.platform_id:
         raise SessionEnded("session.roles_changed", operator=actor.username)
     if actor.session_token is None:  # a command line: no session
         return False
-    console = (
-        await session.execute(
-            select(col(OperatorSession.ended_at), col(OperatorSession.end_reason), col(OperatorSession.last_action_at))
-            .where(col(OperatorSession.token) == actor.session_token)
-        )
-    ).first()
-    if console is None:  # its row is still being written with the login's record
+    console = rows[0]
+    if console.token is None:  # its row is still being written with the login's record
         return False
     if console.ended_at is not None:
         raise SessionEnded("session.ended", operator=actor.username, reason=console.end_reason)

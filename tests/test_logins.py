@@ -147,6 +147,26 @@ async def test_an_operator_whose_roles_were_taken_is_refused(db, actors):
     assert ended.value.key == "session.roles_changed"
 
 
+async def test_an_operator_left_with_no_role_or_moved_to_another_platform_is_refused(db, actors):
+    from store.errors import SessionEnded
+    from store.models import Operator, OperatorRole
+    from store.session_check import check
+    from store.uow import unit_of_work
+
+    reviewer = await operators.login(db, "reviewer", "demo")
+    tokopedia = await operators.login(db, "tokopedia", "demo")
+    await check(db, reviewer)
+    await check(db, tokopedia)
+    async with unit_of_work(db, actors.admin) as uow:  # changed by another hand
+        await uow.session.execute(OperatorRole.__table__.delete().where(OperatorRole.operator_id == reviewer.operator_id))
+        await uow.session.execute(Operator.__table__.update().where(Operator.id == tokopedia.operator_id)
+                                  .values(platform_id=actors.bukalapak.platform_id))
+    for moved in (reviewer, tokopedia):
+        with pytest.raises(SessionEnded) as ended:
+            await check(db, moved)
+        assert ended.value.key == "session.roles_changed"
+
+
 async def test_the_console_logs_out_an_operator_deactivated_meanwhile(db, actors):
     from screens.login import LoginScreen
     from tests.tui_support import SIZE, console, login, wait_until
