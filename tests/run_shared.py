@@ -1,8 +1,8 @@
 """What the whole test run builds once, for every pytest-xdist worker.
 
 The template databases (and the demo the console tests browse) take seconds to build. Built by
-each worker for itself, a run of three workers built each three times over: about a tenth of the
-suite's CPU. Here the first worker to need one builds it, under a file lock, into a folder of the
+each worker for itself, a run of three workers built each three times over (about 27 s of CPU a
+worker, estimated from the builds' own times). Here the first worker to need one builds it, under a file lock, into a folder of the
 run's own; the others wait for it and copy it. The controller (or a run without workers) makes
 the folder before the workers start and removes it, and the run's PostgreSQL templates, at the end.
 """
