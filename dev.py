@@ -70,8 +70,8 @@ def main(argv: list[str]) -> int:
         # The whole suite runs after the lint checks and names its ten slowest tests (where time
         # goes first); with arguments, exactly as given. One worker (pytest-xdist) more than there
         # are cores: a console test spends about a fifth of its time waiting for the console to
-        # go idle, and another worker's test uses the core meanwhile (2 cores: 301 s with three
-        # workers against 341 s with two). A worker that runs out of tests takes some of
+        # go idle, and another worker's test uses the core meanwhile (2 cores: 257-298 s with three
+        # workers against 339 s with two). A worker that runs out of tests takes some of
         # another's (`worksteal`), so the run does not end on one worker's long tail.
         if not rest and lint() != 0:
             return 1

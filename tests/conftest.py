@@ -106,20 +106,6 @@ def _pg_template_name(template: str) -> str:
     return _pg_name(f"{run_tag()}_tpl_{template}", tag="")
 
 
-async def _pg_drop_run_templates() -> None:
-    prefix = _pg_template_name("")
-    engine = create_async_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            names = (await connection.execute(
-                text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"), {"prefix": prefix}
-            )).scalars().all()
-            for name in names:
-                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await engine.dispose()
-
-
 def pytest_configure(config):
     if not hasattr(config, "workerinput"):  # the controller, before its workers start
         start_run()
@@ -127,8 +113,9 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     if not hasattr(config, "workerinput"):  # the controller, after every worker has finished
-        if PG_URL:
-            asyncio.run(_pg_drop_run_templates())
+        if PG_URL:  # whichever of them were built (IF EXISTS)
+            asyncio.run(_pg_execute(*[f'DROP DATABASE IF EXISTS "{_pg_template_name(name)}" WITH (FORCE)'
+                                      for name in (*TEMPLATES, "small_demo")]))
         end_run()
 
 
@@ -161,6 +148,8 @@ def _sqlite_template(template: str) -> Path:
 
 def _build_sqlite_template(template: str) -> None:
     path = _sqlite_template(template)
+    for leftover in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+        leftover.unlink(missing_ok=True)  # of a build that a killed worker left half done
     if template == "small_demo":
         shutil.copyfile(_sqlite_template("empty"), path)
     asyncio.run(_fill_template(str(path), template))
@@ -176,12 +165,6 @@ def _build_pg_template(template: str) -> None:
 
 def _build_run_template(backend: str, template: str) -> None:
     (_build_sqlite_template if backend == "sqlite" else _build_pg_template)(template)
-
-
-def _run_template(backend: str, template: str) -> str:
-    """The run's template of `template` on `backend`, built by the first worker that asks."""
-    built_once(f"{backend}-{template}", partial(_build_run_template, backend, template))
-    return str(_sqlite_template(template)) if backend == "sqlite" else _pg_template_name(template)
 
 
 @pytest.fixture(scope="session")
@@ -267,12 +250,13 @@ async def empty_db(db_url_factory) -> AsyncIterator[Database]:
 async def small_demo(backend, templates, db_url_factory) -> AsyncIterator[Database]:
     """A database holding the demo of 120 participants (seed 3), every area with rows: built once
     per back end in the run, the first time a test asks for it, and copied for each test."""
-    # In a thread: the build runs its own event loop, and may wait for another worker's build.
-    if backend == "sqlite" and "small_demo" not in templates.sqlite:
-        templates.sqlite["small_demo"] = Path(await asyncio.to_thread(_run_template, backend, "small_demo"))
-    elif backend == "postgresql" and "small_demo" not in templates.postgresql:
-        # the copies' own table of templates, too
-        templates.postgresql["small_demo"] = await asyncio.to_thread(_run_template, backend, "small_demo")
+    if "small_demo" not in (templates.sqlite if backend == "sqlite" else templates.postgresql):
+        # In a thread: the build runs its own event loop, and may wait for another worker's build.
+        await asyncio.to_thread(built_once, f"{backend}-small_demo", partial(_build_run_template, backend, "small_demo"))
+        if backend == "sqlite":
+            templates.sqlite["small_demo"] = _sqlite_template("small_demo")
+        else:  # the copies' own table of templates, too
+            templates.postgresql["small_demo"] = _pg_template_name("small_demo")
     database = create_database(await db_url_factory("small_demo"))
     yield database
     await database.dispose()

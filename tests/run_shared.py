@@ -2,9 +2,10 @@
 
 The template databases (and the demo the console tests browse) take seconds to build. Built by
 each worker for itself, a run of three workers built each three times over (about 27 s of CPU a
-worker, estimated from the builds' own times). Here the first worker to need one builds it, under a file lock, into a folder of the
-run's own; the others wait for it and copy it. The controller (or a run without workers) makes
-the folder before the workers start and removes it, and the run's PostgreSQL templates, at the end.
+worker, estimated from the builds' own times). Here the first worker to need one builds it,
+under a file lock, into a folder of the run's own; the others wait for it and copy it. The
+controller (or a run without workers) makes the folder before the workers start, and removes it
+and the run's PostgreSQL templates at the end.
 """
 
 from __future__ import annotations

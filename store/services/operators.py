@@ -367,6 +367,6 @@ async def load_actors(db: Database, usernames: Iterable[str]) -> dict[str, Actor
         )}
     return {
         operator.username: Actor(operator.id, operator.username, frozenset(roles[operator.id]), operator.platform_id,
-                                 codes.get(operator.platform_id) if operator.platform_id else None, operator.full_name)
+                                 codes.get(operator.platform_id), operator.full_name)
         for operator in found
     }
