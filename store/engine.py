@@ -3,7 +3,8 @@
 SQLite: foreign keys on, WAL, synchronous=FULL, a busy timeout,
 and every write unit of work opened with BEGIN IMMEDIATE. Python's default transaction handling
 loses updates between processes; we take transactions over with `isolation_level = None` and emit
-BEGIN ourselves. PostgreSQL: pre-ping, a small pool, statement and lock timeouts, and the
+BEGIN ourselves. Each statement is one trip to the driver's thread (store/sqlite_driver.py).
+PostgreSQL: pre-ping, a small pool, statement and lock timeouts, and the
 application name, which carries the operator once one has logged in.
 """
 
@@ -210,7 +211,11 @@ def _engines(url: str | URL | None, application_name: str) -> Database:
     resolved = url if isinstance(url, URL) else resolve_url(url)
     if resolved.get_backend_name() == "sqlite":
         _check_sqlite_folder(resolved)
-        engine = create_async_engine(resolved, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        from store.sqlite_driver import OneTripDBAPI  # loads aiosqlite, which PostgreSQL never needs
+
+        engine = create_async_engine(
+            resolved, module=OneTripDBAPI(), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        )
         _install_sqlite_pragmas(engine)
     else:
         engine_url, pooled = _pgbouncer_mode(resolved)
