@@ -245,6 +245,10 @@ async def measure_locks(url: str, participants: int, folder: Path) -> list[tuple
     return results
 
 
+# The run's copy of the built database, left as the run leaves it (bench/search.py reads its wave).
+RUN_COPY = CACHE / "locks-run.db"
+
+
 def cached_database(count: int) -> Path:
     """The built database of `count` participants, kept per schema revision (a new migration
     builds it again)."""
@@ -303,7 +307,7 @@ def prepare_sqlite(count: int, build_only: bool) -> str:
         asyncio.run(build(str(base.with_suffix(".tmp")), count))
         base.with_suffix(".tmp").rename(base)
         print(f"  built in {time.perf_counter() - started:.0f} s")
-    work = CACHE / "locks-run.db"
+    work = RUN_COPY
     for suffix in ("", "-wal", "-shm"):
         Path(f"{work}{suffix}").unlink(missing_ok=True)
     if build_only:

@@ -29,15 +29,18 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
 
 
 class _Finished:
-    """What SQLAlchemy reads of a cursor once its rows are fetched and it is closed."""
+    """What SQLAlchemy reads of a cursor once its rows are fetched and it is closed (before its
+    first statement: what a new sqlite3 cursor says)."""
 
     __slots__ = ("description", "rowcount", "lastrowid", "arraysize")
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self.description = cursor.description
-        self.rowcount = cursor.rowcount
-        self.lastrowid = cursor.lastrowid
-        self.arraysize = cursor.arraysize
+    def __init__(self, description: Any = None, rowcount: int = -1, lastrowid: int | None = None,
+                 arraysize: int = 1) -> None:
+        self.description, self.rowcount, self.lastrowid, self.arraysize = description, rowcount, lastrowid, arraysize
+
+    @classmethod
+    def of(cls, cursor: sqlite3.Cursor) -> _Finished:
+        return cls(cursor.description, cursor.rowcount, cursor.lastrowid, cursor.arraysize)
 
 
 def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> tuple[_Finished, list[Any]]:
@@ -49,7 +52,7 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         else:
             cursor.execute(operation, parameters)
         rows = cursor.fetchall() if cursor.description else []
-        return _Finished(cursor), rows
+        return _Finished.of(cursor), rows
     finally:
         cursor.close()
 
@@ -59,7 +62,7 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     _awaitable_cursor_close = False  # nothing is left open in the thread to close
 
     def _make_new_cursor(self, connection: Any) -> Any:
-        return None  # made in the thread, with the statement
+        return _Finished()  # the real one is made in the thread, with each statement
 
     def _aenter_cursor(self, cursor: Any) -> Any:
         return cursor
