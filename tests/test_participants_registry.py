@@ -265,3 +265,49 @@ async def test_a_common_part_of_a_name_gives_the_same_pages_walked_or_through_th
     assert [row.id for row in walked] == [row.id for row in indexed] == sorted(row.id for row in indexed)
     both = await all_pages(db, actors.reviewer, ParticipantFilter(search="siti nasution", province="32"), limit=99)
     assert [row.id for row in both] == [row.id for row in walked]
+
+
+async def test_a_filtered_list_in_another_order_reads_the_same_sorted_or_walked(db, actors, monkeypatch):
+    """Under a wave, province or status filter, a list by name or newest first either sorts the
+    rows the filter keeps (few, by the tally) or walks its order's index (many): the pages are the
+    same either way. On SQLite the walk is forced (its planner cannot tell); PostgreSQL chooses
+    from statistics, refreshed right after the selection."""
+    from sqlalchemy import text
+
+    names = ["Zahra Putri", "Ahmad Fauzi", "Made Wirawan", "Budi Santoso", "Citra Lestari", "Eko Prasetyo",
+             "Dewi Anggraini", "Fajar Nugroho", "Gita Maharani"]
+    await add_participants(db, actors.coordinator, [person(name=name) for name in names])
+    await waves.create_wave(db, actors.admin, wave_input(quota=6))
+    await selection.select_participants(db, actors.coordinator, 7, seed=3)
+    wave = await waves.get_wave(db, actors.admin, 7)
+    if not db.is_sqlite:  # the selection refreshed the planner's statistics
+        async with db.engine.connect() as connection:
+            analysed = (await connection.execute(text(
+                "SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'participant'"))).scalar_one()
+        assert analysed is not None
+    lists = [ParticipantFilter(wave_id=wave.id, sort="name"), ParticipantFilter(wave_id=wave.id, sort="newest"),
+             ParticipantFilter(status="selected", sort="name"), ParticipantFilter(province="32", sort="name"),
+             ParticipantFilter(wave_id=wave.id, province="32", sort="newest")]
+    sorted_pages = [await all_pages(db, actors.coordinator, filters, limit=2) for filters in lists]
+    monkeypatch.setattr(registry, "SORTED_AT_MOST", 2)  # now the wave counts as a large one
+    async with read_session(db) as session:
+        assert await registry._walks_its_order(session, lists[0], "name")
+        assert not await registry._walks_its_order(session, ParticipantFilter(status="revoked", sort="name"), "name")
+    walked_pages = [await all_pages(db, actors.coordinator, filters, limit=2) for filters in lists]
+    assert walked_pages == sorted_pages
+    in_wave = sorted_pages[0]
+    assert len(in_wave) == 6 and [row.full_name for row in in_wave] == sorted(row.full_name for row in in_wave)
+    assert [row.id for row in sorted_pages[1]] == sorted((row.id for row in in_wave), reverse=True)
+    assert len(sorted_pages[3]) == len(names)  # person() gives West Java (32) NIKs
+    if db.is_sqlite:  # and the walk is what SQLite does: the name index in order, no sort
+        from store.models import Participant
+        from store.sorting import ordered
+        from sqlmodel import col, select as select_
+
+        query = ordered(registry.filtered(select_(col(Participant.id)), lists[0], actors.coordinator, is_sqlite=True,
+                                          walk_order=True), registry.PARTICIPANT_ORDERS, "name", None, 2)
+        async with db.engine.connect() as connection:
+            compiled = query.compile(connection.sync_connection)
+            plan = " ".join(row[3] for row in (await connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params[name] for name in compiled.positiontup))))
+        assert "ix_participant_name_key_id" in plan and "TEMP B-TREE" not in plan, plan

@@ -49,7 +49,7 @@ from sqlmodel import col
 
 from store.actor import Actor
 from store.bulk import insert_rows
-from store.engine import Database, roomy_cache
+from store.engine import Database, refresh_statistics, roomy_cache
 from store.errors import Conflict, RuleViolation
 from store.models import (
     BlacklistEntry,
@@ -274,15 +274,18 @@ async def select_participants(
         await allow_long_statements(session)
         draw = await _read_draw(session, db.is_sqlite, wave, seed)
     try:
-        return await _write_selection(db, actor, wave_number, seed, at, draw)
+        result = await _write_selection(db, actor, wave_number, seed, at, draw)
     except _PoolChanged:
-        pass
-    try:
-        return await _write_selection(db, actor, wave_number, seed, at, None)
-    except _PoolChanged as changed:
-        # Only PostgreSQL gets here: its selection lock keeps other selections out, not every
-        # writer, so a participant edited in the moment between reading and writing spoils it.
-        raise Conflict("wave.selection_changed", number=wave_number, drawn=changed.drawn, taken=changed.taken) from None
+        try:
+            result = await _write_selection(db, actor, wave_number, seed, at, None)
+        except _PoolChanged as changed:
+            # Only PostgreSQL gets here: its selection lock keeps other selections out, not every
+            # writer, so a participant edited in the moment between reading and writing spoils it.
+            raise Conflict(
+                "wave.selection_changed", number=wave_number, drawn=changed.drawn, taken=changed.taken
+            ) from None
+    await refresh_statistics(db, "participant")  # the wave's lists are planned knowing it is full
+    return result
 
 
 @operation
@@ -538,6 +541,7 @@ async def sweep_wave(
     while True:
         result = await _sweep_part(db, actor, wave_number, today, at, totals)
         if result is not None:
+            await refresh_statistics(db, "participant")  # the wave's statuses moved at once
             return result
 
 
