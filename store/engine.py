@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, event, text
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
@@ -161,16 +160,18 @@ async def refresh_statistics(db: Database, table: str) -> None:
     million) and blocks no reads or writes. SQLite keeps no statistics of a value's rows: its
     lists choose their index from the participant tally (store/services/registry.py).
 
-    Best effort: the write has committed. A role that does not own the table gets a warning from
-    the server and nothing changes; a lost connection is the next action's to report."""
+    Best effort: the write has committed and its result must reach the operator. A role that
+    does not own the table gets a warning from the server and nothing changes; whatever else goes
+    wrong (a lost server, a pool with no connection free) is logged, and the next action reports
+    it if it lasts."""
     if db.is_sqlite:
         return
     try:
         async with db.engine.connect() as connection:
             await connection.execute(text(f"ANALYZE {table}"))
             await connection.commit()
-    except DBAPIError as error:
-        logging.getLogger(__name__).warning("ANALYZE %s failed: %s", table, error)
+    except Exception as error:  # noqa: BLE001 - see above: never fail a committed write
+        logging.getLogger(__name__).warning("ANALYZE %s failed: %r", table, error)
 
 
 PGBOUNCER_PARAM = "pgbouncer"

@@ -39,12 +39,14 @@ class _Finished:
         self.description, self.rowcount, self.lastrowid, self.arraysize = description, rowcount, lastrowid, arraysize
 
     @classmethod
-    def of(cls, cursor: sqlite3.Cursor) -> _Finished:
-        return cls(cursor.description, cursor.rowcount, cursor.lastrowid, cursor.arraysize)
+    def of(cls, cursor: sqlite3.Cursor, arraysize: int) -> _Finished:
+        return cls(cursor.description, cursor.rowcount, cursor.lastrowid, arraysize)
 
 
-def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: bool) -> tuple[_Finished, list[Any]]:
-    """In the driver's thread: the whole of one statement."""
+def _run(
+    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool, arraysize: int
+) -> tuple[_Finished, list[Any]]:
+    """In the driver's thread: the whole of one statement (`arraysize`: the caller's, kept)."""
     cursor = connection.cursor()
     try:
         if many:
@@ -52,7 +54,7 @@ def _run(connection: sqlite3.Connection, operation: str, parameters: Any, many: 
         else:
             cursor.execute(operation, parameters)
         rows = cursor.fetchall() if cursor.description else []
-        return _Finished.of(cursor), rows
+        return _Finished.of(cursor, arraysize), rows
     finally:
         cursor.close()
 
@@ -73,9 +75,12 @@ class _OneTripCursor(AsyncAdapt_aiosqlite_cursor):
     async def _one_trip(self, operation: Any, parameters: Any, many: bool) -> None:
         async with self._adapt_connection._execute_mutex:
             driver: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+            arraysize = self._cursor.arraysize
+            # A statement that fails leaves what a failed one says (no description), not the last one's.
+            self._cursor = _Finished(arraysize=arraysize)  # type: ignore[assignment]
             # aiosqlite's own way into its thread (SQLAlchemy's adapter uses its queue too).
             finished, rows = await driver._execute(  # type: ignore[no-untyped-call]
-                _run, driver._conn, operation, parameters, many
+                _run, driver._conn, operation, parameters, many, arraysize
             )
             self._cursor = finished
             self._rows = collections.deque(rows)

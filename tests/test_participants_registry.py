@@ -311,3 +311,14 @@ async def test_a_filtered_list_in_another_order_reads_the_same_sorted_or_walked(
             plan = " ".join(row[3] for row in (await connection.exec_driver_sql(
                 f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params[name] for name in compiled.positiontup))))
         assert "ix_participant_name_key_id" in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def test_refreshing_statistics_never_fails_the_write_that_asked_for_it(caplog):
+    from store.engine import create_database, refresh_statistics
+
+    nowhere = create_database("postgresql://postgres@127.0.0.1:1/mitra")  # no server listens there
+    try:
+        await refresh_statistics(nowhere, "participant")  # returns: the selection has committed
+    finally:
+        await nowhere.dispose()
+    assert "ANALYZE participant failed" in caplog.text

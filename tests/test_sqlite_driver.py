@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import aiosqlite
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
@@ -76,3 +78,21 @@ async def test_rows_counts_new_ids_and_errors_are_as_the_stock_driver_gives_them
     async with sqlite_db.engine.connect() as connection:
         rows = (await connection.execute(select(_things.c.name, _things.c.size).order_by(_things.c.id))).all()
     assert rows == [("a", 7), ("b", 12), ("c", 13), ("d", 13), ("e", 13)]  # "f" went with its transaction
+
+
+async def test_a_raw_cursor_keeps_its_arraysize_and_a_failed_statement_has_no_description(sqlite_db):
+    def raw(connection):
+        cursor = connection.connection.dbapi_connection.cursor()
+        cursor.execute("INSERT INTO thing (name, size) VALUES ('a', 1), ('b', 1), ('c', 1), ('d', 1)")
+        cursor.arraysize = 3
+        cursor.execute("SELECT name FROM thing ORDER BY id")
+        first = cursor.fetchmany()
+        with pytest.raises(sqlite3.IntegrityError):
+            cursor.execute("INSERT INTO thing (name, size) VALUES ('a', 1)")  # the same name again
+        return first, cursor.arraysize, cursor.description
+
+    async with sqlite_db.write_engine.begin() as connection:
+        first, arraysize, description = await connection.run_sync(raw)
+    assert [row[0] for row in first] == ["a", "b", "c"] and arraysize == 3
+    assert description is None  # not the SELECT's, before it
+

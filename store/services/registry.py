@@ -117,7 +117,8 @@ def filtered(
         assert condition is not None  # whatever was typed has its condition
         query = query.where(condition)
     if filters.wave_id is not None:
-        query = query.where(equals(col(Participant.wave_id), filters.wave_id))
+        # An int, as the column's: a unary plus also drops SQLite's conversion of "7" to 7.
+        query = query.where(equals(col(Participant.wave_id), int(filters.wave_id)))
     if filters.province:
         query = query.where(equals(col(Participant.province_code), filters.province))
     if filters.status:
