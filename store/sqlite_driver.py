@@ -7,7 +7,7 @@ statements are small and quick, so the trips were most of the cost: building the
 51,000 context switches for 6,600 statements. Here the four calls are one: the thread opens
 the cursor, executes, fetches and closes, and sends back the rows with what SQLAlchemy reads
 after them (description, rowcount, lastrowid). Measured on the demo build (30 participants):
-7.5-8.8 s against 10.8-11.1 s, 16,000 context switches against 51,000.
+7.3-8.8 s against 10.8-11.1 s, 16,000 context switches against 51,000.
 
 The statements, their order, their transactions and their errors are those of the stock
 adapter: only the way to the thread changes. Streamed results (server-side cursors) keep the
