@@ -43,11 +43,15 @@ from store.services import operators
 from tests.pg_databases import PgDatabases
 from tests.run_shared import all_built_once, built_once, end_run, run_folder, run_tag, start_run
 
+pytest_plugins = ["tests.snapshot_text"]  # a failed snapshot says how the screen differs
+
 # One audit key for the whole run (templates, workers and the `mitra` subprocesses inherit it),
 # never the developer's own key file.
 os.environ.setdefault("MITRA_AUDIT_KEY", "mitra-test-suite-audit-key-0123456789abcdef")
 # Unexpected errors are logged to a file (tui/logfile.py): the run's own folder, never the user's.
 os.environ.setdefault("MITRA_LOG_DIR", tempfile.mkdtemp(prefix="mitra-test-logs-"))
+# Nor the user's cache of demo templates: a test that builds one names its own folder.
+os.environ.setdefault("MITRA_CACHE_DIR", tempfile.mkdtemp(prefix="mitra-test-cache-"))
 
 PG_ENV = "MITRA_TEST_POSTGRES_URL"
 PG_URL = os.environ.get(PG_ENV, "")
@@ -260,6 +264,14 @@ async def small_demo(backend, templates, db_url_factory) -> AsyncIterator[Databa
     database = create_database(await db_url_factory("small_demo"))
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+def snap_compare(snap_compare):
+    """The plugin's, taking its screenshot once the screen holds still (tests/snapshot_text.py)."""
+    from tests.snapshot_text import held_still  # a plugin (pytest_plugins): pytest imports it first
+
+    return held_still(snap_compare)
 
 
 @pytest.fixture(scope="session")
