@@ -55,6 +55,7 @@ os.environ.setdefault("MITRA_CACHE_DIR", tempfile.mkdtemp(prefix="mitra-test-cac
 
 PG_ENV = "MITRA_TEST_POSTGRES_URL"
 PG_URL = os.environ.get(PG_ENV, "")
+FRESH_ENV = "MITRA_TEST_FRESH_DATABASES"
 BACKENDS = ["sqlite", "postgresql"]
 TEMPLATES = ("empty", "seeded")
 _counter = itertools.count()
@@ -200,32 +201,37 @@ def backend(request) -> str:
     return request.param
 
 
-async def _fresh_url(backend: str, template: str, templates: Templates, tmp_path: Path) -> tuple[str, str | None]:
-    """A URL to a new database copied from `template`; for PostgreSQL also its name (to drop)."""
+async def _fresh_url(backend: str, template: str, templates: Templates, tmp_path: Path,
+                     fresh: bool = False) -> tuple[str, str | None]:
+    """A URL to a database holding `template` as new; for PostgreSQL also its name (to give back).
+    A PostgreSQL database is one a finished test left, reset (tests/pg_databases.py), unless
+    `fresh` asks for a new copy."""
     if backend == "sqlite":
         path = tmp_path / f"{template}-{next(_counter)}.db"
         shutil.copyfile(templates.sqlite[template], path)
         return str(path), None
     assert templates.pg_copies is not None
-    name = await templates.pg_copies.take(template)
+    name = await templates.pg_copies.take(template, fresh=fresh)
     return _pg_url_for(name), name
 
 
 @pytest.fixture
-async def db_url_factory(backend, templates, tmp_path) -> AsyncIterator:
-    """Call `await db_url_factory("empty"|"seeded")` for the URL of a brand-new database."""
-    created: list[str] = []
+async def db_url_factory(backend, templates, tmp_path, request) -> AsyncIterator:
+    """Call `await db_url_factory("empty"|"seeded")` for the URL of a database as new."""
+    taken: list[tuple[str, str]] = []
+    # $MITRA_TEST_FRESH_DATABASES=1: every test a new copy, for whoever suspects a reset.
+    fresh = request.node.get_closest_marker("fresh_database") is not None or bool(os.environ.get(FRESH_ENV))
 
     async def make(template: str = "seeded") -> str:
-        url, name = await _fresh_url(backend, template, templates, tmp_path)
+        url, name = await _fresh_url(backend, template, templates, tmp_path, fresh)
         if name:
-            created.append(name)
+            taken.append((template, name))
         return url
 
     yield make
-    if created:
+    for template, name in taken:
         assert templates.pg_copies is not None
-        templates.pg_copies.drop(*created)
+        templates.pg_copies.give_back(template, name)
 
 
 @pytest.fixture
