@@ -194,11 +194,17 @@ def templates() -> Templates:
 @pytest.fixture
 def backend(request) -> str:
     """The back end a test runs on; which ones it gets is decided in `pytest_generate_tests`."""
-    if request.param == "postgresql" and not PG_URL:
+    if request.param == "postgresql":
+        needs_postgres()
+    return request.param
+
+
+def needs_postgres() -> None:
+    """Skip without a PostgreSQL server to test on; in CI (MITRA_REQUIRE_POSTGRES), fail."""
+    if not PG_URL:
         if os.environ.get("MITRA_REQUIRE_POSTGRES"):
             pytest.fail(f"{PG_ENV} must be set where MITRA_REQUIRE_POSTGRES is (CI)")
         pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (.ci/run does)")
-    return request.param
 
 
 async def _fresh_url(backend: str, template: str, templates: Templates, tmp_path: Path,

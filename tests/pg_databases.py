@@ -101,7 +101,6 @@ class PgDatabases:
     """Databases holding named templates on one server: copied once, then reset and reused."""
 
     def __init__(self, admin_url: URL, templates: dict[str, str], prefix: str) -> None:
-        self._admin_dsn = admin_url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._admin_url = admin_url
         self._templates = templates
         self._prefix = prefix
@@ -114,17 +113,18 @@ class PgDatabases:
         self._thread = threading.Thread(target=self._loop.run_forever, name="pg-databases", daemon=True)
         self._thread.start()
 
-    def _dsn(self, database: str) -> str:
+    def dsn(self, database: str) -> str:
+        """asyncpg's address of `database` on the server."""
         return self._admin_url.set(drivername="postgresql", database=database).render_as_string(hide_password=False)
 
     def _run(self, coroutine) -> Future:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
-    async def _admin(self, *statements: str) -> None:
-        connection = await asyncpg.connect(self._admin_dsn)
+    async def _admin(self, *statements: str, arguments: tuple = ()) -> None:
+        connection = await asyncpg.connect(self.dsn(self._admin_url.database or "postgres"))
         try:
             for statement in statements:
-                await connection.execute(statement)
+                await connection.execute(statement, *arguments)
         finally:
             await connection.close()
 
@@ -139,7 +139,7 @@ class PgDatabases:
         return name
 
     async def _read_pristine(self, name: str) -> Pristine:
-        connection = await asyncpg.connect(self._dsn(name))
+        connection = await asyncpg.connect(self.dsn(name))
         try:
             sizes = dict(await connection.fetch(TABLE_SIZES))
             rows = {table: [tuple(row) for row in await connection.fetch(f"SELECT * FROM {_quoted(table)}")]
@@ -186,9 +186,9 @@ class PgDatabases:
     async def _reset(self, template: str, name: str) -> None:
         try:
             await self._admin(  # what a test left connected (a console, a bouncer's pool) goes
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                f" WHERE datname = '{name}' AND pid <> pg_backend_pid()")
-            connection = await asyncpg.connect(self._dsn(name))
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = $1 AND pid <> pg_backend_pid()", arguments=(name,))
+            connection = await asyncpg.connect(self.dsn(name))
             try:
                 reused = await self._put_back(connection, self._pristine[template])
             finally:

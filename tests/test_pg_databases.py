@@ -4,12 +4,11 @@ back to the next test exactly as a new copy of its template, or not at all."""
 from __future__ import annotations
 
 import itertools
-import os
 
 import asyncpg
 import pytest
 
-from tests.conftest import PG_ENV, PG_URL, _pg_admin_url, _pg_name
+from tests.conftest import _pg_admin_url, _pg_name, needs_postgres
 from tests.pg_databases import PgDatabases
 
 _numbers = itertools.count()
@@ -17,22 +16,15 @@ _numbers = itertools.count()
 
 @pytest.fixture
 async def databases(templates):
-    if not PG_URL:
-        if os.environ.get("MITRA_REQUIRE_POSTGRES"):
-            pytest.fail(f"{PG_ENV} must be set where MITRA_REQUIRE_POSTGRES is (CI)")
-        pytest.skip(f"PostgreSQL not configured: set {PG_ENV} (.ci/run does)")
+    needs_postgres()
     own = PgDatabases(_pg_admin_url(), dict(templates.postgresql), prefix=_pg_name(f"reuse{next(_numbers)}_"))
     yield own
     own.close()
 
 
-def _dsn(name: str) -> str:
-    return _pg_admin_url().set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-
-
-async def _everything(name: str) -> dict:
+async def _everything(dsn: str) -> dict:
     """Every row of every table, the sequences, the planner's statistics and the row counters."""
-    connection = await asyncpg.connect(_dsn(name))
+    connection = await asyncpg.connect(dsn)
     try:
         tables = [row[0] for row in await connection.fetch(
             "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")]
@@ -50,8 +42,8 @@ async def _everything(name: str) -> dict:
         await connection.close()
 
 
-async def _as_a_test_leaves_it(name: str) -> None:
-    connection = await asyncpg.connect(_dsn(name))
+async def _as_a_test_leaves_it(dsn: str) -> None:
+    connection = await asyncpg.connect(dsn)
     try:
         await connection.execute("""
             INSERT INTO ownership_group (version, code, name) VALUES (1, 'left-behind', 'Left behind');
@@ -65,20 +57,20 @@ async def _as_a_test_leaves_it(name: str) -> None:
 
 async def test_a_database_comes_back_as_a_new_copy(databases):
     first = await databases.take("seeded")
-    new = await _everything(first)
-    await _as_a_test_leaves_it(first)
-    assert await _everything(first) != new  # what the test left is there ...
+    new = await _everything(databases.dsn(first))
+    await _as_a_test_leaves_it(databases.dsn(first))
+    assert await _everything(databases.dsn(first)) != new  # what the test left is there ...
     databases.give_back("seeded", first)
 
     again = await databases.take("seeded")
     assert again == first  # ... and the same database comes back, reset
-    assert await _everything(again) == new
+    assert await _everything(databases.dsn(again)) == new
     assert new["statistics"] == 0 and new["analysed or written"] == 0
 
 
 async def test_a_database_whose_schema_a_test_changed_is_dropped_not_reused(databases):
     first = await databases.take("seeded")
-    connection = await asyncpg.connect(_dsn(first))
+    connection = await asyncpg.connect(databases.dsn(first))
     try:
         await connection.execute("DROP TRIGGER audit_event_no_change ON audit_event")
     finally:
@@ -87,10 +79,10 @@ async def test_a_database_whose_schema_a_test_changed_is_dropped_not_reused(data
 
     second = await databases.take("seeded")
     assert second != first
-    admin = await asyncpg.connect(_dsn("postgres"))
+    admin = await asyncpg.connect(databases.dsn("postgres"))
     try:
         assert await admin.fetchval("SELECT count(*) FROM pg_database WHERE datname = $1", first) == 0
-        triggers = await asyncpg.connect(_dsn(second))
+        triggers = await asyncpg.connect(databases.dsn(second))
         try:
             assert await triggers.fetchval(
                 "SELECT count(*) FROM pg_trigger WHERE tgname = 'audit_event_no_change'") == 1
