@@ -216,13 +216,18 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
         if wave is None:
             return
         title = t("participants.select.title", number=wave.number)
-        values = await self.app.push_screen_wait(FormScreen(
-            title, [Field("seed", "field.seed", str(secrets.randbelow(2**31)))], hint=t("participants.select.hint")))
-        if not values:
-            return
-        seed = parse_int(values["seed"], "seed")  # not a number: said by the dialog, nothing done
-        body = t("participants.select.confirm", number=wave.number, quota=wave.quota, seed=seed,
-                 balance=rupiah(wave.training_balance_idr), registered=funnel_of(wave).registered)
+        if wave.state == "selecting":  # cut short: finished with the seed it was started with
+            seed = wave.selection_seed
+            title = t("participants.select.resume_title", number=wave.number)
+            body = t("participants.select.resume", number=wave.number, seed=seed, selected=funnel_of(wave).selected)
+        else:
+            values = await self.app.push_screen_wait(FormScreen(
+                title, [Field("seed", "field.seed", str(secrets.randbelow(2**31)))], hint=t("participants.select.hint")))
+            if not values:
+                return
+            seed = parse_int(values["seed"], "seed")  # not a number: said by the dialog, nothing done
+            body = t("participants.select.confirm", number=wave.number, quota=wave.quota, seed=seed,
+                     balance=rupiah(wave.training_balance_idr), registered=funnel_of(wave).registered)
         if await self.app.push_screen_wait(ConfirmScreen(title, body)):
             self.call(selection.select_participants, wave.number, seed, then=self._selected)
 

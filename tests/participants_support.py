@@ -5,6 +5,7 @@ participants services otherwise."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import datetime as dt
 import itertools
 from pathlib import Path
@@ -114,3 +115,12 @@ async def make_listing(
         session.add(listing)
         await session.flush()
         return listing.id
+
+
+def draw_order(seed: int, niks: list[str]) -> list[str]:
+    """The selection rule stated independently of the store: the lowest md5("<seed>:<NIK>") first."""
+    return sorted(niks, key=lambda nik: hashlib.md5(f"{seed}:{nik}".encode()).hexdigest())
+
+
+def expected_draw(seed: int, niks: list[str], count: int) -> set[str]:
+    return set(draw_order(seed, niks)[:count])

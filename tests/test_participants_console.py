@@ -175,6 +175,42 @@ async def test_waves_view_selects_a_wave_after_confirmation(db, actors):
         assert registered.count("█") == 30 and selected.count("█") == 18  # 3/5 of the width
 
 
+async def test_waves_view_finishes_a_selection_cut_short(db, actors, monkeypatch):
+    await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 1, 1)) for _ in range(5)])
+    await waves.create_wave(db, actors.admin, wave_input(quota=3))
+    monkeypatch.setattr(selection, "SELECTION_PART", 2)
+    write_picks = selection._write_picks
+
+    async def lost_after_the_first_part(*args, **kwargs):
+        monkeypatch.setattr(selection, "_write_picks", lost)
+        return await write_picks(*args, **kwargs)
+
+    async def lost(*_args, **_kwargs):
+        raise ConnectionResetError("the server closed the connection")
+
+    monkeypatch.setattr(selection, "_write_picks", lost_after_the_first_part)
+    with pytest.raises(ConnectionResetError):
+        await selection.select_participants(db, actors.coordinator, 7, seed=42)
+    monkeypatch.setattr(selection, "_write_picks", write_picks)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await login(pilot, "coordinator")
+        await open_participants(pilot)
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves)
+        _header, first = table_lines(app.screen.query_one(DataTable), 2)
+        assert first.split()[2:4] == ["selecting", "3"], first
+        assert app.screen.waves[0].funnel.registered == 5  # the pool and the two it holds
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        body = str(app.screen.query_one("#confirm-body", Static).render())
+        assert "cut short with 2 selected" in body and "seed 42" in body
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves
+                         and app.screen.waves[0].funnel.selected == 3)
+        assert app.screen.waves[0].state == "in_progress" and app.screen.waves[0].selection_seed == 42
+
+
 async def test_import_job_shows_progress_result_and_errors(db, actors, tmp_path):
     rows = [person() for _ in range(4)]
     rows[2]["sex"] = "X"

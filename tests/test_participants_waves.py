@@ -4,7 +4,6 @@ the purchase-deadline sweep, the blacklist and its audited lifting, and the funn
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 
 import pytest
@@ -15,7 +14,9 @@ from store.errors import InvalidInput, PermissionDenied, RuleViolation
 from store.models import AuditEvent, BlacklistEntry, Participant, Wave
 from store.services import enrollments, participant_import, registry, selection, waves
 from store.uow import read_session, unit_of_work
-from tests.participants_support import add_participants, make_listing, person, wave_input, write_csv
+from tests.participants_support import (
+    add_participants, expected_draw, make_listing, person, wave_input, write_csv,
+)
 from tests.cli_support import mitra
 
 START = dt.date(2024, 3, 1)
@@ -41,11 +42,6 @@ async def last_event(db, action: str) -> dict:
             await session.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id.desc()))
         ).scalars().first()
     return json.loads(event.changes)
-
-
-def expected_draw(seed: int, niks: list[str], count: int) -> set[str]:
-    """The selection rule stated independently of SQL: the lowest md5("<seed>:<NIK>") first."""
-    return set(sorted(niks, key=lambda nik: hashlib.md5(f"{seed}:{nik}".encode()).hexdigest())[:count])
 
 
 async def wave_with_people(db, actors, people, *, number=7, quota=10, starts_on=START):

@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import func, select, text
 
 from store.engine import create_database
-from store.errors import RuleViolation
+from store.errors import Conflict, RuleViolation
 from store.models import Participant, Wave
 from store.services import selection, waves
 from store.uow import read_session
@@ -20,19 +20,33 @@ IN_WINDOW = dt.datetime(2024, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 async def test_concurrent_selections_never_share_or_move_participants(db, db_url, actors):
+    """One wave is selected at a time: the other is refused (nothing of it written) or, if the
+    first was done by then, selected from what is left. Selected again, it takes the rest."""
     await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 6, 1)) for _ in range(300)])
     for number in (21, 22):
         await waves.create_wave(db, actors.admin, wave_input(number, quota=200, starts_on=START))
     # Each selection through its own engine (its own connections), as two operators would.
     engines = [create_database(db_url) for _ in range(2)]
     try:
-        results = await asyncio.gather(
+        outcomes = await asyncio.gather(
             selection.select_participants(engines[0], actors.coordinator, 21, seed=1, at=IN_WINDOW),
             selection.select_participants(engines[1], actors.coordinator, 22, seed=2, at=IN_WINDOW),
+            return_exceptions=True,
         )
     finally:
         for engine in engines:
             await engine.dispose()
+    refused = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+    assert all(isinstance(error, Conflict) and error.key in ("wave.other_selecting", "wave.another_selecting")
+               for error in refused), refused
+    assert len(refused) <= 1
+    results = [outcome for outcome in outcomes if not isinstance(outcome, BaseException)]
+    async with read_session(db) as session:
+        states = dict((await session.execute(select(Wave.number, Wave.state))).all())
+    for (number, seed), outcome in zip(((21, 1), (22, 2)), outcomes):
+        if isinstance(outcome, BaseException):
+            assert states[number] == "planned" and await _held(db, number) == {}
+            results.append(await selection.select_participants(db, actors.coordinator, number, seed=seed, at=IN_WINDOW))
     async with read_session(db) as session:
         held = dict((await session.execute(
             select(Wave.number, func.count(Participant.id)).join(Participant, Participant.wave_id == Wave.id)

@@ -25,6 +25,8 @@ from store.models.base import ID, Money, Record, Versioned, fk, id_field, one_of
 class WaveState(StrEnum):
     PLANNED = "planned"
     OPEN = "open"  # registration window open
+    # Selection under way, written in parts (store/services/selection.py); one wave at a time.
+    SELECTING = "selecting"
     IN_PROGRESS = "in_progress"  # selection done: the scheme can no longer change
     CLOSED = "closed"
 
@@ -35,6 +37,11 @@ class Wave(Versioned, table=True):
     __tablename__ = "wave"
     __table_args__ = (
         one_of("state", WaveState),
+        # One wave selecting at a time, program-wide: two would draw from the same pool.
+        Index(
+            "uq_wave_selecting", "state", unique=True,
+            sqlite_where=text("state = 'selecting'"), postgresql_where=text("state = 'selecting'"),
+        ),
         CheckConstraint("training_balance_idr > 0", name="balance_positive"),
         CheckConstraint("incentive_idr >= 0 AND incentive_count >= 0", name="incentive_range"),
         CheckConstraint("survey_idr >= 0 AND survey_count >= 0", name="survey_range"),

@@ -6,10 +6,12 @@ A wave holds up to 800,000 participants, so both are set-based SQL (INSERT ... S
 - Eligibility: every registered participant gets at most one rejection reason per wave, computed
   by one CASE (invalid NIK, age outside 18-64 on the wave's start date, blacklisted, on an
   exclusion list), written as `selection_rejection` rows that can be listed afterwards.
-- The draw: eligible participants are ordered by md5("<seed>:<NIK>") (see `_draw`), so the same
+- The draw: eligible participants are ordered by md5("<seed>:<NIK>") (see `draw_key`), so the same
   seed over the same registry picks the same people on either back end; then taken in that
   order within the province quotas and the total quota (`pick`).
 - Card numbers follow the draw: 5, the wave number in five digits, the rank in ten.
+- Both are written in parts, each its own short transaction: the selection while its wave is
+  `selecting` (`select_participants`), the sweep by SWEEP_PART participants (`sweep_wave`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import heapq
+import secrets
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    delete,
     exists,
     func,
     insert,
@@ -43,6 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
@@ -51,6 +56,7 @@ from store.actor import Actor
 from store.bulk import insert_rows
 from store.engine import Database, refresh_statistics, roomy_cache
 from store.errors import Conflict, RuleViolation
+from store.failures import explain_constraint
 from store.models import (
     BlacklistEntry,
     Enrollment,
@@ -59,6 +65,7 @@ from store.models import (
     ExclusionList,
     Participant,
     ParticipantStatus,
+    ParticipantTally,
     SelectionRejection,
     Wave,
     WaveState,
@@ -71,13 +78,15 @@ from store.services.waves import allow_long_statements, province_quotas, wave_by
 from store.operation import operation
 from store.uow import UnitOfWork, read_session
 
+# SQLite names the column, not the index.
+explain_constraint(("uq_wave_selecting", "wave.state"), "wave.another_selecting", Conflict)
+
 MIN_AGE, MAX_AGE = 18, 64
 REASONS = (
     "invalid_nik", "too_young", "too_old", "blacklisted",
     *(kind.value for kind in ExclusionKind),
 )
 NO_PURCHASE = "no_purchase"  # revocation and blacklist reason of the sweep
-PG_SELECTION_LOCK = 0x73656C65  # "sele": one selection at a time, program-wide
 _CARD_BASE = 5 * 10**15
 _WAVE_FACTOR = 10**10
 
@@ -154,7 +163,7 @@ def pick(ranked: Iterable[tuple[int, str]], quota: int, province_quotas: dict[st
     quota up to its quota (unused seats are not passed on), the provinces without one sharing
     what the province quotas leave of the total. `ranked`: (participant id, province), in draw
     order."""
-    open_seats = quota - sum(province_quotas.values())
+    open_seats = max(0, quota - sum(province_quotas.values()))
     taken: Counter[str] = Counter()
     picked: list[int] = []
     for participant_id, province in ranked:
@@ -222,25 +231,29 @@ async def _rejection_counts(session: AsyncSession, wave_id: int) -> dict[str, in
     return {reason: counts[reason] for reason in REASONS if reason in counts}
 
 
-class _PoolChanged(Exception):
-    """The registry moved between the draw's snapshot and its write: draw again, under the lock."""
-
-    def __init__(self, drawn: int = 0, taken: int = 0) -> None:
-        super().__init__(drawn, taken)
-        self.drawn, self.taken = drawn, taken
-
-
 @dataclass(frozen=True)
 class _Draw:
     """A draw computed from one consistent view of the registry: who is rejected and why, and the
-    picks in card order with the row version each was drawn at."""
+    picks in card order with the row version each was drawn at. A wave part-selected already (a
+    later draw, a selection resumed) keeps its members: the draw fills the seats they leave."""
 
-    wave_version: int
     lists_seen: tuple[int, ...]  # the blacklist and exclusion entries the draw knew (`_lists_seen`)
     quotas: dict[str, int]
-    registered: int
-    rejections: list[tuple[int, str]]  # (participant id, reason)
+    registered: int  # registered when drawn, the wave's members included
+    rejections: list[tuple[int, str]]  # (participant id, reason), those not written yet
     picks: list[tuple[int, int]]  # (participant id, version), card order
+    first_rank: int  # the card rank of the first pick: after the members' cards
+
+
+@dataclass(frozen=True)
+class _Run:
+    """A selection under way: the version its claim left on the wave. Resuming the selection
+    elsewhere or editing the wave moves it, and this run stops at its next part."""
+
+    wave_number: int
+    seed: int
+    version: int
+    resumed: bool  # the wave was part-selected already
 
 
 def _check_selectable(wave: Wave, seed: int, at: dt.datetime) -> None:
@@ -253,86 +266,172 @@ def _check_selectable(wave: Wave, seed: int, at: dt.datetime) -> None:
         raise RuleViolation("wave.bad_seed", seed=seed)
 
 
+def _check_run(wave: Wave, run: _Run) -> None:
+    if wave.state != WaveState.SELECTING or wave.version != run.version:
+        raise Conflict("wave.selection_interrupted", number=wave.number)
+
+
+SELECTION_PART = 10_000  # picks given their cards per transaction: well under a second of lock
+REJECTION_PART = 50_000  # rejections written per transaction
+DRAWS = 3  # a draw after the first fills the seats of picks that changed before they were written
+
+
 async def select_participants(
-    db: Database, actor: Actor, wave_number: int, seed: int, *, at: dt.datetime | None = None
+    db: Database, actor: Actor, wave_number: int, seed: int | None = None, *, at: dt.datetime | None = None
 ) -> SelectionResult:
-    """Select eligible registered participants into the wave, up to its quota(s), drawn by `seed`.
+    """Select eligible registered participants into the wave, up to its quota(s), drawn by `seed`
+    (None: a new seed, or the one of the selection under way).
 
     Each selected participant gets a card number and the wave's training balance; the wave goes
     in progress (its scheme is locked). `at` backdates the selection (demo fixtures only).
 
-    The draw reads the whole registry (tens of seconds at a million) from a snapshot, holding no
-    write lock, so other operators keep working; only writing its result takes the lock (SQLite)
-    or the selection lock (PostgreSQL). If any picked participant changed in between, or the wave
-    did, the draw is made again inside the write transaction, where nothing can move under it.
-    """
+    The wave is first claimed (`selecting`: one wave at a time, program-wide, its scheme locked);
+    the draw reads the whole registry (tens of seconds at a million) from a snapshot, holding no
+    lock; its result is written in parts of SELECTION_PART, each its own transaction, so other
+    operators' writes wait a part at most, never the whole selection. A pick whose record moved
+    before its part was written is not taken; nor is anything once someone was listed since the
+    draw: another draw then fills those seats around the members already written. A selection cut
+    short (a lost connection, a killed process) stays `selecting` and is finished by selecting
+    the wave again; its members stay, and the draw goes on from them."""
     actor.require("wave.select")
     at = at or utcnow()
-    async with read_session(db, snapshot=True) as session:
-        wave = await wave_by_number(session, wave_number)
-        _check_selectable(wave, seed, at)
-        await allow_long_statements(session)
-        draw = await _read_draw(session, db.is_sqlite, wave, seed)
-    try:
-        result = await _write_selection(db, actor, wave_number, seed, at, draw)
-    except _PoolChanged:
-        try:
-            result = await _write_selection(db, actor, wave_number, seed, at, None)
-        except _PoolChanged as changed:
-            # Only PostgreSQL gets here: its selection lock keeps other selections out, not every
-            # writer, so a participant edited in the moment between reading and writing spoils it.
-            raise Conflict(
-                "wave.selection_changed", number=wave_number, drawn=changed.drawn, taken=changed.taken
-            ) from None
+    run = await _claim(db, actor, wave_number, seed, at)
+    draws = 0
+    while True:
+        draws += 1
+        async with read_session(db, snapshot=True) as session:
+            wave = await wave_by_number(session, wave_number)
+            _check_run(wave, run)
+            await allow_long_statements(session)
+            draw = await _read_draw(session, db.is_sqlite, wave, run.seed)
+        if await _write_draw(db, actor, run, draw, at):
+            break
+        if draws == DRAWS:
+            raise Conflict("wave.selection_changed", number=wave_number)
+    result = await _finish(db, actor, run, draw, at, redrawn=run.resumed or draws > 1)
     await refresh_statistics(db, "participant")  # the wave's lists are planned knowing it is full
     return result
 
 
 @operation
-async def _write_selection(
-    uow: UnitOfWork, wave_number: int, seed: int, at: dt.datetime, draw: _Draw | None
-) -> SelectionResult:
-    """One transaction: the rejections, the picks' cards and balances, the wave in progress, the
-    audit event. Without a `draw`, it is made here, under the lock."""
+async def _claim(uow: UnitOfWork, wave_number: int, seed: int | None, at: dt.datetime) -> _Run:
+    """The wave `selecting` with its seed (or, already so, taken over by this run)."""
     session = uow.session
     wave = await wave_by_number(session, wave_number, for_update=True)
-    _check_selectable(wave, seed, at)
-    await allow_long_statements(session)
-    await roomy_cache(await session.connection())
-    if not uow.db.is_sqlite:
-        # Selections take turns program-wide (SQLite's BEGIN IMMEDIATE already serialises):
-        # two waves drawn at once would otherwise draw from the same registered pool.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:ns, 0)"), {"ns": PG_SELECTION_LOCK})
-    if draw is None:
-        draw = await _read_draw(session, uow.db.is_sqlite, wave, seed)
-    elif draw.wave_version != wave.version or await _lists_seen(session) != draw.lists_seen:
-        # The quotas or the wave's dates moved since the snapshot, or someone was listed
-        # (who may be among the picks: they must not join the wave).
-        raise _PoolChanged
-    for start in range(0, len(draw.rejections), 50_000):
-        await insert_rows(session, SelectionRejection.__table__, [
-            {"wave_id": wave.id, "participant_id": participant_id, "reason": reason}
-            for participant_id, reason in draw.rejections[start:start + 50_000]
-        ])
-    selected = await _give_cards(session, uow.db.is_sqlite, wave, draw.picks, at)
-    counted = Counter(reason for _id, reason in draw.rejections)
-    rejected = {reason: counted[reason] for reason in REASONS if reason in counted}
+    assert wave.id is not None  # a wave read
+    resumed = wave.state == WaveState.SELECTING
+    if resumed:
+        assert wave.selection_seed is not None  # recorded by the claim that started it
+        if seed is not None and seed != wave.selection_seed:
+            raise RuleViolation("wave.selecting_with_seed", number=wave.number, seed=wave.selection_seed)
+        flag_modified(wave, "state")  # moves the version: a run still going stops at its next part
+        uow.audit("wave.selection_resumed", "wave", wave.id, details={"seed": wave.selection_seed})
+    else:
+        seed = secrets.randbelow(2**31) if seed is None else seed
+        _check_selectable(wave, seed, at)
+        other = (await session.execute(
+            select(col(Wave.number)).where(col(Wave.state) == WaveState.SELECTING)
+        )).scalar_one_or_none()
+        if other is not None:
+            raise Conflict("wave.other_selecting", number=wave.number, other=other)
+        wave.state = WaveState.SELECTING
+        wave.selection_seed = seed
+        wave.selected_by = uow.actor.operator_id
+        uow.audit("wave.selection_started", "wave", wave.id, details={
+            "seed": seed, "quota": wave.quota, "province_quotas": await province_quotas(session, wave.id),
+        })
+    await session.flush()
+    assert wave.selection_seed is not None
+    return _Run(wave.number, wave.selection_seed, wave.version, resumed)
+
+
+async def _write_draw(db: Database, actor: Actor, run: _Run, draw: _Draw, at: dt.datetime) -> bool:
+    """The draw's rejections, then its picks, in parts. False when it went stale: someone was
+    listed since it was read (nothing more is written), or a pick's record moved (not taken).
+    What was written stays: each row was right when its part was written."""
+    for start in range(0, len(draw.rejections), REJECTION_PART):
+        if not await _write_rejections(db, actor, run, draw, draw.rejections[start:start + REJECTION_PART]):
+            return False
+    all_taken = True
+    for start in range(0, len(draw.picks), SELECTION_PART):
+        part = draw.picks[start:start + SELECTION_PART]
+        taken = await _write_picks(db, actor, run, draw, part, draw.first_rank + start, at)
+        if taken is None:
+            return False
+        all_taken = all_taken and taken == len(part)
+    return all_taken
+
+
+async def _part_wave(uow: UnitOfWork, run: _Run, draw: _Draw) -> Wave | None:
+    """The wave, locked, for the next part of this run; None if someone was listed since the
+    draw (who may be among the picks: they must not join the wave)."""
+    wave = await wave_by_number(uow.session, run.wave_number, for_update=True)
+    _check_run(wave, run)
+    if await _lists_seen(uow.session) != draw.lists_seen:
+        return None
+    return wave
+
+
+@operation
+async def _write_rejections(uow: UnitOfWork, run: _Run, draw: _Draw, rejections: list[tuple[int, str]]) -> bool:
+    wave = await _part_wave(uow, run, draw)
+    if wave is None:
+        return False
+    await insert_rows(uow.session, SelectionRejection.__table__, [
+        {"wave_id": wave.id, "participant_id": participant_id, "reason": reason}
+        for participant_id, reason in rejections
+    ])
+    uow.audit("wave.selection_part", "wave", wave.id, details={"rejected": len(rejections)})
+    return True
+
+
+@operation
+async def _write_picks(
+    uow: UnitOfWork, run: _Run, draw: _Draw, picks: list[tuple[int, int]], first_rank: int, at: dt.datetime
+) -> int | None:
+    """How many of the picks got their cards (None: none, the draw went stale)."""
+    wave = await _part_wave(uow, run, draw)
+    if wave is None:
+        return None
+    await roomy_cache(await uow.session.connection())
+    taken = await _give_cards(uow.session, uow.db.is_sqlite, wave, picks, first_rank, at)
+    uow.audit("wave.selection_part", "wave", wave.id, details={
+        "drawn": len(picks), "selected": taken, "first_card": _card(wave, first_rank),
+    })
+    return taken
+
+
+@operation
+async def _finish(uow: UnitOfWork, run: _Run, draw: _Draw, at: dt.datetime, *, redrawn: bool) -> SelectionResult:
+    """The wave in progress with what its parts wrote, and the audit event of the whole."""
+    session = uow.session
+    wave = await wave_by_number(session, run.wave_number, for_update=True)
+    _check_run(wave, run)
+    assert wave.id is not None  # a wave read
+    if redrawn:
+        # Rejected by one draw and picked by a later one (their record corrected in between): a member.
+        await session.execute(delete(SelectionRejection).where(
+            col(SelectionRejection.wave_id) == wave.id,
+            col(SelectionRejection.participant_id).in_(select(P.c.id).where(P.c.wave_id == wave.id)),
+        ))
+    selected = int((await session.execute(
+        select(func.coalesce(func.sum(col(ParticipantTally.n)), 0)).where(col(ParticipantTally.wave_key) == wave.id)
+    )).scalar_one())
+    rejected = await _rejection_counts(session, wave.id)
     wave.state = WaveState.IN_PROGRESS
-    wave.selection_seed = seed
     wave.selected_at = at
-    wave.selected_by = uow.actor.operator_id
     wave.registered_count = draw.registered
     uow.audit(
         "wave.selected", "wave", wave.id,
-        details={"seed": seed, "registered": draw.registered, "selected": selected, "rejected": rejected,
+        details={"seed": run.seed, "registered": draw.registered, "selected": selected, "rejected": rejected,
                  "quota": wave.quota, "province_quotas": draw.quotas},
     )
-    return SelectionResult(wave_number, seed, draw.registered, selected, rejected)
+    return SelectionResult(wave.number, run.seed, draw.registered, selected, rejected)
 
 
 async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: int) -> _Draw:
     """Every registered participant's rejection reason, and the eligible ranked by the seeded key
-    and picked within the quotas, from one pass over the registry.
+    and picked within the quotas the wave's members leave, from one pass over the registry.
 
     The ranking is computed here, from the NIKs read in batches of 50,000: one code path for both
     back ends, so the same seed draws the same people on either, and the quota rule is plain
@@ -343,27 +442,38 @@ async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: i
     assert wave.id is not None  # a wave read
     quotas = await province_quotas(session, wave.id)
     lists_seen = await _lists_seen(session)
+    members = Counter[str](dict((await session.execute(
+        select(P.c.province_code, func.count()).where(P.c.wave_id == wave.id).group_by(P.c.province_code)
+    )).all()))
+    last_card = (await session.execute(select(func.max(P.c.card_number)).where(P.c.wave_id == wave.id))).scalar_one()
+    written = set((await session.execute(
+        select(col(SelectionRejection.participant_id)).where(col(SelectionRejection.wave_id) == wave.id)
+    )).scalars())
+    seats = max(0, wave.quota - members.total())
+    seats_of = {province: max(0, quota - members[province]) for province, quota in quotas.items()}
     query = (
         select(P.c.id, P.c.version, P.c.province_code, P.c.nik, rejection_reason(wave, is_sqlite))
         .where(P.c.status == ParticipantStatus.REGISTERED.value)
         .execution_options(yield_per=50_000)
     )
     rejections: list[tuple[int, str]] = []
-    contenders = Contenders(wave.quota, quotas)
-    eligible = 0
+    contenders = Contenders(seats, seats_of)
+    eligible = rejected = 0
     async for batch in (await session.stream(query)).partitions():
         for participant_id, version, province, nik, reason in batch:
             if reason is None:
                 eligible += 1
                 contenders.offer(draw_key(seed, nik), participant_id, province, version)
             else:
-                rejections.append((participant_id, reason))
-    registered = eligible + len(rejections)
+                rejected += 1
+                if participant_id not in written:
+                    rejections.append((participant_id, reason))
     ranked = contenders.ranked()
     versions = {participant_id: version for participant_id, _province, version in ranked}
-    chosen = pick(((participant_id, province) for participant_id, province, _version in ranked), wave.quota, quotas)
+    chosen = pick(((participant_id, province) for participant_id, province, _version in ranked), seats, seats_of)
     picks = [(participant_id, versions[participant_id]) for participant_id in chosen]
-    return _Draw(wave.version, lists_seen, quotas, registered, rejections, picks)
+    first_rank = 1 if last_card is None else int(last_card) - _card(wave, 0) + 1
+    return _Draw(lists_seen, quotas, eligible + rejected + members.total(), rejections, picks, first_rank)
 
 
 async def _lists_seen(session: AsyncSession) -> tuple[int, ...]:
@@ -380,13 +490,18 @@ async def _lists_seen(session: AsyncSession) -> tuple[int, ...]:
     return tuple(int(value) for value in row)
 
 
+def _card(wave: Wave, rank: int) -> int:
+    """The card number of the wave's `rank`-th pick: 5, the wave number in five digits, the rank in ten."""
+    return _CARD_BASE + wave.number * _WAVE_FACTOR + rank
+
+
 async def _give_cards(
-    session: AsyncSession, is_sqlite: bool, wave: Wave, picks: list[tuple[int, int]], at: dt.datetime
+    session: AsyncSession, is_sqlite: bool, wave: Wave, picks: list[tuple[int, int]], first_rank: int,
+    at: dt.datetime,
 ) -> int:
-    """Card, balance and SELECTED status for every pick, by one UPDATE ... FROM a temporary table
-    of the picks (most of the selection's write time: 800,000 rows with their index entries).
-    A pick whose row moved since it was drawn (another version, no longer registered) makes the
-    draw stale: `_PoolChanged`, and nothing is written."""
+    """Card, balance and SELECTED status for the picks still as drawn (the same version, still
+    registered), by one UPDATE ... FROM a temporary table of the picks (most of the selection's
+    write time: the rows with their index entries). Returns how many were taken."""
     if is_sqlite:
         await session.execute(text("DROP TABLE IF EXISTS temp.selection_pick"))
         await session.execute(text(
@@ -399,28 +514,23 @@ async def _give_cards(
             " card_rank BIGINT NOT NULL) ON COMMIT DROP"
         ))
     try:
-        for start in range(0, len(picks), 50_000):
-            await insert_rows(session, _PICK, [
-                {"participant_id": participant_id, "version": version, "card_rank": rank}
-                for rank, (participant_id, version) in enumerate(picks[start:start + 50_000], start=start + 1)
-            ])
-        first_card = _CARD_BASE + wave.number * _WAVE_FACTOR
+        await insert_rows(session, _PICK, [
+            {"participant_id": participant_id, "version": version, "card_rank": rank}
+            for rank, (participant_id, version) in enumerate(picks, start=first_rank)
+        ])
         pick_table = _PICK.alias("selection_pick")
         # Only participants still as drawn: anyone selected, revoked or changed meanwhile is not
         # taken from elsewhere (the database refuses moving a participant between waves too).
-        selected = await _written(session, (
+        return await _written(session, (
             update(P)
             .where(P.c.id == pick_table.c.participant_id, P.c.version == pick_table.c.version,
                    P.c.status == ParticipantStatus.REGISTERED.value, P.c.wave_id.is_(None))
             .values(
                 status=ParticipantStatus.SELECTED.value, wave_id=wave.id,
-                card_number=cast(literal(first_card, BigInteger) + pick_table.c.card_rank, String(20)),
+                card_number=cast(literal(_card(wave, 0), BigInteger) + pick_table.c.card_rank, String(20)),
                 balance_idr=wave.training_balance_idr, selected_at=at, version=P.c.version + 1,
             )
         ))
-        if selected != len(picks):
-            raise _PoolChanged(len(picks), selected)
-        return selected
     finally:
         if is_sqlite:
             await session.execute(text("DROP TABLE IF EXISTS temp.selection_pick"))

@@ -30,9 +30,9 @@ explain_constraint("uq_wave_number", "wave.number_taken", Conflict)
 SCHEME_FIELDS = (
     "training_balance_idr", "incentive_idr", "incentive_count", "survey_idr", "survey_count",
 )
-LOCKED_STATES = frozenset({WaveState.IN_PROGRESS, WaveState.CLOSED})
+LOCKED_STATES = frozenset({WaveState.SELECTING, WaveState.IN_PROGRESS, WaveState.CLOSED})
 # Admins move a wave along by hand: planned -> open (registration) and in_progress -> closed.
-# Selection itself moves planned/open -> in_progress (store/services/selection.py).
+# Selection itself moves planned/open -> selecting -> in_progress (store/services/selection.py).
 MANUAL_TRANSITIONS = {
     WaveState.PLANNED: {WaveState.OPEN},
     WaveState.IN_PROGRESS: {WaveState.CLOSED},
@@ -265,9 +265,12 @@ async def _funnels(session: AsyncSession) -> tuple[dict[int, dict[str, int]], in
 
 def _funnel(wave: Wave, counts: dict[str, int], pool: int) -> Funnel:
     purchased = counts.get(ParticipantStatus.IN_TRAINING, 0) + counts.get(ParticipantStatus.COMPLETED, 0)
+    selected = sum(counts.values())
+    # Before its selection is done, a wave would draw from the pool and those it already holds.
+    drawing_from = pool + selected if wave.state == WaveState.SELECTING else pool
     return Funnel(
-        registered=wave.registered_count if wave.registered_count is not None else pool,
-        selected=sum(counts.values()),
+        registered=wave.registered_count if wave.registered_count is not None else drawing_from,
+        selected=selected,
         purchased=purchased,
         completed=counts.get(ParticipantStatus.COMPLETED, 0),
         revoked=counts.get(ParticipantStatus.REVOKED, 0),

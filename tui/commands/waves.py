@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 
 import click
 
@@ -42,13 +41,13 @@ def list_(db_url, operator_name) -> None:
 @waves_group.command("select")
 @click.argument("wave", type=int)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=None,
-              help="Random seed (recorded; the same seed gives the same selection). Default: a fresh one.")
+              help="Random seed (recorded; the same seed gives the same selection). Default: a fresh one,"
+                   " or the seed of the wave's selection under way (one cut short is finished by selecting again).")
 @db_option
 @operator_option
 @lang_option
 def select(wave, seed, db_url, operator_name) -> None:
     """Select eligible registered participants into WAVE (its number), up to its quotas."""
-    seed = secrets.randbelow(2**31) if seed is None else seed
 
     @with_database
     async def main(db: Database):

@@ -1,0 +1,188 @@
+"""A selection written in parts while its wave is `selecting`: other operators write between the
+parts, a selection cut short is finished by selecting the wave again, a run overtaken by another
+stops without harm, and the database holds one wave selecting at a time (both back ends)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import func, select, text
+
+from store.engine import create_database
+from store.errors import Conflict, DatabaseUnavailable, RuleViolation
+from store.models import AuditEvent, Participant, SelectionRejection, Wave
+from store.services import selection, waves
+from store.uow import read_session, unit_of_work
+from tests.participants_support import add_participants, draw_order, person, wave_input
+
+START = dt.date(2024, 3, 1)
+IN_WINDOW = dt.datetime(2024, 3, 2, 9, 0, tzinfo=dt.UTC)
+SEED = 11
+
+
+@pytest.fixture
+def registry(db, actors):
+    """30 eligible people and 3 too young; wave 21 (quota 10) and wave 22; parts of 4."""
+
+    async def build() -> list[str]:
+        eligible = [person(birth=dt.date(1990, 6, 1)) for _ in range(30)]
+        await add_participants(db, actors.coordinator, eligible + [person(birth=dt.date(2010, 1, 1)) for _ in range(3)])
+        for number in (21, 22):
+            await waves.create_wave(db, actors.admin, wave_input(number, quota=10, starts_on=START))
+        return [row["nik"] for row in eligible]
+
+    return build
+
+
+@pytest.fixture(autouse=True)
+def small_parts(monkeypatch):
+    monkeypatch.setattr(selection, "SELECTION_PART", 4)
+    monkeypatch.setattr(selection, "REJECTION_PART", 4)
+
+
+def before_each_part(monkeypatch, meanwhile):
+    """Run `meanwhile(n)` before the n-th part of picks is written (between transactions)."""
+    original, parts = selection._write_picks, []
+
+    async def write_picks(*args, **kwargs):
+        parts.append(len(parts) + 1)
+        await meanwhile(parts[-1])
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(selection, "_write_picks", write_picks)
+    return parts
+
+
+async def cards(db, number: int) -> dict[str, int]:
+    """NIK -> card rank (the card number's last ten digits) of the wave's members."""
+    async with read_session(db) as session:
+        rows = await session.execute(
+            select(Participant.nik, Participant.card_number).join(Wave, Wave.id == Participant.wave_id)
+            .where(Wave.number == number)
+        )
+        return {nik: int(card[-10:]) for nik, card in rows.all()}
+
+
+async def wave_state(db, number: int) -> str:
+    async with read_session(db) as session:
+        return (await session.execute(select(Wave.state).where(Wave.number == number))).scalar_one()
+
+
+async def events(db, action: str) -> list[dict]:
+    async with read_session(db) as session:
+        rows = await session.execute(select(AuditEvent.changes).where(AuditEvent.action == action).order_by(AuditEvent.id))
+        return [json.loads(changes) for changes in rows.scalars()]
+
+
+async def test_in_parts_the_wave_gets_the_people_and_cards_one_transaction_would_give(db, actors, registry):
+    niks = await registry()
+    result = await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    drawn = draw_order(SEED, niks)[:10]
+    assert await cards(db, 21) == {nik: rank for rank, nik in enumerate(drawn, start=1)}
+    assert (result.registered, result.selected, result.rejected) == (33, 10, {"too_young": 3})
+    assert await wave_state(db, 21) == "in_progress"
+    # One part of rejections (3), then picks in parts of 4, 4 and 2; each its own audit event.
+    parts = [event["details"] for event in await events(db, "wave.selection_part")]
+    assert parts[0] == {"rejected": 3}
+    assert [(part["drawn"], part["selected"]) for part in parts[1:]] == [(4, 4), (4, 4), (2, 2)]
+    assert (await events(db, "wave.selected"))[-1]["details"]["selected"] == 10
+
+
+async def test_other_operators_write_between_the_parts(db, db_url, actors, registry, monkeypatch):
+    niks = await registry()
+    other = create_database(db_url)  # another operator's connections
+    seen = []
+
+    async def register_and_correct(part: int) -> None:
+        if part != 2:
+            return
+        seen.append(await wave_state(other, 21))
+        # On SQLite these need the write lock, on PostgreSQL a member's row: a selection held in
+        # one transaction would make them wait (and SQLite's give up "busy").
+        await add_participants(other, actors.coordinator, [person(birth=dt.date(1991, 2, 3))])
+        async with other.write_engine.begin() as connection:
+            await connection.execute(text(
+                "UPDATE participant SET full_name = 'Budi Widjaja', version = version + 1 WHERE card_number IS NOT NULL"
+            ))
+
+    before_each_part(monkeypatch, register_and_correct)
+    try:
+        result = await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    finally:
+        await other.dispose()
+    assert seen == ["selecting"]
+    # The draw was read before the newcomer registered; the corrected members stay members.
+    assert set(await cards(db, 21)) == set(draw_order(SEED, niks)[:10]) and result.selected == 10
+    async with read_session(db) as session:
+        renamed = (await session.execute(
+            select(func.count()).where(Participant.full_name == "Budi Widjaja", Participant.wave_id.is_not(None))
+        )).scalar_one()
+    assert renamed == 4
+
+
+async def test_a_selection_cut_short_is_finished_by_selecting_the_wave_again(db, actors, registry, monkeypatch):
+    niks = await registry()
+
+    async def lose_the_database(part: int) -> None:
+        if part == 2:
+            raise DatabaseUnavailable("db.unreachable", target="test")
+
+    parts = before_each_part(monkeypatch, lose_the_database)
+    with pytest.raises(DatabaseUnavailable):
+        await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    drawn = draw_order(SEED, niks)[:10]
+    assert await wave_state(db, 21) == "selecting"
+    assert await cards(db, 21) == {nik: rank for rank, nik in enumerate(drawn[:4], start=1)}
+    # Meanwhile: no other wave is selected, the scheme is locked, the seed is the one begun with.
+    with pytest.raises(Conflict) as refused:
+        await selection.select_participants(db, actors.coordinator, 22, 5, at=IN_WINDOW)
+    assert (refused.value.key, refused.value.params["other"]) == ("wave.other_selecting", 21)
+    view = next(wave for wave in await waves.list_waves(db, actors.admin) if wave.number == 21)
+    with pytest.raises(RuleViolation, match="wave.quota_locked"):
+        await waves.update_wave(db, actors.admin, view.id, wave_input(21, quota=12, starts_on=START),
+                                expected_version=view.version)
+    with pytest.raises(RuleViolation, match="wave.selecting_with_seed"):
+        await selection.select_participants(db, actors.coordinator, 21, SEED + 1, at=IN_WINDOW)
+
+    parts.append(99)  # the database is back
+    result = await selection.select_participants(db, actors.coordinator, 21, at=IN_WINDOW)
+    assert (result.seed, result.registered, result.selected, result.rejected) == (SEED, 33, 10, {"too_young": 3})
+    assert await cards(db, 21) == {nik: rank for rank, nik in enumerate(drawn, start=1)}
+    assert await wave_state(db, 21) == "in_progress"
+    assert [event["details"] for event in await events(db, "wave.selection_resumed")] == [{"seed": SEED}]
+    async with read_session(db) as session:
+        assert (await session.execute(select(func.count()).select_from(SelectionRejection))).scalar_one() == 3
+
+
+async def test_a_run_overtaken_by_another_stops_and_the_wave_holds_what_was_reported(
+        db, db_url, actors, registry, monkeypatch):
+    niks = await registry()
+    finished = []
+
+    async def another_operator_resumes(part: int) -> None:
+        if part == 2 and not finished:
+            other = create_database(db_url)
+            try:
+                finished.append(await selection.select_participants(other, actors.coordinator, 21, at=IN_WINDOW))
+            finally:
+                await other.dispose()
+
+    before_each_part(monkeypatch, another_operator_resumes)
+    with pytest.raises(Conflict, match="wave.selection_interrupted"):
+        await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    held = await cards(db, 21)
+    assert finished[0].selected == len(held) == len(set(held.values())) == 10
+    assert set(held) == set(draw_order(SEED, niks)[:10])
+    assert await wave_state(db, 21) == "in_progress"
+
+
+async def test_the_database_holds_one_wave_selecting_at_a_time(db, actors, registry):
+    await registry()
+    async with db.write_engine.begin() as connection:
+        await connection.execute(text("UPDATE wave SET state = 'selecting' WHERE number = 21"))
+    with pytest.raises(Conflict, match="wave.another_selecting"):
+        async with unit_of_work(db, actors.admin) as uow:
+            await uow.session.execute(text("UPDATE wave SET state = 'selecting' WHERE number = 22"))
+    assert await wave_state(db, 22) == "planned"
