@@ -5,7 +5,7 @@ Builds a database with N registered participants (the demo's deterministic gener
 
 - importing a file of 50,000 new participants (commits every 10,000 rows);
 - selecting a wave (300,000 at a million, 800,000 from 2,700,000 up; drawn from a snapshot
-  without the lock; its result written in one transaction, as a draw is all or nothing);
+  without the lock; its result written in parts of 10,000 cards, each its own transaction);
 - bulk-assigning a course to one province of that wave (commits every 2,000);
 - the purchase-deadline sweep of that wave (in parts of 10,000, each its own transaction).
 

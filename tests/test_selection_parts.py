@@ -132,9 +132,10 @@ async def test_a_selection_cut_short_is_finished_by_selecting_the_wave_again(db,
     parts = before_each_part(monkeypatch, lose_the_database)
     with pytest.raises(DatabaseUnavailable):
         await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
-    drawn = draw_order(SEED, niks)[:10]
+    drawn = {nik: rank for rank, nik in enumerate(draw_order(SEED, niks)[:10], start=1)}
     assert await wave_state(db, 21) == "selecting"
-    assert await cards(db, 21) == {nik: rank for rank, nik in enumerate(drawn[:4], start=1)}
+    written = await cards(db, 21)  # the first part: four of the picks, with their cards
+    assert len(written) == 4 and written.items() <= drawn.items()
     # Meanwhile: no other wave is selected, the scheme is locked, the seed is the one begun with.
     with pytest.raises(Conflict) as refused:
         await selection.select_participants(db, actors.coordinator, 22, 5, at=IN_WINDOW)
@@ -149,7 +150,7 @@ async def test_a_selection_cut_short_is_finished_by_selecting_the_wave_again(db,
     parts.append(99)  # the database is back
     result = await selection.select_participants(db, actors.coordinator, 21, at=IN_WINDOW)
     assert (result.seed, result.registered, result.selected, result.rejected) == (SEED, 33, 10, {"too_young": 3})
-    assert await cards(db, 21) == {nik: rank for rank, nik in enumerate(drawn, start=1)}
+    assert await cards(db, 21) == drawn  # as if never cut short
     assert await wave_state(db, 21) == "in_progress"
     assert [event["details"] for event in await events(db, "wave.selection_resumed")] == [{"seed": SEED}]
     async with read_session(db) as session:
@@ -178,11 +179,14 @@ async def test_a_run_overtaken_by_another_stops_and_the_wave_holds_what_was_repo
     assert await wave_state(db, 21) == "in_progress"
 
 
-async def test_the_database_holds_one_wave_selecting_at_a_time(db, actors, registry):
+async def test_the_database_holds_one_wave_selecting_at_a_time_with_its_seed(db, actors, registry):
     await registry()
+    with pytest.raises(RuleViolation, match="wave.selecting_has_seed"):
+        async with unit_of_work(db, actors.admin) as uow:
+            await uow.session.execute(text("UPDATE wave SET state = 'selecting' WHERE number = 21"))
     async with db.write_engine.begin() as connection:
-        await connection.execute(text("UPDATE wave SET state = 'selecting' WHERE number = 21"))
+        await connection.execute(text("UPDATE wave SET state = 'selecting', selection_seed = 3 WHERE number = 21"))
     with pytest.raises(Conflict, match="wave.another_selecting"):
         async with unit_of_work(db, actors.admin) as uow:
-            await uow.session.execute(text("UPDATE wave SET state = 'selecting' WHERE number = 22"))
+            await uow.session.execute(text("UPDATE wave SET state = 'selecting', selection_seed = 4 WHERE number = 22"))
     assert await wave_state(db, 22) == "planned"

@@ -112,7 +112,7 @@ def _during_the_draw(monkeypatch, meanwhile):
         draw = await original(session, is_sqlite, wave, seed)
         draws.append(draw)
         if len(draws) == 1:
-            await meanwhile([participant_id for participant_id, _version in draw.picks])
+            await meanwhile([pick.participant_id for pick in draw.picks])
         return draw
 
     monkeypatch.setattr(selection, "_read_draw", read_then_interleave)

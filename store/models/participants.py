@@ -42,6 +42,8 @@ class Wave(Versioned, table=True):
             "uq_wave_selecting", "state", unique=True,
             sqlite_where=text("state = 'selecting'"), postgresql_where=text("state = 'selecting'"),
         ),
+        # A selection cut short is finished with the seed it began with.
+        CheckConstraint("state <> 'selecting' OR selection_seed IS NOT NULL", name="selecting_has_seed"),
         CheckConstraint("training_balance_idr > 0", name="balance_positive"),
         CheckConstraint("incentive_idr >= 0 AND incentive_count >= 0", name="incentive_range"),
         CheckConstraint("survey_idr >= 0 AND survey_count >= 0", name="survey_range"),

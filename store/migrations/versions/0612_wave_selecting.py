@@ -7,7 +7,8 @@ Create Date: 2026-12-05
 Selecting a wave of 800,000 in one transaction held the write lock (SQLite) or its participants'
 rows (PostgreSQL) for tens of seconds. It is now written in parts, each its own transaction;
 between them the wave is `selecting`, and the database allows one such wave at a time (a partial
-unique index), since two selections at once would draw from the same pool.
+unique index), since two selections at once would draw from the same pool, and only with its
+seed (a selection cut short is finished with the seed it began with).
 """
 
 from alembic import op
@@ -26,14 +27,14 @@ def _states(*states: str) -> str:
     return "state IN ({})".format(", ".join(f"'{state}'" for state in states))
 
 
-def _replace_state_check(condition: str) -> None:
+def upgrade() -> None:
     with op.batch_alter_table("wave", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_wave_state_valid"), type_="check")
-        batch_op.create_check_constraint(op.f("ck_wave_state_valid"), condition)
-
-
-def upgrade() -> None:
-    _replace_state_check(_states(*STATES[:2], "selecting", *STATES[2:]))
+        batch_op.create_check_constraint(op.f("ck_wave_state_valid"), _states(*STATES[:2], "selecting", *STATES[2:]))
+        # A selection cut short is finished with the seed it began with.
+        batch_op.create_check_constraint(
+            op.f("ck_wave_selecting_has_seed"), "state <> 'selecting' OR selection_seed IS NOT NULL"
+        )
     where = {"sqlite_where": SELECTING} if op.get_bind().dialect.name == "sqlite" else {"postgresql_where": SELECTING}
     op.create_index("uq_wave_selecting", "wave", ["state"], unique=True, **where)
 
@@ -41,4 +42,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_wave_selecting", table_name="wave")
     op.execute("UPDATE wave SET state = 'open' WHERE state = 'selecting'")
-    _replace_state_check(_states(*STATES))
+    with op.batch_alter_table("wave", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_wave_selecting_has_seed"), type_="check")
+        batch_op.drop_constraint(op.f("ck_wave_state_valid"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_wave_state_valid"), _states(*STATES))
