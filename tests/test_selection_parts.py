@@ -4,6 +4,7 @@ stops without harm, and the database holds one wave selecting at a time (both ba
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 
@@ -136,14 +137,22 @@ async def test_a_selection_cut_short_is_finished_by_selecting_the_wave_again(db,
     assert await wave_state(db, 21) == "selecting"
     written = await cards(db, 21)  # the first part: four of the picks, with their cards
     assert len(written) == 4 and written.items() <= drawn.items()
-    # Meanwhile: no other wave is selected, the scheme is locked, the seed is the one begun with.
+    # Meanwhile: no other wave is selected, the wave does not change (its draw depends on its
+    # dates, quotas and number), the seed is the one begun with.
     with pytest.raises(Conflict) as refused:
         await selection.select_participants(db, actors.coordinator, 22, 5, at=IN_WINDOW)
     assert (refused.value.key, refused.value.params["other"]) == ("wave.other_selecting", 21)
     view = next(wave for wave in await waves.list_waves(db, actors.admin) if wave.number == 21)
-    with pytest.raises(RuleViolation, match="wave.quota_locked"):
-        await waves.update_wave(db, actors.admin, view.id, wave_input(21, quota=12, starts_on=START),
-                                expected_version=view.version)
+    for change in (
+        lambda: waves.update_wave(db, actors.admin, view.id, wave_input(21, quota=10, starts_on=START.replace(day=5)),
+                                  expected_version=view.version),
+        lambda: waves.update_wave(db, actors.admin, view.id, wave_input(31, quota=10, starts_on=START),
+                                  expected_version=view.version),
+        lambda: waves.set_province_quotas(db, actors.admin, view.id, {"32": 5}, expected_version=view.version),
+        lambda: waves.set_wave_state(db, actors.admin, view.id, "closed", expected_version=view.version),
+    ):
+        with pytest.raises(RuleViolation, match="wave.selecting_locked"):
+            await change()
     with pytest.raises(RuleViolation, match="wave.selecting_with_seed"):
         await selection.select_participants(db, actors.coordinator, 21, SEED + 1, at=IN_WINDOW)
 
@@ -181,12 +190,106 @@ async def test_a_run_overtaken_by_another_stops_and_the_wave_holds_what_was_repo
 
 async def test_the_database_holds_one_wave_selecting_at_a_time_with_its_seed(db, actors, registry):
     await registry()
-    with pytest.raises(RuleViolation, match="wave.selecting_has_seed"):
+    with pytest.raises(RuleViolation) as refused:
         async with unit_of_work(db, actors.admin) as uow:
             await uow.session.execute(text("UPDATE wave SET state = 'selecting' WHERE number = 21"))
+    assert refused.value.params["constraint"] == "ck_wave_selecting_has_seed"
     async with db.write_engine.begin() as connection:
         await connection.execute(text("UPDATE wave SET state = 'selecting', selection_seed = 3 WHERE number = 21"))
     with pytest.raises(Conflict, match="wave.another_selecting"):
         async with unit_of_work(db, actors.admin) as uow:
             await uow.session.execute(text("UPDATE wave SET state = 'selecting', selection_seed = 4 WHERE number = 22"))
     assert await wave_state(db, 22) == "planned"
+
+
+async def test_a_pick_listed_before_its_part_is_not_taken_and_another_draw_fills_the_seat(
+        db, actors, registry, monkeypatch):
+    from store.services import registry as participants
+
+    niks = await registry()
+    drawn = draw_order(SEED, niks)
+    barred = []
+
+    async def blacklist_a_later_pick(part: int) -> None:
+        if part == 1:
+            # The pick with the highest id: in the last part, which has not been written yet.
+            async with read_session(db) as session:
+                nik = (await session.execute(
+                    select(Participant.nik).where(Participant.nik.in_(drawn[:10])).order_by(Participant.id.desc())
+                )).scalars().first()
+            barred.append(nik)
+            await participants.blacklist_nik(db, actors.admin, nik, "fraud report", "test")
+
+    before_each_part(monkeypatch, blacklist_a_later_pick)
+    result = await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    held = await cards(db, 21)
+    assert barred[0] not in held and len(held) == result.selected == 10
+    assert set(held) == set(drawn[:11]) - {barred[0]}  # the next in the draw took the seat
+    assert result.rejected == {"too_young": 3, "blacklisted": 1}
+
+
+async def test_a_selection_resumed_after_the_purchase_deadline_adds_nobody(db, actors, registry, monkeypatch):
+    await registry()
+
+    async def cut_short(part: int) -> None:
+        if part == 2:
+            raise DatabaseUnavailable("db.unreachable", target="test")
+
+    parts = before_each_part(monkeypatch, cut_short)
+    with pytest.raises(DatabaseUnavailable):
+        await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    parts.append(99)
+    late = IN_WINDOW + dt.timedelta(days=60)  # the wave's deadline is 15 days after it starts
+    result = await selection.select_participants(db, actors.coordinator, 21, at=late)
+    assert result.selected == len(await cards(db, 21)) == 4
+    assert await wave_state(db, 21) == "in_progress"
+    assert (await events(db, "wave.selected"))[-1]["details"]["finished_after_deadline"] is True
+
+
+async def test_a_wave_keeps_its_state_order_and_its_number_once_selected(db, actors, registry):
+    await registry()
+    await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    view = next(wave for wave in await waves.list_waves(db, actors.admin) if wave.number == 21)
+    with pytest.raises(RuleViolation, match="wave.number_locked"):
+        await waves.update_wave(db, actors.admin, view.id, wave_input(31, quota=10, starts_on=START),
+                                expected_version=view.version)
+    for statement, key in (
+        ("UPDATE wave SET state = 'selecting' WHERE number = 21", "wave.state_order"),
+        ("UPDATE wave SET state = 'planned' WHERE number = 21", "wave.state_order"),
+        ("UPDATE wave SET state = 'in_progress' WHERE number = 22", "wave.state_order"),
+        ("UPDATE wave SET number = 31 WHERE number = 21", "wave.number_locked"),
+    ):
+        with pytest.raises(RuleViolation) as refused:
+            async with unit_of_work(db, actors.admin) as uow:
+                await uow.session.execute(text(statement))
+        assert refused.value.key == key, statement
+    assert await wave_state(db, 21) == "in_progress" and len(await cards(db, 21)) == 10
+
+
+async def test_province_quotas_never_exceed_the_wave_quota(db, actors, registry):
+    await registry()
+    view = next(wave for wave in await waves.list_waves(db, actors.admin) if wave.number == 22)
+    view = await waves.set_province_quotas(db, actors.admin, view.id, {"31": 5, "32": 5}, expected_version=view.version)
+    with pytest.raises(RuleViolation, match="wave.province_quotas_exceed"):
+        await waves.update_wave(db, actors.admin, view.id, wave_input(22, quota=9, starts_on=START),
+                                expected_version=view.version)
+
+
+async def test_on_postgresql_a_listing_waits_for_a_part_being_written(db, db_url, actors, backend, registry):
+    """A blacklisting committed while a part writes could get its NIK selected: the two take
+    turns (SQLite's writers always do)."""
+    if backend == "sqlite":
+        pytest.skip("SQLite serialises write transactions: a listing cannot commit during a part")
+    from store.services import registry as participants
+
+    niks = await registry()
+    other = create_database(db_url)
+    try:
+        async with unit_of_work(db, actors.coordinator) as uow:
+            await waves.hold_lists(uow.session, to_select=True)  # as a part of a selection does
+            listing = asyncio.create_task(participants.blacklist_nik(other, actors.admin, niks[0], "fraud", "test"))
+            await asyncio.sleep(0.5)
+            assert not listing.done(), "the listing did not wait for the part"
+        await asyncio.wait_for(listing, 10)
+    finally:
+        await other.dispose()

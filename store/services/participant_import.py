@@ -41,6 +41,7 @@ from store.engine import Database
 from store.errors import DatabaseUnavailable, InvalidInput, MitraError
 from store.models import ExclusionEntry, ExclusionKind, ExclusionList, Participant, utcnow
 from store.services.registry import new_participant_row
+from store.services.waves import hold_lists
 from store.operation import operation
 from store.uow import UnitOfWork, read_session
 from store.validators import email, family_card, nik, parse_nik, phone, require_text
@@ -339,6 +340,7 @@ async def _write_exclusions(
     report: csvio.ImportReport, file_name: str,
 ) -> tuple[int, int]:
     """The list and its entries; returns the list's id and how many participants it hits."""
+    await hold_lists(uow.session)
     listing = ExclusionList(
         kind=kind, source=source, dated=dated, entry_count=len(entries), imported_by=uow.actor.operator_id
     )

@@ -25,6 +25,7 @@ from store.personal_data import REVEALABLE, mask_number
 from store.models import BlacklistEntry, Enrollment, Participant, ParticipantStatus, ParticipantTally, Wave, utcnow
 from store.paging import Cursor, Page, keyset, page_of
 from store.sorting import Order, ordered, sort_key
+from store.services.waves import hold_lists
 from store.provinces import PROVINCES
 from store import search
 from store import counting
@@ -294,6 +295,7 @@ async def blacklist_nik(
     nik = nik.strip()
     reason = require_text(reason, "reason", max_length=2000)
     source = require_text(source, "source")
+    await hold_lists(uow.session)
     standing = (
         await uow.session.execute(
             select(col(BlacklistEntry.id))

@@ -43,6 +43,7 @@ from sqlalchemy import (
     insert,
     literal,
     literal_column,
+    or_,
     select,
     text,
     update,
@@ -76,7 +77,7 @@ from store.models import (
 from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
 from store.services.registry import mask_nik
-from store.services.waves import allow_long_statements, province_quotas, wave_by_number
+from store.services.waves import allow_long_statements, hold_lists, province_quotas, wave_by_number
 from store.operation import operation
 from store.uow import UnitOfWork, read_session
 
@@ -150,7 +151,7 @@ def rejection_reason(wave: Wave, is_sqlite: bool) -> ColumnElement[str | None]:
         (_nik_invalid(is_sqlite), "invalid_nik"),
         (P.c.birth_date > youngest, "too_young"),
         (P.c.birth_date <= oldest, "too_old"),
-        (exists().where(col(BlacklistEntry.nik) == P.c.nik, col(BlacklistEntry.lifted_at).is_(None)), "blacklisted"),
+        (_blacklisted(), "blacklisted"),
         else_=exclusion,
     )
 
@@ -245,7 +246,6 @@ class _Draw:
     picks with the row version each was drawn at and its card rank. A wave part-selected already (a
     later draw, a selection resumed) keeps its members: the draw fills the seats they leave."""
 
-    lists_seen: tuple[int, ...]  # the blacklist and exclusion entries the draw knew (`_lists_seen`)
     quotas: dict[str, int]
     registered: int  # registered when drawn, the wave's members included
     rejections: list[tuple[int, str]]  # (participant id, reason), those not written yet
@@ -261,6 +261,7 @@ class _Run:
     seed: int
     version: int
     resumed: bool  # the wave was part-selected already
+    past_deadline: bool  # resumed after the wave's purchase deadline: finished with its members
 
 
 def _check_selectable(wave: Wave, seed: int, at: dt.datetime) -> None:
@@ -296,10 +297,11 @@ async def select_participants(
     the draw reads the whole registry (tens of seconds at a million) from a snapshot, holding no
     lock; its result is written in parts of SELECTION_PART, each its own transaction, so other
     operators' writes wait a part at most, never the whole selection. A pick whose record moved
-    before its part was written is not taken; nor is anything once someone was listed since the
-    draw: another draw then fills those seats around the members already written. A selection cut
-    short (a lost connection, a killed process) stays `selecting` and is finished by selecting
-    the wave again; its members stay, and the draw goes on from them."""
+    or whose NIK was listed before its part was written is not taken: another draw then fills
+    those seats around the members already written. A selection cut short (a lost connection, a
+    killed process) stays `selecting` and is finished by selecting the wave again; its members
+    stay, and the draw goes on from them (after the purchase deadline, nobody is added: those
+    selected then could never buy in time)."""
     actor.require("wave.select")
     at = at or utcnow()
     run = await _claim(db, actor, wave_number, seed, at)
@@ -311,6 +313,8 @@ async def select_participants(
             _check_run(wave, run)
             await allow_long_statements(session)
             draw = await _read_draw(session, db.is_sqlite, wave, run.seed)
+        if run.past_deadline:
+            draw = _Draw(draw.quotas, draw.registered, draw.rejections, picks=[])
         if await _write_draw(db, actor, run, draw, at):
             break
         if draws == DRAWS:
@@ -349,65 +353,50 @@ async def _claim(uow: UnitOfWork, wave_number: int, seed: int | None, at: dt.dat
         })
     await session.flush()
     assert wave.selection_seed is not None
-    return _Run(wave.number, wave.selection_seed, wave.version, resumed)
+    return _Run(wave.number, wave.selection_seed, wave.version, resumed, at.date() > _deadline(wave))
 
 
 async def _write_draw(db: Database, actor: Actor, run: _Run, draw: _Draw, at: dt.datetime) -> bool:
-    """The draw's rejections, then its picks, in parts. False when it went stale: someone was
-    listed since it was read (nothing more is written), or a pick's record moved (not taken).
-    What was written stays: each row was right when its part was written."""
+    """The draw's rejections, then its picks, in parts. False when a pick was not taken: its
+    record moved, or its NIK was listed, since the draw. What was written stays: each row was
+    right when its part was written."""
     for start in range(0, len(draw.rejections), REJECTION_PART):
-        if not await _write_rejections(db, actor, run, draw, draw.rejections[start:start + REJECTION_PART]):
-            return False
+        await _write_rejections(db, actor, run, draw.rejections[start:start + REJECTION_PART])
     all_taken = True
     # Parts by participant id, not by card: a part's rows then share table and index pages
     # (10,000 picks spread over a million registered took 0.9 s a part on SQLite, 0.16 s by id).
     by_id = sorted(draw.picks)
     for start in range(0, len(by_id), SELECTION_PART):
         part = by_id[start:start + SELECTION_PART]
-        taken = await _write_picks(db, actor, run, draw, part, at)
-        if taken is None:
-            return False
-        all_taken = all_taken and taken == len(part)
+        all_taken = await _write_picks(db, actor, run, part, at) == len(part) and all_taken
     return all_taken
 
 
-async def _part_wave(uow: UnitOfWork, run: _Run, draw: _Draw) -> Wave | None:
-    """The wave, locked, for the next part of this run; None if someone was listed since the
-    draw (who may be among the picks: they must not join the wave)."""
+async def _part_wave(uow: UnitOfWork, run: _Run) -> Wave:
+    """The wave, locked, for the next part of this run."""
     wave = await wave_by_number(uow.session, run.wave_number, for_update=True)
     _check_run(wave, run)
-    if await _lists_seen(uow.session) != draw.lists_seen:
-        return None
     return wave
 
 
 @operation
-async def _write_rejections(uow: UnitOfWork, run: _Run, draw: _Draw, rejections: list[tuple[int, str]]) -> bool:
-    wave = await _part_wave(uow, run, draw)
-    if wave is None:
-        return False
+async def _write_rejections(uow: UnitOfWork, run: _Run, rejections: list[tuple[int, str]]) -> None:
+    wave = await _part_wave(uow, run)
     await insert_rows(uow.session, SelectionRejection.__table__, [
         {"wave_id": wave.id, "participant_id": participant_id, "reason": reason}
         for participant_id, reason in rejections
     ])
     uow.audit("wave.selection_part", "wave", wave.id, details={"rejected": len(rejections)})
-    return True
 
 
 @operation
-async def _write_picks(
-    uow: UnitOfWork, run: _Run, draw: _Draw, picks: list[_Pick], at: dt.datetime
-) -> int | None:
-    """How many of the picks got their cards (None: none, the draw went stale)."""
-    wave = await _part_wave(uow, run, draw)
-    if wave is None:
-        return None
+async def _write_picks(uow: UnitOfWork, run: _Run, picks: list[_Pick], at: dt.datetime) -> int:
+    """How many of the picks got their cards."""
+    wave = await _part_wave(uow, run)
+    await hold_lists(uow.session, to_select=True)
     await roomy_cache(await uow.session.connection())
     taken = await _give_cards(uow.session, uow.db.is_sqlite, wave, picks, at)
-    uow.audit("wave.selection_part", "wave", wave.id, details={
-        "drawn": len(picks), "selected": taken,
-    })
+    uow.audit("wave.selection_part", "wave", wave.id, details={"drawn": len(picks), "selected": taken})
     return taken
 
 
@@ -434,7 +423,8 @@ async def _finish(uow: UnitOfWork, run: _Run, draw: _Draw, at: dt.datetime, *, r
     uow.audit(
         "wave.selected", "wave", wave.id,
         details={"seed": run.seed, "registered": draw.registered, "selected": selected, "rejected": rejected,
-                 "quota": wave.quota, "province_quotas": draw.quotas},
+                 "quota": wave.quota, "province_quotas": draw.quotas,
+                 **({"finished_after_deadline": True} if run.past_deadline else {})},
     )
     return SelectionResult(wave.number, run.seed, draw.registered, selected, rejected)
 
@@ -451,7 +441,6 @@ async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: i
     5 GB."""
     assert wave.id is not None  # a wave read
     quotas = await province_quotas(session, wave.id)
-    lists_seen = await _lists_seen(session)
     members = Counter[str](dict((await session.execute(
         select(P.c.province_code, func.count()).where(P.c.wave_id == wave.id).group_by(P.c.province_code)
     )).all()))
@@ -488,21 +477,7 @@ async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: i
     # unchanged registry numbers its cards exactly as one never cut short.
     free_ranks = (rank for rank in itertools.count(1) if rank not in ranks_held)
     picks = [_Pick(participant_id, versions[participant_id], next(free_ranks)) for participant_id in chosen]
-    return _Draw(lists_seen, quotas, eligible + rejected + members.total(), rejections, picks)
-
-
-async def _lists_seen(session: AsyncSession) -> tuple[int, ...]:
-    """How many blacklist and exclusion entries there are, and the newest of each: entries are
-    added (a lifted one stays, and only lets more people in), so equal figures mean nobody new
-    is barred. The count catches an entry committed late with an older id (PostgreSQL's
-    sequences hand ids out before commit)."""
-    row = (await session.execute(select(
-        select(func.count()).select_from(BlacklistEntry).scalar_subquery(),
-        select(func.coalesce(func.max(col(BlacklistEntry.id)), 0)).scalar_subquery(),
-        select(func.count()).select_from(ExclusionEntry).scalar_subquery(),
-        select(func.coalesce(func.max(col(ExclusionEntry.id)), 0)).scalar_subquery(),
-    ))).one()
-    return tuple(int(value) for value in row)
+    return _Draw(quotas, eligible + rejected + members.total(), rejections, picks)
 
 
 def _card(wave: Wave, rank: int) -> int:
@@ -550,7 +525,8 @@ async def _give_cards(
         # taken from elsewhere (the database refuses moving a participant between waves too).
         return await _written(session, (
             statement
-            .where(P.c.version == version, P.c.status == ParticipantStatus.REGISTERED.value, P.c.wave_id.is_(None))
+            .where(P.c.version == version, P.c.status == ParticipantStatus.REGISTERED.value, P.c.wave_id.is_(None),
+                   ~_listed())
             .values(
                 status=ParticipantStatus.SELECTED.value, wave_id=wave.id,
                 card_number=cast(literal(_card(wave, 0), BigInteger) + rank, String(20)),
@@ -560,6 +536,16 @@ async def _give_cards(
     finally:
         if is_sqlite:
             await session.execute(text("DROP TABLE IF EXISTS temp.selection_pick"))
+
+
+def _listed() -> ColumnElement[bool]:
+    """The participant's NIK is blacklisted (a standing entry) or on an exclusion list."""
+    return or_(_blacklisted(), exists().where(col(ExclusionEntry.nik) == P.c.nik))
+
+
+def _blacklisted() -> ColumnElement[bool]:
+    """The participant's NIK has a standing blacklist entry."""
+    return exists().where(col(BlacklistEntry.nik) == P.c.nik, col(BlacklistEntry.lifted_at).is_(None))
 
 
 async def _written(session: AsyncSession, statement: Executable) -> int:
@@ -707,7 +693,7 @@ async def _sweep_part(
                 literal(today), literal(uow.actor.operator_id, BigInteger), literal(""), literal(""),
             ).where(
                 in_part,
-                ~exists().where(col(BlacklistEntry.nik) == P.c.nik, col(BlacklistEntry.lifted_at).is_(None)),
+                ~_blacklisted(),
             ),
         ),
     )

@@ -152,6 +152,21 @@ async def hold_waves(session: AsyncSession, wave_ids: Iterable[int | None]) -> N
         await session.execute(select(col(Wave.id)).where(col(Wave.id).in_(ids)).with_for_update(read=True))
 
 
+LISTS_LOCK = 0x6C697374  # "list": PostgreSQL advisory lock, see hold_lists
+
+
+async def hold_lists(session: AsyncSession, *, to_select: bool = False) -> None:
+    """A selection's part (`to_select`, exclusive) and a transaction that adds blacklist or
+    exclusion entries (shared, before it adds them) take turns on PostgreSQL: none of those
+    commits while a part writes, and a part sees every one committed before it. Otherwise one
+    committed after the part checked its picks and before it committed got a listed NIK
+    selected. (SQLite serialises writers anyway.)"""
+    if (await session.connection()).dialect.name == "sqlite":
+        return
+    function = "pg_advisory_xact_lock" if to_select else "pg_advisory_xact_lock_shared"
+    await session.execute(text(f"SELECT {function}(:key)"), {"key": LISTS_LOCK})
+
+
 async def wave_by_number(session: AsyncSession, number: int, *, for_update: bool = False) -> Wave:
     query = select(Wave).where(col(Wave.number) == number)
     if for_update:
@@ -163,12 +178,15 @@ async def wave_by_number(session: AsyncSession, number: int, *, for_update: bool
 
 
 async def _wave_to_edit(session: AsyncSession, wave_id: int, expected_version: int) -> Wave:
-    """The wave, locked, as the operator saw it (else "changed by someone else")."""
+    """The wave, locked, as the operator saw it (else "changed by someone else"), and not being
+    selected: its draw depends on its dates, quotas and number (store/services/selection.py)."""
     wave = await session.get(Wave, wave_id, with_for_update=True)
     if wave is None:
         raise NotFound("wave.not_found", number=wave_id)
     if wave.version != expected_version:
         raise Conflict("record.changed")
+    if wave.state == WaveState.SELECTING:
+        raise RuleViolation("wave.selecting_locked", number=wave.number)
     return wave
 
 
@@ -197,11 +215,16 @@ async def update_wave(uow: UnitOfWork, wave_id: int, data: WaveInput, *, expecte
             raise RuleViolation("wave.scheme_locked", number=wave.number, fields=", ".join(changed))
         if before["quota"] != after["quota"]:
             raise RuleViolation("wave.quota_locked", number=wave.number)
+        if before["number"] != after["number"]:
+            raise RuleViolation("wave.number_locked")  # its cards carry it (also refused by the database)
+    quotas = await province_quotas(uow.session, wave_id)
+    if sum(quotas.values()) > data.quota:
+        raise RuleViolation("wave.province_quotas_exceed", total=sum(quotas.values()), quota=data.quota)
     for name, value in after.items():
         setattr(wave, name, value)
     uow.audit("wave.updated", "wave", wave.id, before=before, after=after)
     await uow.session.flush()
-    return _view(wave, await province_quotas(uow.session, wave_id))
+    return _view(wave, quotas)
 
 
 @operation
