@@ -44,6 +44,13 @@ async def open_participants(pilot) -> PagedTable:
     return pilot.app.screen.query_one("#participants-table", PagedTable)
 
 
+async def open_waves_as_coordinator(pilot) -> None:
+    await login(pilot, "coordinator")
+    await open_participants(pilot)
+    await pilot.press("w")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, WavesScreen) and pilot.app.screen.waves)
+
+
 async def open_new_wave_form(pilot) -> None:
     """As admin: Participants, its Waves view, and the new wave's form."""
     await login(pilot, "admin")
@@ -151,10 +158,7 @@ async def test_waves_view_selects_a_wave_after_confirmation(db, actors):
     await waves.create_wave(db, actors.admin, wave_input(quota=3))
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "coordinator")
-        await open_participants(pilot)
-        await pilot.press("w")
-        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves)
+        await open_waves_as_coordinator(pilot)
         assert app.screen.waves[0].funnel.registered == 5
         await pilot.press("s")
         await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
@@ -194,10 +198,7 @@ async def test_waves_view_finishes_a_selection_cut_short(db, actors, monkeypatch
     monkeypatch.setattr(selection, "_write_picks", write_picks)
     app = console(db)
     async with app.run_test(size=SIZE) as pilot:
-        await login(pilot, "coordinator")
-        await open_participants(pilot)
-        await pilot.press("w")
-        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves)
+        await open_waves_as_coordinator(pilot)
         _header, first = table_lines(app.screen.query_one(DataTable), 2)
         assert first.split()[2:4] == ["selecting", "3"], first
         assert app.screen.waves[0].funnel.registered == 5  # the pool and the two it holds

@@ -56,6 +56,20 @@ def before_each_part(monkeypatch, meanwhile):
     return parts
 
 
+async def select_cut_short(db, actors, monkeypatch) -> list[int]:
+    """Select wave 21 and lose the database before its second part of picks; returns the parts
+    list (append to it to let later parts through)."""
+
+    async def lose_the_database(part: int) -> None:
+        if part == 2:
+            raise DatabaseUnavailable("db.unreachable", target="test")
+
+    parts = before_each_part(monkeypatch, lose_the_database)
+    with pytest.raises(DatabaseUnavailable):
+        await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    return parts
+
+
 async def cards(db, number: int) -> dict[str, int]:
     """NIK -> card rank (the card number's last ten digits) of the wave's members."""
     async with read_session(db) as session:
@@ -125,14 +139,7 @@ async def test_other_operators_write_between_the_parts(db, db_url, actors, regis
 
 async def test_a_selection_cut_short_is_finished_by_selecting_the_wave_again(db, actors, registry, monkeypatch):
     niks = await registry()
-
-    async def lose_the_database(part: int) -> None:
-        if part == 2:
-            raise DatabaseUnavailable("db.unreachable", target="test")
-
-    parts = before_each_part(monkeypatch, lose_the_database)
-    with pytest.raises(DatabaseUnavailable):
-        await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    parts = await select_cut_short(db, actors, monkeypatch)
     drawn = {nik: rank for rank, nik in enumerate(draw_order(SEED, niks)[:10], start=1)}
     assert await wave_state(db, 21) == "selecting"
     written = await cards(db, 21)  # the first part: four of the picks, with their cards
@@ -230,14 +237,7 @@ async def test_a_pick_listed_before_its_part_is_not_taken_and_another_draw_fills
 
 async def test_a_selection_resumed_after_the_purchase_deadline_adds_nobody(db, actors, registry, monkeypatch):
     await registry()
-
-    async def cut_short(part: int) -> None:
-        if part == 2:
-            raise DatabaseUnavailable("db.unreachable", target="test")
-
-    parts = before_each_part(monkeypatch, cut_short)
-    with pytest.raises(DatabaseUnavailable):
-        await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
+    parts = await select_cut_short(db, actors, monkeypatch)
     parts.append(99)
     late = IN_WINDOW + dt.timedelta(days=60)  # the wave's deadline is 15 days after it starts
     result = await selection.select_participants(db, actors.coordinator, 21, at=late)
