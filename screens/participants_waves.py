@@ -21,6 +21,7 @@ from store.validators import positive_money
 from tui.charts import bars
 from tui.dialogs import dialog
 from tui.gating import PermissionGate
+from tui.wave_results import selection_said
 from tui.i18n import t
 from tui.money import group_digits, in_words, rupiah
 from tui.widgets.confirm import ConfirmScreen
@@ -232,9 +233,7 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
             self.call(selection.select_participants, wave.number, seed, then=self._selected)
 
     def _selected(self, result: selection.SelectionResult) -> None:
-        self.app.notify(t("cli.waves.selected", number=result.wave_number, seed=result.seed,
-                          registered=result.registered, selected=result.selected,
-                          rejected=sum(result.rejected.values())), timeout=10)
+        self.app.notify(selection_said(result), timeout=10)
         self.action_refresh()
 
     # --- rejections ------------------------------------------------------------------------

@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import func, select, text
 
 from store.engine import create_database
-from store.errors import Conflict, DatabaseUnavailable, RuleViolation
+from store.errors import Conflict, DatabaseUnavailable, InvalidInput, RuleViolation
 from store.models import AuditEvent, Participant, SelectionRejection, Wave
 from store.services import selection, waves
 from store.uow import read_session, unit_of_work
 from tests.participants_support import add_participants, draw_order, person, wave_input
+from tui.wave_results import selection_said
 
 START = dt.date(2024, 3, 1)
 IN_WINDOW = dt.datetime(2024, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -244,6 +245,7 @@ async def test_a_selection_resumed_after_the_purchase_deadline_adds_nobody(db, a
     assert result.selected == len(await cards(db, 21)) == 4
     assert await wave_state(db, 21) == "in_progress"
     assert (await events(db, "wave.selected"))[-1]["details"]["finished_after_deadline"] is True
+    assert result.finished_after_deadline and "nobody was added" in selection_said(result)
 
 
 async def test_a_wave_keeps_its_state_order_and_its_number_once_selected(db, actors, registry):
@@ -253,11 +255,17 @@ async def test_a_wave_keeps_its_state_order_and_its_number_once_selected(db, act
     with pytest.raises(RuleViolation, match="wave.number_locked"):
         await waves.update_wave(db, actors.admin, view.id, wave_input(31, quota=10, starts_on=START),
                                 expected_version=view.version)
+    inserted = ("INSERT INTO wave (version, number, year, training_balance_idr, incentive_idr, incentive_count,"
+                " survey_idr, survey_count, quota, registration_opens, registration_closes, starts_on,"
+                " purchase_deadline_days, budget_idr, state) VALUES (1, 40, 2024, 1, 0, 0, 0, 0, 1, '2024-01-01',"
+                " '2024-01-02', '2024-01-03', 5, 10, 'in_progress')")
     for statement, key in (
         ("UPDATE wave SET state = 'selecting' WHERE number = 21", "wave.state_order"),
         ("UPDATE wave SET state = 'planned' WHERE number = 21", "wave.state_order"),
         ("UPDATE wave SET state = 'in_progress' WHERE number = 22", "wave.state_order"),
+        (inserted, "wave.state_order"),
         ("UPDATE wave SET number = 31 WHERE number = 21", "wave.number_locked"),
+        ("UPDATE wave SET state = 'selecting', selection_seed = 1, number = 32 WHERE number = 22", "wave.number_locked"),
     ):
         with pytest.raises(RuleViolation) as refused:
             async with unit_of_work(db, actors.admin) as uow:
@@ -293,3 +301,31 @@ async def test_on_postgresql_a_listing_waits_for_a_part_being_written(db, db_url
         await asyncio.wait_for(listing, 10)
     finally:
         await other.dispose()
+
+
+async def test_a_selecting_wave_keeps_what_its_draw_depends_on_and_no_downgrade_strands_it(
+        db, actors, registry, monkeypatch):
+    from store import migrate
+
+    await registry()
+    await select_cut_short(db, actors, monkeypatch)
+    for statement in ("UPDATE wave SET quota = 5 WHERE number = 21", "UPDATE wave SET selection_seed = 12 WHERE number = 21",
+                      "UPDATE wave SET starts_on = '2024-03-05' WHERE number = 21"):
+        with pytest.raises(RuleViolation) as refused:
+            async with unit_of_work(db, actors.admin) as uow:
+                await uow.session.execute(text(statement))
+        assert refused.value.key == "wave.selecting_fixed", statement
+    with pytest.raises(Exception, match="wave 21 is being selected"):
+        await migrate.downgrade(db, "0611")
+    assert await migrate.current_revision(db) == migrate.head_revision()
+
+
+async def test_a_wave_number_fits_the_cards(db, actors):
+    with pytest.raises(InvalidInput) as refused:
+        await waves.create_wave(db, actors.admin, wave_input(100_000, starts_on=START))
+    assert refused.value.key == "wave.number_range"
+    created = await waves.create_wave(db, actors.admin, wave_input(99_999, starts_on=START))
+    with pytest.raises(RuleViolation) as refused:
+        async with unit_of_work(db, actors.admin) as uow:
+            await uow.session.execute(text("UPDATE wave SET number = 1000000000 WHERE id = :id"), {"id": created.id})
+    assert refused.value.params["constraint"] == "ck_wave_number_range"

@@ -44,6 +44,7 @@ class Wave(Versioned, table=True):
         ),
         # A selection cut short is finished with the seed it began with.
         CheckConstraint("state <> 'selecting' OR selection_seed IS NOT NULL", name="selecting_has_seed"),
+        CheckConstraint("number BETWEEN 1 AND 99999", name="number_range"),  # five digits of every card
         CheckConstraint("training_balance_idr > 0", name="balance_positive"),
         CheckConstraint("incentive_idr >= 0 AND incentive_count >= 0", name="incentive_range"),
         CheckConstraint("survey_idr >= 0 AND survey_count >= 0", name="survey_range"),

@@ -222,6 +222,8 @@ class SelectionResult:
     registered: int
     selected: int
     rejected: dict[str, int]  # reason -> count
+    # Resumed after the purchase deadline: finished with the members it held, nobody added.
+    finished_after_deadline: bool = False
 
 
 async def _rejection_counts(session: AsyncSession, wave_id: int) -> dict[str, int]:
@@ -427,7 +429,7 @@ async def _finish(uow: UnitOfWork, run: _Run, draw: _Draw, at: dt.datetime, *, r
                  "quota": wave.quota, "province_quotas": draw.quotas,
                  **({"finished_after_deadline": True} if run.past_deadline else {})},
     )
-    return SelectionResult(wave.number, run.seed, draw.registered, selected, rejected)
+    return SelectionResult(wave.number, run.seed, draw.registered, selected, rejected, run.past_deadline)
 
 
 async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: int) -> _Draw:

@@ -30,6 +30,7 @@ explain_constraint("uq_wave_number", "wave.number_taken", Conflict)
 SCHEME_FIELDS = (
     "training_balance_idr", "incentive_idr", "incentive_count", "survey_idr", "survey_count",
 )
+MAX_WAVE_NUMBER = 99_999  # card numbers carry it in five digits (also a CHECK of the database)
 LOCKED_STATES = frozenset({WaveState.SELECTING, WaveState.IN_PROGRESS, WaveState.CLOSED})
 # Admins move a wave along by hand: planned -> open (registration) and in_progress -> closed.
 # Selection itself moves planned/open -> selecting -> in_progress (store/services/selection.py).
@@ -68,6 +69,8 @@ class WaveInput:
         for name in ("number", "year", "quota", "purchase_deadline_days", "incentive_count", "survey_count"):
             if getattr(self, name) > 10**9:
                 raise InvalidInput("input.count", field=name, value=getattr(self, name))
+        if self.number > MAX_WAVE_NUMBER:
+            raise InvalidInput("wave.number_range", field="number", value=self.number, max=MAX_WAVE_NUMBER)
         if self.registration_closes < self.registration_opens:
             raise InvalidInput("wave.window_order", field="registration_closes")
         if self.starts_on < self.registration_closes:

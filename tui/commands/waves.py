@@ -9,6 +9,7 @@ from store.engine import Database
 from store.services import selection, waves
 from tui.commands.common import acting_operator, db_option, lang_option, operator_option, with_database
 from tui.i18n import t
+from tui.wave_results import selection_said
 from tui.money import rupiah
 
 
@@ -54,8 +55,7 @@ def select(wave, seed, db_url, operator_name) -> None:
         return await selection.select_participants(db, await acting_operator(db, operator_name), wave, seed)
 
     result = main(db_url)
-    click.echo(t("cli.waves.selected", number=result.wave_number, seed=result.seed, registered=result.registered,
-                 selected=result.selected, rejected=sum(result.rejected.values())))
+    click.echo(selection_said(result))
     for reason, count in result.rejected.items():
         click.echo(f"  {t(f'selection.reason.{reason}')}: {count}")
 

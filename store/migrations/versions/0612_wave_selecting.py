@@ -13,7 +13,9 @@ seed (a selection cut short is finished with the seed it began with).
 Triggers keep a wave's states in their order (planned -> open -> selecting -> in progress ->
 closed, planned may go straight to selecting; never back: a wave set back to `selecting` by hand
 was "resumed" over its finished selection), and its number once it may hold cards (card numbers
-carry it: a wave renamed after its selection let a new wave of the old number collide with them).
+carry it: a wave renamed after its selection let a new wave of the old number collide with them;
+and in five digits, so a wave's number is at most 99,999). A selecting wave's seed, quota and
+dates are fixed: its draw depends on them. A downgrade refuses while a wave is selecting.
 """
 
 from alembic import op
@@ -26,6 +28,7 @@ depends_on = None
 
 STATES = ("planned", "open", "in_progress", "closed")
 SELECTING = sa.text("state = 'selecting'")
+NUMBER_RANGE = "number BETWEEN 1 AND 99999"
 
 
 def _states(*states: str) -> str:
@@ -38,31 +41,44 @@ MOVES = (
     " OR (OLD.state = 'selecting' AND NEW.state = 'in_progress')"
     " OR (OLD.state = 'in_progress' AND NEW.state = 'closed')"
 )
-BAD_MOVE = f"OLD.state <> NEW.state AND NOT ({MOVES})"
-NUMBER_MOVED = "OLD.number <> NEW.number AND OLD.state NOT IN ('planned', 'open')"
-GUARDS = ((BAD_MOVE, "wave.state_order"), (NUMBER_MOVED, "wave.number_locked"))
+PRE_SELECTION = "('planned', 'open')"
+# (name, event, condition, message key); conditions in SQLite's words, IS NOT for PostgreSQL's
+# IS DISTINCT FROM. Message keys without placeholders: a trigger names no wave.
+GUARDS = (
+    ("wave_state_order", "UPDATE", f"OLD.state <> NEW.state AND NOT ({MOVES})", "wave.state_order"),
+    ("wave_state_new", "INSERT", f"NEW.state NOT IN {PRE_SELECTION}", "wave.state_order"),
+    ("wave_number_fixed", "UPDATE",
+     f"OLD.number <> NEW.number AND (OLD.state NOT IN {PRE_SELECTION} OR NEW.state NOT IN {PRE_SELECTION}"
+     " OR EXISTS (SELECT 1 FROM participant WHERE participant.wave_id = OLD.id))", "wave.number_locked"),
+    # What a selection under way draws by: its seed, quota and dates.
+    ("wave_selecting_fixed", "UPDATE",
+     "OLD.state = 'selecting' AND (NEW.selection_seed IS NOT OLD.selection_seed OR NEW.quota <> OLD.quota"
+     " OR NEW.starts_on <> OLD.starts_on OR NEW.purchase_deadline_days <> OLD.purchase_deadline_days)",
+     "wave.selecting_fixed"),
+)
 
 
 def _create_guards() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for name, (condition, key) in zip(("wave_state_order", "wave_number_fixed"), GUARDS):
+        for name, event, condition, key in GUARDS:
             op.execute(
-                f"CREATE TRIGGER {name} BEFORE UPDATE ON wave WHEN {condition}"
+                f"CREATE TRIGGER {name} BEFORE {event} ON wave WHEN {condition}"
                 f" BEGIN SELECT RAISE(ABORT, 'mitra-rule:{key}'); END"
             )
         return
     checks = " ".join(
-        f"IF {condition} THEN RAISE EXCEPTION 'mitra-rule:{key}' USING ERRCODE = '23514'; END IF;"
-        for condition, key in GUARDS
+        f"IF TG_OP = '{event}' AND {condition.replace(' IS NOT ', ' IS DISTINCT FROM ')} THEN"
+        f" RAISE EXCEPTION 'mitra-rule:{key}' USING ERRCODE = '23514'; END IF;"
+        for _name, event, condition, key in GUARDS
     )
     op.execute(f"CREATE FUNCTION mitra_wave_guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {checks} RETURN NEW; END $$")
-    op.execute("CREATE TRIGGER wave_guard BEFORE UPDATE ON wave FOR EACH ROW EXECUTE FUNCTION mitra_wave_guard()")
+    op.execute("CREATE TRIGGER wave_guard BEFORE INSERT OR UPDATE ON wave FOR EACH ROW EXECUTE FUNCTION mitra_wave_guard()")
 
 
 def _drop_guards() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        op.execute("DROP TRIGGER IF EXISTS wave_state_order")
-        op.execute("DROP TRIGGER IF EXISTS wave_number_fixed")
+        for name, *_rest in GUARDS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
     else:
         op.execute("DROP TRIGGER IF EXISTS wave_guard ON wave")
         op.execute("DROP FUNCTION IF EXISTS mitra_wave_guard()")
@@ -76,16 +92,22 @@ def upgrade() -> None:
         batch_op.create_check_constraint(
             op.f("ck_wave_selecting_has_seed"), "state <> 'selecting' OR selection_seed IS NOT NULL"
         )
+        # Card numbers carry the wave's number in five digits.
+        batch_op.create_check_constraint(op.f("ck_wave_number_range"), NUMBER_RANGE)
     where = {"sqlite_where": SELECTING} if op.get_bind().dialect.name == "sqlite" else {"postgresql_where": SELECTING}
     op.create_index("uq_wave_selecting", "wave", ["state"], unique=True, **where)
     _create_guards()
 
 
 def downgrade() -> None:
+    selecting = op.get_bind().execute(sa.text("SELECT number FROM wave WHERE state = 'selecting'")).scalar()
+    if selecting is not None:
+        # Set back to 'open' it would keep its members and their cards, and could be renamed.
+        raise RuntimeError(f"wave {selecting} is being selected: finish its selection before downgrading")
     _drop_guards()
     op.drop_index("uq_wave_selecting", table_name="wave")
-    op.execute("UPDATE wave SET state = 'open' WHERE state = 'selecting'")
     with op.batch_alter_table("wave", schema=None) as batch_op:
+        batch_op.drop_constraint(op.f("ck_wave_number_range"), type_="check")
         batch_op.drop_constraint(op.f("ck_wave_selecting_has_seed"), type_="check")
         batch_op.drop_constraint(op.f("ck_wave_state_valid"), type_="check")
         batch_op.create_check_constraint(op.f("ck_wave_state_valid"), _states(*STATES))
