@@ -42,16 +42,16 @@ MOVES = (
     " OR (OLD.state = 'in_progress' AND NEW.state = 'closed')"
 )
 PRE_SELECTION = "('planned', 'open')"
-# (name, event, condition, message key); conditions in SQLite's words, IS NOT for PostgreSQL's
-# IS DISTINCT FROM. Message keys without placeholders: a trigger names no wave.
+# (name, condition, message key) of each check before an UPDATE of a wave; conditions in SQLite's
+# words, IS NOT for PostgreSQL's IS DISTINCT FROM. Message keys without placeholders: a trigger
+# names no wave.
 GUARDS = (
-    ("wave_state_order", "UPDATE", f"OLD.state <> NEW.state AND NOT ({MOVES})", "wave.state_order"),
-    ("wave_state_new", "INSERT", f"NEW.state NOT IN {PRE_SELECTION}", "wave.state_order"),
-    ("wave_number_fixed", "UPDATE",
+    ("wave_state_order", f"OLD.state <> NEW.state AND NOT ({MOVES})", "wave.state_order"),
+    ("wave_number_fixed",
      f"OLD.number <> NEW.number AND (OLD.state NOT IN {PRE_SELECTION} OR NEW.state NOT IN {PRE_SELECTION}"
      " OR EXISTS (SELECT 1 FROM participant WHERE participant.wave_id = OLD.id))", "wave.number_locked"),
     # What a selection under way draws by: its seed, quota and dates.
-    ("wave_selecting_fixed", "UPDATE",
+    ("wave_selecting_fixed",
      "OLD.state = 'selecting' AND (NEW.selection_seed IS NOT OLD.selection_seed OR NEW.quota <> OLD.quota"
      " OR NEW.starts_on <> OLD.starts_on OR NEW.purchase_deadline_days <> OLD.purchase_deadline_days)",
      "wave.selecting_fixed"),
@@ -60,19 +60,19 @@ GUARDS = (
 
 def _create_guards() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for name, event, condition, key in GUARDS:
+        for name, condition, key in GUARDS:
             op.execute(
-                f"CREATE TRIGGER {name} BEFORE {event} ON wave WHEN {condition}"
+                f"CREATE TRIGGER {name} BEFORE UPDATE ON wave WHEN {condition}"
                 f" BEGIN SELECT RAISE(ABORT, 'mitra-rule:{key}'); END"
             )
         return
     checks = " ".join(
-        f"IF TG_OP = '{event}' AND {condition.replace(' IS NOT ', ' IS DISTINCT FROM ')} THEN"
+        f"IF {condition.replace(' IS NOT ', ' IS DISTINCT FROM ')} THEN"
         f" RAISE EXCEPTION 'mitra-rule:{key}' USING ERRCODE = '23514'; END IF;"
-        for _name, event, condition, key in GUARDS
+        for _name, condition, key in GUARDS
     )
     op.execute(f"CREATE FUNCTION mitra_wave_guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {checks} RETURN NEW; END $$")
-    op.execute("CREATE TRIGGER wave_guard BEFORE INSERT OR UPDATE ON wave FOR EACH ROW EXECUTE FUNCTION mitra_wave_guard()")
+    op.execute("CREATE TRIGGER wave_guard BEFORE UPDATE ON wave FOR EACH ROW EXECUTE FUNCTION mitra_wave_guard()")
 
 
 def _drop_guards() -> None:
