@@ -68,14 +68,6 @@ class FittedTable(DataTable[Any]):
             str(key.value): max([cell_len(column.label.plain), *(cell_len(str(cell)) for cell in self.get_column(key))])
             for key, column in self.columns.items()
         }
-        # Every column at its width at once. DataTable measures new rows when idle, and a row
-        # drawn before that (the cursor's, the header's) stayed drawn at the widths of the column
-        # labels: its row cache outlives the measuring (Textual 8.2; a loaded machine showed it).
-        for key, column in self.columns.items():
-            if str(key.value) != self._gives_way:
-                column.auto_width, column.width = False, widths[str(key.value)]
-        self._require_update_dimensions = True
-        self.refresh()
         give_way(self, widths, self._gives_way, self._whole_through)
 
     def on_resize(self, _event: events.Resize) -> None:

@@ -99,3 +99,11 @@ class DataTable(widgets.DataTable[CellType]):
     def update_cell(self, row_key: RowKey | str, column_key: ColumnKey | str, value: CellType, *,
                     update_width: bool = False) -> None:
         super().update_cell(row_key, column_key, plain(value), update_width=update_width)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        # DataTable measures new rows when idle, and forgets the rows it drew before (at the
+        # column labels' widths) only once the resize that follows is handled. A screen drawn in
+        # between, on a loaded machine, kept them: the platforms list showed its header and first
+        # row cut to "buka", the rest whole (Textual 8.2). Measured, every row is drawn anew.
+        super()._update_dimensions(new_rows)
+        self._clear_caches()
