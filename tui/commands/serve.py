@@ -104,8 +104,6 @@ def ssh(listen, trusted_ca, idle_timeout, max_session, max_connections, host_key
 
 def _operators_state(limits, db_url: str | None, trusted_ca: str | None):
     """The office's server: operators log in by their keys (or the trusted authority's certificates)."""
-    import asyncssh
-
     from store.services import operator_keys
     from tui import ssh_server
     from tui.commands.console import open_checked
@@ -119,7 +117,7 @@ def _operators_state(limits, db_url: str | None, trusted_ca: str | None):
     state = ssh_server.ServerState(
         limits, HandoffServer(), ssh_server.console_command(db_url), lookup,
         partial(operator_keys.active_operator, db),
-        trusted_ca=[asyncssh.read_public_key(trusted_ca)] if trusted_ca else [],
+        trusted_ca=[ssh_server.asyncssh.read_public_key(trusted_ca)] if trusted_ca else [],
     )
     return state, db
 
