@@ -200,7 +200,7 @@ class ParticipantsArea(SortChoice, Area):
         self.action_open()
 
     def show_queue(self, key: str) -> None:
-        if key == "waves_to_sweep":
+        if key in ("waves_to_sweep", "waves_selecting"):
             self.action_waves()
         elif key == "completions_flagged":
             from screens.participants_flagged import FlaggedCompletionsScreen

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from store.engine import create_database
 from store.errors import Conflict, DatabaseUnavailable, InvalidInput, RuleViolation
 from store.models import AuditEvent, Participant, SelectionRejection, Wave
-from store.services import selection, waves
+from store.services import dashboard, selection, waves
 from store.uow import read_session, unit_of_work
 from tests.participants_support import add_participants, draw_order, person, wave_input
 from tui.wave_results import selection_said
@@ -69,6 +69,11 @@ async def select_cut_short(db, actors, monkeypatch) -> list[int]:
     with pytest.raises(DatabaseUnavailable):
         await selection.select_participants(db, actors.coordinator, 21, SEED, at=IN_WINDOW)
     return parts
+
+
+async def waiting_to_finish(db, actors) -> int:
+    return next(queue.count for queue in await dashboard.work_waiting(db, actors.coordinator)
+                if queue.key == "waves_selecting")
 
 
 async def cards(db, number: int) -> dict[str, int]:
@@ -141,6 +146,7 @@ async def test_other_operators_write_between_the_parts(db, db_url, actors, regis
 async def test_a_selection_cut_short_is_finished_by_selecting_the_wave_again(db, actors, registry, monkeypatch):
     niks = await registry()
     parts = await select_cut_short(db, actors, monkeypatch)
+    assert await waiting_to_finish(db, actors) == 1  # work waiting on the coordinator's dashboard
     drawn = {nik: rank for rank, nik in enumerate(draw_order(SEED, niks)[:10], start=1)}
     assert await wave_state(db, 21) == "selecting"
     written = await cards(db, 21)  # the first part: four of the picks, with their cards
@@ -168,6 +174,7 @@ async def test_a_selection_cut_short_is_finished_by_selecting_the_wave_again(db,
     result = await selection.select_participants(db, actors.coordinator, 21, at=IN_WINDOW)
     assert (result.seed, result.registered, result.selected, result.rejected) == (SEED, 33, 10, {"too_young": 3})
     assert await cards(db, 21) == drawn  # as if never cut short
+    assert await waiting_to_finish(db, actors) == 0
     assert await wave_state(db, 21) == "in_progress"
     assert [event["details"] for event in await events(db, "wave.selection_resumed")] == [{"seed": SEED}]
     async with read_session(db) as session:

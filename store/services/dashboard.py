@@ -121,6 +121,8 @@ QUEUES: dict[str, list[tuple[str, str, Counter]]] = {
     Role.COORDINATOR: [
         ("obligations_overdue", "platforms", _overdue),
         ("waves_to_sweep", "participants", _waves_to_sweep),
+        # Under way, or cut short and to be finished (it keeps every other wave from being selected).
+        ("waves_selecting", "participants", _count(Wave, col(Wave.state) == WaveState.SELECTING)),
         ("completions_flagged", "participants",
          _count(Enrollment, col(Enrollment.flagged_fast), col(Enrollment.flag_cleared_at).is_(None),
                 col(Enrollment.status) == EnrollmentStatus.COMPLETED)),
