@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 
-from screens.participants_forms import Field, FormScreen, parse_date, parse_int, unless_cancelled
+from screens.participants_forms import Field, FormScreen, JobScreen, parse_date, parse_int, unless_cancelled
 from store.errors import InvalidInput
 from store.services import selection, waves
 from store.services.waves import Funnel, WaveView
@@ -230,11 +230,11 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
             body = t("participants.select.confirm", number=wave.number, quota=wave.quota, seed=seed,
                      balance=rupiah(wave.training_balance_idr), registered=funnel_of(wave).registered)
         if await self.app.push_screen_wait(ConfirmScreen(title, body)):
-            self.call(selection.select_participants, wave.number, seed, then=self._selected)
-
-    def _selected(self, result: selection.SelectionResult) -> None:
-        self.app.notify(selection_said(result), timeout=10)
-        self.action_refresh()
+            # A progress bar: at millions registered a selection takes minutes. Stopped, or cut
+            # short, it is finished by selecting the wave again.
+            await self.app.push_screen_wait(JobScreen(
+                title, selection.select_participants, (wave.number, seed), selection_said, _rejected_rows))
+            self.action_refresh()
 
     # --- rejections ------------------------------------------------------------------------
 
@@ -266,6 +266,12 @@ class WavesScreen(PermissionGate, ServiceCaller, Screen[bool]):
                           revoked=result.revoked, blacklisted=result.blacklisted,
                           returned=rupiah(result.returned_idr)), timeout=10)
         self.action_refresh()
+
+
+def _rejected_rows(result: selection.SelectionResult) -> tuple[list[str], list[list[str]]]:
+    """Why the others were not selected, reason by reason, below the selection's summary."""
+    return ([t("participants.col.reason"), t("dashboard.count")],
+            [[t(f"selection.reason.{reason}"), group_digits(count)] for reason, count in result.rejected.items()])
 
 
 def funnel_of(wave: WaveView) -> Funnel:

@@ -44,6 +44,15 @@ async def open_participants(pilot) -> PagedTable:
     return pilot.app.screen.query_one("#participants-table", PagedTable)
 
 
+async def job_done(pilot) -> str:
+    """Wait for the job screen's end, close it, and return its summary."""
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, JobScreen) and not app.screen.running)
+    summary = text_of(app, "#job-status")
+    await pilot.press("escape")
+    return summary
+
+
 async def open_waves_as_coordinator(pilot) -> None:
     await login(pilot, "coordinator")
     await open_participants(pilot)
@@ -167,6 +176,8 @@ async def test_waves_view_selects_a_wave_after_confirmation(db, actors):
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "seed 42" in str(app.screen.query_one("#confirm-body", Static).render())
         await pilot.press("y")
+        summary = await job_done(pilot)
+        assert "Wave 7 selected with seed 42: 5 registered, 3 selected, 0 not eligible." in summary
         await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves
                          and app.screen.waves[0].funnel.selected == 3)
         assert app.screen.waves[0].selection_seed == 42
@@ -207,9 +218,44 @@ async def test_waves_view_finishes_a_selection_cut_short(db, actors, monkeypatch
         body = str(app.screen.query_one("#confirm-body", Static).render())
         assert "cut short with 2 selected" in body and "seed 42" in body
         await pilot.press("y")
+        await job_done(pilot)
         await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves
                          and app.screen.waves[0].funnel.selected == 3)
         assert app.screen.waves[0].state == "in_progress" and app.screen.waves[0].selection_seed == 42
+
+
+async def test_a_selection_shows_its_progress_and_stops_when_asked(db, actors, monkeypatch):
+    await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 1, 1)) for _ in range(6)]
+                           + [person(birth=dt.date(2012, 1, 1))])
+    await waves.create_wave(db, actors.admin, wave_input(quota=4))
+    monkeypatch.setattr(selection, "SELECTION_PART", 2)
+    told = []
+    original = selection.select_participants
+
+    async def select_and_stop(*args, progress, should_stop, **kwargs):
+        def tell(done: int, total: int) -> None:
+            told.append((done, total))
+            progress(done, total)
+
+        return await original(*args, progress=tell, should_stop=lambda: told[-1][0] > 7, **kwargs)
+
+    monkeypatch.setattr(selection, "select_participants", select_and_stop)
+    app = console(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_waves_as_coordinator(pilot)
+        await pilot.press("s")
+        await wait_until(pilot, lambda: isinstance(app.screen, FormScreen))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, JobScreen) and not app.screen.running)
+        assert "Stopped by an error" in text_of(app, "#job-status")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves
+                         and app.screen.waves[0].state == "selecting")
+        assert app.screen.waves[0].funnel.selected == 2  # one part written before the stop
+    # The registry read (7 rows) then the cards written, out of the registered and the quota.
+    assert told[0] == (7, 11) and told[1] == (9, 11)
 
 
 async def test_import_job_shows_progress_result_and_errors(db, actors, tmp_path):

@@ -108,8 +108,8 @@ def _during_the_draw(monkeypatch, meanwhile):
     its result is written: what another operator might do in those tens of seconds."""
     original, draws = selection._read_draw, []
 
-    async def read_then_interleave(session, is_sqlite, wave, seed):
-        draw = await original(session, is_sqlite, wave, seed)
+    async def read_then_interleave(*args):
+        draw = await original(*args)
         draws.append(draw)
         if len(draws) == 1:
             await meanwhile([pick.participant_id for pick in draw.picks])

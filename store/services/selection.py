@@ -22,7 +22,7 @@ import heapq
 import itertools
 import secrets
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -287,8 +287,29 @@ REJECTION_PART = 50_000  # rejections written per transaction
 DRAWS = 3  # a draw after the first fills the seats of picks that changed or were listed before their part
 
 
+@dataclass
+class _Progress:
+    """How far a selection is, for a progress bar: the registry read by the draw, then the cards
+    written, out of the registered and the wave's quota; and whether the operator asked it to
+    stop (between two parts: what is written stays, the wave stays `selecting`)."""
+
+    report: Callable[[int, int], None]
+    should_stop: Callable[[], bool]
+    total: int = 0
+    read: int = 0  # rows of the registry the current draw has read
+    written: int = 0  # cards this run has written
+
+    def tell(self) -> None:
+        self.report(min(self.read + self.written, self.total), self.total)
+
+    def check_stop(self, wave_number: int) -> None:
+        if self.should_stop():
+            raise RuleViolation("wave.selection_stopped", number=wave_number)
+
+
 async def select_participants(
-    db: Database, actor: Actor, wave_number: int, seed: int | None = None, *, at: dt.datetime | None = None
+    db: Database, actor: Actor, wave_number: int, seed: int | None = None, *, at: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None, should_stop: Callable[[], bool] | None = None,
 ) -> SelectionResult:
     """Select eligible registered participants into the wave, up to its quota(s), drawn by `seed`
     (None: a new seed, or the one of the selection under way).
@@ -304,10 +325,14 @@ async def select_participants(
     those seats around the members already written. A selection cut short (a lost connection, a
     killed process) stays `selecting` and is finished by selecting the wave again; its members
     stay, and the draw goes on from them (after the purchase deadline, nobody is added: those
-    selected then could never buy in time)."""
+    selected then could never buy in time).
+
+    `progress(done, total)` is told as the registry is read and the cards written; `should_stop`
+    is asked between parts (stopped, the selection is one cut short)."""
     actor.require("wave.select")
     at = at or utcnow()
     run = await _claim(db, actor, wave_number, seed, at)
+    told = _Progress(progress or (lambda _done, _total: None), should_stop or (lambda: False))
     draws = 0
     while True:
         draws += 1
@@ -315,16 +340,26 @@ async def select_participants(
             wave = await wave_by_number(session, wave_number)
             _check_run(wave, run)
             await allow_long_statements(session)
-            draw = await _read_draw(session, db.is_sqlite, wave, run.seed)
+            told.total = await _registered(session) + wave.quota
+            draw = await _read_draw(session, db.is_sqlite, wave, run.seed, told)
         if run.past_deadline:
             draw = _Draw(draw.quotas, draw.registered, draw.rejections, picks=[])
-        if await _write_draw(db, actor, run, draw, at):
+        if await _write_draw(db, actor, run, draw, at, told):
             break
         if draws == DRAWS:
             raise Conflict("wave.selection_changed", number=wave_number)
     result = await _finish(db, actor, run, draw, at, redrawn=run.resumed or draws > 1)
     await refresh_statistics(db, "participant")  # the wave's lists are planned knowing it is full
+    told.report(told.total, told.total)
     return result
+
+
+async def _registered(session: AsyncSession) -> int:
+    """The registered participants in no wave, from the tally (no count over the registry)."""
+    return int((await session.execute(
+        select(func.coalesce(func.sum(col(ParticipantTally.n)), 0)).where(
+            col(ParticipantTally.wave_key) == 0, col(ParticipantTally.status) == ParticipantStatus.REGISTERED.value)
+    )).scalar_one())
 
 
 @operation
@@ -359,11 +394,12 @@ async def _claim(uow: UnitOfWork, wave_number: int, seed: int | None, at: dt.dat
     return _Run(wave.number, wave.selection_seed, wave.version, resumed, at.date() > _deadline(wave))
 
 
-async def _write_draw(db: Database, actor: Actor, run: _Run, draw: _Draw, at: dt.datetime) -> bool:
+async def _write_draw(db: Database, actor: Actor, run: _Run, draw: _Draw, at: dt.datetime, told: _Progress) -> bool:
     """The draw's rejections, then its picks, in parts. False when a pick was not taken: its
     record moved, or its NIK was listed, since the draw. What was written stays: each row was
     right when its part was written."""
     for start in range(0, len(draw.rejections), REJECTION_PART):
+        told.check_stop(run.wave_number)
         await _write_rejections(db, actor, run, draw.rejections[start:start + REJECTION_PART])
     all_taken = True
     # Parts by participant id, not by card: a part's rows then share table and index pages
@@ -371,7 +407,11 @@ async def _write_draw(db: Database, actor: Actor, run: _Run, draw: _Draw, at: dt
     by_id = sorted(draw.picks)
     for start in range(0, len(by_id), SELECTION_PART):
         part = by_id[start:start + SELECTION_PART]
-        all_taken = await _write_picks(db, actor, run, part, at) == len(part) and all_taken
+        told.check_stop(run.wave_number)
+        taken = await _write_picks(db, actor, run, part, at)
+        told.written += taken
+        told.tell()
+        all_taken = taken == len(part) and all_taken
     return all_taken
 
 
@@ -432,7 +472,7 @@ async def _finish(uow: UnitOfWork, run: _Run, draw: _Draw, at: dt.datetime, *, r
     return SelectionResult(wave.number, run.seed, draw.registered, selected, rejected, run.past_deadline)
 
 
-async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: int) -> _Draw:
+async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: int, told: _Progress) -> _Draw:
     """Every registered participant's rejection reason, and the eligible ranked by the seeded key
     and picked within the quotas the wave's members leave, from one pass over the registry.
 
@@ -473,6 +513,8 @@ async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: i
                 rejected += 1
                 if participant_id not in written:
                     rejections.append((participant_id, reason))
+        told.read = eligible + rejected
+        told.tell()
     ranked = contenders.ranked()
     versions = {participant_id: version for participant_id, _province, version in ranked}
     chosen = pick(((participant_id, province) for participant_id, province, _version in ranked), seats, seats_of)
