@@ -11,7 +11,7 @@ from textual.widgets import Input, Select
 from fixtures import build_demo, demo_operator_list
 from screens.applications_review import ReviewScreen
 from screens.participants_forms import FormScreen as WaveFormScreen
-from screens.participants_forms import ListingPickerScreen
+from screens.participants_forms import JobScreen, ListingPickerScreen
 from screens.participants_waves import WavesScreen
 from screens.payments_batch import BatchScreen
 from screens.payments_prepare import PrepareScreen
@@ -217,6 +217,8 @@ async def test_the_tour_walks_the_whole_story_as_each_role(demo_db):
         await wait_until(pilot, lambda: isinstance(app.screen, WaveFormScreen))
         await press(pilot, "enter")  # the seed is drawn for the operator
         await answer_yes(pilot)
+        await wait_until(pilot, lambda: isinstance(app.screen, JobScreen) and not app.screen.running, timeout=20)
+        await press(pilot, "escape")  # the selection's progress and result
         await wait_until(pilot, lambda: waves.current().state != "open", timeout=20)
         await press(pilot, "escape")
         async with read_session(db) as session:  # a card holder of the newest wave, yet to buy a course
