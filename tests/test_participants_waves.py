@@ -4,6 +4,8 @@ the purchase-deadline sweep, the blacklist and its audited lifting, and the funn
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 import json
 
 import pytest
@@ -387,6 +389,56 @@ def test_wave_commands_select_list_rejections_and_sweep(db_url, tmp_path):
     swept = run("waves", "sweep", "7", "--operator", "coordinator")
     assert swept.returncode == 0
     assert "2 cards revoked, 2 NIKs blacklisted, Rp7,000,000 returned." in swept.output
+
+
+def test_the_select_command_tells_its_progress_on_a_terminal(db_url):
+    """On a terminal, `mitra waves select` rewrites one line as the registry is read and the cards
+    are written (minutes at millions registered); piped, it prints only its result."""
+    import asyncio
+    import pty
+
+    from tests.cli_support import KEPT, MITRA
+
+    async def prepare():
+        from store.engine import create_database
+        from tests.conftest import Actors
+
+        database = create_database(db_url)
+        try:
+            actors = await Actors(database).load()
+            await add_participants(database, actors.coordinator, [adult() for _ in range(5)])
+            await waves.create_wave(database, actors.admin, wave_input(quota=3, starts_on=dt.date.today()))
+        finally:
+            await database.dispose()
+
+    asyncio.run(prepare())
+    env = {**{key: value for key, value in os.environ.items() if not key.startswith("MITRA_")},
+           **{key: os.environ[key] for key in KEPT}, "LANG": "C.UTF-8", "MITRA_PASSWORD": "demo"}
+    terminal, errors = pty.openpty()
+    try:
+        ran = subprocess.run([MITRA, "waves", "select", "7", "--seed", "5", "--db", db_url, "--lang", "en",
+                              "--operator", "coordinator"], stdout=subprocess.PIPE, stderr=errors, text=True,
+                             env=env, timeout=120)
+        os.close(errors)
+        told = b""
+        while chunk := _read_ready(terminal):
+            told += chunk
+    finally:
+        os.close(terminal)
+    assert ran.returncode == 0 and "3 selected" in ran.stdout and " of 8" not in ran.stdout  # the result, piped
+    # The registry's 5 read, then the 3 cards written, out of 5 registered and a quota of 3.
+    assert b"\r  5 of 8" in told and b"\r  8 of 8" in told, told
+
+
+def _read_ready(fd: int) -> bytes:
+    import select
+
+    if not select.select([fd], [], [], 0.5)[0]:
+        return b""
+    try:
+        return os.read(fd, 65536)
+    except OSError:  # the other end closed
+        return b""
 
 
 async def test_no_selection_once_the_purchase_deadline_has_passed(db, actors):

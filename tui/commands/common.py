@@ -46,6 +46,17 @@ class Interrupted(Failure):
     exit_code = 130
 
 
+def progress_on_terminal(key: str) -> Callable[[int, int], None]:
+    """A progress callback for a long command: one line on the terminal, rewritten as it goes
+    (text `key` with {done} and {total}); nothing when the errors stream is not a terminal."""
+
+    def told(done: int, total: int) -> None:
+        if sys.stderr.isatty() and total:
+            click.echo(f"\r  {t(key, done=done, total=total)}", nl=done >= total, err=True)
+
+    return told
+
+
 def run(awaitable_factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run async work; typed errors become a translated line, others a short line too."""
     try:

@@ -15,7 +15,9 @@ from store import csvio
 from store.engine import Database
 from store.errors import MitraError
 from store.services import participant_import
-from tui.commands.common import acting_operator, db_option, lang_option, operator_option, with_database
+from tui.commands.common import (
+    acting_operator, db_option, lang_option, operator_option, progress_on_terminal, with_database,
+)
 from tui.i18n import describe_error, t
 
 SHOWN_ERRORS = 20
@@ -24,11 +26,6 @@ SHOWN_ERRORS = 20
 @click.group("import")
 def import_group() -> None:
     """Import CSV files (UTF-8, comma or semicolon delimited)."""
-
-
-def _progress(done: int, total: int) -> None:
-    if sys.stderr.isatty() and total:
-        click.echo(f"\r  {t('cli.import.progress', done=done, total=total)}", nl=done >= total, err=True)
 
 
 def report_import(
@@ -67,7 +64,8 @@ def participants(file, dry_run, errors_path, db_url, operator_name) -> None:
     @with_database
     async def main(db: Database):
         actor = await acting_operator(db, operator_name)
-        return await participant_import.import_participants(db, actor, file, dry_run=dry_run, progress=_progress)
+        return await participant_import.import_participants(
+            db, actor, file, dry_run=dry_run, progress=progress_on_terminal("cli.import.progress"))
 
     report = main(db_url)
     report_import(report, errors_path, "cli.import.dry_run_summary" if dry_run else "cli.import.summary")

@@ -6,7 +6,9 @@ import click
 
 from store.engine import Database
 from store.services import selection, waves
-from tui.commands.common import acting_operator, db_option, lang_option, operator_option, with_database
+from tui.commands.common import (
+    acting_operator, db_option, lang_option, operator_option, progress_on_terminal, with_database,
+)
 from tui.i18n import t
 from tui.wave_results import selection_said
 from tui.money import rupiah
@@ -51,7 +53,8 @@ def select(wave, seed, db_url, operator_name) -> None:
 
     @with_database
     async def main(db: Database):
-        return await selection.select_participants(db, await acting_operator(db, operator_name), wave, seed)
+        return await selection.select_participants(db, await acting_operator(db, operator_name), wave, seed,
+                                                   progress=progress_on_terminal("participants.job.progress"))
 
     result = main(db_url)
     click.echo(selection_said(result))
