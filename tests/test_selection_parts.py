@@ -312,7 +312,9 @@ async def test_a_selecting_wave_keeps_what_its_draw_depends_on_and_no_downgrade_
     await registry()
     await select_cut_short(db, actors, monkeypatch)
     for statement in ("UPDATE wave SET quota = 5 WHERE number = 21", "UPDATE wave SET selection_seed = 12 WHERE number = 21",
-                      "UPDATE wave SET starts_on = '2024-03-05' WHERE number = 21"):
+                      "UPDATE wave SET starts_on = '2024-03-05' WHERE number = 21",
+                      "INSERT INTO wave_province_quota (wave_id, province_code, quota)"
+                      " SELECT id, '32', 2 FROM wave WHERE number = 21"):
         with pytest.raises(RuleViolation) as refused:
             async with unit_of_work(db, actors.admin) as uow:
                 await uow.session.execute(text(statement))

@@ -150,10 +150,10 @@ async def _walks_its_order(session: AsyncSession, filters: ParticipantFilter, so
         return False  # the filter's own index is in this order, or there is no filter
     if filters.wave_id is None and not filters.status:
         return True
-    return await _tallied(session, filters.wave_id, filters.status) > SORTED_AT_MOST
+    return await tallied(session, filters.wave_id, filters.status) > SORTED_AT_MOST
 
 
-async def _tallied(session: AsyncSession, wave_id: int | None, status: str) -> int:
+async def tallied(session: AsyncSession, wave_id: int | None, status: str) -> int:
     """How many participants a wave and status hold, from the tally the database keeps (exact,
     a handful of rows read whatever the registry's size)."""
     query = select(func.coalesce(func.sum(col(ParticipantTally.n)), 0))
@@ -211,7 +211,7 @@ async def count_participants(db: Database, actor: Actor, filters: ParticipantFil
     async with read_session(db, replica=True) as session:
         if not filters.search.strip() and not filters.province and not actor.is_platform_staff:
             # By wave and status only: the tally the database keeps has it, exactly, at once.
-            return Count(await _tallied(session, filters.wave_id, filters.status), True)
+            return Count(await tallied(session, filters.wave_id, filters.status), True)
         query = filtered(select(col(Participant.id)), filters, actor, is_sqlite=db.is_sqlite)
         return await count_of(session, query, exact_up_to=counting.EXACT_UP_TO)
 

@@ -68,7 +68,6 @@ from store.models import (
     ExclusionList,
     Participant,
     ParticipantStatus,
-    ParticipantTally,
     SelectionRejection,
     Wave,
     WaveState,
@@ -76,7 +75,7 @@ from store.models import (
 )
 from store.paging import Cursor, Page, keyset, page_of
 from store.provinces import PROVINCES
-from store.services.registry import mask_nik
+from store.services.registry import mask_nik, tallied
 from store.services.waves import allow_long_statements, hold_lists, province_quotas, wave_by_number
 from store.operation import operation
 from store.uow import UnitOfWork, read_session
@@ -340,7 +339,7 @@ async def select_participants(
             wave = await wave_by_number(session, wave_number)
             _check_run(wave, run)
             await allow_long_statements(session)
-            told.total = await _registered(session) + wave.quota
+            told.total = await tallied(session, None, ParticipantStatus.REGISTERED.value) + wave.quota
             draw = await _read_draw(session, db.is_sqlite, wave, run.seed, told)
         if run.past_deadline:
             draw = _Draw(draw.quotas, draw.registered, draw.rejections, picks=[])
@@ -352,14 +351,6 @@ async def select_participants(
     await refresh_statistics(db, "participant")  # the wave's lists are planned knowing it is full
     told.report(told.total, told.total)
     return result
-
-
-async def _registered(session: AsyncSession) -> int:
-    """The registered participants in no wave, from the tally (no count over the registry)."""
-    return int((await session.execute(
-        select(func.coalesce(func.sum(col(ParticipantTally.n)), 0)).where(
-            col(ParticipantTally.wave_key) == 0, col(ParticipantTally.status) == ParticipantStatus.REGISTERED.value)
-    )).scalar_one())
 
 
 @operation
@@ -456,9 +447,7 @@ async def _finish(uow: UnitOfWork, run: _Run, draw: _Draw, at: dt.datetime, *, r
             col(SelectionRejection.wave_id) == wave.id,
             col(SelectionRejection.participant_id).in_(select(P.c.id).where(P.c.wave_id == wave.id)),
         ))
-    selected = int((await session.execute(
-        select(func.coalesce(func.sum(col(ParticipantTally.n)), 0)).where(col(ParticipantTally.wave_key) == wave.id)
-    )).scalar_one())
+    selected = await tallied(session, wave.id, "")
     rejected = await _rejection_counts(session, wave.id)
     wave.state = WaveState.IN_PROGRESS
     wave.selected_at = at
@@ -484,13 +473,13 @@ async def _read_draw(session: AsyncSession, is_sqlite: bool, wave: Wave, seed: i
     5 GB."""
     assert wave.id is not None  # a wave read
     quotas = await province_quotas(session, wave.id)
-    members = Counter[str](dict((await session.execute(
-        select(P.c.province_code, func.count()).where(P.c.wave_id == wave.id).group_by(P.c.province_code)
-    )).all()))
+    # The wave's members (a selection resumed, or a later draw): their provinces and card ranks.
+    members = Counter[str]()
+    ranks_held: set[int] = set()
     first_card = _card(wave, 0)
-    ranks_held = {int(card) - first_card for card in (await session.execute(
-        select(P.c.card_number).where(P.c.wave_id == wave.id)
-    )).scalars()}
+    for province, card in await session.execute(select(P.c.province_code, P.c.card_number).where(P.c.wave_id == wave.id)):
+        members[province] += 1
+        ranks_held.add(int(card) - first_card)
     written = set((await session.execute(
         select(col(SelectionRejection.participant_id)).where(col(SelectionRejection.wave_id) == wave.id)
     )).scalars())

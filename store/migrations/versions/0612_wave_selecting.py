@@ -15,7 +15,7 @@ closed, planned may go straight to selecting; never back: a wave set back to `se
 was "resumed" over its finished selection), and its number once it may hold cards (card numbers
 carry it: a wave renamed after its selection let a new wave of the old number collide with them;
 and in five digits, so a wave's number is at most 99,999). A selecting wave's seed, quota and
-dates are fixed: its draw depends on them. A downgrade refuses while a wave is selecting.
+dates, and its province quotas, are fixed: its draw depends on them. A downgrade refuses while a wave is selecting.
 """
 
 from alembic import op
@@ -58,6 +58,14 @@ GUARDS = (
 )
 
 
+# A selecting wave's province quotas are fixed too: a row of them added, changed or removed.
+QUOTA_EVENTS = (("INSERT", ("NEW",)), ("UPDATE", ("NEW", "OLD")), ("DELETE", ("OLD",)))
+
+
+def _selecting(row: str) -> str:
+    return f"(SELECT state FROM wave WHERE wave.id = {row}.wave_id) = 'selecting'"
+
+
 def _create_guards() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name, condition, key in GUARDS:
@@ -65,7 +73,26 @@ def _create_guards() -> None:
                 f"CREATE TRIGGER {name} BEFORE UPDATE ON wave WHEN {condition}"
                 f" BEGIN SELECT RAISE(ABORT, 'mitra-rule:{key}'); END"
             )
+        for event, rows in QUOTA_EVENTS:
+            op.execute(
+                f"CREATE TRIGGER wave_province_quota_selecting_{event.lower()} BEFORE {event} ON wave_province_quota"
+                f" WHEN {' OR '.join(_selecting(row) for row in rows)}"
+                " BEGIN SELECT RAISE(ABORT, 'mitra-rule:wave.selecting_fixed'); END"
+            )
         return
+    quota_checks = " ".join(
+        f"IF TG_OP = '{event}' AND ({' OR '.join(_selecting(row) for row in rows)}) THEN"
+        " RAISE EXCEPTION 'mitra-rule:wave.selecting_fixed' USING ERRCODE = '23514'; END IF;"
+        for event, rows in QUOTA_EVENTS
+    )
+    op.execute(
+        "CREATE FUNCTION mitra_wave_province_quota_guard() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        f" {quota_checks} RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER wave_province_quota_guard BEFORE INSERT OR UPDATE OR DELETE ON wave_province_quota"
+        " FOR EACH ROW EXECUTE FUNCTION mitra_wave_province_quota_guard()"
+    )
     checks = " ".join(
         f"IF {condition.replace(' IS NOT ', ' IS DISTINCT FROM ')} THEN"
         f" RAISE EXCEPTION 'mitra-rule:{key}' USING ERRCODE = '23514'; END IF;"
@@ -79,9 +106,13 @@ def _drop_guards() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name, *_rest in GUARDS:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        for event, _rows in QUOTA_EVENTS:
+            op.execute(f"DROP TRIGGER IF EXISTS wave_province_quota_selecting_{event.lower()}")
     else:
         op.execute("DROP TRIGGER IF EXISTS wave_guard ON wave")
         op.execute("DROP FUNCTION IF EXISTS mitra_wave_guard()")
+        op.execute("DROP TRIGGER IF EXISTS wave_province_quota_guard ON wave_province_quota")
+        op.execute("DROP FUNCTION IF EXISTS mitra_wave_province_quota_guard()")
 
 
 def upgrade() -> None:
