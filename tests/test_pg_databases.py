@@ -50,6 +50,11 @@ async def _as_a_test_leaves_it(dsn: str) -> None:
             UPDATE platform SET name = name || ' (renamed)';
             DELETE FROM operator_role WHERE role = 'auditor';
             ANALYZE platform;
+            -- as a selection or a payment run does: PostgreSQL keeps the schemas it makes for
+            -- temporary tables (pg_temp_N, pg_toast_temp_N) after the session, and that is no
+            -- change of the test's to the database's schema
+            CREATE TEMPORARY TABLE picks (id integer, note text);
+            INSERT INTO picks VALUES (1, 'taken');
         """)
     finally:
         await connection.close()
