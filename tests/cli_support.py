@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MITRA = str(Path(sys.executable).with_name("mitra"))
-# A small demo (built in seconds) for the tests that start `mitra demo` or a demo server; with
-# the same arguments and the `demo_cache` its template is built once per test run.
-DEMO_ARGS = ("--participants", "200")
+# The demo as `mitra demo` opens it by default, for the tests that start `mitra demo` or a demo
+# server and for the guided tour: the `demo_cache` fixture builds its template once per test run.
+# (A smaller demo builds no faster, most of a build being its fixed part, and its waves select
+# everyone before the tour's open wave, which then has nobody to select.)
+DEMO_PARTICIPANTS, DEMO_SEED = 2000, 2020
+DEMO_ARGS = ("--participants", str(DEMO_PARTICIPANTS), "--seed", str(DEMO_SEED))
 # What the test run gives every command (conftest sets them): one audit key, its own log folder.
 KEPT = ("MITRA_AUDIT_KEY", "MITRA_LOG_DIR")
 

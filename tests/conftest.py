@@ -289,12 +289,23 @@ def snap_compare(snap_compare):
 @pytest.fixture(scope="session")
 def demo_cache() -> Path:
     """A demo template cache ($MITRA_CACHE_DIR) for the tests that start `mitra demo` or a demo
-    server: with the same arguments (`cli_support.DEMO_ARGS`) the template is built once per
-    run, by whichever process comes first (fixtures/template.py renames a finished build into
-    place, so processes starting at once never see half of one)."""
+    server, and for the guided tour: the template for `cli_support.DEMO_ARGS` is in it before
+    any of them starts, built once per run by the first worker to ask (the others wait), so that
+    processes starting at once never each build their own."""
     folder = run_folder() / "demo-cache"
     folder.mkdir(exist_ok=True)
+    built_once("demo-cache", partial(_build_demo_template, folder))
     return folder
+
+
+def _build_demo_template(folder: Path) -> None:
+    from fixtures.template import CACHE_ENV
+    from tests.cli_support import DEMO_PARTICIPANTS, DEMO_SEED
+    from tui.commands.console import _built_template
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(folder))
+        asyncio.run(_built_template(DEMO_PARTICIPANTS, DEMO_SEED, fresh=False))
 
 
 class Actors:

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select
 from textual.widgets import Input, Select
 
-from fixtures import build_demo, demo_operator_list
+from fixtures import demo_operator_list
+from fixtures.template import CACHE_ENV
 from screens.applications_review import ReviewScreen
 from screens.participants_forms import FormScreen as WaveFormScreen
 from screens.participants_forms import JobScreen, ListingPickerScreen
@@ -23,8 +24,10 @@ from screens.tour import TourPanel
 from store.models import AuditEvent, Participant, PaymentBatch, Wave
 from store.services import tour
 from store.uow import read_session, unit_of_work
+from tests.cli_support import DEMO_PARTICIPANTS, DEMO_SEED
 from tests.tui_support import SIZE, settle, wait_until
 from tui.app import MitraApp
+from tui.commands.console import _copy_of_template
 from tui.widgets.confirm import ConfirmScreen
 from tui.widgets.paged_table import PagedTable
 
@@ -89,11 +92,13 @@ async def test_at_80_columns_the_panel_lies_under_the_area_and_folds_away(db):
 
 
 @pytest.fixture
-async def demo_db(backend, empty_db):
-    if backend != "sqlite":
-        pytest.skip("the demo runs on SQLite; the tour's reads are tested on both back ends above")
-    await build_demo(empty_db, participants=2000, seed=2020)
-    return empty_db
+async def demo_db(demo_cache, tmp_path, monkeypatch):
+    """A session's own copy of the demo, as `mitra demo --tour` opens it (SQLite; the tour's reads
+    are tested on both back ends above)."""
+    monkeypatch.setenv(CACHE_ENV, str(demo_cache))
+    db = await _copy_of_template(str(tmp_path / "tour.db"), DEMO_PARTICIPANTS, DEMO_SEED, fresh=False)
+    yield db
+    await db.dispose()
 
 
 def panel_text(app) -> str:
@@ -155,7 +160,7 @@ async def next_application(pilot, review: ReviewScreen) -> None:
     await wait_until(pilot, lambda: review.detail is not None and review.detail.id != current)
 
 
-@pytest.mark.slow  # a demo of 2,000 participants, then the whole story: half a minute
+@pytest.mark.slow  # the whole story, as each role: half a minute
 async def test_the_tour_walks_the_whole_story_as_each_role(demo_db):
     db = demo_db
     app = MitraApp(db, demo=True, demo_operators=demo_operator_list(), tour=True)
