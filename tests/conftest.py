@@ -40,7 +40,7 @@ from store import migrate, passwords
 from store.actor import Actor
 from store.engine import Database, create_database
 from store.services import operators
-from tests.pg_databases import PgDatabases
+from tests.pg_databases import PgDatabases, drop_databases
 from tests.run_shared import all_built_once, built_once, end_run, run_folder, run_tag, start_run
 
 pytest_plugins = ["tests.snapshot_text"]  # a failed snapshot says how the screen differs
@@ -119,8 +119,8 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if not hasattr(config, "workerinput"):  # the controller, after every worker has finished
         if PG_URL:  # whichever of them were built (IF EXISTS)
-            asyncio.run(_pg_execute(*[f'DROP DATABASE IF EXISTS "{_pg_template_name(name)}" WITH (FORCE)'
-                                      for name in (*TEMPLATES, "small_demo")]))
+            admin = _pg_admin_url().set(drivername="postgresql").render_as_string(hide_password=False)
+            asyncio.run(drop_databases(admin, [_pg_template_name(name) for name in (*TEMPLATES, "small_demo")]))
         end_run()
 
 

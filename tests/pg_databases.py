@@ -101,6 +101,23 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+async def drop_databases(admin_dsn: str, names) -> None:
+    """DROP DATABASE for each (those still connected too), several at once, each on a connection
+    of its own: one after another, each waited about 0.1 s for the server (twelve took 1.35 s,
+    against 0.12 s at once), and the end of a run dropped every database the workers held."""
+
+    async def drop(name: str) -> None:
+        connection = await asyncpg.connect(admin_dsn)
+        try:
+            await connection.execute(f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)")
+        finally:
+            await connection.close()
+
+    names = list(names)
+    for start in range(0, len(names), 8):  # well inside the server's connection limit
+        await asyncio.gather(*(drop(name) for name in names[start:start + 8]))
+
+
 class PgDatabases:
     """Databases holding named templates on one server: copied once, then reset and reused."""
 
@@ -234,7 +251,7 @@ class PgDatabases:
         return True
 
     async def _drop(self, *names: str) -> None:
-        await self._admin(*[f"DROP DATABASE IF EXISTS {_quoted(name)} WITH (FORCE)" for name in names])
+        await drop_databases(self.dsn(self._admin_url.database or "postgres"), names)
 
     def drop(self, *names: str) -> None:
         """Drop databases no test will have again, without waiting (a connection left open is
