@@ -25,7 +25,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 import pytest
@@ -364,6 +364,7 @@ def no_message_id_reaches_the_screen():
 CONSOLE_CODE = re.compile(r"\brun_test\(|\bpilot\b|\bin_a_pty\(|\bPtyScreen\(|playwright|\bServer\(|\bweb_server\b")
 
 
+@cache  # asked for each of a function's parametrized tests, in each worker: its source is read once
 def _drives_the_console(function) -> bool:
     return CONSOLE_CODE.search(inspect.getsource(function)) is not None
 
