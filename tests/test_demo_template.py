@@ -8,6 +8,7 @@ from contextlib import closing
 import pytest
 
 from fixtures import template
+from tests.conftest import cheaper_passwords
 from tui.commands.console import _copy_of_template
 
 # Whole demo builds / several processes: the slow tier (`-m "not slow"` leaves them out).
@@ -22,7 +23,8 @@ def _count(path, table: str) -> int:
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     monkeypatch.setenv(template.CACHE_ENV, str(tmp_path / "cache"))
-    return tmp_path / "cache" / "demo-templates"
+    with cheaper_passwords():  # what is tested here is where the builds go, not their hashes
+        yield tmp_path / "cache" / "demo-templates"
 
 
 async def test_the_template_is_built_once_each_session_gets_its_own_copy_and_fresh_rebuilds(cache, tmp_path):

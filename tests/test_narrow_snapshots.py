@@ -18,6 +18,7 @@ import time_machine
 
 from store import migrate
 from store.engine import create_database
+from tests.conftest import cheaper_passwords
 from tests.run_shared import built_once, run_folder
 from tests.tui_support import login, settle, wait_until
 from tui.app import MitraApp
@@ -42,7 +43,7 @@ def demo_file():
     path = run_folder() / "narrow-demo.db"
 
     def build_at_now() -> None:
-        with time_machine.travel(NOW, tick=False):
+        with time_machine.travel(NOW, tick=False), cheaper_passwords():
             asyncio.run(build(path))
 
     built_once("narrow-demo", build_at_now)
