@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, ProgressBar
 
-from store.errors import InvalidInput, MitraError
+from store.errors import InvalidInput, MitraError, Stopped
 from store.services import enrollments
 from tui.i18n import t
 from tui.money import rupiah
@@ -303,7 +303,8 @@ class JobScreen(ServiceCaller, ModalScreen[Any]):
     def _failed(self, error: MitraError) -> None:
         self.running = False
         self.app.show_error(error)
-        self.query_one("#job-status", Static).update(t("participants.job.failed"))
+        stopped = isinstance(error, Stopped)  # as the operator asked, not by an error
+        self.query_one("#job-status", Static).update(t("participants.job.stopped" if stopped else "participants.job.failed"))
         self.query_one("#job-hint", Static).update(t("participants.job.done_hint"))
 
     def action_stop(self) -> None:

@@ -45,6 +45,11 @@ class RuleViolation(MitraError):
     kind = "rule"
 
 
+class Stopped(RuleViolation):
+    """A long operation stopped between its parts because the operator asked it to: what it has
+    written stays written. Not a failure; the screens say so."""
+
+
 class NotFound(MitraError):
     kind = "not_found"
 

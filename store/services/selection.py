@@ -58,7 +58,7 @@ from sqlmodel import col
 from store.actor import Actor
 from store.bulk import insert_rows
 from store.engine import Database, refresh_statistics, roomy_cache
-from store.errors import Conflict, RuleViolation
+from store.errors import Conflict, RuleViolation, Stopped
 from store.failures import explain_constraint
 from store.models import (
     BlacklistEntry,
@@ -303,7 +303,7 @@ class _Progress:
 
     def check_stop(self, wave_number: int) -> None:
         if self.should_stop():
-            raise RuleViolation("wave.selection_stopped", number=wave_number)
+            raise Stopped("wave.selection_stopped", number=wave_number)
 
 
 async def select_participants(
