@@ -396,8 +396,8 @@ def pytest_collection_modifyitems(config, items):
         function = getattr(item, "function", None)
         if function is not None and _drives_the_console(function):
             item.add_marker(pytest.mark.console)
-    # The longest tests first, the shortest last. pytest-xdist's `worksteal` gives each worker a
-    # run of the list and lets a worker that runs out take the end of another's; a long test
-    # begun near the end kept the other workers idle for its remainder (the tour: 11 s of a
-    # 270 s run, on 2 cores). Store tests, a second or less each, fill the last gaps.
+    # The longest tests first. pytest-xdist's `worksteal` gives each worker a run of this list
+    # and lets a worker that runs out take the end of another's: the longest tests start at
+    # once, and what is left for the end is short. A long test begun near the end kept the
+    # other workers idle for its remainder (the tour: 11 s of a 270 s run, on 2 cores).
     items.sort(key=lambda item: 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("console") else 2)
