@@ -252,6 +252,8 @@ async def test_a_selection_shows_its_progress_and_stops_when_asked(db, actors, m
         # Stopped as the operator asked: the screen does not call that an error.
         assert "Stopped as you asked: batches already written stay written." in text_of(app, "#job-status")
         assert "error" not in text_of(app, "#job-status")
+        [note] = [n for n in app._notifications if "stopped as you asked" in n.message]
+        assert note.severity == "warning" and note.title == "Stopped"  # not an error's "Not done"
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, WavesScreen) and app.screen.waves
                          and app.screen.waves[0].state == "selecting")

@@ -23,7 +23,7 @@ from textual.screen import Screen
 
 from screens.help import HelpScreen
 from screens.login import LoginScreen, log_in
-from store.errors import DatabaseUnavailable, MitraError
+from store.errors import DatabaseUnavailable, MitraError, Stopped
 from store.origin import where_from
 from tui import heap
 from tui.i18n import LANGUAGES, current_language, describe_error, has_text, set_language, t
@@ -331,6 +331,9 @@ class MitraApp(ServiceCaller, App):
 
     def show_error(self, error: MitraError) -> None:
         """Every error reaches the operator as a sentence; the console keeps running."""
+        if isinstance(error, Stopped):  # stopped as the operator asked: said, but not as an error
+            self.notify(describe_error(error), title=t("shell.stopped_title"), severity="warning", timeout=10)
+            return
         title = t("shell.connection_title") if isinstance(error, DatabaseUnavailable) else t("shell.error_title")
         self.notify(describe_error(error), title=title, severity="error", timeout=10)
 
