@@ -3,6 +3,7 @@ re-runs, interruptions and the command's exit statuses."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import json
@@ -142,6 +143,41 @@ async def test_an_interrupted_import_keeps_whole_batches_and_can_be_run_again(db
     again = await participant_import.import_participants(db, actors.coordinator, path, batch_rows=4)
     assert (again.imported, again.rejected) == (6, 4)
     assert set(await registry(db)) == {row["nik"] for row in rows}
+
+
+async def test_a_stop_between_batches_keeps_the_batch_being_written_and_counts_it(db, actors, tmp_path):
+    # The next rows are read while a batch is written: a stop asked then ends the reading, and
+    # the batch already on its way still commits whole and is counted.
+    rows = [person() for _ in range(10)]
+    path = write_csv(tmp_path / "stop.csv", rows)
+    report = await participant_import.import_participants(db, actors.coordinator, path, batch_rows=4,
+                                                           should_stop=lambda: True)
+    assert report.imported == 4
+    assert set(await registry(db)) == {row["nik"] for row in rows[:4]}
+    assert len(await events(db, "participant.imported")) == 1  # one batch, one audit event
+
+
+async def test_an_import_cancelled_while_a_batch_is_written_leaves_what_it_said_was_saved(db, actors, tmp_path):
+    """An operator closing the console cancels the import wherever it is, perhaps reading rows
+    while a batch is on its way to the database: that batch commits whole (or not at all), the
+    registry holds exactly the lines progress reported as saved, and a rerun imports the rest."""
+    rows = [person() for _ in range(60)]
+    path = write_csv(tmp_path / "cancel.csv", rows)
+    saved: list[int] = []
+
+    def cancel_once_saving(done, total):
+        saved.append(done)
+        importing.cancel()
+
+    importing = asyncio.ensure_future(
+        participant_import.import_participants(db, actors.coordinator, path, batch_rows=20, progress=cancel_once_saving))
+    with pytest.raises(asyncio.CancelledError):
+        await importing
+    lines_saved = saved[-1] - 1  # the header is line 1
+    assert lines_saved in (20, 40)
+    assert set(await registry(db)) == {row["nik"] for row in rows[:lines_saved]}
+    again = await participant_import.import_participants(db, actors.coordinator, path, batch_rows=20)
+    assert (again.imported, again.rejected) == (60 - lines_saved, lines_saved)
 
 
 async def test_duplicates_are_found_across_batches(db, actors, tmp_path):
