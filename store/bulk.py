@@ -19,15 +19,14 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from store.column_guard import check_row
+from store.column_guard import check_rows
 
 
 async def insert_rows(target: AsyncSession | AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> int:
     """Insert `rows` (dicts with the same keys) into `table` in the caller's transaction."""
     if not rows:
         return 0
-    for row in rows:
-        check_row(table, row)
+    check_rows(table, rows)
     connection = await target.connection() if isinstance(target, AsyncSession) else target
     columns = list(rows[0].keys())
     # A row's values in the columns' order, in one call (itemgetter of one key gives no tuple).

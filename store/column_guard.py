@@ -10,6 +10,7 @@ the column's name: "value too long", "control characters", "amount too large".
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, String, Table, event
@@ -36,10 +37,40 @@ def _limits(table: Table) -> dict[str, tuple[str, int | None]]:
 _CACHE: dict[str, dict[str, tuple[str, int | None]]] = {}
 
 
-def check_row(table: Table, values: dict[str, Any]) -> None:
+def _limits_of(table: Table) -> dict[str, tuple[str, int | None]]:
     limits = _CACHE.get(table.name)
     if limits is None:
         limits = _CACHE[table.name] = _limits(table)
+    return limits
+
+
+def check_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """`check_row` for each of many rows with the same columns (a bulk insert), a column at a
+    time: the longest text, one printable test over all of a column's texts, the largest amount,
+    each a pass in C. Only a column with a doubtful value is checked row by row, and refuses
+    with the error `check_row` gives the first row whose value there breaks a rule. Row by row,
+    this guard was a fifth of the participant import's time (18 columns, 10,000 rows a batch)."""
+    limits = _limits_of(table)
+    for name in rows[0].keys() if rows else ():
+        kind_limit = limits.get(name)
+        if kind_limit is None:
+            continue
+        kind, limit = kind_limit
+        column = [row[name] for row in rows]
+        if kind == "text":
+            texts = [value for value in column if isinstance(value, str)]
+            doubtful = bool(texts) and ((limit is not None and max(map(len, texts)) > limit)
+                                        or not "".join(texts).isprintable())
+        else:
+            amounts = [value for value in column if isinstance(value, int)]
+            doubtful = bool(amounts) and max(map(abs, amounts)) > MAX_AMOUNT_IDR
+        if doubtful:
+            for row in rows:
+                check_row(table, {name: row[name]})
+
+
+def check_row(table: Table, values: dict[str, Any]) -> None:
+    limits = _limits_of(table)
     for name, value in values.items():
         kind_limit = limits.get(name)
         if kind_limit is None or value is None:

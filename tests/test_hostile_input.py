@@ -146,3 +146,42 @@ def test_any_bytes_decode_or_are_refused(data):
         csvio.decode(data)
     except MitraError:
         pass
+
+
+ROW = st.fixed_dictionaries({
+    "full_name": st.text(max_size=210),  # VARCHAR(200): past it sometimes
+    "email": st.one_of(st.none(), st.text(max_size=30)),
+    "balance_idr": st.one_of(st.none(), st.integers(min_value=-2 * validators.MAX_AMOUNT_IDR,
+                                                    max_value=2 * validators.MAX_AMOUNT_IDR)),
+})
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(ROW, min_size=1, max_size=6))
+def test_a_bulk_insert_refuses_a_batch_exactly_when_one_of_its_rows_is_refused(rows):
+    """The bulk guard checks a column at a time (store/column_guard.check_rows): it lets a batch
+    through, or refuses it with a reason, exactly as checking each row by itself would."""
+    from store.column_guard import check_rows
+
+    table = Participant.__table__
+    by_row = _refusals(table, rows)
+    try:
+        check_rows(table, rows)
+    except InvalidInput as refused:
+        assert by_row, f"refused a batch whose rows all pass: {refused.key}"
+        field = refused.params["field"]  # named truly: some row's value of that column breaks that rule
+        assert refused.key in _refusals(table, [{field: row[field]} for row in rows])
+    else:
+        assert not by_row, f"let through a batch with a refused row: {by_row}"
+
+
+def _refusals(table, rows) -> list[str]:
+    from store.column_guard import check_row
+
+    found = []
+    for row in rows:
+        try:
+            check_row(table, row)
+        except InvalidInput as refused:
+            found.append(refused.key)
+    return found
