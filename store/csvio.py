@@ -160,12 +160,15 @@ def rows(
             yield reader.line_num, {"__unreadable__": str(error)}
             continue
         line = reader.line_num
-        if not any(value.strip() for value in values):
+        # The row's fields joined: one pass in C for what holds of each field when it holds of
+        # them all (blank; printable), which a million-row import asks of every row.
+        joined = "".join(values)
+        if not joined.strip():
             continue
         if len(values) != len(header):
             yield line, {"__malformed__": str(len(values))}
             continue
-        if any((not value.isprintable() and _CONTROL.search(value)) or len(value) > MAX_FIELD_CHARS for value in values):
+        if (not joined.isprintable() and _CONTROL.search(joined)) or max(map(len, values)) > MAX_FIELD_CHARS:
             yield line, {"__unreadable__": "control characters or an overlong field"}
             continue
         row = {name: value.strip() for name, value in zip(header, values) if name not in ERROR_COLUMNS}
