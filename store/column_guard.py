@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import BigInteger, Connection, String, Table, event
@@ -56,17 +57,24 @@ def check_rows(table: Table, rows: Sequence[dict[str, Any]]) -> None:
         if kind_limit is None:
             continue
         kind, limit = kind_limit
-        column = [row[name] for row in rows]
-        if kind == "text":
-            texts = [value for value in column if isinstance(value, str)]
-            doubtful = bool(texts) and ((limit is not None and max(map(len, texts)) > limit)
-                                        or not "".join(texts).isprintable())
-        else:
-            amounts = [value for value in column if isinstance(value, int)]
-            doubtful = bool(amounts) and max(map(abs, amounts)) > MAX_AMOUNT_IDR
-        if doubtful:
+        column = list(map(itemgetter(name), rows))
+        if column.count(None) == len(column):
+            continue  # nothing written in this column (a state's reason, not yet given)
+        if _doubtful(column, kind, limit):
             for row in rows:
                 check_row(table, {name: row[name]})
+
+
+def _doubtful(column: list[Any], kind: str, limit: int | None) -> bool:
+    """Whether a value of the column might break its rule (`check_row` then says)."""
+    if kind == "money":
+        amounts = [value for value in column if isinstance(value, int)]
+        return bool(amounts) and max(map(abs, amounts)) > MAX_AMOUNT_IDR
+    try:  # all texts, as nearly always: each test one pass in C
+        return (limit is not None and max(map(len, column)) > limit) or not "".join(column).isprintable()
+    except TypeError:  # a None (or another type) among them: the texts alone
+        texts = [value for value in column if isinstance(value, str)]
+        return bool(texts) and _doubtful(texts, kind, limit)
 
 
 def check_row(table: Table, values: dict[str, Any]) -> None:

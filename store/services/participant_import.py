@@ -137,13 +137,16 @@ class _Batches:
     async def flush(self) -> None:
         """Send the pending rows to be written once the batch before them has committed, and
         return: the next rows are read and checked while these are written. PostgreSQL's work on
-        a batch (its indexes, its commit) used to be time the import only waited through."""
+        a batch (its indexes, its commit) used to be time the import only waited through. The
+        table rows are made before waiting for that batch, for the same reason."""
+        now = utcnow()
+        rows = {} if self.dry_run else {line: new_participant_row(**values, created_at=now) for line, values in self.pending}
         await self.settle()
         if self.pending:
             pending, self.pending = self.pending, []
             as_read, self.as_read = self.as_read, {}
             self.batch_number += 1
-            self.in_flight = asyncio.ensure_future(self._write(pending, self.batch_number, as_read))
+            self.in_flight = asyncio.ensure_future(self._write(pending, rows, self.batch_number, as_read))
 
     async def settle(self) -> None:
         """Wait until the batch being written, if any, has committed, and report progress (as
@@ -154,15 +157,15 @@ class _Batches:
             writing, self.in_flight = self.in_flight, None
             self.progress(await writing, self.total_lines)
 
-    async def _write(self, pending: list[tuple[int, dict[str, Any]]], batch_number: int,
-                     as_read: dict[int, dict[str, str]]) -> int:
+    async def _write(self, pending: list[tuple[int, dict[str, Any]]], rows: dict[int, dict[str, Any]],
+                     batch_number: int, as_read: dict[int, dict[str, str]]) -> int:
         """Insert the rows not yet in the registry, in one unit of work; returns the last line."""
         if self.dry_run:
             niks = [values["nik"] for _, values in pending]
             async with read_session(self.db) as session:
                 self.report.imported += len(self.keep_new(pending, await _known_niks(session, niks), as_read))
             return pending[-1][0]
-        fresh = await _insert_batch(self.db, self.actor, self, pending, batch_number, as_read)
+        fresh = await _insert_batch(self.db, self.actor, self, pending, rows, batch_number, as_read)
         # Counted once committed: a batch lost with the connection was not imported.
         self.report.imported += len(fresh)
         self.committed_line = pending[-1][0]
@@ -182,15 +185,13 @@ class _Batches:
 
 @operation
 async def _insert_batch(uow: UnitOfWork, batches: _Batches, pending: list[tuple[int, dict[str, Any]]],
-                        batch_number: int, as_read: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
-    """One batch of an import: its rows not yet in the registry, with its audit event."""
+                        rows: dict[int, dict[str, Any]], batch_number: int,
+                        as_read: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
+    """One batch of an import (`rows`: its table rows by line): the rows not yet in the registry,
+    with its audit event."""
     niks = [values["nik"] for _, values in pending]
     fresh = batches.keep_new(pending, await _known_niks(uow.session, niks), as_read)
-    now = utcnow()
-    await insert_rows(
-        uow.session, Participant.__table__,
-        [new_participant_row(**values, created_at=now) for _, values in fresh],
-    )
+    await insert_rows(uow.session, Participant.__table__, [rows[line] for line, _ in fresh])
     if fresh:
         uow.audit(
             "participant.imported", "participant", "",
