@@ -27,6 +27,6 @@ async def test_the_nik_lookups_of_an_import_are_planned_for_each_batch(db, actor
     async with db.engine.connect() as connection:
         generic, custom = (await connection.execute(text(
             "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) FROM pg_prepared_statements"
-            " WHERE statement LIKE 'SELECT nik FROM participant WHERE%'"
+            " WHERE statement LIKE 'SELECT known.nik FROM unnest%'"
         ))).one()
     assert custom >= 24 and generic == 0  # twelve batches, looked up twice
