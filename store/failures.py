@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -72,9 +74,13 @@ def classify(error: BaseException, *, url_label: str = "") -> MitraError | None:
     if isinstance(error, OSError):
         # Unknown host (gaierror), refused, unreachable network: all are "cannot reach".
         return DatabaseUnavailable("db.unreachable", target=url_label)
-    if not isinstance(error, sa_exc.DBAPIError):
+    original: BaseException | None
+    if isinstance(error, sa_exc.DBAPIError):
+        original = error.orig
+    elif _from_a_driver(error):  # a driver's own call (store/bulk.py: COPY, executemany), not SQLAlchemy's
+        original = error
+    else:
         return None
-    original = error.orig
     state = _sqlstate(original) if original is not None else None
     sqlite_name = getattr(original, "sqlite_errorname", None) or ""
     if state in _PG_DATA:  # values the column cannot hold: never an "unexpected error"
@@ -97,7 +103,8 @@ def classify(error: BaseException, *, url_label: str = "") -> MitraError | None:
     rule = _TRIGGER_RULE.search(str(original))
     if rule:
         return RuleViolation(rule.group(1))
-    if isinstance(error, sa_exc.IntegrityError) or (state or "").startswith("23"):
+    if isinstance(error, sa_exc.IntegrityError) or isinstance(original, sqlite3.IntegrityError) \
+            or (state or "").startswith("23"):
         name = _constraint_name(original or error)
         if name in _CONSTRAINT_KEYS:
             kind, key = _CONSTRAINT_KEYS[name]
@@ -105,9 +112,18 @@ def classify(error: BaseException, *, url_label: str = "") -> MitraError | None:
         if state == "23505" or "UNIQUE" in str(original):
             return Conflict("db.duplicate", constraint=name or "?")
         return RuleViolation("db.constraint", constraint=name or "?")
-    if error.connection_invalidated:
+    if getattr(error, "connection_invalidated", False):
         return DatabaseUnavailable("db.connection_lost", target=url_label)
     return None
+
+
+def _from_a_driver(error: BaseException) -> bool:
+    """An exception of sqlite3 or asyncpg themselves. asyncpg is only asked where it is loaded:
+    where it is not, none of its exceptions can have been raised."""
+    if isinstance(error, sqlite3.Error):
+        return True
+    asyncpg = sys.modules.get("asyncpg")
+    return asyncpg is not None and isinstance(error, asyncpg.PostgresError)
 
 
 @contextmanager

@@ -185,3 +185,23 @@ def _refusals(table, rows) -> list[str]:
         except InvalidInput as refused:
             found.append(refused.key)
     return found
+
+
+async def test_a_bulk_insert_the_database_refuses_is_a_typed_error_on_both_back_ends(db, actors):
+    """store/bulk.py writes through the drivers' own calls (COPY, executemany), beneath
+    SQLAlchemy: what the database refuses there is classified like any statement's refusal
+    (here a NIK already taken: a conflict naming the constraint), never "Unexpected error"."""
+    from store.bulk import insert_rows
+    from store.errors import Conflict
+    from store.services.registry import new_participant_row
+
+    values = participant_import.participant_fields(person())[0]
+    row = new_participant_row(**values, created_at=dt.datetime.now(dt.UTC))
+    async with unit_of_work(db, actors.admin) as uow:
+        await insert_rows(uow.session, Participant.__table__, [row])
+    twin = dict(row)  # the same NIK again
+    with pytest.raises(Conflict) as refused:
+        async with unit_of_work(db, actors.admin) as uow:
+            await insert_rows(uow.session, Participant.__table__, [twin])
+    assert refused.value.params["constraint"] in ("uq_participant_nik", "participant.nik")
+    assert await _participants(db) == 1
