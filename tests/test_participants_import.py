@@ -336,3 +336,35 @@ async def test_losing_postgresql_mid_import_says_what_was_committed_and_a_rerun_
     again = await participant_import.import_participants(db, actors.coordinator, path, batch_rows=4)
     assert (again.imported, again.rejected) == (2, 8)
     assert set(await registry(db)) == {row["nik"] for row in rows}
+
+
+async def test_a_nik_another_transaction_inserts_meanwhile_is_a_duplicate_not_an_error(backend, db, actors, tmp_path):
+    """Two offices import overlapping files at once: the batch whose NIK the other committed
+    after the lookup is written again, and that row is a duplicate like any other, never an
+    "Unexpected error". (SQLite lets one writer in at a time: the case is PostgreSQL's.)"""
+    if backend == "sqlite":
+        pytest.skip("SQLite serialises write transactions: the lookup and the insert are one writer's")
+    from sqlalchemy import text
+
+    from store.services.registry import new_participant_row
+
+    rows = [person() for _ in range(6)]
+    path = write_csv(tmp_path / "mine.csv", rows)
+    theirs = participant_import.participant_fields(rows[3])[0]
+    async with db.write_engine.connect() as other:
+        transaction = await other.begin()
+        await other.execute(Participant.__table__.insert(), [new_participant_row(**theirs, created_at=dt.datetime.now(dt.UTC))])
+        importing = asyncio.ensure_future(participant_import.import_participants(db, actors.coordinator, path))
+        for _ in range(200):  # until the import's insert waits for the other transaction's NIK
+            await asyncio.sleep(0.05)
+            async with db.engine.connect() as probe:
+                if (await probe.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                             " AND datname = current_database()"))).scalar():
+                    break
+        else:
+            raise AssertionError("the import never waited for the other transaction")
+        await transaction.commit()
+    report = await importing
+    assert (report.imported, report.rejected) == (5, 1)
+    assert [(error.line, error.key) for error in report.errors] == [(5, "participant.duplicate_nik")]
+    assert set(await registry(db)) == {row["nik"] for row in rows}

@@ -46,7 +46,7 @@ from store.actor import Actor
 from store.bulk import insert_rows
 from store.column_guard import check_row
 from store.engine import Database
-from store.errors import DatabaseUnavailable, InvalidInput, MitraError
+from store.errors import Conflict, DatabaseUnavailable, InvalidInput, MitraError
 from store.models import ExclusionEntry, ExclusionKind, ExclusionList, Participant, utcnow
 from store.services.registry import new_participant_row
 from store.services.waves import hold_lists
@@ -165,8 +165,17 @@ class _Batches:
             async with read_session(self.db) as session:
                 self.report.imported += len(self.keep_new(pending, await _known_niks(session, niks), as_read))
             return pending[-1][0]
-        fresh = await _insert_batch(self.db, self.actor, self, pending, rows, batch_number, as_read)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                known = await _insert_batch(self.db, self.actor, self.file_name, pending, rows, batch_number)
+                break
+            except Conflict as raced:
+                # Another import (or a registration) committed one of these NIKs after this batch
+                # looked them up: looked up again, it is a duplicate like any other.
+                if raced.params.get("constraint") not in _NIK_UNIQUE or attempt == _ATTEMPTS:
+                    raise
         # Counted once committed: a batch lost with the connection was not imported.
+        fresh = self.keep_new(pending, known, as_read)
         self.report.imported += len(fresh)
         self.committed_line = pending[-1][0]
         return pending[-1][0]
@@ -183,22 +192,25 @@ class _Batches:
         return fresh
 
 
+_ATTEMPTS = 3  # a batch whose NIKs another transaction inserted meanwhile is written again
+_NIK_UNIQUE = ("uq_participant_nik", "participant.nik")  # PostgreSQL's name; SQLite's words
+
+
 @operation
-async def _insert_batch(uow: UnitOfWork, batches: _Batches, pending: list[tuple[int, dict[str, Any]]],
-                        rows: dict[int, dict[str, Any]], batch_number: int,
-                        as_read: dict[int, dict[str, str]]) -> list[tuple[int, dict[str, Any]]]:
+async def _insert_batch(uow: UnitOfWork, file_name: str, pending: list[tuple[int, dict[str, Any]]],
+                        rows: dict[int, dict[str, Any]], batch_number: int) -> set[str]:
     """One batch of an import (`rows`: its table rows by line): the rows not yet in the registry,
-    with its audit event."""
-    niks = [values["nik"] for _, values in pending]
-    fresh = batches.keep_new(pending, await _known_niks(uow.session, niks), as_read)
-    await insert_rows(uow.session, Participant.__table__, [rows[line] for line, _ in fresh])
+    with its audit event. Returns the NIKs it found already there (reported once committed)."""
+    known = await _known_niks(uow.session, [values["nik"] for _, values in pending])
+    fresh = [line for line, values in pending if values["nik"] not in known]
+    await insert_rows(uow.session, Participant.__table__, [rows[line] for line in fresh])
     if fresh:
         uow.audit(
             "participant.imported", "participant", "",
-            details={"file": batches.file_name, "batch": batch_number, "imported": len(fresh),
-                     "lines": f"{fresh[0][0]}-{fresh[-1][0]}"},
+            details={"file": file_name, "batch": batch_number, "imported": len(fresh),
+                     "lines": f"{fresh[0]}-{fresh[-1]}"},
         )
-    return fresh
+    return known
 
 
 # The NIKs of a batch already in the registry, in one statement with one parameter: SQLAlchemy's
