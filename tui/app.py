@@ -9,6 +9,7 @@ import contextlib
 import functools
 import importlib
 import signal
+import time
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -126,6 +127,7 @@ class MitraApp(ServiceCaller, App):
         operator in by key once the database is open. With `tour` (a demo's), the guided tour
         begins once it is open (screens/tour.py)."""
         super().__init__()
+        self._last_input = time.monotonic()  # a key or a click (on_event)
         # No sliding underlines or smooth scrolls: over a field link every animation frame is
         # bytes on the wire (about 7 KB per area switch at 80x24; bench/field_link.py).
         # $TEXTUAL_ANIMATIONS still chooses, for whoever wants them back.
@@ -165,6 +167,7 @@ class MitraApp(ServiceCaller, App):
         self.theme = THEMES.get(self._theme_choice, THEMES["default"])
         self.push_screen(LoginScreen(self.demo_operators))
         self.screen_change_signal.subscribe(self, self._give_tour_panel)
+        self.set_interval(heap.IDLE_FOR / 2, lambda: heap.collect_when_idle(time.monotonic() - self._last_input))
         self._opened = asyncio.get_running_loop().create_future()
         # A hung-up terminal (an SSH client gone, `mitra serve ssh` ending the connection) ends the
         # console as quitting does: its session is logged out, not left open.
@@ -239,6 +242,8 @@ class MitraApp(ServiceCaller, App):
             event.widget.cursor_blink = False
 
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self._last_input = time.monotonic()  # garbage waits while the operator works (tui/heap.py)
         # The login screen reads credentials in arrival order, ahead of Textual's focus moves
         # (a burst of keys over SSH must not pour the password into the user name).
         if isinstance(event, events.Key) and isinstance(self.screen, LoginScreen) and self.screen.take_key(event):
