@@ -149,6 +149,7 @@ async def test_participant_lists_mask_niks_except_for_roles_that_may_see_them(db
     async with read_session(db) as session:
         exported = (await session.execute(
             select(AuditEvent.operator_name, AuditEvent.changes).where(AuditEvent.action == "participant.list_exported")
+            .order_by(AuditEvent.id)  # in the order they happened, not as the table's pages hold them
         )).all()
     assert [(name, '"masked"' in changes) for name, changes in exported] == [("tokopedia", True), ("coordinator", False)]
 

@@ -9,7 +9,6 @@ import contextlib
 import functools
 import importlib
 import signal
-import time
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -127,7 +126,7 @@ class MitraApp(ServiceCaller, App):
         operator in by key once the database is open. With `tour` (a demo's), the guided tour
         begins once it is open (screens/tour.py)."""
         super().__init__()
-        self._last_input = time.monotonic()  # a key or a click (on_event)
+        self._when_idle: Timer | None = None  # one wake-up, a second after the last key or click
         # No sliding underlines or smooth scrolls: over a field link every animation frame is
         # bytes on the wire (about 7 KB per area switch at 80x24; bench/field_link.py).
         # $TEXTUAL_ANIMATIONS still chooses, for whoever wants them back.
@@ -167,7 +166,6 @@ class MitraApp(ServiceCaller, App):
         self.theme = THEMES.get(self._theme_choice, THEMES["default"])
         self.push_screen(LoginScreen(self.demo_operators))
         self.screen_change_signal.subscribe(self, self._give_tour_panel)
-        self.set_interval(heap.IDLE_FOR / 2, lambda: heap.collect_when_idle(time.monotonic() - self._last_input))
         self._opened = asyncio.get_running_loop().create_future()
         # A hung-up terminal (an SSH client gone, `mitra serve ssh` ending the connection) ends the
         # console as quitting does: its session is logged out, not left open.
@@ -243,7 +241,7 @@ class MitraApp(ServiceCaller, App):
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
-            self._last_input = time.monotonic()  # garbage waits while the operator works (tui/heap.py)
+            self._collect_once_idle()
         # The login screen reads credentials in arrival order, ahead of Textual's focus moves
         # (a burst of keys over SSH must not pour the password into the user name).
         if isinstance(event, events.Key) and isinstance(self.screen, LoginScreen) and self.screen.take_key(event):
@@ -251,6 +249,14 @@ class MitraApp(ServiceCaller, App):
         if isinstance(event, events.Key) and event.key in ("tab", "shift+tab") and self._move_focus_now(event.key):
             return
         await super().on_event(event)
+
+    def _collect_once_idle(self) -> None:
+        """The older garbage waits while the operator works (tui/heap.py): it is collected once
+        the console has had no key or click for a second. One timer, started again by each
+        input, so that an idle console wakes once for it and then sleeps (tui/quiet_driver.py)."""
+        if self._when_idle is not None:
+            self._when_idle.stop()
+        self._when_idle = self.set_timer(heap.IDLE_FOR, heap.collect_older_garbage)
 
     def _move_focus_now(self, key: str) -> bool:
         """Tab moves the focus the moment it is read, before the keys behind it are handed out.

@@ -31,12 +31,12 @@ def collect_less_often() -> None:
     gc.set_threshold(*THRESHOLDS)
 
 
-def collect_when_idle(idle_for: float) -> bool:
-    """A full collection once the console has had no input for IDLE_FOR seconds, if anything
-    was collected young since the last one (else there is nothing new to walk); whether it ran.
+def collect_older_garbage() -> bool:
+    """A full collection, for a console idle for IDLE_FOR seconds (tui/app.py), if anything was
+    collected young since the last one (else there is nothing new to walk); whether it ran.
     Cyclic garbage that outlived its young collection is freed here, not hours later."""
     young_collections, older = gc.get_count()[1:]
-    if idle_for < IDLE_FOR or not (young_collections or older):
+    if not (young_collections or older):
         return False
     gc.collect()
     return True
