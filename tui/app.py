@@ -9,7 +9,6 @@ import contextlib
 import functools
 import importlib
 import signal
-import time
 import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -127,8 +126,7 @@ class MitraApp(ServiceCaller, App):
         operator in by key once the database is open. With `tour` (a demo's), the guided tour
         begins once it is open (screens/tour.py)."""
         super().__init__()
-        self._when_idle: Timer | None = None  # looks for a second without a key or click
-        self._last_input = time.monotonic()
+        self._when_idle: Timer | None = None  # one wake-up, a second after the last key or click
         # No sliding underlines or smooth scrolls: over a field link every animation frame is
         # bytes on the wire (about 7 KB per area switch at 80x24; bench/field_link.py).
         # $TEXTUAL_ANIMATIONS still chooses, for whoever wants them back.
@@ -254,20 +252,11 @@ class MitraApp(ServiceCaller, App):
 
     def _collect_once_idle(self) -> None:
         """The older garbage waits while the operator works (tui/heap.py): it is collected once
-        the console has had no key or click for a second. A key only notes the time; one timer
-        at a time looks, so a burst of keys starts no timers, and an idle console wakes for it
-        once or twice and then sleeps (tui/quiet_driver.py)."""
-        self._last_input = time.monotonic()
-        if self._when_idle is None:
-            self._when_idle = self.set_timer(heap.IDLE_FOR, self._when_quiet)
-
-    def _when_quiet(self) -> None:
-        quiet_for = time.monotonic() - self._last_input
-        if quiet_for < heap.IDLE_FOR:  # a key came meanwhile: look again when it is a second old
-            self._when_idle = self.set_timer(heap.IDLE_FOR - quiet_for, self._when_quiet)
-            return
-        self._when_idle = None
-        heap.collect_older_garbage()
+        the console has had no key or click for a second. One timer, started again by each
+        input, so that an idle console wakes once for it and then sleeps (tui/quiet_driver.py)."""
+        if self._when_idle is not None:
+            self._when_idle.stop()
+        self._when_idle = self.set_timer(heap.IDLE_FOR, heap.collect_older_garbage)
 
     def _move_focus_now(self, key: str) -> bool:
         """Tab moves the focus the moment it is read, before the keys behind it are handed out.

@@ -19,7 +19,7 @@ import gc
 # A collection every 50,000 new objects rather than 700; the older generations as rarely.
 THRESHOLDS = (50_000, 20, 20)
 # A console after its login: the older generations only once it is idle (tui/app.py calls
-# `collect_older_garbage`). Collected on the way, every 20 young collections, they came in the
+# `collect_older_garbage` a second after the last key or click). Collected on the way, every 20 young collections, they came in the
 # middle of paging a long list: PgDn p95 11-37 ms (1.39-3.75x a bare DataTable's) at 1,000,000
 # participants, against 8-18 ms (1.04-2.89x) once idle (bench/browse.py, five runs each).
 CONSOLE_THRESHOLDS = (50_000, 1000, 1000)
