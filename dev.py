@@ -93,12 +93,14 @@ def main(argv: list[str]) -> int:
         return lint()
     elif command == "test":
         # The whole suite runs with the lint checks and names its ten slowest tests (where time
-        # goes first); with arguments, exactly as given. One worker (pytest-xdist) more than there
-        # are cores: a console test spends about a fifth of its time waiting for the console to
-        # go idle, and another worker's test uses the core meanwhile (2 cores: 257-298 s with three
-        # workers against 339 s with two). A worker that runs out of tests takes some of
-        # another's (`worksteal`), so the run does not end on one worker's long tail.
-        workers = str((os.cpu_count() or 1) + 1)
+        # goes first); with arguments, exactly as given. Two workers (pytest-xdist) more than there
+        # are cores: a console test spends about half of its time waiting (for the console to go
+        # idle, a process, a browser), and other workers' tests use the cores meanwhile. On 2
+        # cores: 207-215 s with four workers, 222-230 s with three and 227 s with five (one
+        # sitting, 1,076 tests); three had been 257-298 s against 339 s with two. A worker that
+        # runs out of tests takes some of another's (`worksteal`), so the run does not end on one
+        # worker's long tail.
+        workers = str((os.cpu_count() or 1) + 2)
         args = [str(BIN / "python"), "-m", "pytest",
                 *(rest or ["-n", workers, "--dist", "worksteal", "--durations=10"])]
         if not rest:
