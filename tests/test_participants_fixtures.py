@@ -104,3 +104,19 @@ async def test_the_demo_calendar_has_a_wave_in_every_window_whatever_the_day(db,
     moment = dt.datetime.combine(today, dt.time(3), tzinfo=dt.UTC)
     bought = await enrollments.assign(db, actors.coordinator, in_window, listing, at=moment)
     assert bought.sequence == 1
+
+
+async def test_a_small_demo_has_people_in_every_wave_and_some_left_for_the_open_wave(small_demo):
+    """The waves' quotas are written for the default registry of 2,000. A demo of 120 (a class,
+    a quick look) once gave wave 1 everybody: waves 2 and 3 had nobody, and the open wave nobody
+    to select, so the guided tour's selection step could not be done."""
+    from store.services import operators, selection
+
+    async with read_session(small_demo) as session:
+        members = dict((await session.execute(
+            select(Wave.number, func.count(Participant.id)).join(Participant, Participant.wave_id == Wave.id)
+            .group_by(Wave.number))).all())
+    assert set(members) == {1, 2, 3} and min(members.values()) > 0, members
+    coordinator = await operators.login(small_demo, "coordinator", "demo")
+    selected = await selection.select_participants(small_demo, coordinator, 4)
+    assert selected.selected > 0, selected
