@@ -371,7 +371,9 @@ def no_message_id_reaches_the_screen():
 # Tiers: `-m "not console and not slow"` (the store, the CLI, files, rules) runs in about a
 # minute while working; the console's tests are most of the suite's time. A test is a console
 # test when it drives the console itself, which its own code says.
-CONSOLE_CODE = re.compile(r"\brun_test\(|\bpilot\b|\bin_a_pty\(|\bPtyScreen\(|playwright|\bServer\(|\bweb_server\b")
+CONSOLE_CODE = re.compile(r"\brun_test\(|\bpilot\b|\bsnap_compare\b|\bin_a_pty\(|\bPtyScreen\(|playwright|\bServer\(|\bweb_server\b")
+# A test that needs a demo database waits for a demo build (seconds) the first time one is asked for.
+DEMO_BUILDS = frozenset({"small_demo", "demo_file", "demo_cache"})
 
 
 @cache  # asked for each of a function's parametrized tests, in each worker: its source is read once
@@ -396,6 +398,8 @@ def pytest_collection_modifyitems(config, items):
         function = getattr(item, "function", None)
         if function is not None and _drives_the_console(function):
             item.add_marker(pytest.mark.console)
+        if DEMO_BUILDS.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
     # The longest tests first. pytest-xdist's `worksteal` gives each worker a run of this list
     # and lets a worker that runs out take the end of another's: the longest tests start at
     # once, and what is left for the end is short. A long test begun near the end kept the

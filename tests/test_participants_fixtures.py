@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
+import pytest
 from sqlalchemy import func, select
 
 from fixtures.build import DemoContext
@@ -13,6 +14,9 @@ from fixtures.steps import registry as steps
 from store.models import Enrollment, Participant, SelectionRejection, Wave
 from store.uow import read_session
 from tests.participants_support import make_listing
+
+# Each test builds part of the demo (a registry of hundreds or thousands): the slow tier.
+pytestmark = pytest.mark.slow
 
 
 async def build(db, participants: int) -> DemoContext:

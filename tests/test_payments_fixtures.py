@@ -42,6 +42,7 @@ async def _demo_payments(db):
     await payments(_context(db))
 
 
+@pytest.mark.slow  # builds part of the demo
 async def test_batches_in_every_state_from_the_completed_enrollments(db, actors):
     await _demo_payments(db)
     page = await browse.list_batches(db, actors.auditor, limit=100)
@@ -63,6 +64,7 @@ async def test_batches_in_every_state_from_the_completed_enrollments(db, actors)
     assert await _count(db, PayoutAccount, PayoutAccount.owner_kind == "participant") == 120
 
 
+@pytest.mark.slow  # builds part of the demo
 async def test_batches_sort_newest_first_by_largest_total_or_by_state_across_pages(db, actors):
     await _demo_payments(db)
 

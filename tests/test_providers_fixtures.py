@@ -23,6 +23,7 @@ from tui.i18n import catalog, placeholders
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # builds part of the demo
 async def test_demo_providers_cover_every_state_and_rule(db):
     # The providers step alone (the whole demo adds a provider in a later step).
     await step.providers_and_courses(DemoContext(db, participants=0, seed=2020, progress=lambda *_: None))
