@@ -368,8 +368,8 @@ def no_message_id_reaches_the_screen():
     assert not codes, f"internal codes shown in a sentence: {codes}"
 
 
-# Tiers: `-m "not console and not slow"` (the store, the CLI, files, rules) runs in about a
-# minute while working; the console's tests are most of the suite's time. A test is a console
+# Tiers: `-m "not console and not slow"` (the store, the CLI, files, rules) runs in half a
+# minute on SQLite while working; the console's tests and the demo builds are most of the suite's time. A test is a console
 # test when it drives the console itself, which its own code says.
 CONSOLE_CODE = re.compile(r"\brun_test\(|\bpilot\b|\bsnap_compare\b|\bin_a_pty\(|\bPtyScreen\(|playwright|\bServer\(|\bweb_server\b")
 # A test that needs a demo database waits for a demo build (seconds) the first time one is asked for.
