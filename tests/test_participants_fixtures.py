@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from fixtures.build import DemoContext
 from fixtures.steps import registry as steps
-from store.models import Enrollment, Participant, SelectionRejection, Wave
+from store.models import Enrollment, Participant, SelectionRejection, Wave, WaveProvinceQuota
 from store.uow import read_session
 from tests.participants_support import make_listing
 
@@ -124,3 +124,16 @@ async def test_a_small_demo_has_people_in_every_wave_and_some_left_for_the_open_
     coordinator = await operators.login(small_demo, "coordinator", "demo")
     selected = await selection.select_participants(small_demo, coordinator, 4)
     assert selected.selected > 0, selected
+
+
+async def test_a_registry_of_a_handful_still_gets_its_waves(db):
+    # In proportion, wave 2's quota comes to one and its provinces' to nothing: kept at one each,
+    # they added up to more than the wave's, and the build stopped.
+    await build(db, 3)
+    async with read_session(db) as session:
+        quotas = dict((await session.execute(select(Wave.number, Wave.quota))).all())
+        provinces = (await session.execute(
+            select(Wave.quota, func.coalesce(func.sum(WaveProvinceQuota.quota), 0))
+            .join(WaveProvinceQuota, WaveProvinceQuota.wave_id == Wave.id, isouter=True).group_by(Wave.id, Wave.quota))).all()
+    assert quotas == {1: 1, 2: 1, 3: 1, 4: 1}
+    assert all(total <= quota for quota, total in provinces), provinces
