@@ -167,7 +167,7 @@ class _Batches:
             return pending[-1][0]
         for attempt in range(1, _ATTEMPTS + 1):
             try:
-                known = await _insert_batch(self.db, self.actor, self.file_name, pending, rows, batch_number)
+                known = await _insert_batch(self.db, self.actor, self.file_name, rows, batch_number)
                 break
             except Conflict as raced:
                 # Another import (or a registration) committed one of these NIKs after this batch
@@ -197,12 +197,12 @@ _NIK_UNIQUE = ("uq_participant_nik", "participant.nik")  # PostgreSQL's name; SQ
 
 
 @operation
-async def _insert_batch(uow: UnitOfWork, file_name: str, pending: list[tuple[int, dict[str, Any]]],
-                        rows: dict[int, dict[str, Any]], batch_number: int) -> set[str]:
-    """One batch of an import (`rows`: its table rows by line): the rows not yet in the registry,
-    with its audit event. Returns the NIKs it found already there (reported once committed)."""
-    known = await _known_niks(uow.session, [values["nik"] for _, values in pending])
-    fresh = [line for line, values in pending if values["nik"] not in known]
+async def _insert_batch(uow: UnitOfWork, file_name: str, rows: dict[int, dict[str, Any]], batch_number: int) -> set[str]:
+    """One batch of an import (`rows`: its table rows by line, in the file's order): the rows not
+    yet in the registry, with its audit event. Returns the NIKs it found already there (reported
+    once committed)."""
+    known = await _known_niks(uow.session, [row["nik"] for row in rows.values()])
+    fresh = [line for line, row in rows.items() if row["nik"] not in known]
     await insert_rows(uow.session, Participant.__table__, [rows[line] for line in fresh])
     if fresh:
         uow.audit(
