@@ -94,3 +94,17 @@ def test_a_database_in_a_folder_that_does_not_exist_is_one_line_not_a_traceback(
         assert result.returncode == 1
         assert "Traceback" not in result.stderr + result.stdout
         assert f"The folder {tmp_path / 'missing'} for the database file x.db does not exist" in result.stdout + result.stderr
+
+
+def test_the_groups_db_is_every_subcommands(db_url, tmp_path):
+    # `mitra --db URL operators list` listed (and a write command changed) the default data file.
+    elsewhere = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    for args, env in (
+        (("--db", db_url, "operators", "list", "--operator", "admin"), None),
+        (("--db", db_url, "operators", "list", "--operator", "admin"), {"MITRA_DATABASE_URL": elsewhere}),
+        (("--db", elsewhere, "operators", "list", "--db", db_url, "--operator", "admin"), None),  # its own wins
+    ):
+        listing = mitra(*args, env=env)
+        assert listing.returncode == 0, listing.stderr
+        assert "reviewer" in listing.stdout, args
+    assert not (tmp_path / "elsewhere.db").exists()
