@@ -1,9 +1,10 @@
 """Finding participants by what an operator remembers: any part of the name ("widjaja" finds
 "Budi Widjaja"), part of a NIK ("641828" anywhere in it), or the whole NIK.
 
-A trigram index serves the parts at the registry's scale (migration 0609): on SQLite an FTS5
-table with the trigram tokenizer, kept in step with `participant` by triggers; on PostgreSQL
-pg_trgm GIN indexes under ILIKE. What is typed decides the search:
+A trigram index serves the parts at the registry's scale, in a table apart from `participant` kept
+in step by triggers, so that a change of status or wave never writes to it: on SQLite an FTS5
+table with the trigram tokenizer (migration 0609); on PostgreSQL a plain table with pg_trgm GIN
+indexes under LIKE (0613). What is typed decides the search:
 
 - 16 digits: that NIK exactly (the unique index);
 - 6 to 15 digits: NIKs containing them, anywhere (fewer would match a large share of the
@@ -30,7 +31,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, literal_column, select, tablesample, text
+from sqlalchemy import (
+    ColumnElement, Select, and_, column, func, literal, literal_column, select, table, tablesample, text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import col
@@ -53,8 +56,10 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f]")
 # shadow tables, the GIN indexes): left out when migrations are compared with the models.
 OUTSIDE_MODELS = frozenset({
     "participant_search", "participant_search_data", "participant_search_idx", "participant_search_docsize",
-    "participant_search_config", "ix_participant_name_key_trgm", "ix_participant_nik_trgm",
+    "participant_search_config", "ix_participant_search_name_key_trgm", "ix_participant_search_nik_trgm",
 })
+# PostgreSQL's table of what is searched (migration 0613): a participant's id, name_key and NIK.
+_PG_SEARCH = table("participant_search", column("id"), column("name_key"), column("nik"))
 
 
 def in_models(name: str | None, _type: str, _parents: object) -> bool:
@@ -103,12 +108,14 @@ def condition(search: Search, is_sqlite: bool, *, walk_ids: bool = False) -> Col
         return and_(name_key >= low, name_key < high)
     if search.kind in ("nik_part", "words"):
         column = "nik" if search.kind == "nik_part" else "name_key"
-        if is_sqlite and not walk_ids:
+        if walk_ids:  # the same text on participant's own columns, where no trigram index answers for it
+            matched = (nik if column == "nik" else name_key).concat(literal(""))
+            return _containing(matched, search.terms)
+        if is_sqlite:
             return col(Participant.id).in_(_fts_rowids(column, search.terms))
-        target = nik if column == "nik" else name_key
-        # With walk_ids: the same text, but no index answers for it.
-        matched = target.concat(literal("")) if walk_ids else target
-        return and_(*[matched.like(f"%{_escape_like(term)}%", escape="\\") for term in search.terms])
+        return col(Participant.id).in_(
+            select(_PG_SEARCH.c.id).where(_containing(_PG_SEARCH.c[column], search.terms))
+        )
     return None
 
 
@@ -161,6 +168,10 @@ def _fts_rowids(column: str, terms: tuple[str, ...]) -> Select[Any]:
             participant_search=f"{column} : ({phrases})"
         ))
     )
+
+
+def _containing(text_column: Any, terms: tuple[str, ...]) -> ColumnElement[bool]:
+    return and_(*[text_column.like(f"%{_escape_like(term)}%", escape="\\") for term in terms])
 
 
 def _escape_like(term: str) -> str:
