@@ -46,8 +46,10 @@ def plan(participants: int, postgres: str | None) -> list[tuple[str, list[str]]]
         steps.append(("prepare_batch.py", ["-n", str(min(800_000, participants * 3 // 10)), "--db", postgres]))
         # The registry of write_locks.py, built once beside the scratch database and copied per run.
         steps.append(("write_locks.py", ["-n", str(participants), "--db", postgres]))
+        # search.py's wave cases read the copy write_locks.py's run left; browse.py copies the
+        # built registry anew over it, so it comes last.
+        steps.append(("search.py", ["-n", str(participants), "--db", postgres]))
         steps.append(("browse.py", ["-n", str(participants), "--db", postgres]))
-        steps.append(("search.py", ["-n", str(participants), "--db", postgres]))  # on that registry
     return steps
 
 
