@@ -15,7 +15,8 @@ waited 6.5 s. And a selection wrote some thirty index entries a person for nothi
 Now `participant_search` (id, name_key, nik) holds what is searched, with the two GIN indexes,
 kept in step by triggers: rows added with every insert (a statement trigger over its new rows, so
 an import's COPY adds them in one statement), changed only when a name or NIK changes, removed
-with the participant. A status change no longer touches them.
+with the participant. A status change no longer touches them. The upgrade copies every name and
+NIK and indexes them (153 s at 20 million on 2 cores) while writes to `participant` wait.
 
 SQLite already searched a table apart (0609's FTS5 `participant_search`, whose update trigger
 fires only on name_key and nik): nothing changes there.
@@ -29,6 +30,9 @@ branch_labels = None
 depends_on = None
 
 PG_UP = (
+    # Writers of participant wait for the whole upgrade (reads go on): one registered between the
+    # copy below and the triggers would be missing from the search for good.
+    "LOCK TABLE participant IN SHARE ROW EXCLUSIVE MODE",
     "CREATE TABLE participant_search (id BIGINT NOT NULL, name_key VARCHAR NOT NULL, nik VARCHAR NOT NULL,"
     " CONSTRAINT pk_participant_search PRIMARY KEY (id))",
     "INSERT INTO participant_search (id, name_key, nik) SELECT id, name_key, nik FROM participant",
