@@ -15,8 +15,8 @@ waited 6.5 s. And a selection wrote some thirty index entries a person for nothi
 Now `participant_search` (id, name_key, nik) holds what is searched, with the two GIN indexes,
 kept in step by triggers: rows added with every insert (a statement trigger over its new rows, so
 an import's COPY adds them in one statement), changed only when a name or NIK changes, removed
-with the participant. A status change no longer touches them. The upgrade copies every name and
-NIK and indexes them (153 s at 20 million on 2 cores) while writes to `participant` wait.
+with the participant (deleted or truncated). A status change no longer touches them. The upgrade
+copies every name and NIK and indexes them (153 s at 20 million on 2 cores) while writes to `participant` wait.
 
 SQLite already searched a table apart (0609's FTS5 `participant_search`, whose update trigger
 fires only on name_key and nik): nothing changes there.
@@ -44,8 +44,10 @@ BEGIN
     INSERT INTO participant_search (id, name_key, nik) SELECT id, name_key, nik FROM new_rows;
   ELSIF TG_OP = 'UPDATE' THEN
     UPDATE participant_search SET id = NEW.id, name_key = NEW.name_key, nik = NEW.nik WHERE id = OLD.id;
-  ELSE
+  ELSIF TG_OP = 'DELETE' THEN
     DELETE FROM participant_search WHERE id IN (SELECT id FROM old_rows);
+  ELSE
+    TRUNCATE participant_search;
   END IF;
   RETURN NULL;
 END $$""",
@@ -58,12 +60,17 @@ END $$""",
     " EXECUTE FUNCTION mitra_participant_search()",
     "CREATE TRIGGER participant_search_delete AFTER DELETE ON participant REFERENCING OLD TABLE AS old_rows"
     " FOR EACH STATEMENT EXECUTE FUNCTION mitra_participant_search()",
+    # A registry emptied by its owner (TRUNCATE fires no delete trigger): ids started again would
+    # otherwise meet the old names' rows.
+    "CREATE TRIGGER participant_search_truncate AFTER TRUNCATE ON participant"
+    " FOR EACH STATEMENT EXECUTE FUNCTION mitra_participant_search()",
     "DROP INDEX ix_participant_name_key_trgm",
     "DROP INDEX ix_participant_nik_trgm",
 )
 PG_DOWN = (
     "CREATE INDEX ix_participant_name_key_trgm ON participant USING gin (name_key gin_trgm_ops)",
     "CREATE INDEX ix_participant_nik_trgm ON participant USING gin (nik gin_trgm_ops)",
+    "DROP TRIGGER IF EXISTS participant_search_truncate ON participant",
     "DROP TRIGGER IF EXISTS participant_search_delete ON participant",
     "DROP TRIGGER IF EXISTS participant_search_update ON participant",
     "DROP TRIGGER IF EXISTS participant_search_insert ON participant",
