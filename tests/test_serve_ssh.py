@@ -154,6 +154,32 @@ async def test_idle_connections_close_and_a_0x0_window_still_works(sqlite_only, 
         server.stop()
 
 
+async def test_typing_keeps_a_session_past_its_idle_limit_until_its_maximum_length(sqlite_only, db, db_url, actors,
+                                                                                   tmp_path):
+    """The server sleeps until a session's nearest limit (not a tick a second): a key typed moves
+    the idle limit on, and the maximum length still ends a session that never idles."""
+    key = _key(tmp_path, "finance")
+    await operator_keys.add_key(db, actors.admin, "finance", open(key + ".pub").read())
+    server = Server(db_url, tmp_path, "--idle-timeout", "6", "--max-session", "20")
+    process, fd, screen, stream = server.ssh(key, "-tt")
+    try:
+        screen_of(fd, screen, stream, lambda text: "finance (finance)" in text, timeout=90)
+        typing_since = time.monotonic()
+        text = ""
+        while "disconnected" not in text and time.monotonic() < typing_since + 40:
+            os.write(fd, b"\x1b[B")  # a key that changes nothing on the dashboard
+            try:
+                text = screen_of(fd, screen, stream, lambda shown: "disconnected" in shown, timeout=1)
+            except AssertionError:
+                continue  # a second more typed, still connected
+        assert "maximum session length reached" in text, text
+        assert time.monotonic() - typing_since > 6 + 2  # typed on well past the idle limit
+        assert process.wait(timeout=15) is not None
+    finally:
+        stop(process, fd)
+        server.stop()
+
+
 def _certificate(tmp_path, ca: str, user_key: str, principal: str, validity: str = "+1h") -> None:
     """Sign `user_key`.pub with the CA for `principal` (ssh-keygen writes `user_key`-cert.pub)."""
     subprocess.run(["ssh-keygen", "-q", "-s", ca, "-I", f"{principal}@office", "-n", principal,

@@ -303,18 +303,21 @@ async def _run_console(state: ServerState, gate: Gate, process: asyncssh.SSHServ
             ended.set()
 
     async def clock() -> None:
+        # Asleep until the nearest limit, not awake every second: fifty idle sessions ticking once a
+        # second cost the server about 1 % of a core. Input only moves the idle limit later, so
+        # waking at the one it had finds it not reached and sleeps on to the new one.
         while not ended.is_set():
+            limits = [(last_input[0] + state.limits.idle_timeout, b"\r\nMitra: idle for too long, disconnected.\r\n")]
+            if sandbox is not None and lifetime is not None:
+                limits.append((started + lifetime, SANDBOX_EXPIRED))
+            limits.append((started + state.limits.max_session,
+                           b"\r\nMitra: maximum session length reached, disconnected.\r\n"))
             now = time.monotonic()
-            if now - last_input[0] > state.limits.idle_timeout:
-                reason = b"\r\nMitra: idle for too long, disconnected.\r\n"
-            elif sandbox is not None and lifetime is not None and now - started > lifetime:
-                reason = SANDBOX_EXPIRED
-            elif now - started > state.limits.max_session:
-                reason = b"\r\nMitra: maximum session length reached, disconnected.\r\n"
-            else:
-                await asyncio.sleep(min(1.0, state.limits.idle_timeout / 4))
+            reached = [reason for limit, reason in limits if now >= limit]
+            if not reached:
+                await asyncio.sleep(min(limit for limit, _ in limits) - now)
                 continue
-            process.stdout.write(reason)
+            process.stdout.write(reached[0])
             ended.set()
 
     tasks = [asyncio.create_task(from_client()), asyncio.create_task(clock())]
