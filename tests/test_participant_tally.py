@@ -62,6 +62,11 @@ async def test_the_tally_follows_every_change_of_the_participants(db, actors):
     assert deleted > 0
     await _tally_agrees(db)
 
+    if not db.is_sqlite:  # the owner empties the registry at once: TRUNCATE fires no delete trigger
+        async with db.write_engine.begin() as connection:
+            await connection.execute(text("TRUNCATE participant CASCADE"))
+        assert await _tally_agrees(db) == {}
+
 
 async def test_the_funnel_reads_the_tally(db, actors):
     await add_participants(db, actors.coordinator, [person(birth=dt.date(1990, 6, 1)) for _ in range(8)])
