@@ -17,25 +17,18 @@ down_revision = "0613"
 branch_labels = None
 depends_on = None
 
-PG_UP = (
-    "CREATE FUNCTION mitra_participant_tally_truncate() RETURNS trigger LANGUAGE plpgsql AS $$"
-    " BEGIN DELETE FROM participant_tally; RETURN NULL; END $$",
-    "CREATE TRIGGER participant_tally_truncate AFTER TRUNCATE ON participant"
-    " FOR EACH STATEMENT EXECUTE FUNCTION mitra_participant_tally_truncate()",
-)
-PG_DOWN = (
-    "DROP TRIGGER IF EXISTS participant_tally_truncate ON participant",
-    "DROP FUNCTION IF EXISTS mitra_participant_tally_truncate()",
-)
-
 
 def upgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        for statement in PG_UP:
-            op.execute(statement)
+    if op.get_bind().dialect.name == "sqlite":
+        return  # no TRUNCATE there
+    op.execute("CREATE FUNCTION mitra_participant_tally_truncate() RETURNS trigger LANGUAGE plpgsql AS $$"
+               " BEGIN DELETE FROM participant_tally; RETURN NULL; END $$")
+    op.execute("CREATE TRIGGER participant_tally_truncate AFTER TRUNCATE ON participant"
+               " FOR EACH STATEMENT EXECUTE FUNCTION mitra_participant_tally_truncate()")
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "sqlite":
-        for statement in PG_DOWN:
-            op.execute(statement)
+    if op.get_bind().dialect.name == "sqlite":
+        return
+    op.execute("DROP TRIGGER IF EXISTS participant_tally_truncate ON participant")
+    op.execute("DROP FUNCTION IF EXISTS mitra_participant_tally_truncate()")
