@@ -10,7 +10,7 @@ import datetime as dt
 import itertools
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import TextClause, select, text
 
 from store.bulk import insert_rows
 from store.engine import Database
@@ -64,6 +64,21 @@ async def add_participants(db: Database, actor, rows: list[dict[str, str]]) -> l
             select(Participant.id).where(Participant.nik.in_([row["nik"] for row in rows])).order_by(Participant.id)
         )
         return list(found.scalars())
+
+
+# A registration written as a database login would, without the services: a copy of registered
+# participant `like`'s row under another NIK and name.
+_RAW_REGISTRATION = text(
+    "INSERT INTO participant (version, nik, full_name, name_key, birth_date, sex, province_code, phone, email,"
+    " family_card, status, balance_idr, revoke_reason, created_at) SELECT version, :nik, :full_name, :name_key,"
+    " birth_date, sex, province_code, phone, email, family_card, 'registered', 0, revoke_reason, created_at"
+    " FROM participant WHERE id = :like"
+)
+
+
+def raw_registration(nik: str, full_name: str, like: int) -> tuple[TextClause, dict[str, object]]:
+    """The statement and its values, for a connection's `execute`."""
+    return _RAW_REGISTRATION, {"nik": nik, "full_name": full_name, "name_key": fold(full_name), "like": like}
 
 
 def wave_input(number: int = 7, *, starts_on: dt.date | None = None, quota: int = 10,

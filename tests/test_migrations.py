@@ -90,18 +90,14 @@ async def test_the_search_apart_holds_everyone_registered_before_and_during_its_
 
     from store.services import registry
     from store.services.registry import ParticipantFilter
-    from tests.participants_support import add_participants, person
+    from tests.participants_support import add_participants, person, raw_registration
 
     if backend == "sqlite":
         pytest.skip("0613 changes nothing on SQLite: its search has been a table apart since 0609")
     await migrate.downgrade(db, "0612")
     [budi] = await add_participants(db, actors.coordinator, [person(name="Budi Widjaja")])
     async with db.engine.connect() as writer:
-        await writer.execute(text(
-            "INSERT INTO participant (version, nik, full_name, name_key, birth_date, sex, province_code, phone, email,"
-            " family_card, status, balance_idr, revoke_reason, created_at) SELECT version, :nik, 'Dewi Lestari',"
-            " 'dewi lestari', birth_date, sex, province_code, phone, email, family_card, status, balance_idr,"
-            " revoke_reason, created_at FROM participant WHERE id = :id"), {"nik": person()["nik"], "id": budi})
+        await writer.execute(*raw_registration(person()["nik"], "Dewi Lestari", like=budi))
         upgrading = asyncio.create_task(migrate.upgrade(db))
         await asyncio.sleep(1)
         assert not upgrading.done(), "the upgrade did not wait for the registration under way"

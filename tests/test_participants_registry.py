@@ -16,7 +16,7 @@ from store.models import AuditEvent, Participant
 from store.services import enrollments, participant_file, participant_lists, registry, selection, waves
 from store.services.registry import ParticipantFilter, mask_nik
 from store.uow import read_session
-from tests.participants_support import add_participants, make_listing, person, wave_input
+from tests.participants_support import add_participants, make_listing, person, raw_registration, wave_input
 
 
 async def all_pages(db, actor, filters: ParticipantFilter, limit: int = 3) -> list[registry.ParticipantRow]:
@@ -108,11 +108,8 @@ async def test_the_search_follows_every_change_of_name_or_nik_however_made_and_n
     await raw("UPDATE participant SET nik = :nik WHERE id = :id", nik=new_nik, id=budi_id)
     assert await found(new_nik[8:16]) == [budi_id]  # the month and year of birth, and the serial
     assert await found(budi["nik"][8:16]) == []
-    await raw("INSERT INTO participant (version, nik, full_name, name_key, birth_date, sex, province_code, phone,"
-              " email, family_card, status, balance_idr, revoke_reason, created_at)"
-              " SELECT version, :nik, 'Dewi Lestari', 'dewi lestari', birth_date, sex, province_code, phone, email,"
-              " family_card, 'registered', 0, revoke_reason, created_at FROM participant WHERE id = :id",
-              nik=person(name="-")["nik"], id=agus_id)
+    async with db.engine.begin() as connection:
+        await connection.execute(*raw_registration(person(name="-")["nik"], "Dewi Lestari", like=agus_id))
     assert len(await found("lestari")) == 1
     await raw("DELETE FROM participant WHERE id = :id", id=agus_id)
     assert await found("salim") == []
