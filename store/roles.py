@@ -7,7 +7,9 @@ exactly what Mitra needs and no more:
 - ordinary reads and writes on Mitra's tables, and their sequences;
 - on `audit_event` only SELECT and INSERT (no UPDATE, DELETE, TRUNCATE);
 - on `audit_head` only SELECT and UPDATE (the trigger allows moving it forward only);
-- on `alembic_version` only SELECT (it reads the revision; migrating is the owner's).
+- on `alembic_version` only SELECT (it reads the revision; migrating is the owner's);
+- on the tables derived from the participants by triggers (`participant_tally`,
+  `participant_search`) only SELECT: their triggers write them as the owner (0615).
 It owns nothing and has no CREATE on the schema, so it can neither alter nor drop tables or
 triggers. Operators' consoles log in as a login role that is a member of it:
 
@@ -25,6 +27,8 @@ from store.errors import ConfigError
 from store.failures import typed_errors
 
 DEFAULT_RUNTIME_ROLE = "mitra_app"
+# Kept by triggers whose functions run as the schema owner (0615); nobody else writes them.
+DERIVED_TABLES = ("participant_tally", "participant_search")
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -43,6 +47,7 @@ def _statements(role: str) -> list[str]:
         f"REVOKE UPDATE, DELETE ON audit_event FROM {role}",
         f"REVOKE INSERT, DELETE ON audit_head FROM {role}",
         f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {role}",
+        f"REVOKE INSERT, UPDATE, DELETE ON {', '.join(DERIVED_TABLES)} FROM {role}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
     ]
 

@@ -15,7 +15,7 @@ from sqlalchemy import TextClause, select, text
 from store.bulk import insert_rows
 from store.engine import Database
 from store.models import Course, CourseListing, Participant, Platform, Provider, utcnow
-from store.services import waves
+from store.services import registry, waves
 from store.services.registry import new_participant_row
 from store.text import fold
 from store.uow import unit_of_work
@@ -79,6 +79,19 @@ _RAW_REGISTRATION = text(
 def raw_registration(nik: str, full_name: str, like: int) -> tuple[TextClause, dict[str, object]]:
     """The statement and its values, for a connection's `execute`."""
     return _RAW_REGISTRATION, {"nik": nik, "full_name": full_name, "name_key": fold(full_name), "like": like}
+
+
+async def all_pages(db: Database, actor, filters: registry.ParticipantFilter,
+                    limit: int = 3) -> list[registry.ParticipantRow]:
+    """Every row the filter finds, page after page (small pages: the keyset cursor is crossed)."""
+    rows: list[registry.ParticipantRow] = []
+    cursor = None
+    while True:
+        page = await registry.list_participants(db, actor, filters, cursor, limit)
+        rows += page.rows
+        if page.next_cursor is None:
+            return rows
+        cursor = page.next_cursor
 
 
 def wave_input(number: int = 7, *, starts_on: dt.date | None = None, quota: int = 10,

@@ -16,17 +16,7 @@ from store.models import AuditEvent, Participant
 from store.services import enrollments, participant_file, participant_lists, registry, selection, waves
 from store.services.registry import ParticipantFilter, mask_nik
 from store.uow import read_session
-from tests.participants_support import add_participants, make_listing, person, raw_registration, wave_input
-
-
-async def all_pages(db, actor, filters: ParticipantFilter, limit: int = 3) -> list[registry.ParticipantRow]:
-    rows, cursor = [], None
-    while True:
-        page = await registry.list_participants(db, actor, filters, cursor, limit)
-        rows += page.rows
-        if page.next_cursor is None:
-            return rows
-        cursor = page.next_cursor
+from tests.participants_support import add_participants, all_pages, make_listing, person, raw_registration, wave_input
 
 
 def test_mask_keeps_province_regency_and_the_last_two_digits():
