@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from store.engine import Database
 from store.models import (
@@ -45,7 +45,7 @@ def nik_for(number: int, province: str = "32", sex: str = "M") -> str:
 
 def wave_row(number: int, **overrides: Any) -> dict[str, Any]:
     row = dict(
-        number=number, year=2020, training_balance_idr=1_000_000, incentive_idr=600_000, incentive_count=4,
+        number=number, year=2020, training_balance_idr=3_500_000, incentive_idr=600_000, incentive_count=4,
         survey_idr=50_000, survey_count=3, quota=1000, registration_opens=dt.date(2020, 4, 11),
         registration_closes=dt.date(2020, 4, 16), starts_on=dt.date(2020, 4, 17), purchase_deadline_days=30,
         budget_idr=10_000_000_000, state="in_progress", version=1,
@@ -119,6 +119,12 @@ class PaymentWorld:
         table = model.__table__
         async with self.db.write_engine.begin() as connection:
             return (await connection.execute(table.insert().values(**values).returning(table.c.id))).scalar_one()
+
+    async def revoke(self, participant_id: int) -> None:
+        """A card revoked after its holder bought (a later finding): the database takes no purchase
+        from someone without a card, so the enrollment comes first."""
+        async with self.db.write_engine.begin() as connection:
+            await connection.execute(update(Participant).where(Participant.id == participant_id).values(status="revoked"))
 
     async def platform_id(self, code: str) -> int:
         async with self.db.engine.connect() as connection:

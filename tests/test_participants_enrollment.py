@@ -9,7 +9,7 @@ import json
 
 import pytest
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from store.errors import InvalidInput, PermissionDenied, RuleViolation
 from store.models import AuditEvent, Enrollment, Participant, Platform
@@ -179,6 +179,72 @@ async def test_cancellation_before_start_refunds_the_balance(db, actors):
         await enrollments.cancel(db, actors.coordinator, started.id, "Terlambat")
     assert refused.value.key == "enrollment.already_started"
     assert (await participant(db, holders[1])).balance_idr == BALANCE - 900_000
+
+
+async def _copy_enrollment(db, like: int, **changes) -> None:
+    """A database login writes an enrollment of its own, the copy of enrollment `like` but for
+    `changes` (literal SQL expressions by column)."""
+    columns = ("version", "participant_id", "listing_id", "course_id", "platform_id", "sequence", "price_idr",
+               "commission_bp", "status", "progress_pct", "assigned_at", "completed_on", "certificate_number",
+               "review_given", "flagged_fast", "cancel_reason")
+    chosen = ", ".join(str(changes.get(column, column)) for column in columns)
+    async with db.write_engine.begin() as connection:
+        await connection.execute(text(f"INSERT INTO enrollment ({', '.join(columns)}) SELECT {chosen}"
+                                      " FROM enrollment WHERE id = :like"), {"like": like})
+
+
+async def _refused_in_sql(key: str, work) -> None:
+    with pytest.raises(DBAPIError) as refused:
+        await work
+    assert f"mitra-rule:{key}" in str(refused.value)
+
+
+async def test_the_database_caps_what_a_card_buys_whoever_writes(db, actors):
+    """Training fees are paid per enrollment at its price: what the services refuse, the database
+    refuses too, for a login that writes enrollments or balances itself (0616)."""
+    holder, other = (await card_holders(db, actors))[:2]
+    first = await make_listing(db, actors.admin, title="Excel untuk Pemula", price=2_000_000)
+    second = await make_listing(db, actors.admin, title="Bahasa Inggris Kerja", price=2_000_000)
+    bought = await enrollments.assign(db, actors.coordinator, holder, first)
+    await enrollments.complete(db, actors.coordinator, bought.id, dt.date.today(), "SRT-001", review_given=True)
+    async with db.write_engine.begin() as connection:  # the balance shown, raised by hand
+        await connection.execute(text("UPDATE participant SET balance_idr = 100000000 WHERE id = :id"), {"id": holder})
+
+    # The console believes the raised balance; the wave's balance (Rp3,500,000) is what holds.
+    with pytest.raises(RuleViolation) as refused:
+        await enrollments.assign(db, actors.coordinator, holder, second)
+    assert refused.value.key == "enrollment.over_training_balance"
+    after = await participant(db, holder)
+    assert (after.status, after.balance_idr) == ("completed", 100_000_000)  # nothing half-written
+    async with read_session(db) as session:
+        assert (await session.execute(select(func.count()).select_from(Enrollment))).scalar_one() == 1
+
+    # Enrollments written in SQL: each sample of what the fee batch would otherwise pay.
+    next_sequence = "sequence + 1"
+    await _refused_in_sql("enrollment.not_as_listed",  # a price of its own
+                          _copy_enrollment(db, bought.id, sequence=next_sequence, price_idr=10_000))
+    await _refused_in_sql("enrollment.not_as_listed",  # another listing's course
+                          _copy_enrollment(db, bought.id, participant_id=other, listing_id=second))
+    await _refused_in_sql("enrollment.over_training_balance",
+                          _copy_enrollment(db, bought.id, sequence=next_sequence))
+    [registered] = await add_participants(db, actors.coordinator, [person(birth=dt.date(1991, 1, 1))])
+    await _refused_in_sql("enrollment.no_card", _copy_enrollment(db, bought.id, participant_id=registered))
+    await _copy_enrollment(db, bought.id, participant_id=other)  # within the other's balance, as listed: allowed
+
+    async def change(assignment: str) -> None:
+        async with db.write_engine.begin() as connection:
+            await connection.execute(text(f"UPDATE enrollment SET {assignment} WHERE id = :id"), {"id": bought.id})
+
+    for assignment in ("price_idr = 3500000", f"participant_id = {other}", "sequence = 2"):
+        await _refused_in_sql("enrollment.purchase_fixed", change(assignment))
+    third = await make_listing(db, actors.admin, title="Menjadi Barista", price=1_000_000)
+    cancelled = await enrollments.assign(db, actors.coordinator, other, third)  # 2M + 1M: within its 3.5M
+    await enrollments.cancel(db, actors.coordinator, cancelled.id, "Salah pilih kelas")
+    with pytest.raises(DBAPIError) as revived:
+        async with db.write_engine.begin() as connection:
+            await connection.execute(text("UPDATE enrollment SET status = 'assigned' WHERE id = :id"),
+                                     {"id": cancelled.id})
+    assert "mitra-rule:enrollment.purchase_fixed" in str(revived.value)
 
 
 # --- bulk assignment -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ import json
 
 import pytest
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from store.errors import InvalidInput, PermissionDenied, RuleViolation
 from store.models import AuditEvent, BlacklistEntry, Participant, Wave
@@ -176,6 +176,17 @@ async def test_the_scheme_is_locked_once_the_wave_is_in_progress(db, actors):
     later = waves.WaveInput(**{**later.__dict__, "budget_idr": later.budget_idr * 2})
     changed = await waves.update_wave(db, actors.admin, wave.id, later, expected_version=current.version)
     assert changed.budget_idr == later.budget_idr
+    # A database login is refused the same (0617): a live wave's balance caps what each of its
+    # participants buys, its incentive what each is paid.
+    for assignment in ("training_balance_idr = 900000000", "incentive_idr = 6000000", "survey_count = 30",
+                       "quota = 1000"):
+        with pytest.raises(RuleViolation) as refused:
+            async with unit_of_work(db, actors.admin) as uow:
+                await uow.session.execute(text(f"UPDATE wave SET {assignment} WHERE id = :id"), {"id": wave.id})
+        assert refused.value.key == "wave.scheme_fixed", assignment
+    async with unit_of_work(db, actors.admin) as uow:  # what the services may change still changes
+        await uow.session.execute(text("UPDATE wave SET budget_idr = budget_idr + 1 WHERE id = :id"), {"id": wave.id})
+    assert (await waves.get_wave(db, actors.admin, 7)).training_balance_idr == 3_000_000
 
 
 async def test_wave_input_is_checked(db, actors):

@@ -115,7 +115,8 @@ async def test_maker_checker_is_in_the_schema(db, actors, world):
 
 
 async def test_large_batches_need_two_distinct_approvers(db, actors, world):
-    await _trainees(world, 2, price_idr=600_000_000)  # Rp1.200.000.000 in all
+    # Rp1.200.000.000 in all: the wave's balance covers the course (the database caps each person's courses at it)
+    await _trainees(world, 2, price_idr=600_000_000, training_balance_idr=600_000_000)
     batch = await batches.prepare_batch(db, actors.finance, FEES)
     batch = await batches.submit_batch(db, actors.finance, batch.id)
     assert (batch.total_idr, batch.approvals_needed) == (1_200_000_000, 2)

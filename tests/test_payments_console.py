@@ -26,7 +26,7 @@ async def _world(db):
     provider = await world.provider(name="LP Cakap Digital")
     await world.provider_account(provider)
     listing = await world.listing(provider, "tokopedia", price_idr=600_000_000)
-    wave = await world.wave(1)
+    wave = await world.wave(1, training_balance_idr=600_000_000)  # covers the course (the database caps it)
     for _ in range(2):
         await world.trainee(wave, listing)
 

@@ -127,7 +127,7 @@ async def test_incentive_needs_a_verified_account_at_the_payer_under_the_same_ni
 async def test_incentive_rescreens_revoked_blacklisted_and_excluded(db, actors, world):
     wave, listing = await _fee_world(world)
     keep = await world.trainee(wave, listing)
-    await world.trainee(wave, listing, participant={"status": "revoked"})
+    await world.revoke((await world.trainee(wave, listing)).participant_id)
     blacklisted = await world.trainee(wave, listing)
     lifted = await world.trainee(wave, listing)
     excluded = await world.trainee(wave, listing)
