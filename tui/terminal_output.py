@@ -17,8 +17,8 @@ the same cells (tests/test_terminal_output.py compares them on a VT100 screen).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from functools import lru_cache
+from typing import NamedTuple
 
 _SGR = re.compile(r"\x1b\[([0-9;]*)m")
 _MOVE = re.compile(r"(?:\x1b\[\d*;?\d*H|\r)+")  # cursor moves paint nothing: no style needed for them
@@ -31,8 +31,10 @@ _FLAG_OFF = {"23": {"3"}, "24": {"4"}, "25": {"5"}, "27": {"7"}, "28": {"8"}, "2
 _OFF_CODE = {"3": "23", "4": "24", "5": "25", "7": "27", "8": "28", "9": "29"}
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(NamedTuple):
+    # A tuple, not a dataclass: a style is hashed and compared for every cell written (here and in
+    # tui/unchanged_spans.py), and a tuple's hash and equality run in C, a dataclass's in Python
+    # (a third of the time of the repaint of a page of the participants list).
     flags: frozenset[str] = frozenset()
     fg: str | None = None  # "31", "38;5;214", "38;2;10;20;30"; None: the terminal's own
     bg: str | None = None
@@ -70,15 +72,15 @@ def after_sgr(style: Style | None, params: str) -> Style | None:
 def _with(style: Style, item: str) -> Style | None:
     """`style` with one more parameter; None if it is not one this module follows."""
     if item in _FLAG_ON:
-        return replace(style, flags=style.flags | {item})
+        return style._replace(flags=style.flags | {item})
     if item in _FLAG_OFF:
-        return replace(style, flags=style.flags - _FLAG_OFF[item])
+        return style._replace(flags=style.flags - _FLAG_OFF[item])
     if _FG.fullmatch(item):
-        return replace(style, fg=item)
+        return style._replace(fg=item)
     if _BG.fullmatch(item):
-        return replace(style, bg=item)
+        return style._replace(bg=item)
     if item in ("39", "49"):
-        return replace(style, fg=None) if item == "39" else replace(style, bg=None)
+        return style._replace(fg=None) if item == "39" else style._replace(bg=None)
     return None
 
 

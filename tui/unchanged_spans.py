@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import ne
 
 from rich.cells import cell_len
 
@@ -59,16 +61,20 @@ class _Piece:
 _GAP = 4  # unchanged cells between two changed ones rewritten rather than moved over (a move is ~8 bytes)
 
 
-def _cells(piece: _Piece) -> dict[int, tuple[Style, str]] | None:
-    """column -> (style, character) the piece draws (a wide character's second column holds "");
-    None when a style in it is not one that can be followed."""
-    style, column, cells = piece.style, piece.column, {}
+def _cells(piece: _Piece) -> tuple[dict[int, tuple[Style, str]], bool] | None:
+    """column -> (style, character) the piece draws (a wide character's second column holds ""),
+    and whether it draws a wide character; None when a style in it is not one that can be followed."""
+    style, column, cells, wide = piece.style, piece.column, {}, False
     for part in piece.parts:
         if part.startswith("\x1b"):
             style = after_sgr(style, part[2:-1])
             continue
         if style is None:
             return None
+        if part.isascii():  # no control characters reach a piece: one cell each, set in one go
+            cells.update(zip(range(column, column + len(part)), zip(repeat(style), part)))
+            column += len(part)
+            continue
         for character in part:
             width = cell_len(character)
             if width == 0:
@@ -76,8 +82,17 @@ def _cells(piece: _Piece) -> dict[int, tuple[Style, str]] | None:
             cells[column] = (style, character)
             if width == 2:
                 cells[column + 1] = (style, "")
+                wide = True
             column += width
-    return cells
+    return cells, wide
+
+
+def _cut_edges(cells: dict[int, tuple[Style, str]], start: int, end: int) -> None:
+    """Forget a wide character cut in half at either edge of columns start..end-1 of a row."""
+    if cells.get(start, (None, None))[1] == "":
+        cells.pop(start - 1, None)
+    if cells.get(end, (None, None))[1] == "":
+        cells.pop(end, None)
 
 
 def _sgr(style: Style) -> str:
@@ -107,13 +122,15 @@ class UnchangedSpans:
         out: list[str] = []
         position = 0
         for match in _TOKEN.finditer(output):
-            self._text(output[position:match.start()], out, before_move=match.group("move") is not None)
+            kind, start = match.lastgroup, match.start()  # (the outer group closes last: its name)
+            if start > position:
+                self._text(output[position:start], out, before_move=kind == "move")
             position = match.end()
-            if match.group("move"):
+            if kind == "move":
                 self._finish(out)
                 row, column = int(match.group("row") or 1), int(match.group("column") or 1)
                 self._piece = _Piece(row, column, self._style)
-            elif match.group("style"):
+            elif kind == "style":
                 self._style = after_sgr(self._style, match.group("params"))
                 if self._piece is not None:
                     self._piece.parts.append(match.group(0))
@@ -127,7 +144,7 @@ class UnchangedSpans:
                 if _CELLS_KEPT.fullmatch(match.group(0)):
                     continue
                 self.forget()
-                if match.group("other"):  # an erase, a scroll ...: cells and cursor not known
+                if kind == "other":  # an erase, a scroll ...: cells and cursor not known
                     self._position = self._cursor = None
                     if not _ERASE.fullmatch(match.group(0)):
                         self.lines = None  # scroll margins, perhaps: a line end may scroll anywhere
@@ -168,21 +185,24 @@ class UnchangedSpans:
         if piece is None:
             return
         end = piece.column + piece.width
-        cells = _cells(piece)
+        drawn = _cells(piece)
         row = self._rows.setdefault(piece.row, {})
         if not piece.width:  # nothing drawn: its style changes alone, the move made when needed
             out.extend(piece.parts)
             self._position = (piece.row, piece.column)
             return
-        if cells is None:  # a style it cannot follow
+        if drawn is None:  # a style it cannot follow
             out.append(f"\x1b[{piece.row};{piece.column}H")
             out.extend(piece.parts)
             self._overwritten(piece.row, piece.column, end)
             self._position = self._cursor = (piece.row, end)
             return
-        # A wide character is written whole: a change in its second column rewrites its first.
-        changed = sorted({column - 1 if cell[1] == "" else column
-                          for column, cell in cells.items() if row.get(column) != cell})
+        cells, wide = drawn
+        # The columns (in order) whose cell shows something else now; in C, a page's worth of cells
+        # on every repaint of a list.
+        changed = list(compress(cells, map(ne, map(row.get, cells), cells.values())))
+        if wide:  # a wide character is written whole: a change in its second column rewrites its first
+            changed = sorted({column - 1 if cells[column][1] == "" else column for column in changed})
         if len(changed) * 2 > len(cells):  # mostly new: as it came (its own style changes are the shortest)
             out.append(f"\x1b[{piece.row};{piece.column}H")
             out.extend(piece.parts)
@@ -192,7 +212,7 @@ class UnchangedSpans:
             if written_to is not None:  # (None: every cell was as shown, nothing written, the cursor stays)
                 self._cursor = (piece.row, written_to)
             out.extend(piece.styles)  # so that the style after the piece is the one the output asked for
-        self._overwritten(piece.row, piece.column, end)
+        _cut_edges(row, piece.column, end)  # (the columns between are all drawn anew just below)
         row.update(cells)
         self._position = (piece.row, end)
 
@@ -223,10 +243,7 @@ class UnchangedSpans:
         character cut in half at either edge (terminals differ in what is left of it)."""
         cells = self._rows.get(row)
         if cells:
-            if cells.get(start, (None, None))[1] == "":
-                cells.pop(start - 1, None)
-            if cells.get(end, (None, None))[1] == "":
-                cells.pop(end, None)
+            _cut_edges(cells, start, end)
             for column in range(start, end):
                 cells.pop(column, None)
 
