@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pty_screen import PtyScreen, memory_mb  # noqa: E402
 from bench.report import measure  # noqa: E402
-from bench.write_locks import cached_database, prepare_postgres  # noqa: E402
+from bench.write_locks import cached_database, copy_sqlite, prepare_postgres  # noqa: E402
 
 BIN = Path(sys.executable).parent
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -224,8 +223,7 @@ def main() -> None:
             subprocess.run([sys.executable, str(Path(__file__).parent / "write_locks.py"), "-n",
                             str(args.participants), "--build-only"], check=True)
         database = str(folder / "browse.db")
-        with sqlite3.connect(base) as source, sqlite3.connect(database) as target:
-            source.backup(target)
+        copy_sqlite(base, Path(database))
     try:
         bare_open, bare_keys, bare_memory = bare_figures(database, args.keys, folder)
         mitra_open, mitra_keys, mitra_memory = mitra_figures(database, args.keys)
