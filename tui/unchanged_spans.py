@@ -64,7 +64,8 @@ _GAP = 4  # unchanged cells between two changed ones rewritten rather than moved
 def _cells(piece: _Piece) -> tuple[dict[int, tuple[Style, str]], bool] | None:
     """column -> (style, character) the piece draws (a wide character's second column holds ""),
     and whether it draws a wide character; None when a style in it is not one that can be followed."""
-    style, column, cells, wide = piece.style, piece.column, {}, False
+    style, column, wide = piece.style, piece.column, False
+    cells: dict[int, tuple[Style, str]] = {}
     for part in piece.parts:
         if part.startswith("\x1b"):
             style = after_sgr(style, part[2:-1])
