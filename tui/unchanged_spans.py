@@ -125,19 +125,25 @@ class UnchangedSpans:
         for match in _TOKEN.finditer(output):
             kind, start = match.lastgroup, match.start()  # (the outer group closes last: its name)
             if start > position:
-                self._text(output[position:start], out, before_move=kind == "move")
+                text, piece = output[position:start], self._piece
+                if piece is not None and text.isascii() and text.isprintable():  # most text: cells of a piece
+                    piece.parts.append(text)
+                    piece.width += len(text)
+                else:
+                    self._text(text, out, before_move=kind == "move")
             position = match.end()
             if kind == "move":
                 self._finish(out)
                 row, column = int(match.group("row") or 1), int(match.group("column") or 1)
                 self._piece = _Piece(row, column, self._style)
             elif kind == "style":
-                self._style = after_sgr(self._style, match.group("params"))
+                sgr = match.group(0)
+                self._style = after_sgr(self._style, sgr[2:-1])
                 if self._piece is not None:
-                    self._piece.parts.append(match.group(0))
-                    self._piece.styles.append(match.group(0))
+                    self._piece.parts.append(sgr)
+                    self._piece.styles.append(sgr)
                 else:
-                    out.append(match.group(0))
+                    out.append(sgr)
             else:
                 self._finish(out)
                 self._catch_up(out)
