@@ -181,16 +181,19 @@ async def test_cancellation_before_start_refunds_the_balance(db, actors):
     assert (await participant(db, holders[1])).balance_idr == BALANCE - 900_000
 
 
-async def _copy_enrollment(db, like: int, **changes) -> None:
-    """A database login writes an enrollment of its own, the copy of enrollment `like` but for
-    `changes` (literal SQL expressions by column)."""
+def _copy_statement(**changes):
+    """INSERT of a copy of enrollment :like but for `changes` (SQL expressions by column): an
+    enrollment a database login writes itself."""
     columns = ("version", "participant_id", "listing_id", "course_id", "platform_id", "sequence", "price_idr",
                "commission_bp", "status", "progress_pct", "assigned_at", "completed_on", "certificate_number",
                "review_given", "flagged_fast", "cancel_reason")
     chosen = ", ".join(str(changes.get(column, column)) for column in columns)
+    return text(f"INSERT INTO enrollment ({', '.join(columns)}) SELECT {chosen} FROM enrollment WHERE id = :like")
+
+
+async def _copy_enrollment(db, like: int, **changes) -> None:
     async with db.write_engine.begin() as connection:
-        await connection.execute(text(f"INSERT INTO enrollment ({', '.join(columns)}) SELECT {chosen}"
-                                      " FROM enrollment WHERE id = :like"), {"like": like})
+        await connection.execute(_copy_statement(**changes), {"like": like})
 
 
 async def _refused_in_sql(key: str, work) -> None:
@@ -245,6 +248,32 @@ async def test_the_database_caps_what_a_card_buys_whoever_writes(db, actors):
             await connection.execute(text("UPDATE enrollment SET status = 'assigned' WHERE id = :id"),
                                      {"id": cancelled.id})
     assert "mitra-rule:enrollment.purchase_fixed" in str(revived.value)
+
+
+async def test_two_logins_buying_for_one_person_at_once_cannot_pass_the_cap_together(db, actors):
+    """Each sees only its own enrollment until the other commits: without taking turns, two
+    purchases of Rp2,000,000 would both fit a balance of Rp3,500,000."""
+    if db.is_sqlite:
+        pytest.skip("SQLite serialises write transactions: the second purchase begins after the first")
+    holder, other = (await card_holders(db, actors))[:2]
+    listing = await make_listing(db, actors.admin, title="Excel untuk Pemula", price=2_000_000)
+    bought = await enrollments.assign(db, actors.coordinator, other, listing)
+    # Completed enrollments are copied: the one-active-course index would take turns for active ones.
+    await enrollments.complete(db, actors.coordinator, bought.id, dt.date.today(), "SRT-001", review_given=True)
+    copy = _copy_statement(sequence="sequence + :n", participant_id=":holder")
+    async with db.write_engine.connect() as first, db.write_engine.connect() as second:
+        await first.execute(copy, {"like": bought.id, "n": 0, "holder": holder})  # not committed yet
+        racing = asyncio.create_task(second.execute(copy, {"like": bought.id, "n": 1, "holder": holder}))
+        await asyncio.sleep(0.5)
+        assert not racing.done(), "the second purchase did not wait for the first"
+        await first.commit()
+        with pytest.raises(DBAPIError) as refused:
+            await asyncio.wait_for(racing, 10)
+        assert "mitra-rule:enrollment.over_training_balance" in str(refused.value)
+    async with read_session(db) as session:
+        held = (await session.execute(select(func.count()).select_from(Enrollment)
+                                      .where(Enrollment.participant_id == holder))).scalar_one()
+    assert held == 1
 
 
 # --- bulk assignment -----------------------------------------------------------------------

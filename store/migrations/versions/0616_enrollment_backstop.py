@@ -92,6 +92,9 @@ def _postgres() -> list[str]:
     inserted = f"""CREATE FUNCTION mitra_enrollment_inserted() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
   IF EXISTS (SELECT 1 FROM new_rows n WHERE NOT {_as_listed('n')}) THEN {_raise('listing')} END IF;
   IF EXISTS (SELECT 1 FROM new_rows n WHERE NOT {_card_holder('n.participant_id')}) THEN {_raise('card')} END IF;
+  -- Two transactions buying for the same person take turns: the second's sum, a statement after
+  -- the first's commit, counts the first's enrollments (the services lock the row as well).
+  PERFORM 1 FROM participant WHERE id IN (SELECT participant_id FROM new_rows) ORDER BY id FOR UPDATE;
   IF EXISTS (SELECT 1 FROM (SELECT DISTINCT participant_id FROM new_rows) n
              WHERE NOT coalesce({_within_balance('n.participant_id', '0')}, false)) THEN {_raise('balance')} END IF;
   RETURN NULL;
