@@ -5,8 +5,8 @@ the payment backstop, participants' waves, the commission maximum, payment retry
 enrollments and wave schemes (migrations 0002, 0101, 0501, 0601-0607, 0616, 0617). On SQLite
 anyone who can write the file can drop a trigger; on PostgreSQL a login that owns the tables can
 switch one off. No role separation exists on SQLite, so `audit verify` and the console's start
-run this check and say loudly what is missing. Keep these lists in step with the migrations (a test compares them
-with a freshly migrated database).
+run this check and say loudly what is missing. Keep these lists in step with the migrations (a
+test compares them with a freshly migrated database).
 """
 
 from __future__ import annotations
@@ -25,14 +25,15 @@ SQLITE_GUARDS = (
     "course_listing_commission_max_insert", "course_listing_commission_max_update",
     "payment_retry_override_guard_insert", "payment_retry_override_no_update", "payment_retry_override_no_delete",
     "enrollment_listing_insert", "enrollment_card_insert", "enrollment_balance_insert", "enrollment_purchase_fixed",
-    "wave_scheme_fixed",
+    "enrollment_cancel_unstarted", "wave_scheme_fixed",
 )
 POSTGRES_GUARDS = (
     "audit_event_no_change", "audit_event_no_truncate", "audit_head_forward_only", "audit_head_no_truncate",
     "platform_application_decided", "application_criterion_decided",
     "payment_batch_guard", "batch_approval_guard", "payment_line_guard", "participant_wave_fixed",
     "platform_commission_max", "course_listing_commission_max", "payment_retry_override_guard",
-    "payment_line_retry_guard", "enrollment_inserted", "enrollment_purchase_fixed", "wave_scheme_fixed",
+    "payment_line_retry_guard", "enrollment_inserted", "enrollment_purchase_fixed",
+    "enrollment_cancel_unstarted", "wave_scheme_fixed",
 )
 
 

@@ -240,6 +240,8 @@ async def test_the_database_caps_what_a_card_buys_whoever_writes(db, actors):
 
     for assignment in ("price_idr = 3500000", f"participant_id = {other}", "sequence = 2"):
         await _refused_in_sql("enrollment.purchase_fixed", change(assignment))
+    # Cancelled, a completed (perhaps paid) enrollment would free its price for another purchase.
+    await _refused_in_sql("enrollment.cancel_unstarted", change("status = 'cancelled', cancel_reason = 'x'"))
     third = await make_listing(db, actors.admin, title="Menjadi Barista", price=1_000_000)
     cancelled = await enrollments.assign(db, actors.coordinator, other, third)  # 2M + 1M: within its 3.5M
     await enrollments.cancel(db, actors.coordinator, cancelled.id, "Salah pilih kelas")

@@ -14,7 +14,8 @@ console sell on it, and the next fee batch paid it. The database now refuses, wh
 - enrollments of one participant that are not cancelled and together cost more than the training
   balance of the participant's wave;
 - any change of what an enrollment bought (participant, listing, course, platform, sequence,
-  price, commission), and a cancelled enrollment coming back.
+  price, commission), a cancelled enrollment coming back, and the cancelling of one already
+  started (it would free its price for another purchase, its own perhaps already paid).
 On PostgreSQL the checks at insert run once per statement over its new rows (a bulk assignment
 or an import's COPY adds thousands); on SQLite, row triggers (its writers take turns anyway).
 """
@@ -33,6 +34,7 @@ RULES = {
     "card": "enrollment.no_card",
     "balance": "enrollment.over_training_balance",
     "fixed": "enrollment.purchase_fixed",
+    "cancel": "enrollment.cancel_unstarted",
 }
 
 
@@ -62,6 +64,17 @@ def _changed(distinct: str) -> str:
     return f"({columns} OR (OLD.status = 'cancelled' AND NEW.status <> 'cancelled'))"
 
 
+# A cancelled enrollment no longer counts against the balance: cancelling one that was taken (or
+# paid for) would free its price for another purchase. The services cancel only one not started.
+CANCELS_STARTED = ("(NEW.status = 'cancelled' AND OLD.status <> 'cancelled'"
+                   " AND (OLD.status <> 'assigned' OR OLD.progress_pct > 0))")
+# (trigger, rule, condition) of each check before an UPDATE of an enrollment.
+UPDATE_GUARDS = (
+    ("enrollment_purchase_fixed", "fixed", _changed),
+    ("enrollment_cancel_unstarted", "cancel", lambda _distinct: CANCELS_STARTED),
+)
+
+
 def _sqlite() -> list[str]:
     checks = (
         ("listing", f"NOT {_as_listed('NEW')}"),
@@ -76,10 +89,11 @@ def _sqlite() -> list[str]:
         f" BEGIN SELECT RAISE(ABORT, 'mitra-rule:{RULES[name]}'); END"
         for name, condition in checks
     ]
-    statements.append(
-        f"CREATE TRIGGER enrollment_purchase_fixed BEFORE UPDATE ON enrollment WHEN {_changed('IS NOT')}"
-        f" BEGIN SELECT RAISE(ABORT, 'mitra-rule:{RULES['fixed']}'); END"
-    )
+    statements += [
+        f"CREATE TRIGGER {trigger} BEFORE UPDATE ON enrollment WHEN {condition('IS NOT')}"
+        f" BEGIN SELECT RAISE(ABORT, 'mitra-rule:{RULES[rule]}'); END"
+        for trigger, rule, condition in UPDATE_GUARDS
+    ]
     return statements
 
 
@@ -99,18 +113,18 @@ def _postgres() -> list[str]:
              WHERE NOT coalesce({_within_balance('n.participant_id', '0')}, false)) THEN {_raise('balance')} END IF;
   RETURN NULL;
 END $$"""
-    fixed = (
-        "CREATE FUNCTION mitra_enrollment_purchase_fixed() RETURNS trigger LANGUAGE plpgsql AS $$"
-        f" BEGIN {_raise('fixed')} END $$"
-    )
-    return [
+    statements = [
         inserted,
         "CREATE TRIGGER enrollment_inserted AFTER INSERT ON enrollment REFERENCING NEW TABLE AS new_rows"
         " FOR EACH STATEMENT EXECUTE FUNCTION mitra_enrollment_inserted()",
-        fixed,
-        f"CREATE TRIGGER enrollment_purchase_fixed BEFORE UPDATE ON enrollment FOR EACH ROW"
-        f" WHEN {_changed('IS DISTINCT FROM')} EXECUTE FUNCTION mitra_enrollment_purchase_fixed()",
     ]
+    for trigger, rule, condition in UPDATE_GUARDS:
+        statements += [
+            f"CREATE FUNCTION mitra_{trigger}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {_raise(rule)} END $$",
+            f"CREATE TRIGGER {trigger} BEFORE UPDATE ON enrollment FOR EACH ROW"
+            f" WHEN {condition('IS DISTINCT FROM')} EXECUTE FUNCTION mitra_{trigger}()",
+        ]
+    return statements
 
 
 def upgrade() -> None:
@@ -120,10 +134,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        for name in ("listing_insert", "card_insert", "balance_insert", "purchase_fixed"):
-            op.execute(f"DROP TRIGGER IF EXISTS enrollment_{name}")
+        for name in ("enrollment_listing_insert", "enrollment_card_insert", "enrollment_balance_insert",
+                     *(trigger for trigger, _rule, _condition in UPDATE_GUARDS)):
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
         return
-    op.execute("DROP TRIGGER IF EXISTS enrollment_inserted ON enrollment")
-    op.execute("DROP TRIGGER IF EXISTS enrollment_purchase_fixed ON enrollment")
-    op.execute("DROP FUNCTION IF EXISTS mitra_enrollment_inserted()")
-    op.execute("DROP FUNCTION IF EXISTS mitra_enrollment_purchase_fixed()")
+    for trigger in ("enrollment_inserted", *(trigger for trigger, _rule, _condition in UPDATE_GUARDS)):
+        op.execute(f"DROP TRIGGER IF EXISTS {trigger} ON enrollment")
+        op.execute(f"DROP FUNCTION IF EXISTS mitra_{trigger}()")
